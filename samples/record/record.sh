@@ -1,0 +1,161 @@
+#!/usr/bin/env bash
+# Records the sample captures in samples/ from real WebSocket implementations
+# talking over the kernel's TCP. Needs root (tcpdump, network namespaces),
+# tcpdump, dumpcap (wireshark-common), ethtool, python3 with websockets,
+# aiohttp and tornado, and node with `ws` (npm install in this folder).
+#
+# Usage: sudo samples/record/record.sh [NAME...]   (default: all)
+#
+# Each capture NAME.pcap[ng] gets NAME.sent.jsonl, the data messages the
+# applications logged as sent. Servers and clients stop by themselves.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+out=$(cd "$here/.." && pwd)
+py=${PYTHON:-python3}
+
+cap_start() { # IFACE FILE FILTER [netns]
+  local ns_prefix=()
+  [ -n "${4:-}" ] && ns_prefix=(ip netns exec "$4")
+  "${ns_prefix[@]}" tcpdump -Z root -U --immediate-mode -i "$1" -w "$2" ${5:-} "$3" 2>"$2.tcpdump.log" &
+  CAP_PID=$!
+  for _ in $(seq 50); do grep -q listening "$2.tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+}
+cap_stop() { sleep 2; kill -INT "$1"; wait "$1" || true; rm -f "$2.tcpdump.log"; }
+
+fresh() { rm -f "$out/$1".pcap "$out/$1".pcapng "$out/$1.sent.jsonl"; }
+
+rec_python_echo() {
+  fresh python-echo
+  cap_start lo "$out/python-echo.pcap" "tcp port 9001"
+  "$py" "$here/py_scenarios.py" echo "$out/python-echo.sent.jsonl" 127.0.0.1 9001
+  cap_stop $CAP_PID "$out/python-echo.pcap"
+}
+
+rec_node_fragments() {
+  fresh node-fragments
+  cap_start lo "$out/node-fragments.pcap" "tcp port 9002"
+  (cd "$here" && node node_scenarios.js fragments "$out/node-fragments.sent.jsonl" 127.0.0.1 9002)
+  cap_stop $CAP_PID "$out/node-fragments.pcap"
+}
+
+netns_pair() { # make namespaces wsA <-> wsB over one veth pair, MTU 1500, offloads off
+  ip netns del wsA 2>/dev/null || true; ip netns del wsB 2>/dev/null || true
+  ip netns add wsA; ip netns add wsB
+  ip link add va type veth peer name vb
+  ip link set va netns wsA; ip link set vb netns wsB
+  ip -n wsA addr add 10.99.0.1/24 dev va; ip -n wsB addr add 10.99.0.2/24 dev vb
+  for p in "wsA va" "wsB vb"; do
+    set -- $p
+    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+  done
+}
+netns_cleanup() { ip netns del wsA 2>/dev/null || true; ip netns del wsB 2>/dev/null || true; ip netns del wsM 2>/dev/null || true; }
+
+rec_veth_lengths() {
+  fresh veth-lengths
+  netns_pair
+  cap_start vb "$out/veth-lengths.pcap" "tcp port 9003" wsB
+  ip netns exec wsB "$py" "$here/py_scenarios.py" lengths "$out/veth-lengths.sent.jsonl" 10.99.0.2 9003 server &
+  srv=$!
+  sleep 0.5
+  ip netns exec wsA "$py" "$here/py_scenarios.py" lengths "$out/veth-lengths.sent.jsonl" 10.99.0.2 9003 client
+  wait $srv || true
+  cap_stop $CAP_PID "$out/veth-lengths.pcap"
+  netns_cleanup
+}
+
+rec_aiohttp_concurrent() {
+  fresh aiohttp-concurrent
+  cap_start lo "$out/aiohttp-concurrent.pcap" "tcp port 9004"
+  "$py" "$here/aiohttp_concurrent.py" "$out/aiohttp-concurrent.sent.jsonl" 127.0.0.1 9004 20
+  cap_stop $CAP_PID "$out/aiohttp-concurrent.pcap"
+}
+
+rec_ipv6_echo() {
+  fresh ipv6-echo
+  cap_start lo "$out/ipv6-echo.pcap" "tcp port 9005"
+  "$py" "$here/py_scenarios.py" echo "$out/ipv6-echo.sent.jsonl" ::1 9005
+  cap_stop $CAP_PID "$out/ipv6-echo.pcap"
+}
+
+rec_any_sll2() {
+  fresh any-sll2
+  cap_start any "$out/any-sll2.pcap" "tcp port 9006" "" "-y LINUX_SLL2"
+  (cd "$here" && node node_scenarios.js fragments "$out/any-sll2.sent.jsonl" 127.0.0.1 9006)
+  cap_stop $CAP_PID "$out/any-sll2.pcap"
+}
+
+rec_any_sll() {
+  fresh any-sll
+  cap_start any "$out/any-sll.pcap" "tcp port 9007" "" "-y LINUX_SLL"
+  "$py" "$here/py_scenarios.py" echo "$out/any-sll.sent.jsonl" 127.0.0.1 9007
+  cap_stop $CAP_PID "$out/any-sll.pcap"
+}
+
+rec_multi_if() {
+  # pcapng with two interfaces of different link types: lo (Ethernet) sees
+  # port 9008 only, any (Linux cooked v2) sees port 9009 only.
+  fresh multi-if
+  dumpcap -q -i lo -f "tcp port 9008" -y EN10MB -i any -f "tcp port 9009" -y LINUX_SLL2 \
+    -w "$out/multi-if.pcapng" 2>"$out/multi-if.log" &
+  local pid=$!
+  sleep 2
+  "$py" "$here/py_scenarios.py" echo "$out/multi-if.sent.jsonl" 127.0.0.1 9008 &
+  local a=$!
+  (cd "$here" && node node_scenarios.js fragments "$out/multi-if.sent.jsonl" 127.0.0.1 9009)
+  wait $a
+  sleep 1; kill -INT $pid; wait $pid || true; rm -f "$out/multi-if.log"
+}
+
+rec_midconn() {
+  # The capture starts about a second after the connection opened: no SYN,
+  # no handshake, frames already flowing.
+  fresh midconn
+  (cd "$here" && STREAM_MS=3000 node node_scenarios.js stream "$out/midconn.sent.jsonl" 127.0.0.1 9010) &
+  local n=$!
+  sleep 1.2
+  cap_start lo "$out/midconn.pcap" "tcp port 9010"
+  wait $n
+  cap_stop $CAP_PID "$out/midconn.pcap"
+}
+
+rec_lossy() {
+  # wsA --va|ma-- wsM (lossy_bridge.py) --mb|vb-- wsB; captured in wsB.
+  fresh lossy
+  netns_cleanup
+  ip netns add wsA; ip netns add wsB; ip netns add wsM
+  ip link add va type veth peer name fwa; ip link add vb type veth peer name fwb
+  ip link set va netns wsA; ip link set fwa netns wsM; ip link set fwb netns wsM; ip link set vb netns wsB
+  ip -n wsA addr add 10.99.0.1/24 dev va; ip -n wsB addr add 10.99.0.2/24 dev vb
+  for p in "wsA va" "wsB vb" "wsM fwa" "wsM fwb"; do
+    set -- $p
+    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+  done
+  ip netns exec wsM "$py" "$here/lossy_bridge.py" fwa fwb 25 7 &
+  local br=$!
+  sleep 0.5
+  cap_start vb "$out/lossy.pcap" "tcp port 9011" wsB
+  ip netns exec wsB "$py" "$here/py_scenarios.py" lengths "$out/lossy.sent.jsonl" 10.99.0.2 9011 server &
+  local srv=$!
+  sleep 0.5
+  ip netns exec wsA "$py" "$here/py_scenarios.py" lengths "$out/lossy.sent.jsonl" 10.99.0.2 9011 client
+  wait $srv || true
+  cap_stop $CAP_PID "$out/lossy.pcap"
+  kill $br 2>/dev/null || true; wait $br 2>/dev/null || true
+  netns_cleanup
+}
+
+rec_python_deflate() {
+  fresh python-deflate
+  cap_start lo "$out/python-deflate.pcap" "tcp port 9012"
+  "$py" "$here/py_scenarios.py" deflate "$out/python-deflate.sent.jsonl" 127.0.0.1 9012
+  cap_stop $CAP_PID "$out/python-deflate.pcap"
+}
+
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy python_deflate"
+for name in ${@:-$all}; do
+  echo "recording ${name//_/-}" >&2
+  "rec_${name//-/_}"
+done

@@ -1,0 +1,828 @@
+//! The pipeline: capture -> packet -> tcp -> http -> ws, emitting events.
+//!
+//! Memory follows the number of open connections and what each must hold
+//! (out-of-order bytes, one frame, one message), never the capture's size.
+
+use std::collections::{HashMap, VecDeque};
+use std::io::Read;
+use std::net::SocketAddr;
+
+use crate::capture::{self, CaptureSummary, NotACapture, Record};
+use crate::config::Config;
+use crate::event::{ConnRef, ConnSummary, Event, Sink};
+use crate::findings::{Code, Dir, Finding};
+use crate::handshake::{self, Handshake};
+use crate::http::{BodyMode, HttpHead, HttpParser};
+use crate::packet::{self, Decoded, Segment};
+use crate::tcp::{Chunk, GapKind, HalfStream, TcpNote};
+use crate::ws::stream::{Ctx, WsDecoder};
+
+/// What a direction's bytes are, as far as we know.
+enum Proto {
+    /// Nothing seen yet.
+    Unknown,
+    Http(HttpParser),
+    /// The client sent an upgrade request; its next bytes wait for the answer.
+    AwaitUpgrade,
+    Ws(Box<WsDecoder>),
+    /// Not something we decode.
+    Ignore,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct PendingRequest {
+    head_method: bool,
+    upgrade: bool,
+}
+
+/// Everything about a connection but its TCP reassembly.
+struct ConnState {
+    id: u64,
+    /// Addresses by side: side 0 sent the connection's first packet.
+    addr: [SocketAddr; 2],
+    /// Which side is the client, once known.
+    client_side: Option<usize>,
+    proto: [Proto; 2],
+    handshake: Option<Box<Handshake>>,
+    handshake_emitted: bool,
+    requests: VecDeque<PendingRequest>,
+    pending_client: Vec<u8>,
+    pending_overflow: bool,
+    first_packet: u64,
+    last_packet: u64,
+    first_ts: f64,
+    last_ts: f64,
+    findings: Vec<Code>,
+    websocket: bool,
+    no_handshake_warned: bool,
+}
+
+struct Conn {
+    tcp: [HalfStream; 2],
+    st: ConnState,
+    rst: bool,
+    /// Finalised: kept only so that stray packets do not open a new one.
+    closed: bool,
+}
+
+/// Per-packet context handed down.
+struct PacketCx<'a> {
+    number: u64,
+    ts: f64,
+    cfg: &'a Config,
+}
+
+/// Runs the pipeline over one capture.
+pub struct Analyzer<'c> {
+    cfg: &'c Config,
+    conns: HashMap<(SocketAddr, SocketAddr), Conn>,
+    next_id: u64,
+    notes: Vec<TcpNote>,
+    unsupported_links: Vec<i32>,
+    fragments: u64,
+}
+
+fn flow_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+/// Reads a whole capture and sends its events to `sink`.
+pub fn analyze<R: Read + Send>(
+    input: R,
+    cfg: &Config,
+    sink: &mut dyn Sink,
+) -> Result<CaptureSummary, NotACapture> {
+    let mut a = Analyzer::new(cfg);
+    let summary = capture::read_capture(input, |rec| a.record(rec, sink))?;
+    a.finish(sink);
+    if let Some(p) = &summary.problem {
+        let f = Finding {
+            code: Code::CaptureTruncated,
+            conn: None,
+            from: None,
+            packet: p.after_packet,
+            offset: None,
+            message: format!(
+                "the capture file is damaged after packet {}: {}; everything before was decoded",
+                p.after_packet, p.message
+            ),
+        };
+        sink.event(Event::Finding(&f));
+    }
+    Ok(summary)
+}
+
+impl<'c> Analyzer<'c> {
+    pub fn new(cfg: &'c Config) -> Self {
+        Analyzer {
+            cfg,
+            conns: HashMap::new(),
+            next_id: 0,
+            notes: Vec::new(),
+            unsupported_links: Vec::new(),
+            fragments: 0,
+        }
+    }
+
+    /// One capture record.
+    pub fn record(&mut self, rec: &Record<'_>, sink: &mut dyn Sink) {
+        match packet::decode(rec.link, rec.data) {
+            Decoded::Tcp(seg) => self.segment(&seg, rec.number, rec.ts.as_f64(), sink),
+            Decoded::UnsupportedLink(l) => {
+                if !self.unsupported_links.contains(&l) && self.unsupported_links.len() < 16 {
+                    self.unsupported_links.push(l);
+                    let f = Finding {
+                        code: Code::CaptureUnsupportedLink,
+                        conn: None,
+                        from: None,
+                        packet: rec.number,
+                        offset: None,
+                        message: format!("link type {l} is not supported; its packets are skipped"),
+                    };
+                    sink.event(Event::Finding(&f));
+                }
+            }
+            Decoded::IpFragment => {
+                self.fragments += 1;
+                if self.fragments == 1 {
+                    let f = Finding {
+                        code: Code::CaptureIpFragment,
+                        conn: None,
+                        from: None,
+                        packet: rec.number,
+                        offset: None,
+                        message: "a fragmented IP datagram carries TCP; IP fragments are not reassembled, so its bytes are missing".into(),
+                    };
+                    sink.event(Event::Finding(&f));
+                }
+            }
+            Decoded::Other | Decoded::Malformed(_) => {}
+        }
+    }
+
+    fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64, sink: &mut dyn Sink) {
+        let key = flow_key(seg.src, seg.dst);
+        let pure_syn = seg.syn && seg.ack.is_none();
+        // A new connection on a used port pair (or a stale entry).
+        let reuse = match self.conns.get(&key) {
+            Some(c) if c.closed => seg.syn,
+            Some(c) if seg.syn => {
+                let side = usize::from(c.st.addr[0] != seg.src);
+                pure_syn && c.tcp[side].saw_syn && c.tcp[side].next_offset() > 0
+                    || pure_syn && side == 1 && c.st.client_side == Some(0)
+            }
+            Some(_) => false,
+            None => false,
+        };
+        if reuse && let Some(mut old) = self.conns.remove(&key) {
+            if !old.closed {
+                self.finalize(&mut old, number, ts, sink);
+            }
+        }
+        if !self.conns.contains_key(&key) {
+            if self.conns.len() >= self.cfg.max_connections {
+                self.evict(number, ts, sink);
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            self.conns.insert(
+                key,
+                Conn {
+                    tcp: [HalfStream::default(), HalfStream::default()],
+                    st: ConnState {
+                        id,
+                        addr: [seg.src, seg.dst],
+                        client_side: None,
+                        proto: [Proto::Unknown, Proto::Unknown],
+                        handshake: None,
+                        handshake_emitted: false,
+                        requests: VecDeque::new(),
+                        pending_client: Vec::new(),
+                        pending_overflow: false,
+                        first_packet: number,
+                        last_packet: number,
+                        first_ts: ts,
+                        last_ts: ts,
+                        findings: Vec::new(),
+                        websocket: false,
+                        no_handshake_warned: false,
+                    },
+                    rst: false,
+                    closed: false,
+                },
+            );
+        }
+        let cfg = self.cfg;
+        let Some(conn) = self.conns.get_mut(&key) else {
+            return;
+        };
+        if conn.closed {
+            return;
+        }
+        let side = usize::from(conn.st.addr[0] != seg.src);
+        conn.st.last_packet = number;
+        conn.st.last_ts = ts;
+        let pcx = PacketCx { number, ts, cfg };
+        if pure_syn && conn.st.client_side.is_none() {
+            conn.st.client_side = Some(side);
+        }
+        let Conn { tcp, st, .. } = conn;
+        if let Some(ack) = seg.ack {
+            let other = 1 - side;
+            tcp[other].peer_ack(ack, &mut |c| st.deliver(other, c, &pcx, sink));
+        }
+        let mut seq = seg.seq;
+        if seg.syn {
+            tcp[side].syn(seg.seq);
+            seq = seq.wrapping_add(1);
+        }
+        self.notes.clear();
+        tcp[side].segment(
+            seq,
+            seg.payload,
+            seg.missing,
+            seg.fin,
+            cfg,
+            &mut self.notes,
+            &mut |c| st.deliver(side, c, &pcx, sink),
+        );
+        for note in &self.notes {
+            let TcpNote::OverlapConflict { offset, len } = *note;
+            if st.is_websocket_side(side) {
+                let from = st.dir_of(side);
+                st.finding(sink, Code::TcpOverlapConflict, from, number, Some(offset), format!(
+                    "a retransmitted segment carries {len} bytes at stream offset {offset} that differ from the first copy; the first copy is kept"));
+            }
+        }
+        if seg.rst {
+            conn.rst = true;
+        }
+        if conn.rst || (conn.tcp[0].finished() && conn.tcp[1].finished()) {
+            let tomb = Conn {
+                tcp: Default::default(),
+                st: conn.st.tombstone(),
+                rst: true,
+                closed: true,
+            };
+            let mut c = std::mem::replace(conn, tomb);
+            self.finalize(&mut c, number, ts, sink);
+        }
+    }
+
+    /// Makes room by finalising the least recently active connection.
+    fn evict(&mut self, number: u64, ts: f64, sink: &mut dyn Sink) {
+        let victim = self
+            .conns
+            .iter()
+            .min_by_key(|(_, c)| (!c.closed, c.st.last_packet))
+            .map(|(k, _)| *k);
+        if let Some(k) = victim
+            && let Some(mut c) = self.conns.remove(&k)
+            && !c.closed
+        {
+            let f = Finding {
+                code: Code::LimitReached,
+                conn: Some(c.st.id),
+                from: None,
+                packet: number,
+                offset: None,
+                message: format!(
+                    "more than {} connections are open at once; the least recently active one is closed early",
+                    self.cfg.max_connections
+                ),
+            };
+            sink.event(Event::Finding(&f));
+            self.finalize(&mut c, number, ts, sink);
+        }
+    }
+
+    fn finalize(&mut self, conn: &mut Conn, number: u64, ts: f64, sink: &mut dyn Sink) {
+        let pcx = PacketCx {
+            number,
+            ts,
+            cfg: self.cfg,
+        };
+        let Conn { tcp, st, .. } = conn;
+        for side in 0..2 {
+            tcp[side].flush(&mut |c| st.deliver(side, c, &pcx, sink));
+        }
+        st.finish(&pcx, sink);
+    }
+
+    /// The capture ended: every open connection is finalised, in id order.
+    pub fn finish(&mut self, sink: &mut dyn Sink) {
+        let mut conns: Vec<Conn> = self
+            .conns
+            .drain()
+            .map(|(_, c)| c)
+            .filter(|c| !c.closed)
+            .collect();
+        conns.sort_by_key(|c| c.st.id);
+        for mut c in conns {
+            let (n, t) = (c.st.last_packet, c.st.last_ts);
+            self.finalize(&mut c, n, t, sink);
+        }
+    }
+}
+
+impl ConnState {
+    fn tombstone(&self) -> ConnState {
+        ConnState {
+            id: self.id,
+            addr: self.addr,
+            client_side: self.client_side,
+            proto: [Proto::Ignore, Proto::Ignore],
+            handshake: None,
+            handshake_emitted: true,
+            requests: VecDeque::new(),
+            pending_client: Vec::new(),
+            pending_overflow: false,
+            first_packet: self.first_packet,
+            last_packet: self.last_packet,
+            first_ts: self.first_ts,
+            last_ts: self.last_ts,
+            findings: Vec::new(),
+            websocket: false,
+            no_handshake_warned: true,
+        }
+    }
+
+    fn conn_ref(&self) -> ConnRef {
+        let c = self.client_side.unwrap_or(0);
+        ConnRef {
+            id: self.id,
+            client: self.addr[c],
+            server: self.addr[1 - c],
+        }
+    }
+
+    fn dir_of(&self, side: usize) -> Option<Dir> {
+        self.client_side
+            .map(|c| if c == side { Dir::Client } else { Dir::Server })
+    }
+
+    fn is_websocket_side(&self, side: usize) -> bool {
+        matches!(self.proto[side], Proto::Ws(_) | Proto::AwaitUpgrade) || self.handshake.is_some()
+    }
+
+    fn finding(
+        &mut self,
+        sink: &mut dyn Sink,
+        code: Code,
+        from: Option<Dir>,
+        packet: u64,
+        offset: Option<u64>,
+        message: String,
+    ) {
+        self.findings.push(code);
+        let f = Finding {
+            code,
+            conn: Some(self.id),
+            from,
+            packet,
+            offset,
+            message,
+        };
+        sink.event(Event::Finding(&f));
+    }
+
+    /// Hands reassembled bytes (or a gap) of one side to its protocol.
+    fn deliver(&mut self, side: usize, chunk: Chunk<'_>, pcx: &PacketCx<'_>, sink: &mut dyn Sink) {
+        match chunk {
+            Chunk::Data { offset, bytes } => self.data(side, offset, bytes, pcx, sink),
+            Chunk::Gap { offset, len, kind } => self.gap(side, offset, len, kind, pcx, sink),
+        }
+    }
+
+    fn gap(
+        &mut self,
+        side: usize,
+        offset: u64,
+        len: u64,
+        kind: GapKind,
+        pcx: &PacketCx<'_>,
+        sink: &mut dyn Sink,
+    ) {
+        if self.is_websocket_side(side) {
+            let from = self.dir_of(side);
+            let (code, why) = match kind {
+                GapKind::Lost => (Code::TcpGap, "were never captured"),
+                GapKind::Snapped => (
+                    Code::TcpTruncated,
+                    "were cut off by the capture's snapshot length",
+                ),
+                GapKind::Overflow => (
+                    Code::TcpGap,
+                    "were skipped because the out-of-order buffer filled while waiting for them",
+                ),
+            };
+            let msg = format!(
+                "{len} bytes at stream offset {offset} from the {} {why}",
+                from.map_or("peer", Dir::as_str)
+            );
+            self.finding(sink, code, from, pcx.number, Some(offset), msg);
+            if kind == GapKind::Overflow {
+                self.finding(
+                    sink,
+                    Code::LimitReached,
+                    from,
+                    pcx.number,
+                    Some(offset),
+                    format!(
+                        "the out-of-order buffer cap ({} bytes) was reached",
+                        pcx.cfg.max_ooo_bytes
+                    ),
+                );
+            }
+        }
+        match &mut self.proto[side] {
+            Proto::Ws(_) => {
+                let mut proto = std::mem::replace(&mut self.proto[side], Proto::Unknown);
+                if let Proto::Ws(d) = &mut proto {
+                    self.with_ctx(side, pcx, sink, |d2, cx| d2.gap(offset, len, cx), d);
+                }
+                self.proto[side] = proto;
+            }
+            Proto::Http(p) => p.gap(),
+            Proto::AwaitUpgrade => self.pending_overflow = true,
+            Proto::Unknown => {
+                // The stream's start is lost: whatever follows is decoded without a handshake.
+                self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake()));
+            }
+            Proto::Ignore => {}
+        }
+    }
+
+    /// Runs `f` on a decoder with a context for this side.
+    fn with_ctx(
+        &mut self,
+        side: usize,
+        pcx: &PacketCx<'_>,
+        sink: &mut dyn Sink,
+        f: impl FnOnce(&mut WsDecoder, &mut Ctx<'_>),
+        d: &mut WsDecoder,
+    ) {
+        let mut cx = Ctx {
+            conn: self.conn_ref(),
+            from: self.dir_of(side),
+            sender: self.addr[side],
+            receiver: self.addr[1 - side],
+            packet: pcx.number,
+            ts: pcx.ts,
+            cfg: pcx.cfg,
+            sink,
+            conn_findings: &mut self.findings,
+        };
+        let known = cx.from.is_some();
+        f(d, &mut cx);
+        if !known && let Some(from) = cx.from {
+            self.client_side = Some(if from == Dir::Client { side } else { 1 - side });
+        }
+        if d.saw_frames() {
+            self.websocket = true;
+            if d.no_handshake && !self.no_handshake_warned && self.handshake.is_none() {
+                self.no_handshake_warned = true;
+                let from = self.dir_of(side);
+                self.finding(sink, Code::StreamNoHandshake, from, pcx.number, None,
+                    "WebSocket frames were found on a connection whose opening handshake was not captured; extensions and roles are inferred".into());
+            }
+        }
+    }
+
+    fn data(
+        &mut self,
+        side: usize,
+        offset: u64,
+        bytes: &[u8],
+        pcx: &PacketCx<'_>,
+        sink: &mut dyn Sink,
+    ) {
+        let mut proto = std::mem::replace(&mut self.proto[side], Proto::Ignore);
+        if let Proto::Unknown = proto {
+            proto = self.detect(side, bytes, pcx);
+        }
+        match &mut proto {
+            Proto::Ws(d) => self.with_ctx(side, pcx, sink, |d, cx| d.data(offset, bytes, cx), d),
+            Proto::Http(p) => {
+                let is_client = self.dir_of(side) == Some(Dir::Client);
+                let mut switched_at = None;
+                let r = if is_client {
+                    self.client_http(p, bytes, pcx, sink)
+                } else {
+                    self.server_http(p, bytes, pcx, sink)
+                };
+                match r {
+                    Ok(used) => {
+                        if p.is_switched() {
+                            switched_at = Some(used);
+                        }
+                    }
+                    Err(at) => {
+                        // Not HTTP (or broken): try it as frames without a handshake.
+                        let mut d = Box::new(WsDecoder::without_handshake());
+                        let rest = &bytes[at..];
+                        self.with_ctx(
+                            side,
+                            pcx,
+                            sink,
+                            |d, cx| d.data(offset + at as u64, rest, cx),
+                            &mut d,
+                        );
+                        proto = Proto::Ws(d);
+                    }
+                }
+                if let Some(used) = switched_at {
+                    let rest = &bytes[used..];
+                    proto = if is_client {
+                        self.pending_client.clear();
+                        if self.pending_client.len() + rest.len() <= pcx.cfg.max_pending_bytes {
+                            self.pending_client.extend_from_slice(rest);
+                        } else {
+                            self.pending_overflow = true;
+                        }
+                        Proto::AwaitUpgrade
+                    } else {
+                        self.proto[side] = Proto::Ignore;
+                        self.after_response(side, offset + used as u64, rest, pcx, sink)
+                    };
+                }
+            }
+            Proto::AwaitUpgrade => {
+                if self.pending_client.len() + bytes.len() <= pcx.cfg.max_pending_bytes {
+                    self.pending_client.extend_from_slice(bytes);
+                } else {
+                    self.pending_overflow = true;
+                }
+            }
+            Proto::Unknown | Proto::Ignore => {}
+        }
+        self.proto[side] = proto;
+    }
+
+    /// Decides what a direction carries from its first bytes.
+    fn detect(&mut self, side: usize, bytes: &[u8], pcx: &PacketCx<'_>) -> Proto {
+        let looks_request = {
+            let m = bytes.iter().take_while(|b| b.is_ascii_uppercase()).count();
+            m >= 3 && bytes.get(m) == Some(&b' ')
+        };
+        let looks_response = bytes.starts_with(b"HTTP/");
+        let max = pcx.cfg.max_http_header_bytes;
+        match self.client_side {
+            Some(c) if c == side && looks_request => Proto::Http(HttpParser::new(true, max)),
+            Some(c) if c != side && looks_response => Proto::Http(HttpParser::new(false, max)),
+            None if looks_request => {
+                self.client_side = Some(side);
+                Proto::Http(HttpParser::new(true, max))
+            }
+            None if looks_response => {
+                self.client_side = Some(1 - side);
+                Proto::Http(HttpParser::new(false, max))
+            }
+            _ => {
+                if self.handshake.as_ref().is_some_and(|h| h.upgraded()) {
+                    Proto::Ignore
+                } else {
+                    Proto::Ws(Box::new(WsDecoder::without_handshake()))
+                }
+            }
+        }
+    }
+
+    fn client_http(
+        &mut self,
+        p: &mut HttpParser,
+        bytes: &[u8],
+        pcx: &PacketCx<'_>,
+        _sink: &mut dyn Sink,
+    ) -> Result<usize, usize> {
+        let handshake = &mut self.handshake;
+        let requests = &mut self.requests;
+        let emitted = &mut self.handshake_emitted;
+        let r = p.feed(
+            bytes,
+            &mut |head: HttpHead| {
+                let upgrade = handshake::is_upgrade_request(&head);
+                let method_head = head.method.as_deref() == Some("HEAD");
+                let mode = body_mode_request(&head);
+                if upgrade && handshake.as_ref().is_none_or(|h| h.status.is_some()) {
+                    *handshake = Some(Box::new(handshake::from_request(head, pcx.number, pcx.ts)));
+                    *emitted = false;
+                    requests.push_back(PendingRequest {
+                        head_method: false,
+                        upgrade: true,
+                    });
+                    return BodyMode::Switch;
+                }
+                requests.push_back(PendingRequest {
+                    head_method: method_head,
+                    upgrade: false,
+                });
+                mode
+            },
+            &mut |_| {},
+        );
+        if self.handshake.is_some() && !self.handshake_emitted {
+            self.websocket = true;
+        }
+        r.map_err(|(at, _)| at)
+    }
+
+    fn server_http(
+        &mut self,
+        p: &mut HttpParser,
+        bytes: &[u8],
+        pcx: &PacketCx<'_>,
+        sink: &mut dyn Sink,
+    ) -> Result<usize, usize> {
+        let handshake = &mut self.handshake;
+        let requests = &mut self.requests;
+        let mut answered_upgrade = None;
+        let r = p.feed(
+            bytes,
+            &mut |head: HttpHead| {
+                let status = head.status.unwrap_or(0);
+                if (100..200).contains(&status) && status != 101 {
+                    return BodyMode::None;
+                }
+                let req = requests.pop_front();
+                if let Some(req) = req
+                    && req.upgrade
+                    && let Some(hs) = handshake.as_mut()
+                {
+                    let mode = if status == 101 {
+                        BodyMode::Switch
+                    } else {
+                        body_mode_response(&head, false)
+                    };
+                    handshake::add_response(hs, head, pcx.number);
+                    answered_upgrade = Some(status == 101);
+                    return mode;
+                }
+                if status == 101 {
+                    return BodyMode::Switch; // an upgrade to something else
+                }
+                body_mode_response(&head, req.is_some_and(|r| r.head_method))
+            },
+            &mut |_| {},
+        );
+        if let Some(ok) = answered_upgrade {
+            self.emit_handshake(pcx, sink);
+            if !ok {
+                // Rejected: the client's held bytes are HTTP again.
+                if let Some(c) = self.client_side {
+                    self.proto[c] =
+                        Proto::Http(HttpParser::new(true, pcx.cfg.max_http_header_bytes));
+                    let held = std::mem::take(&mut self.pending_client);
+                    if !held.is_empty() {
+                        self.data(c, 0, &held, pcx, sink);
+                    }
+                }
+            }
+        }
+        r.map_err(|(at, _)| at)
+    }
+
+    fn emit_handshake(&mut self, pcx: &PacketCx<'_>, sink: &mut dyn Sink) {
+        if self.handshake_emitted {
+            return;
+        }
+        self.handshake_emitted = true;
+        let Some(hs) = self.handshake.take() else {
+            return;
+        };
+        let c = self.client_side;
+        let cref = self.conn_ref();
+        for (code, msg) in &hs.findings {
+            let from = match code {
+                Code::HandshakeKeyInvalid | Code::HandshakeVersionUnsupported => Some(Dir::Client),
+                Code::HandshakeMissingHeader if hs.status.is_none() || msg.contains("request") => {
+                    Some(Dir::Client)
+                }
+                _ => Some(Dir::Server),
+            };
+            let packet = if from == Some(Dir::Client) {
+                hs.packet
+            } else {
+                hs.response_packet.unwrap_or(pcx.number)
+            };
+            self.finding(
+                sink,
+                *code,
+                from.filter(|_| c.is_some()),
+                packet,
+                None,
+                msg.clone(),
+            );
+        }
+        sink.event(Event::Handshake(cref, &hs));
+        self.handshake = Some(hs);
+    }
+
+    /// The server's 101 arrived: both directions become WebSocket.
+    fn after_response(
+        &mut self,
+        server_side: usize,
+        offset: u64,
+        rest: &[u8],
+        pcx: &PacketCx<'_>,
+        sink: &mut dyn Sink,
+    ) -> Proto {
+        let Some(hs) = self.handshake.as_ref() else {
+            return Proto::Ignore;
+        };
+        if !hs.upgraded() {
+            return Proto::Ignore;
+        }
+        let deflate = hs.deflate.clone();
+        let on = deflate.is_some();
+        let d = deflate.unwrap_or_default();
+        let mut server = Box::new(WsDecoder::new(on, d.server_no_context_takeover));
+        let client = Box::new(WsDecoder::new(on, d.client_no_context_takeover));
+        let client_side = 1 - server_side;
+        self.websocket = true;
+        self.proto[client_side] = Proto::Ws(client);
+        let held = std::mem::take(&mut self.pending_client);
+        if !held.is_empty() {
+            let mut proto = std::mem::replace(&mut self.proto[client_side], Proto::Ignore);
+            if let Proto::Ws(dc) = &mut proto {
+                self.with_ctx(client_side, pcx, sink, |d, cx| d.data(0, &held, cx), dc);
+            }
+            self.proto[client_side] = proto;
+        }
+        if !rest.is_empty() {
+            self.with_ctx(
+                server_side,
+                pcx,
+                sink,
+                |d, cx| d.data(offset, rest, cx),
+                &mut server,
+            );
+        }
+        Proto::Ws(server)
+    }
+
+    fn finish(&mut self, pcx: &PacketCx<'_>, sink: &mut dyn Sink) {
+        for side in 0..2 {
+            let mut proto = std::mem::replace(&mut self.proto[side], Proto::Ignore);
+            match &mut proto {
+                Proto::Ws(d) => self.with_ctx(side, pcx, sink, |d, cx| d.finish(cx), d),
+                Proto::Http(p) => p.close(&mut |_| {}),
+                _ => {}
+            }
+            self.proto[side] = proto;
+        }
+        if self.handshake.is_some() && !self.handshake_emitted {
+            self.emit_handshake(pcx, sink);
+        }
+        if !self.websocket {
+            return;
+        }
+        let mut stats: [crate::event::DirStats; 2] = Default::default();
+        for side in 0..2 {
+            if let Proto::Ws(d) = &self.proto[side] {
+                let dir = self.dir_of(side).unwrap_or(Dir::Client);
+                stats[dir.index()] = d.stats.clone();
+            }
+        }
+        let hs = self.handshake.as_deref();
+        let summary = ConnSummary {
+            conn: self.conn_ref(),
+            first_packet: self.first_packet,
+            last_packet: self.last_packet,
+            first_ts: self.first_ts,
+            last_ts: self.last_ts,
+            websocket: true,
+            handshake_seen: hs.is_some(),
+            status: hs.and_then(|h| h.status),
+            accept_ok: hs.and_then(|h| h.accept_ok),
+            path: hs.map(|h| h.path.clone()),
+            subprotocol: hs.and_then(|h| h.subprotocol.clone()),
+            extensions: hs.and_then(|h| h.extensions.clone()),
+            stats,
+            findings: self.findings.clone(),
+        };
+        sink.event(Event::ConnEnd(&summary));
+    }
+}
+
+fn body_mode_request(head: &HttpHead) -> BodyMode {
+    if head.is_chunked() {
+        BodyMode::Chunked
+    } else {
+        head.content_length()
+            .map_or(BodyMode::None, BodyMode::Length)
+    }
+}
+
+fn body_mode_response(head: &HttpHead, to_head: bool) -> BodyMode {
+    let status = head.status.unwrap_or(0);
+    if to_head || status == 204 || status == 304 || (100..200).contains(&status) {
+        BodyMode::None
+    } else if head.is_chunked() {
+        BodyMode::Chunked
+    } else if let Some(n) = head.content_length() {
+        BodyMode::Length(n)
+    } else {
+        BodyMode::UntilClose
+    }
+}

@@ -1,0 +1,374 @@
+//! Capture stage: pcap and pcapng records, streamed through pcap-parser's
+//! bounded circular buffer. A record borrowed from the buffer dies at the
+//! next read, so this stage hands each one to a callback and keeps nothing.
+
+use std::io::Read;
+
+use pcap_parser::pcapng::Block;
+use pcap_parser::{PcapBlockOwned, PcapError};
+
+/// Initial size of the reader's buffer; it grows (to `MAX_RECORD`) only for
+/// a record larger than this.
+const READ_BUFFER: usize = 1 << 20;
+/// The largest record we accept; beyond it the file is taken as corrupt.
+const MAX_RECORD: usize = 64 << 20;
+
+/// A time in the capture, in seconds and nanoseconds since the epoch.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Timestamp {
+    pub secs: i64,
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    pub fn as_f64(self) -> f64 {
+        self.secs as f64 + f64::from(self.nanos / 1000) / 1e6
+    }
+    /// Seconds from `earlier` to `self` (negative if earlier is later).
+    pub fn since(self, earlier: Timestamp) -> f64 {
+        (self.secs - earlier.secs) as f64 + (f64::from(self.nanos) - f64::from(earlier.nanos)) / 1e9
+    }
+}
+
+/// A link-layer type number (LINKTYPE_*), as recorded in the capture.
+pub type LinkType = i32;
+
+/// One packet record.
+#[derive(Debug)]
+pub struct Record<'a> {
+    /// 1-based number of the packet in the capture.
+    pub number: u64,
+    pub ts: Timestamp,
+    pub link: LinkType,
+    pub data: &'a [u8],
+    /// The length of the packet on the wire (greater than `data.len()` when
+    /// the capture cut it at its snapshot length).
+    pub orig_len: u32,
+}
+
+/// A problem with the capture file itself, found after it was recognised.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CaptureProblem {
+    /// The packet number after which it happened.
+    pub after_packet: u64,
+    pub message: String,
+}
+
+/// What one pass over a capture saw.
+#[derive(Debug, Clone, Default)]
+pub struct CaptureSummary {
+    pub packets: u64,
+    pub bytes_read: u64,
+    /// Set when the file ended early or a block was corrupt.
+    pub problem: Option<CaptureProblem>,
+}
+
+/// A capture that cannot be read at all.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NotACapture(pub String);
+
+impl std::fmt::Display for NotACapture {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotACapture {}
+
+#[derive(Debug, Clone, Copy)]
+struct Interface {
+    link: LinkType,
+    /// Timestamp units per second.
+    resolution: u64,
+    offset: i64,
+}
+
+/// Reads every record of a pcap or pcapng stream and hands it to `on_record`.
+///
+/// Returns an error only when the input is not a capture at all; a file cut
+/// short or corrupt midway is reported in the summary after every record
+/// before the damage was delivered.
+pub fn read_capture<R, F>(input: R, mut on_record: F) -> Result<CaptureSummary, NotACapture>
+where
+    R: Read + Send,
+    F: FnMut(&Record<'_>),
+{
+    let mut reader = match pcap_parser::create_reader(READ_BUFFER, input) {
+        Ok(r) => r,
+        Err(PcapError::Eof) => return Err(NotACapture("empty file".into())),
+        Err(PcapError::HeaderNotRecognized)
+        | Err(PcapError::NomError(..))
+        | Err(PcapError::OwnedNomError(..)) => {
+            return Err(NotACapture(
+                "not a pcap or pcapng capture (unrecognised file header)".into(),
+            ));
+        }
+        Err(PcapError::Incomplete(_)) | Err(PcapError::UnexpectedEof) => {
+            return Err(NotACapture(
+                "too short to be a pcap or pcapng capture".into(),
+            ));
+        }
+        Err(e) => return Err(NotACapture(format!("cannot read capture: {e:?}"))),
+    };
+    let mut summary = CaptureSummary::default();
+    let mut interfaces: Vec<Interface> = Vec::new();
+    let mut legacy: Option<Interface> = None;
+    let mut capacity = READ_BUFFER;
+    let mut last_ts = Timestamp::default();
+    let mut saw_header = false;
+    loop {
+        match reader.next() {
+            Ok((offset, block)) => {
+                summary.bytes_read += offset as u64;
+                match block {
+                    PcapBlockOwned::LegacyHeader(h) => {
+                        saw_header = true;
+                        legacy = Some(Interface {
+                            link: h.network.0,
+                            resolution: if h.is_nanosecond_precision() {
+                                1_000_000_000
+                            } else {
+                                1_000_000
+                            },
+                            offset: 0,
+                        });
+                    }
+                    PcapBlockOwned::Legacy(b) => {
+                        if let Some(iface) = legacy {
+                            summary.packets += 1;
+                            let nanos = if iface.resolution == 1_000_000_000 {
+                                b.ts_usec.min(999_999_999)
+                            } else {
+                                b.ts_usec.min(999_999).saturating_mul(1000)
+                            };
+                            last_ts = Timestamp {
+                                secs: i64::from(b.ts_sec),
+                                nanos,
+                            };
+                            on_record(&Record {
+                                number: summary.packets,
+                                ts: last_ts,
+                                link: iface.link,
+                                data: b.data,
+                                orig_len: b.origlen,
+                            });
+                        }
+                    }
+                    PcapBlockOwned::NG(block) => {
+                        saw_header = true;
+                        match block {
+                            Block::SectionHeader(_) => interfaces.clear(),
+                            Block::InterfaceDescription(idb) => interfaces.push(Interface {
+                                link: idb.linktype.0,
+                                resolution: idb.ts_resolution().unwrap_or(1_000_000).max(1),
+                                offset: idb.ts_offset(),
+                            }),
+                            Block::EnhancedPacket(epb) => {
+                                summary.packets += 1;
+                                match interfaces.get(epb.if_id as usize) {
+                                    Some(iface) => {
+                                        let raw =
+                                            (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                                        last_ts =
+                                            ts_from_units(raw, iface.resolution, iface.offset);
+                                        let caplen = (epb.caplen as usize).min(epb.data.len());
+                                        on_record(&Record {
+                                            number: summary.packets,
+                                            ts: last_ts,
+                                            link: iface.link,
+                                            data: &epb.data[..caplen],
+                                            orig_len: epb.origlen,
+                                        });
+                                    }
+                                    None => on_record(&Record {
+                                        number: summary.packets,
+                                        ts: last_ts,
+                                        link: -1,
+                                        data: &[],
+                                        orig_len: 0,
+                                    }),
+                                }
+                            }
+                            Block::SimplePacket(spb) => {
+                                summary.packets += 1;
+                                let link = interfaces.first().map_or(-1, |i| i.link);
+                                on_record(&Record {
+                                    number: summary.packets,
+                                    ts: last_ts,
+                                    link,
+                                    data: spb.data,
+                                    orig_len: spb.origlen,
+                                });
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                reader.consume(offset);
+            }
+            Err(PcapError::Eof) => break,
+            Err(PcapError::Incomplete(_)) => {
+                if reader.reader_exhausted() {
+                    summary.problem = Some(problem(
+                        summary.packets,
+                        "the file ends in the middle of a record",
+                    ));
+                    break;
+                }
+                if reader.refill().is_err() {
+                    summary.problem = Some(problem(summary.packets, "read error"));
+                    break;
+                }
+            }
+            Err(PcapError::BufferTooSmall) => {
+                capacity *= 2;
+                if capacity > MAX_RECORD || !reader.grow(capacity) {
+                    summary.problem = Some(problem(
+                        summary.packets,
+                        &format!(
+                            "a record is larger than {} MiB; the rest of the file is unreadable",
+                            MAX_RECORD >> 20
+                        ),
+                    ));
+                    break;
+                }
+                if reader.refill().is_err() {
+                    summary.problem = Some(problem(summary.packets, "read error"));
+                    break;
+                }
+            }
+            Err(PcapError::UnexpectedEof) => {
+                summary.problem = Some(problem(
+                    summary.packets,
+                    "the file ends in the middle of a record",
+                ));
+                break;
+            }
+            Err(e) => {
+                let what = match e {
+                    PcapError::ReadError => "read error".to_string(),
+                    _ => "a corrupt block (inconsistent length or header)".to_string(),
+                };
+                summary.problem = Some(problem(summary.packets, &what));
+                break;
+            }
+        }
+    }
+    if !saw_header {
+        return Err(NotACapture("not a pcap or pcapng capture".into()));
+    }
+    Ok(summary)
+}
+
+fn problem(after_packet: u64, message: &str) -> CaptureProblem {
+    CaptureProblem {
+        after_packet,
+        message: message.to_string(),
+    }
+}
+
+/// Converts a pcapng timestamp in `resolution` units per second.
+fn ts_from_units(raw: u64, resolution: u64, offset: i64) -> Timestamp {
+    let secs = raw / resolution;
+    let frac = raw % resolution;
+    // frac < resolution, so frac * 1e9 / resolution < 1e9; u128 avoids overflow.
+    let nanos = (u128::from(frac) * 1_000_000_000 / u128::from(resolution)) as u32;
+    Timestamp {
+        secs: (secs as i64).saturating_add(offset),
+        nanos,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pcapng_units_convert_to_nanoseconds() {
+        let t = ts_from_units(1_700_000_000_123_456, 1_000_000, 0);
+        assert_eq!(
+            t,
+            Timestamp {
+                secs: 1_700_000_000,
+                nanos: 123_456_000
+            }
+        );
+        let t = ts_from_units(1_700_000_000_123_456_789, 1_000_000_000, 0);
+        assert_eq!(t.nanos, 123_456_789);
+        // 2^-10 resolution
+        let t = ts_from_units(1024 * 5 + 512, 1024, 0);
+        assert_eq!(
+            t,
+            Timestamp {
+                secs: 5,
+                nanos: 500_000_000
+            }
+        );
+    }
+
+    #[test]
+    fn non_captures_are_refused_with_a_reason() {
+        let e = read_capture(&b""[..], |_| {}).unwrap_err();
+        assert!(e.0.contains("empty"), "{e}");
+        let e = read_capture(&b"GET / HTTP/1.1\r\nHost: example\r\n\r\n"[..], |_| {}).unwrap_err();
+        assert!(e.0.contains("not a pcap"), "{e}");
+    }
+
+    fn legacy_header(magic: [u8; 4], link: u32) -> Vec<u8> {
+        let mut v = magic.to_vec();
+        v.extend_from_slice(&2u16.to_le_bytes());
+        v.extend_from_slice(&4u16.to_le_bytes());
+        v.extend_from_slice(&[0; 8]);
+        v.extend_from_slice(&65535u32.to_le_bytes());
+        v.extend_from_slice(&link.to_le_bytes());
+        v
+    }
+
+    fn legacy_record(v: &mut Vec<u8>, sec: u32, frac: u32, data: &[u8]) {
+        for x in [sec, frac, data.len() as u32, data.len() as u32] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.extend_from_slice(data);
+    }
+
+    #[test]
+    fn nanosecond_pcap_and_truncated_tail() {
+        let mut v = legacy_header([0x4d, 0x3c, 0xb2, 0xa1], 101);
+        legacy_record(&mut v, 10, 123_456_789, b"abc");
+        legacy_record(&mut v, 11, 5, b"defg");
+        v.truncate(v.len() - 2);
+        let mut seen = Vec::new();
+        let s = read_capture(&v[..], |r| {
+            seen.push((r.number, r.ts, r.data.to_vec(), r.link))
+        })
+        .unwrap();
+        assert_eq!(
+            seen,
+            vec![(
+                1,
+                Timestamp {
+                    secs: 10,
+                    nanos: 123_456_789
+                },
+                b"abc".to_vec(),
+                101
+            )]
+        );
+        assert!(s.problem.unwrap().message.contains("middle of a record"));
+    }
+
+    #[test]
+    fn absurd_caplen_is_a_problem_not_an_allocation() {
+        let mut v = legacy_header([0xd4, 0xc3, 0xb2, 0xa1], 1);
+        legacy_record(&mut v, 1, 0, b"xyz");
+        // A record header claiming 4 GiB of data.
+        for x in [2u32, 0, u32::MAX - 1, u32::MAX - 1] {
+            v.extend_from_slice(&x.to_le_bytes());
+        }
+        v.extend_from_slice(&[0; 64]);
+        let mut n = 0;
+        let s = read_capture(&v[..], |_| n += 1).unwrap();
+        assert_eq!(n, 1);
+        assert!(s.problem.is_some());
+    }
+}

@@ -1,0 +1,50 @@
+//! Every memory cap in one place. Hitting a cap is a `limit.reached`
+//! finding; the pipeline then skips what it must and goes on.
+
+/// Resource caps and what the consumer wants kept.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Out-of-order bytes held per stream direction while a hole is open.
+    pub max_ooo_bytes: usize,
+    /// Out-of-order segments held per stream direction.
+    pub max_ooo_segments: usize,
+    /// Bytes of one frame kept when it spans segments (its payload is
+    /// reported up to this many bytes; its header is always decoded).
+    pub max_frame_bytes: usize,
+    /// Bytes of one (inflated) message kept for `messages` output.
+    pub max_message_bytes: usize,
+    /// Inflated bytes one compressed message may produce before the rest of
+    /// it is skipped.
+    pub max_inflated_bytes: u64,
+    /// Inflated-to-wire ratio past which a message counts as a bomb (only
+    /// checked once the output passes 1 MiB).
+    pub max_inflate_ratio: u64,
+    /// Bytes of one HTTP header block.
+    pub max_http_header_bytes: usize,
+    /// Client bytes held while an upgrade request waits for its answer.
+    pub max_pending_bytes: usize,
+    /// Live connections tracked at once; the oldest idle one is closed past it.
+    pub max_connections: usize,
+    /// Keep frame payloads (for `--payload` output and close reasons).
+    pub keep_frame_payload: bool,
+    /// Keep message bodies (for `messages` output).
+    pub keep_message_data: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            max_ooo_bytes: 8 << 20,
+            max_ooo_segments: 4096,
+            max_frame_bytes: 16 << 20,
+            max_message_bytes: 64 << 20,
+            max_inflated_bytes: 64 << 20,
+            max_inflate_ratio: 1000,
+            max_http_header_bytes: 64 << 10,
+            max_pending_bytes: 1 << 20,
+            max_connections: 100_000,
+            keep_frame_payload: true,
+            keep_message_data: true,
+        }
+    }
+}

@@ -1,0 +1,124 @@
+//! The typed event stream the library emits. Every output (table, JSON
+//! lines, check, explain) is a consumer of these events; nothing is parsed
+//! twice and nothing in the pipeline prints.
+
+use std::net::SocketAddr;
+
+use crate::findings::{Code, Dir, Finding};
+use crate::handshake::Handshake;
+use crate::ws::frame::{FrameHeader, OpCode};
+
+/// Which connection an event belongs to, and who is client.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ConnRef {
+    pub id: u64,
+    pub client: SocketAddr,
+    pub server: SocketAddr,
+}
+
+/// One decoded frame.
+#[derive(Debug)]
+pub struct FrameRecord<'a> {
+    pub conn: ConnRef,
+    pub from: Dir,
+    /// The packet whose arrival completed the frame, and its time.
+    pub packet: u64,
+    pub ts: f64,
+    /// The packet that carried the frame's first byte.
+    pub first_packet: u64,
+    /// How many TCP segments carried the frame.
+    pub segments: u32,
+    /// Stream offset of the frame's first byte in its direction.
+    pub offset: u64,
+    pub header: FrameHeader,
+    /// The raw header bytes as on the wire.
+    pub header_bytes: &'a [u8],
+    /// The unmasked payload as far as it was kept (all of it unless a cap
+    /// or a gap intervened; see `payload_complete`).
+    pub payload: &'a [u8],
+    pub payload_complete: bool,
+    /// The first payload bytes as on the wire (still masked), for teaching.
+    pub masked_prefix: &'a [u8],
+    /// For close frames with a payload of two bytes or more.
+    pub close_code: Option<u16>,
+    pub close_reason: Option<&'a [u8]>,
+    pub findings: &'a [Code],
+}
+
+/// One reassembled (and, where compressed, inflated) data message.
+#[derive(Debug)]
+pub struct MessageRecord<'a> {
+    pub conn: ConnRef,
+    pub from: Dir,
+    pub opcode: OpCode,
+    pub frames: u32,
+    pub first_packet: u64,
+    pub last_packet: u64,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    pub compressed: bool,
+    /// Payload bytes on the wire (compressed size when compressed).
+    pub wire_len: u64,
+    /// Length after inflation (equal to `wire_len` when not compressed).
+    pub len: u64,
+    /// The message body as far as it was kept.
+    pub data: &'a [u8],
+    /// Whether `data` holds the whole message.
+    pub data_complete: bool,
+    /// Whether the body could be decoded at all (false after a gap or an
+    /// inflate failure: then `data` is not to be trusted).
+    pub decodable: bool,
+    pub findings: &'a [Code],
+}
+
+/// Per-direction counts for the connection summary.
+#[derive(Debug, Clone, Default)]
+pub struct DirStats {
+    pub frames: u64,
+    pub messages: u64,
+    /// WebSocket payload bytes on the wire.
+    pub payload_bytes: u64,
+    pub close_code: Option<u16>,
+    pub close_reason: Option<String>,
+}
+
+/// How a connection ended up, for `conns`.
+#[derive(Debug, Clone)]
+pub struct ConnSummary {
+    pub conn: ConnRef,
+    pub first_packet: u64,
+    pub last_packet: u64,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    /// Whether any WebSocket traffic or handshake was seen.
+    pub websocket: bool,
+    pub handshake_seen: bool,
+    pub status: Option<u16>,
+    pub accept_ok: Option<bool>,
+    pub path: Option<String>,
+    pub subprotocol: Option<String>,
+    pub extensions: Option<String>,
+    pub stats: [DirStats; 2],
+    pub findings: Vec<Code>,
+}
+
+/// An event of the pipeline.
+#[derive(Debug)]
+pub enum Event<'a> {
+    Handshake(ConnRef, &'a Handshake),
+    Frame(&'a FrameRecord<'a>),
+    Message(&'a MessageRecord<'a>),
+    Finding(&'a Finding),
+    ConnEnd(&'a ConnSummary),
+}
+
+/// Receives the event stream.
+pub trait Sink {
+    fn event(&mut self, ev: Event<'_>);
+}
+
+impl<F: FnMut(Event<'_>)> Sink for F {
+    fn event(&mut self, ev: Event<'_>) {
+        self(ev)
+    }
+}

@@ -1,0 +1,156 @@
+//! Findings: protocol violations and capture problems, as data.
+//!
+//! Every rule in the pipeline reports through [`Code`]; renderers turn codes
+//! into text. The code strings are the stable surface fixed in DESIGN.md
+//! (extended, never changed).
+
+use serde::Serialize;
+
+/// How bad a finding is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Severity {
+    Info,
+    Warning,
+    Error,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Info => "info",
+            Severity::Warning => "warning",
+            Severity::Error => "error",
+        }
+    }
+}
+
+macro_rules! codes {
+    ($( $variant:ident = $text:literal, $sev:ident; )*) => {
+        /// Every finding the tool can raise.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub enum Code { $( $variant, )* }
+
+        impl Code {
+            /// All codes, in declaration order.
+            pub const ALL: &'static [Code] = &[ $( Code::$variant, )* ];
+
+            /// The stable code string, e.g. `frame.client-unmasked`.
+            pub fn as_str(self) -> &'static str {
+                match self { $( Code::$variant => $text, )* }
+            }
+
+            pub fn severity(self) -> Severity {
+                match self { $( Code::$variant => Severity::$sev, )* }
+            }
+
+            pub fn parse(s: &str) -> Option<Code> {
+                match s { $( $text => Some(Code::$variant), )* _ => None }
+            }
+        }
+    };
+}
+
+codes! {
+    HandshakeAcceptMismatch = "handshake.accept-mismatch", Error;
+    HandshakeAcceptMissing = "handshake.accept-missing", Error;
+    HandshakeKeyInvalid = "handshake.key-invalid", Error;
+    HandshakeVersionUnsupported = "handshake.version-unsupported", Error;
+    HandshakeMissingHeader = "handshake.missing-header", Error;
+    HandshakeExtensionNotOffered = "handshake.extension-not-offered", Error;
+    HandshakeSubprotocolNotOffered = "handshake.subprotocol-not-offered", Error;
+    FrameClientUnmasked = "frame.client-unmasked", Error;
+    FrameServerMasked = "frame.server-masked", Error;
+    FrameRsvWithoutExtension = "frame.rsv-without-extension", Error;
+    FrameReservedOpcode = "frame.reserved-opcode", Error;
+    FrameControlTooLong = "frame.control-too-long", Error;
+    FrameControlFragmented = "frame.control-fragmented", Error;
+    FrameNonMinimalLength = "frame.non-minimal-length", Error;
+    FrameLengthMsbSet = "frame.length-msb-set", Error;
+    MessageUnexpectedContinuation = "message.unexpected-continuation", Error;
+    MessageInterleavedData = "message.interleaved-data", Error;
+    MessageInvalidUtf8 = "message.invalid-utf8", Error;
+    CloseInvalidCode = "close.invalid-code", Error;
+    CloseReservedCode = "close.reserved-code", Error;
+    ClosePayloadTooShort = "close.payload-too-short", Error;
+    CloseInvalidUtf8Reason = "close.invalid-utf8-reason", Error;
+    CloseDataAfterClose = "close.data-after-close", Error;
+    DeflateInflateError = "deflate.inflate-error", Error;
+    TcpGap = "tcp.gap", Warning;
+    TcpTruncated = "tcp.truncated", Warning;
+    StreamIncompleteFrame = "stream.incomplete-frame", Warning;
+    StreamNoHandshake = "stream.no-handshake", Warning;
+    HandshakeRejected = "handshake.rejected", Info;
+    // Extensions to DESIGN.md's list: capture problems and resource caps.
+    TcpOverlapConflict = "tcp.overlap-conflict", Warning;
+    CaptureTruncated = "capture.truncated", Warning;
+    CaptureUnsupportedLink = "capture.unsupported-link", Warning;
+    CaptureIpFragment = "capture.ip-fragment", Warning;
+    LimitReached = "limit.reached", Warning;
+    DeflateNoContext = "deflate.no-context", Warning;
+}
+
+/// Which way a finding's bytes travelled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Dir {
+    Client,
+    Server,
+}
+
+impl Dir {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::Client => "client",
+            Dir::Server => "server",
+        }
+    }
+    pub fn other(self) -> Dir {
+        match self {
+            Dir::Client => Dir::Server,
+            Dir::Server => Dir::Client,
+        }
+    }
+    pub fn index(self) -> usize {
+        match self {
+            Dir::Client => 0,
+            Dir::Server => 1,
+        }
+    }
+}
+
+/// One finding: a stable code, where it happened and one human sentence.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Finding {
+    pub code: Code,
+    /// Connection id, or `None` for capture-level problems.
+    pub conn: Option<u64>,
+    pub from: Option<Dir>,
+    /// 1-based packet number where it was seen (0 when no packet applies).
+    pub packet: u64,
+    /// Byte offset in the direction's TCP stream, where one applies.
+    pub offset: Option<u64>,
+    pub message: String,
+}
+
+impl Finding {
+    pub fn severity(&self) -> Severity {
+        self.code.severity()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_round_trip_and_design_severities() {
+        for &c in Code::ALL {
+            assert_eq!(Code::parse(c.as_str()), Some(c));
+        }
+        assert_eq!(Code::TcpGap.severity(), Severity::Warning);
+        assert_eq!(Code::HandshakeRejected.severity(), Severity::Info);
+        assert_eq!(Code::MessageInvalidUtf8.severity(), Severity::Error);
+        assert_eq!(Code::parse("frame.bogus"), None);
+    }
+}

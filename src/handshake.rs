@@ -1,0 +1,396 @@
+//! The opening handshake (RFC 6455 section 4): the accept key, extension
+//! and subprotocol negotiation, and the rules a request and its 101 must keep.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use sha1::{Digest, Sha1};
+
+use crate::findings::Code;
+use crate::http::HttpHead;
+use crate::ws::deflate::{DeflateParams, parse_params};
+
+/// The GUID of RFC 6455 section 1.3.
+pub const WS_GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+
+/// SHA-1 of key + GUID (the digest, for teaching).
+pub fn accept_digest(key: &str) -> [u8; 20] {
+    let mut h = Sha1::new();
+    h.update(key.as_bytes());
+    h.update(WS_GUID.as_bytes());
+    let mut out = [0u8; 20];
+    out.copy_from_slice(&h.finalize());
+    out
+}
+
+/// Sec-WebSocket-Accept for a key: base64(SHA-1(key + GUID)).
+pub fn accept_for(key: &str) -> String {
+    STANDARD.encode(accept_digest(key))
+}
+
+/// One extension from a Sec-WebSocket-Extensions list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Extension {
+    pub name: String,
+    pub params: Vec<(String, Option<String>)>,
+}
+
+/// Parses `name; p=v; q, name2` (RFC 6455 section 9.1).
+pub fn parse_extensions(value: &str) -> Vec<Extension> {
+    value
+        .split(',')
+        .filter_map(|item| {
+            let mut parts = item.split(';').map(str::trim);
+            let name = parts.next()?.to_ascii_lowercase();
+            if name.is_empty() {
+                return None;
+            }
+            let params = parts
+                .filter(|p| !p.is_empty())
+                .map(|p| match p.split_once('=') {
+                    Some((k, v)) => (
+                        k.trim().to_ascii_lowercase(),
+                        Some(v.trim().trim_matches('"').to_string()),
+                    ),
+                    None => (p.to_ascii_lowercase(), None),
+                })
+                .collect();
+            Some(Extension { name, params })
+        })
+        .collect()
+}
+
+/// What was negotiated, and what broke the rules on the way.
+#[derive(Debug, Clone, Default)]
+pub struct Handshake {
+    /// Packet that completed the request, and its time.
+    pub packet: u64,
+    pub ts: f64,
+    pub response_packet: Option<u64>,
+    pub method: String,
+    pub path: String,
+    pub host: Option<String>,
+    pub key: Option<String>,
+    pub version: Option<String>,
+    pub offered_extensions: Option<String>,
+    pub offered_protocols: Vec<String>,
+    pub status: Option<u16>,
+    pub accept: Option<String>,
+    pub accept_expected: Option<String>,
+    pub accept_ok: Option<bool>,
+    pub subprotocol: Option<String>,
+    /// Extensions as the server accepted them.
+    pub extensions: Option<String>,
+    /// permessage-deflate, when negotiated.
+    pub deflate: Option<DeflateParams>,
+    pub request: HttpHead,
+    pub response: Option<HttpHead>,
+    /// Rules broken, each with a sentence.
+    pub findings: Vec<(Code, String)>,
+}
+
+impl Handshake {
+    /// Whether the upgrade succeeded (a 101 answer).
+    pub fn upgraded(&self) -> bool {
+        self.status == Some(101)
+    }
+}
+
+/// Whether a request head asks for a WebSocket upgrade.
+pub fn is_upgrade_request(head: &HttpHead) -> bool {
+    head.has_token("upgrade", "websocket")
+}
+
+/// Builds the handshake from the request and judges the request (section 4.1).
+pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
+    let mut hs = Handshake {
+        packet,
+        ts,
+        method: head.method.clone().unwrap_or_default(),
+        path: head.path.clone().unwrap_or_default(),
+        host: head.header("host").map(str::to_string),
+        key: head
+            .header("sec-websocket-key")
+            .map(|k| k.trim().to_string()),
+        version: head
+            .header("sec-websocket-version")
+            .map(|v| v.trim().to_string()),
+        offered_extensions: head.header_list("sec-websocket-extensions"),
+        offered_protocols: head
+            .header_list("sec-websocket-protocol")
+            .map(|v| {
+                v.split(',')
+                    .map(|p| p.trim().to_string())
+                    .filter(|p| !p.is_empty())
+                    .collect()
+            })
+            .unwrap_or_default(),
+        ..Handshake::default()
+    };
+    let f = &mut hs.findings;
+    if hs.method != "GET" {
+        f.push((
+            Code::HandshakeMissingHeader,
+            format!(
+                "the upgrade request uses method {}; RFC 6455 section 4.1 requires GET",
+                hs.method
+            ),
+        ));
+    }
+    if head.version < 1 {
+        f.push((
+            Code::HandshakeMissingHeader,
+            "the upgrade request is HTTP/1.0; RFC 6455 section 4.1 requires HTTP/1.1 or later"
+                .into(),
+        ));
+    }
+    if hs.host.is_none() {
+        f.push((
+            Code::HandshakeMissingHeader,
+            "the upgrade request has no Host header (RFC 6455 section 4.1, item 4)".into(),
+        ));
+    }
+    if !head.has_token("connection", "upgrade") {
+        f.push((Code::HandshakeMissingHeader, format!(
+            "the upgrade request's Connection header is {}; it must include the token \"Upgrade\" (RFC 6455 section 4.1, item 6)",
+            head.header("connection").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
+    }
+    match &hs.key {
+        None => f.push((Code::HandshakeKeyInvalid, "the upgrade request has no Sec-WebSocket-Key (RFC 6455 section 4.1, item 7)".into())),
+        Some(k) => match STANDARD.decode(k) {
+            Ok(b) if b.len() == 16 => {}
+            Ok(b) => f.push((Code::HandshakeKeyInvalid, format!(
+                "Sec-WebSocket-Key \"{k}\" decodes to {} bytes; RFC 6455 section 4.1 requires a base64-encoded 16-byte value", b.len()))),
+            Err(_) => f.push((Code::HandshakeKeyInvalid, format!(
+                "Sec-WebSocket-Key \"{k}\" is not valid base64; RFC 6455 section 4.1 requires a base64-encoded 16-byte value"))),
+        },
+    }
+    match hs.version.as_deref() {
+        Some("13") => {}
+        Some(v) => f.push((
+            Code::HandshakeVersionUnsupported,
+            format!("Sec-WebSocket-Version is {v}; RFC 6455 section 4.1 requires 13"),
+        )),
+        None => f.push((
+            Code::HandshakeVersionUnsupported,
+            "the upgrade request has no Sec-WebSocket-Version; RFC 6455 section 4.1 requires 13"
+                .into(),
+        )),
+    }
+    hs.accept_expected = hs.key.as_deref().map(accept_for);
+    hs.request = head;
+    hs
+}
+
+/// Records the server's answer and judges it (section 4.2.2, RFC 7692 section 7).
+pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
+    hs.status = head.status;
+    hs.response_packet = Some(packet);
+    let status = head.status.unwrap_or(0);
+    if status != 101 {
+        hs.findings.push((
+            Code::HandshakeRejected,
+            format!(
+                "the server answered the upgrade with {} {} instead of 101 Switching Protocols",
+                status,
+                head.reason.as_deref().unwrap_or("")
+            ),
+        ));
+        hs.response = Some(head);
+        return;
+    }
+    let f = &mut hs.findings;
+    if !head.has_token("upgrade", "websocket") {
+        f.push((Code::HandshakeMissingHeader, format!(
+            "the 101 response's Upgrade header is {}; it must be \"websocket\" (RFC 6455 section 4.2.2)",
+            head.header("upgrade").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
+    }
+    if !head.has_token("connection", "upgrade") {
+        f.push((Code::HandshakeMissingHeader, format!(
+            "the 101 response's Connection header is {}; it must be \"Upgrade\" (RFC 6455 section 4.2.2)",
+            head.header("connection").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
+    }
+    hs.accept = head
+        .header("sec-websocket-accept")
+        .map(|v| v.trim().to_string());
+    match (&hs.accept, &hs.accept_expected) {
+        (None, _) => f.push((
+            Code::HandshakeAcceptMissing,
+            "the 101 response has no Sec-WebSocket-Accept header (RFC 6455 section 4.2.2)".into(),
+        )),
+        (Some(got), Some(want)) if got != want => {
+            hs.accept_ok = Some(false);
+            f.push((Code::HandshakeAcceptMismatch, format!(
+                "Sec-WebSocket-Accept is \"{got}\" but base64(SHA-1(key + GUID)) of the request's key is \"{want}\" (RFC 6455 section 4.2.2)")));
+        }
+        (Some(_), Some(_)) => hs.accept_ok = Some(true),
+        (Some(_), None) => hs.accept_ok = Some(false),
+    }
+    hs.subprotocol = head
+        .header("sec-websocket-protocol")
+        .map(|v| v.trim().to_string());
+    if let Some(p) = &hs.subprotocol
+        && !hs.offered_protocols.iter().any(|o| o == p)
+    {
+        f.push((Code::HandshakeSubprotocolNotOffered, format!(
+            "the server selected subprotocol \"{p}\", which the client did not offer (RFC 6455 section 4.2.2)")));
+    }
+    hs.extensions = head.header_list("sec-websocket-extensions");
+    let offered = hs
+        .offered_extensions
+        .as_deref()
+        .map(parse_extensions)
+        .unwrap_or_default();
+    if let Some(accepted) = &hs.extensions {
+        for ext in parse_extensions(accepted) {
+            let offers: Vec<&Extension> = offered.iter().filter(|o| o.name == ext.name).collect();
+            if offers.is_empty() {
+                f.push((Code::HandshakeExtensionNotOffered, format!(
+                    "the server accepted extension \"{}\", which the client did not offer (RFC 6455 section 9.1)", ext.name)));
+                continue;
+            }
+            if ext.name != "permessage-deflate" {
+                continue;
+            }
+            match parse_params(&ext.params) {
+                None => f.push((Code::HandshakeExtensionNotOffered, format!(
+                    "the server's permessage-deflate parameters \"{accepted}\" are not valid (RFC 7692 section 7.1)"))),
+                Some(p) => {
+                    // client_max_window_bits may only come back if some offer carried it (7.1.2.2).
+                    let allowed = offers.iter().any(|o| o.params.iter().any(|(k, _)| k == "client_max_window_bits"));
+                    if p.client_max_window_bits.is_some() && !allowed {
+                        f.push((Code::HandshakeExtensionNotOffered, "the server sent client_max_window_bits, but the client's offer did not allow it (RFC 7692 section 7.1.2.2)".into()));
+                    }
+                    if hs.deflate.is_none() {
+                        hs.deflate = Some(p);
+                    }
+                }
+            }
+        }
+    }
+    hs.response = Some(head);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn head(lines: &[(&str, &str)]) -> HttpHead {
+        HttpHead {
+            method: Some("GET".into()),
+            path: Some("/chat".into()),
+            version: 1,
+            headers: lines
+                .iter()
+                .map(|(a, b)| (a.to_string(), b.to_string()))
+                .collect(),
+            ..HttpHead::default()
+        }
+    }
+
+    #[test]
+    fn rfc6455_sample_key() {
+        // Section 1.3.
+        assert_eq!(
+            accept_for("dGhlIHNhbXBsZSBub25jZQ=="),
+            "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="
+        );
+        let d = accept_digest("dGhlIHNhbXBsZSBub25jZQ==");
+        assert_eq!(d[0], 0xb3);
+        assert_eq!(d[19], 0xea);
+    }
+
+    fn good_request() -> HttpHead {
+        head(&[
+            ("Host", "server.example.com"),
+            ("Upgrade", "websocket"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+            ("Sec-WebSocket-Protocol", "chat, superchat"),
+            (
+                "Sec-WebSocket-Extensions",
+                "permessage-deflate; client_max_window_bits",
+            ),
+        ])
+    }
+
+    fn response(lines: &[(&str, &str)]) -> HttpHead {
+        HttpHead {
+            status: Some(101),
+            version: 1,
+            method: None,
+            path: None,
+            ..head(lines)
+        }
+    }
+
+    #[test]
+    fn clean_handshake_negotiates_and_raises_nothing() {
+        let mut hs = from_request(good_request(), 4, 0.0);
+        add_response(
+            &mut hs,
+            response(&[
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+                ("Sec-WebSocket-Protocol", "chat"),
+                (
+                    "Sec-WebSocket-Extensions",
+                    "permessage-deflate; server_no_context_takeover; client_max_window_bits=12",
+                ),
+            ]),
+            6,
+        );
+        assert!(hs.findings.is_empty(), "{:?}", hs.findings);
+        assert_eq!(hs.accept_ok, Some(true));
+        let d = hs.deflate.unwrap();
+        assert!(d.server_no_context_takeover);
+        assert_eq!(d.client_max_window_bits, Some(12));
+    }
+
+    #[test]
+    fn each_rule_is_named() {
+        let req = head(&[
+            ("Upgrade", "websocket"),
+            ("Sec-WebSocket-Key", "c2hvcnQ="),
+            ("Sec-WebSocket-Version", "8"),
+        ]);
+        let mut hs = from_request(req, 1, 0.0);
+        let codes: Vec<Code> = hs.findings.iter().map(|f| f.0).collect();
+        assert!(codes.contains(&Code::HandshakeKeyInvalid));
+        assert!(codes.contains(&Code::HandshakeVersionUnsupported));
+        assert!(codes.contains(&Code::HandshakeMissingHeader));
+        hs.findings.clear();
+        add_response(
+            &mut hs,
+            response(&[
+                ("Upgrade", "websocket"),
+                ("Connection", "Upgrade"),
+                ("Sec-WebSocket-Accept", "AAAAAAAAAAAAAAAAAAAAAAAAAAA="),
+                ("Sec-WebSocket-Protocol", "mqtt"),
+                ("Sec-WebSocket-Extensions", "permessage-deflate"),
+            ]),
+            2,
+        );
+        let codes: Vec<Code> = hs.findings.iter().map(|f| f.0).collect();
+        assert_eq!(
+            codes,
+            vec![
+                Code::HandshakeAcceptMismatch,
+                Code::HandshakeSubprotocolNotOffered,
+                Code::HandshakeExtensionNotOffered,
+            ]
+        );
+    }
+
+    #[test]
+    fn rejection_is_informational() {
+        let mut hs = from_request(good_request(), 1, 0.0);
+        let mut r = response(&[]);
+        r.status = Some(403);
+        add_response(&mut hs, r, 2);
+        assert_eq!(hs.findings.len(), 1);
+        assert_eq!(hs.findings[0].0, Code::HandshakeRejected);
+        assert!(!hs.upgraded());
+    }
+}

@@ -1,0 +1,566 @@
+//! HTTP/1.1 stage: request and response heads (httparse) and body framing
+//! (Content-Length, chunked, close-delimited), streamed per direction.
+//!
+//! The parser never decides what a head means: the caller answers each head
+//! with the [`BodyMode`] that follows it, which keeps pairing requests with
+//! responses (and the upgrade decision) in one place.
+
+/// A parsed request or response head.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HttpHead {
+    /// Request method, for requests.
+    pub method: Option<String>,
+    /// Request target, for requests.
+    pub path: Option<String>,
+    /// Status code, for responses.
+    pub status: Option<u16>,
+    pub reason: Option<String>,
+    /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
+    pub version: u8,
+    pub headers: Vec<(String, String)>,
+    /// Bytes of the head, including the blank line.
+    pub len: usize,
+}
+
+impl HttpHead {
+    /// The first header of that name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every header of that name, joined as one comma-separated list (RFC 9110 5.3).
+    pub fn header_list(&self, name: &str) -> Option<String> {
+        let vals: Vec<&str> = self
+            .headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+            .collect();
+        (!vals.is_empty()).then(|| vals.join(", "))
+    }
+
+    /// Whether a comma-separated header carries `token` (case-insensitive).
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case(name))
+            .any(|(_, v)| v.split(',').any(|t| t.trim().eq_ignore_ascii_case(token)))
+    }
+
+    /// The Content-Length, when present and valid.
+    pub fn content_length(&self) -> Option<u64> {
+        self.header("content-length")
+            .and_then(|v| v.trim().parse().ok())
+    }
+
+    pub fn is_chunked(&self) -> bool {
+        self.headers
+            .iter()
+            .filter(|(n, _)| n.eq_ignore_ascii_case("transfer-encoding"))
+            .any(|(_, v)| {
+                v.split(',')
+                    .next_back()
+                    .is_some_and(|t| t.trim().eq_ignore_ascii_case("chunked"))
+            })
+    }
+}
+
+/// What follows a head, as the caller decides.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BodyMode {
+    None,
+    Length(u64),
+    Chunked,
+    /// Until the connection closes (responses only).
+    UntilClose,
+    /// The protocol changes after this head: the parser stops and the
+    /// bytes after the head belong to someone else.
+    Switch,
+}
+
+/// Events from the parser.
+#[derive(Debug)]
+pub enum HttpEvent<'a> {
+    Body(&'a [u8]),
+    /// The message's body ended.
+    End,
+}
+
+/// A problem in the HTTP byte stream.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HttpError {
+    /// Not HTTP, or a malformed head.
+    BadHead(String),
+    /// The head passed the configured size.
+    HeadTooLong(usize),
+    BadChunk,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Chunk {
+    Size,
+    Ext,
+    SizeLf,
+    Data(u64),
+    DataCr,
+    DataLf,
+    Trailer { line_empty: bool },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    Head,
+    Body(u64),
+    Chunked(Chunk),
+    UntilClose,
+    Switched,
+    Broken,
+}
+
+/// Streaming parser for one direction.
+#[derive(Debug)]
+pub struct HttpParser {
+    request: bool,
+    state: State,
+    head_buf: Vec<u8>,
+    max_head: usize,
+    chunk_size: u64,
+    chunk_digits: u8,
+}
+
+/// Headers we parse at most per head.
+const MAX_HEADERS: usize = 128;
+
+impl HttpParser {
+    pub fn new(request: bool, max_head: usize) -> Self {
+        HttpParser {
+            request,
+            state: State::Head,
+            head_buf: Vec::new(),
+            max_head,
+            chunk_size: 0,
+            chunk_digits: 0,
+        }
+    }
+
+    pub fn is_switched(&self) -> bool {
+        self.state == State::Switched
+    }
+
+    pub fn is_broken(&self) -> bool {
+        self.state == State::Broken
+    }
+
+    /// Whether the parser sits between messages (nothing half-read).
+    pub fn at_message_start(&self) -> bool {
+        self.state == State::Head && self.head_buf.is_empty()
+    }
+
+    /// In a close-delimited body.
+    pub fn until_close(&self) -> bool {
+        self.state == State::UntilClose
+    }
+
+    /// Feeds bytes. `on_head` receives each head and answers the body mode;
+    /// `on_event` receives body bytes and message ends. Returns how many
+    /// bytes were consumed: less than `data.len()` only after a `Switch`
+    /// or an error.
+    pub fn feed(
+        &mut self,
+        data: &[u8],
+        on_head: &mut dyn FnMut(HttpHead) -> BodyMode,
+        on_event: &mut dyn FnMut(HttpEvent<'_>),
+    ) -> Result<usize, (usize, HttpError)> {
+        let mut i = 0;
+        while i < data.len() {
+            match self.state {
+                State::Switched | State::Broken => return Ok(i),
+                State::Head => {
+                    let (head, used) = match self.take_head(&data[i..]) {
+                        Ok(Some(x)) => x,
+                        Ok(None) => return Ok(data.len()),
+                        Err(e) => {
+                            self.state = State::Broken;
+                            return Err((i, e));
+                        }
+                    };
+                    i += used;
+                    match on_head(head) {
+                        BodyMode::None | BodyMode::Length(0) => on_event(HttpEvent::End),
+                        BodyMode::Length(n) => self.state = State::Body(n),
+                        BodyMode::Chunked => {
+                            self.state = State::Chunked(Chunk::Size);
+                            self.chunk_size = 0;
+                            self.chunk_digits = 0;
+                        }
+                        BodyMode::UntilClose => self.state = State::UntilClose,
+                        BodyMode::Switch => {
+                            self.state = State::Switched;
+                            return Ok(i);
+                        }
+                    }
+                }
+                State::Body(n) => {
+                    let take = (n.min((data.len() - i) as u64)) as usize;
+                    on_event(HttpEvent::Body(&data[i..i + take]));
+                    i += take;
+                    let left = n - take as u64;
+                    if left == 0 {
+                        self.state = State::Head;
+                        on_event(HttpEvent::End);
+                    } else {
+                        self.state = State::Body(left);
+                    }
+                }
+                State::UntilClose => {
+                    on_event(HttpEvent::Body(&data[i..]));
+                    return Ok(data.len());
+                }
+                State::Chunked(c) => match self.chunked(c, &data[i..], on_event) {
+                    Ok(used) => i += used,
+                    Err(e) => {
+                        self.state = State::Broken;
+                        return Err((i, e));
+                    }
+                },
+            }
+        }
+        Ok(i)
+    }
+
+    /// The stream ended: a close-delimited body ends with it.
+    pub fn close(&mut self, on_event: &mut dyn FnMut(HttpEvent<'_>)) {
+        if self.state == State::UntilClose {
+            on_event(HttpEvent::End);
+            self.state = State::Head;
+        }
+    }
+
+    /// Bytes lost from the stream: the parser cannot know where it is.
+    pub fn gap(&mut self) {
+        self.state = match self.state {
+            State::Body(_) | State::UntilClose => self.state,
+            State::Switched => State::Switched,
+            _ => State::Broken,
+        };
+        self.head_buf.clear();
+    }
+
+    fn take_head(&mut self, data: &[u8]) -> Result<Option<(HttpHead, usize)>, HttpError> {
+        // Skip blank lines between messages (RFC 9112 2.2).
+        if self.head_buf.is_empty() {
+            let skip = data
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
+            if skip > 0 {
+                return if skip == data.len() {
+                    Ok(None)
+                } else {
+                    self.take_head(&data[skip..])
+                        .map(|r| r.map(|(h, used)| (h, used + skip)))
+                };
+            }
+            if let Some(end) = find_head_end(data, 0) {
+                let head = self.parse(&data[..end])?;
+                return Ok(Some((head, end)));
+            }
+            self.check_start(data)?;
+        }
+        let old = self.head_buf.len();
+        let search_from = old.saturating_sub(3);
+        let room = self.max_head.saturating_sub(old);
+        let add = data.len().min(room);
+        self.head_buf.extend_from_slice(&data[..add]);
+        if let Some(end) = find_head_end(&self.head_buf, search_from) {
+            let buf = std::mem::take(&mut self.head_buf);
+            let head = self.parse(&buf[..end])?;
+            return Ok(Some((head, end - old)));
+        }
+        if self.head_buf.len() >= self.max_head {
+            return Err(HttpError::HeadTooLong(self.max_head));
+        }
+        self.check_start(&self.head_buf)?;
+        Ok(None)
+    }
+
+    /// Refuses early what cannot be the start of an HTTP message.
+    fn check_start(&self, data: &[u8]) -> Result<(), HttpError> {
+        let probe = &data[..data.len().min(16)];
+        let ok = if self.request {
+            probe
+                .iter()
+                .take_while(|b| **b != b' ')
+                .all(|b| b.is_ascii_uppercase() || *b == b'-')
+                && probe.first().is_none_or(|b| b.is_ascii_uppercase())
+        } else {
+            b"HTTP/".starts_with(&probe[..probe.len().min(5)]) || probe.starts_with(b"HTTP/")
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(HttpError::BadHead("not an HTTP message".into()))
+        }
+    }
+
+    fn parse(&self, block: &[u8]) -> Result<HttpHead, HttpError> {
+        let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let mut head = HttpHead {
+            len: block.len(),
+            ..HttpHead::default()
+        };
+        let to_string = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+        if self.request {
+            let mut req = httparse::Request::new(&mut headers);
+            match req.parse(block) {
+                Ok(httparse::Status::Complete(_)) => {}
+                Ok(httparse::Status::Partial) => {
+                    return Err(HttpError::BadHead("incomplete request head".into()));
+                }
+                Err(e) => return Err(HttpError::BadHead(format!("request head: {e}"))),
+            }
+            head.method = req.method.map(str::to_string);
+            head.path = req.path.map(str::to_string);
+            head.version = req.version.unwrap_or(1);
+            head.headers = req
+                .headers
+                .iter()
+                .map(|h| (h.name.to_string(), to_string(h.value)))
+                .collect();
+        } else {
+            let mut resp = httparse::Response::new(&mut headers);
+            match resp.parse(block) {
+                Ok(httparse::Status::Complete(_)) => {}
+                Ok(httparse::Status::Partial) => {
+                    return Err(HttpError::BadHead("incomplete response head".into()));
+                }
+                Err(e) => return Err(HttpError::BadHead(format!("response head: {e}"))),
+            }
+            head.status = resp.code;
+            head.reason = resp.reason.map(str::to_string);
+            head.version = resp.version.unwrap_or(1);
+            head.headers = resp
+                .headers
+                .iter()
+                .map(|h| (h.name.to_string(), to_string(h.value)))
+                .collect();
+        }
+        Ok(head)
+    }
+
+    fn chunked(
+        &mut self,
+        c: Chunk,
+        data: &[u8],
+        on_event: &mut dyn FnMut(HttpEvent<'_>),
+    ) -> Result<usize, HttpError> {
+        let mut i = 0;
+        let mut c = c;
+        while i < data.len() {
+            let b = data[i];
+            c = match c {
+                Chunk::Size => match b {
+                    b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
+                        self.chunk_digits += 1;
+                        if self.chunk_digits > 15 {
+                            return Err(HttpError::BadChunk);
+                        }
+                        let d = (b as char).to_digit(16).unwrap_or(0);
+                        self.chunk_size = self.chunk_size * 16 + u64::from(d);
+                        i += 1;
+                        Chunk::Size
+                    }
+                    b';' | b' ' | b'\t' if self.chunk_digits > 0 => {
+                        i += 1;
+                        Chunk::Ext
+                    }
+                    b'\r' if self.chunk_digits > 0 => {
+                        i += 1;
+                        Chunk::SizeLf
+                    }
+                    _ => return Err(HttpError::BadChunk),
+                },
+                Chunk::Ext => {
+                    i += 1;
+                    if b == b'\r' {
+                        Chunk::SizeLf
+                    } else {
+                        Chunk::Ext
+                    }
+                }
+                Chunk::SizeLf => {
+                    if b != b'\n' {
+                        return Err(HttpError::BadChunk);
+                    }
+                    i += 1;
+                    let size = self.chunk_size;
+                    self.chunk_size = 0;
+                    self.chunk_digits = 0;
+                    if size == 0 {
+                        Chunk::Trailer { line_empty: true }
+                    } else {
+                        Chunk::Data(size)
+                    }
+                }
+                Chunk::Data(n) => {
+                    let take = n.min((data.len() - i) as u64) as usize;
+                    on_event(HttpEvent::Body(&data[i..i + take]));
+                    i += take;
+                    if n == take as u64 {
+                        Chunk::DataCr
+                    } else {
+                        Chunk::Data(n - take as u64)
+                    }
+                }
+                Chunk::DataCr => {
+                    if b != b'\r' {
+                        return Err(HttpError::BadChunk);
+                    }
+                    i += 1;
+                    Chunk::DataLf
+                }
+                Chunk::DataLf => {
+                    if b != b'\n' {
+                        return Err(HttpError::BadChunk);
+                    }
+                    i += 1;
+                    Chunk::Size
+                }
+                Chunk::Trailer { line_empty } => {
+                    i += 1;
+                    match b {
+                        b'\n' if line_empty => {
+                            self.state = State::Head;
+                            on_event(HttpEvent::End);
+                            return Ok(i);
+                        }
+                        b'\n' => Chunk::Trailer { line_empty: true },
+                        b'\r' => Chunk::Trailer { line_empty },
+                        _ => Chunk::Trailer { line_empty: false },
+                    }
+                }
+            };
+        }
+        self.state = State::Chunked(c);
+        Ok(i)
+    }
+}
+
+/// The end of a head (after `\r\n\r\n`, or a bare `\n\n`), searching from `from`.
+fn find_head_end(data: &[u8], from: usize) -> Option<usize> {
+    let mut i = from;
+    while let Some(p) = memchr::memchr(b'\n', data.get(i..)?) {
+        let at = i + p;
+        let next = data.get(at + 1..);
+        match next {
+            Some([b'\n', ..]) => return Some(at + 2),
+            Some([b'\r', b'\n', ..]) => return Some(at + 3),
+            _ => {}
+        }
+        i = at + 1;
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(
+        request: bool,
+        parts: &[&[u8]],
+        mode: impl Fn(&HttpHead) -> BodyMode,
+    ) -> (Vec<HttpHead>, Vec<u8>, usize, usize) {
+        let mut p = HttpParser::new(request, 4096);
+        let mut heads = Vec::new();
+        let mut body = Vec::new();
+        let mut ends = 0;
+        let mut rest = 0;
+        for part in parts {
+            let used = p
+                .feed(
+                    part,
+                    &mut |h| {
+                        let m = mode(&h);
+                        heads.push(h);
+                        m
+                    },
+                    &mut |e| match e {
+                        HttpEvent::Body(b) => body.extend_from_slice(b),
+                        HttpEvent::End => ends += 1,
+                    },
+                )
+                .unwrap();
+            rest += part.len() - used;
+        }
+        (heads, body, ends, rest)
+    }
+
+    fn by_headers(h: &HttpHead) -> BodyMode {
+        if h.is_chunked() {
+            BodyMode::Chunked
+        } else if let Some(n) = h.content_length() {
+            BodyMode::Length(n)
+        } else if h.status == Some(101) {
+            BodyMode::Switch
+        } else {
+            BodyMode::None
+        }
+    }
+
+    #[test]
+    fn pipelined_requests_at_every_split() {
+        let wire = b"GET /a HTTP/1.1\r\nHost: x\r\n\r\nPOST /b HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhelloGET /c HTTP/1.1\r\nHost: x\r\n\r\n";
+        for cut in 0..wire.len() {
+            let (heads, body, ends, rest) = run(true, &[&wire[..cut], &wire[cut..]], by_headers);
+            let paths: Vec<_> = heads.iter().map(|h| h.path.clone().unwrap()).collect();
+            assert_eq!(paths, ["/a", "/b", "/c"], "cut {cut}");
+            assert_eq!((body.as_slice(), ends, rest), (&b"hello"[..], 3, 0));
+        }
+    }
+
+    #[test]
+    fn chunked_body_with_extensions_and_trailer() {
+        let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n";
+        for cut in 0..wire.len() {
+            let (_, body, ends, _) = run(false, &[&wire[..cut], &wire[cut..]], by_headers);
+            assert_eq!(
+                (body.as_slice(), ends),
+                (&b"hello world"[..], 1),
+                "cut {cut}"
+            );
+        }
+    }
+
+    #[test]
+    fn switch_leaves_the_rest_unconsumed() {
+        let wire = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x02hi";
+        let (heads, _, _, rest) = run(false, &[wire], by_headers);
+        assert_eq!(heads[0].status, Some(101));
+        assert_eq!(rest, 4);
+    }
+
+    #[test]
+    fn garbage_and_endless_heads_are_errors() {
+        let mut p = HttpParser::new(true, 64);
+        let r = p.feed(b"\x81\x85abcd", &mut |_| BodyMode::None, &mut |_| {});
+        assert!(matches!(r, Err((0, HttpError::BadHead(_)))));
+        let mut p = HttpParser::new(true, 64);
+        let long = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b'a'; 100]].concat();
+        let r = p.feed(&long, &mut |_| BodyMode::None, &mut |_| {});
+        assert!(matches!(r, Err((_, HttpError::HeadTooLong(64)))));
+    }
+
+    #[test]
+    fn token_lists() {
+        let h = HttpHead {
+            headers: vec![("Connection".into(), "keep-alive, Upgrade".into())],
+            ..HttpHead::default()
+        };
+        assert!(h.has_token("connection", "upgrade"));
+        assert!(!h.has_token("connection", "close"));
+    }
+}

@@ -1,0 +1,21 @@
+//! wsdissect: dissects WebSocket traffic in packet captures.
+//!
+//! The pipeline runs one way, one module per stage, and never prints:
+//! [`capture`] -> [`packet`] -> [`tcp`] -> [`http`] / [`handshake`] -> [`ws`],
+//! emitting [`event::Event`]s; [`findings`] are data on those events, and
+//! [`render`] turns the stream into tables, JSON lines and verdicts.
+
+pub mod analyzer;
+pub mod capture;
+pub mod config;
+pub mod event;
+pub mod findings;
+pub mod handshake;
+pub mod http;
+pub mod packet;
+pub mod render;
+pub mod tcp;
+pub mod ws;
+
+pub use analyzer::analyze;
+pub use config::Config;

@@ -1,0 +1,274 @@
+//! The thin binary: flags become a config, a sink is chosen, the library runs.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Read, Write};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use wsdissect::Config;
+use wsdissect::event::Sink;
+use wsdissect::findings::{Code, Severity};
+use wsdissect::render::PayloadMode;
+use wsdissect::render::check::CheckSink;
+use wsdissect::render::json::{JsonSink, Select};
+use wsdissect::render::table::{TableKind, TableSink};
+
+#[derive(Parser)]
+#[command(
+    name = "wsdissect",
+    version,
+    about = "Dissect WebSocket traffic in pcap and pcapng captures"
+)]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Every WebSocket frame.
+    Frames(ListArgs),
+    /// Reassembled (and inflated) messages.
+    Messages(ListArgs),
+    /// One row per WebSocket connection: handshake, counts, close codes.
+    Conns(ListArgs),
+    /// Findings (RFC 6455 / RFC 7692 violations, capture problems); exit 1 on errors.
+    Check(CheckArgs),
+}
+
+#[derive(Args)]
+struct Common {
+    /// Capture files (pcap or pcapng); `-` reads standard input.
+    #[arg(required = true, value_name = "CAPTURE")]
+    captures: Vec<String>,
+    /// Bytes of one frame's payload kept for output.
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_frame_bytes)]
+    max_frame_bytes: usize,
+    /// Bytes of one message kept for output.
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_message_bytes)]
+    max_message_bytes: usize,
+    /// Bytes one compressed message may inflate to before the rest is skipped.
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_inflated_bytes)]
+    max_inflated_bytes: u64,
+    /// Out-of-order bytes held per stream direction while waiting for a hole.
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_ooo_bytes)]
+    max_ooo_bytes: usize,
+    /// Connections tracked at once.
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_connections)]
+    max_connections: usize,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    Table,
+    Json,
+}
+
+#[derive(Args)]
+struct ListArgs {
+    #[command(flatten)]
+    common: Common,
+    /// Output format: a table for people or JSON lines for programs.
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
+    /// How payloads appear (JSON: `text` falls back to hex for binary data).
+    #[arg(long, value_enum)]
+    payload: Option<PayloadMode>,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CheckFormat {
+    Table,
+    Json,
+    Junit,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum FailOn {
+    Warning,
+    Error,
+}
+
+#[derive(Args)]
+struct CheckArgs {
+    #[command(flatten)]
+    common: Common,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    format: CheckFormat,
+    /// Lowest severity that makes the exit status 1.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    fail_on: FailOn,
+    /// A finding code to ignore (repeatable).
+    #[arg(long, value_name = "CODE", value_parser = parse_code)]
+    allow: Vec<Code>,
+}
+
+fn parse_code(s: &str) -> Result<Code, String> {
+    Code::parse(s).ok_or_else(|| {
+        let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
+        format!("unknown finding code; known codes: {}", all.join(", "))
+    })
+}
+
+fn config(c: &Common) -> Config {
+    Config {
+        max_frame_bytes: c.max_frame_bytes,
+        max_message_bytes: c.max_message_bytes,
+        max_inflated_bytes: c.max_inflated_bytes,
+        max_ooo_bytes: c.max_ooo_bytes,
+        max_connections: c.max_connections.max(1),
+        ..Config::default()
+    }
+}
+
+fn open(path: &str) -> io::Result<Box<dyn Read + Send>> {
+    if path == "-" {
+        Ok(Box::new(io::stdin()))
+    } else {
+        Ok(Box::new(File::open(path)?))
+    }
+}
+
+/// Runs every capture through `sink`; returns whether all could be read.
+fn run_all<S: Sink>(
+    captures: &[String],
+    cfg: &Config,
+    sink: &mut S,
+    mut before: impl FnMut(&mut S, &str),
+    mut failed: impl FnMut(&mut S, String),
+) -> bool {
+    let mut ok = true;
+    for path in captures {
+        before(sink, path);
+        let reason = match open(path) {
+            Ok(r) => {
+                match wsdissect::analyze(io::BufReader::with_capacity(1 << 16, r), cfg, sink) {
+                    Ok(_) => continue,
+                    Err(e) => e.to_string(),
+                }
+            }
+            Err(e) => e.to_string(),
+        };
+        eprintln!("wsdissect: {path}: {reason}");
+        failed(sink, reason);
+        ok = false;
+    }
+    ok
+}
+
+fn is_broken_pipe(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::BrokenPipe
+}
+
+fn finish_output<W: Write>(out: wsdissect::render::Out<W>) -> Result<(), ExitCode> {
+    match out.finish() {
+        Ok(()) => Ok(()),
+        Err(e) if is_broken_pipe(&e) => Err(ExitCode::SUCCESS),
+        Err(e) => {
+            eprintln!("wsdissect: cannot write output: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+fn list(kind: TableKind, a: ListArgs) -> ExitCode {
+    let mut cfg = config(&a.common);
+    let stdout = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let many = a.common.captures.len() > 1;
+    let ok = match a.format {
+        ListFormat::Json => {
+            let payload = a.payload.unwrap_or(match kind {
+                TableKind::Messages => PayloadMode::Text,
+                _ => PayloadMode::None,
+            });
+            cfg.keep_frame_payload = kind == TableKind::Frames && payload != PayloadMode::None;
+            cfg.keep_message_data = kind == TableKind::Messages && payload != PayloadMode::None;
+            let select = Select {
+                frames: kind == TableKind::Frames,
+                messages: kind == TableKind::Messages,
+                handshakes: kind == TableKind::Conns,
+                conns: kind == TableKind::Conns,
+                findings: false,
+            };
+            let mut sink = JsonSink::new(stdout, select, payload);
+            let ok = run_all(
+                &a.common.captures,
+                &cfg,
+                &mut sink,
+                |s, name| s.set_capture(many.then(|| name.to_string())),
+                |_, _| {},
+            );
+            if let Err(code) = finish_output(sink.out) {
+                return code;
+            }
+            ok
+        }
+        ListFormat::Table => {
+            cfg.keep_frame_payload = kind == TableKind::Frames;
+            cfg.keep_message_data = kind == TableKind::Messages;
+            let mut sink = TableSink::new(stdout, kind);
+            let ok = run_all(
+                &a.common.captures,
+                &cfg,
+                &mut sink,
+                |s, name| s.set_capture(many.then(|| name.to_string())),
+                |_, _| {},
+            );
+            sink.flush();
+            if let Err(code) = finish_output(sink.out) {
+                return code;
+            }
+            ok
+        }
+    };
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
+fn check(a: CheckArgs) -> ExitCode {
+    let mut cfg = config(&a.common);
+    cfg.keep_frame_payload = false;
+    cfg.keep_message_data = false;
+    let mut sink = CheckSink::new(a.allow.clone());
+    let ok = run_all(
+        &a.common.captures,
+        &cfg,
+        &mut sink,
+        |s, name| s.begin_capture(name),
+        |s, reason| s.capture_error(reason),
+    );
+    let fail_on = match a.fail_on {
+        FailOn::Warning => Severity::Warning,
+        FailOn::Error => Severity::Error,
+    };
+    let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
+    match a.format {
+        CheckFormat::Table => sink.render_table(&mut out),
+        CheckFormat::Json => sink.render_json(&mut out),
+        CheckFormat::Junit => sink.render_junit(&mut out, fail_on),
+    }
+    if let Err(code) = finish_output(out) {
+        return code;
+    }
+    if !ok {
+        ExitCode::from(2)
+    } else if sink.fails(fail_on) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Frames(a) => list(TableKind::Frames, a),
+        Cmd::Messages(a) => list(TableKind::Messages, a),
+        Cmd::Conns(a) => list(TableKind::Conns, a),
+        Cmd::Check(a) => check(a),
+    }
+}

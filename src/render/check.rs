@@ -1,0 +1,308 @@
+//! `check`: findings grouped by connection, a verdict and an exit status.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+
+use super::Out;
+use super::json::FindingJson;
+use crate::event::{ConnRef, Event, Sink};
+use crate::findings::{Code, Finding, Severity};
+
+/// Collects the findings of one or more captures.
+#[derive(Default)]
+pub struct CheckSink {
+    pub allow: Vec<Code>,
+    captures: Vec<CaptureFindings>,
+}
+
+#[derive(Default)]
+struct CaptureFindings {
+    name: String,
+    /// Connections seen (WebSocket ones), with their endpoints.
+    conns: BTreeMap<u64, Option<ConnRef>>,
+    /// Findings by connection (`None`: capture-level).
+    findings: BTreeMap<Option<u64>, Vec<Finding>>,
+    error: Option<String>,
+}
+
+impl CheckSink {
+    pub fn new(allow: Vec<Code>) -> Self {
+        CheckSink {
+            allow,
+            captures: Vec::new(),
+        }
+    }
+
+    pub fn begin_capture(&mut self, name: &str) {
+        self.captures.push(CaptureFindings {
+            name: name.to_string(),
+            ..Default::default()
+        });
+    }
+
+    /// A capture that could not be read at all.
+    pub fn capture_error(&mut self, msg: String) {
+        if let Some(c) = self.captures.last_mut() {
+            c.error = Some(msg);
+        }
+    }
+
+    fn all(&self) -> impl Iterator<Item = &Finding> {
+        self.captures
+            .iter()
+            .flat_map(|c| c.findings.values().flatten())
+    }
+
+    /// Counts by severity: (errors, warnings, infos).
+    pub fn counts(&self) -> (usize, usize, usize) {
+        let mut n = (0, 0, 0);
+        for f in self.all() {
+            match f.severity() {
+                Severity::Error => n.0 += 1,
+                Severity::Warning => n.1 += 1,
+                Severity::Info => n.2 += 1,
+            }
+        }
+        n
+    }
+
+    /// Whether any finding is at or above `fail_on`.
+    pub fn fails(&self, fail_on: Severity) -> bool {
+        self.all().any(|f| f.severity() >= fail_on)
+    }
+
+    pub fn render_table<W: Write>(&self, out: &mut Out<W>) {
+        let mut text = String::new();
+        for cap in &self.captures {
+            if self.captures.len() > 1 {
+                text.push_str(&format!("== {}\n", cap.name));
+            }
+            if let Some(e) = &cap.error {
+                text.push_str(&format!("  cannot read: {e}\n"));
+            }
+            for (conn, list) in &cap.findings {
+                match conn {
+                    None => text.push_str("capture\n"),
+                    Some(id) => match cap.conns.get(id).copied().flatten() {
+                        Some(c) => {
+                            text.push_str(&format!("conn {id}  {} -> {}\n", c.client, c.server))
+                        }
+                        None => text.push_str(&format!("conn {id}\n")),
+                    },
+                }
+                for f in list {
+                    text.push_str(&format!(
+                        "  {:<7} {:<32} pkt {:<7} {:<6} {}\n",
+                        f.severity().as_str(),
+                        f.code.as_str(),
+                        f.packet,
+                        f.from.map_or("-", |d| d.as_str()),
+                        f.message
+                    ));
+                }
+            }
+        }
+        let (e, w, i) = self.counts();
+        let conns: usize = self.captures.iter().map(|c| c.conns.len()).sum();
+        text.push_str(&format!(
+            "{} error{}, {} warning{}, {} info in {} WebSocket connection{} ({} capture{})\n",
+            e,
+            plural(e),
+            w,
+            plural(w),
+            i,
+            conns,
+            plural(conns),
+            self.captures.len(),
+            plural(self.captures.len())
+        ));
+        out.write_all(text.as_bytes());
+    }
+
+    pub fn render_json<W: Write>(&self, out: &mut Out<W>) {
+        let many = self.captures.len() > 1;
+        for cap in &self.captures {
+            let name = many.then_some(cap.name.as_str());
+            for f in cap.findings.values().flatten() {
+                if let Ok(mut line) = serde_json::to_vec(&FindingJson::new(f, name)) {
+                    line.push(b'\n');
+                    out.write_all(&line);
+                }
+            }
+        }
+        let (e, w, i) = self.counts();
+        let conns: usize = self.captures.iter().map(|c| c.conns.len()).sum();
+        let summary = serde_json::json!({
+            "type": "summary", "errors": e, "warnings": w, "info": i,
+            "connections": conns, "captures": self.captures.len(),
+        });
+        out.write_all(format!("{summary}\n").as_bytes());
+    }
+
+    /// JUnit XML: a test suite per capture, a test case per connection;
+    /// findings at or above `fail_on` are failures.
+    pub fn render_junit<W: Write>(&self, out: &mut Out<W>, fail_on: Severity) {
+        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
+        let total: usize = self.captures.iter().map(|c| c.conns.len().max(1)).sum();
+        let failures = |cap: &CaptureFindings, conn: Option<u64>| {
+            cap.findings.get(&conn).map_or(0, |l| {
+                l.iter().filter(|f| f.severity() >= fail_on).count().min(1)
+            })
+        };
+        let all_fail: usize = self
+            .captures
+            .iter()
+            .map(|c| {
+                c.conns.keys().map(|k| failures(c, Some(*k))).sum::<usize>() + failures(c, None)
+            })
+            .sum();
+        x.push_str(&format!(
+            "<testsuites name=\"wsdissect check\" tests=\"{total}\" failures=\"{all_fail}\">\n"
+        ));
+        for cap in &self.captures {
+            let mut cases: Vec<Option<u64>> = cap.conns.keys().map(|k| Some(*k)).collect();
+            if cap.findings.contains_key(&None) || cases.is_empty() {
+                cases.insert(0, None);
+            }
+            let fails: usize = cases.iter().map(|c| failures(cap, *c)).sum();
+            x.push_str(&format!(
+                "  <testsuite name=\"{}\" tests=\"{}\" failures=\"{}\" errors=\"{}\">\n",
+                esc(&cap.name),
+                cases.len(),
+                fails,
+                usize::from(cap.error.is_some())
+            ));
+            for case in cases {
+                let name = match case {
+                    None => "capture".to_string(),
+                    Some(id) => match cap.conns.get(&id).copied().flatten() {
+                        Some(c) => format!("conn {id} {} -> {}", c.client, c.server),
+                        None => format!("conn {id}"),
+                    },
+                };
+                x.push_str(&format!(
+                    "    <testcase classname=\"{}\" name=\"{}\">\n",
+                    esc(&cap.name),
+                    esc(&name)
+                ));
+                if case.is_none()
+                    && let Some(e) = &cap.error
+                {
+                    x.push_str(&format!("      <error message=\"{}\"/>\n", esc(e)));
+                }
+                let list = cap
+                    .findings
+                    .get(&case)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let failing: Vec<&Finding> =
+                    list.iter().filter(|f| f.severity() >= fail_on).collect();
+                if let Some(first) = failing.first() {
+                    let body: Vec<String> = failing
+                        .iter()
+                        .map(|f| {
+                            format!(
+                                "{} {} packet {}: {}",
+                                f.severity().as_str(),
+                                f.code.as_str(),
+                                f.packet,
+                                f.message
+                            )
+                        })
+                        .collect();
+                    x.push_str(&format!(
+                        "      <failure message=\"{}\" type=\"{}\">{}</failure>\n",
+                        esc(&format!(
+                            "{} finding(s), first: {}",
+                            failing.len(),
+                            first.code.as_str()
+                        )),
+                        esc(first.code.as_str()),
+                        esc(&body.join("\n"))
+                    ));
+                }
+                let other: Vec<String> = list
+                    .iter()
+                    .filter(|f| f.severity() < fail_on)
+                    .map(|f| {
+                        format!(
+                            "{} {} packet {}: {}",
+                            f.severity().as_str(),
+                            f.code.as_str(),
+                            f.packet,
+                            f.message
+                        )
+                    })
+                    .collect();
+                if !other.is_empty() {
+                    x.push_str(&format!(
+                        "      <system-out>{}</system-out>\n",
+                        esc(&other.join("\n"))
+                    ));
+                }
+                x.push_str("    </testcase>\n");
+            }
+            x.push_str("  </testsuite>\n");
+        }
+        x.push_str("</testsuites>\n");
+        out.write_all(x.as_bytes());
+    }
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
+/// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
+fn esc(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&apos;"),
+            '\n' | '\t' | '\r' => o.push(c),
+            c if (c as u32) < 0x20 => o.push('?'),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
+impl Sink for CheckSink {
+    fn event(&mut self, ev: Event<'_>) {
+        let Some(cap) = self.captures.last_mut() else {
+            return;
+        };
+        match ev {
+            Event::Finding(f) => {
+                if self.allow.contains(&f.code) {
+                    return;
+                }
+                if let Some(id) = f.conn {
+                    cap.conns.entry(id).or_insert(None);
+                }
+                cap.findings.entry(f.conn).or_default().push(f.clone());
+            }
+            Event::Handshake(c, _) => {
+                cap.conns.insert(c.id, Some(c));
+            }
+            Event::ConnEnd(s) => {
+                cap.conns.insert(s.conn.id, Some(s.conn));
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn xml_escaping() {
+        assert_eq!(esc("a<b & \"c\"\u{1}"), "a&lt;b &amp; &quot;c&quot;?");
+    }
+}

@@ -1,0 +1,441 @@
+//! JSON lines, exactly as DESIGN.md fixes them (plus a few extra fields).
+
+use std::io::Write;
+use std::net::SocketAddr;
+
+use serde::Serialize;
+
+use super::{Out, PayloadMode, base64_into, hex_into};
+use crate::event::{ConnSummary, Event, FrameRecord, MessageRecord, Sink};
+use crate::findings::{Code, Finding};
+use crate::handshake::Handshake;
+use crate::ws::frame::OpCode;
+
+/// Which record types a command prints.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Select {
+    pub frames: bool,
+    pub messages: bool,
+    pub handshakes: bool,
+    pub findings: bool,
+    pub conns: bool,
+}
+
+/// Serialises borrowed codes as their strings.
+struct Codes<'a>(&'a [Code]);
+
+impl Serialize for Codes<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.iter().map(|c| c.as_str()))
+    }
+}
+
+/// `ip:port`, IPv6 as `[ip]:port` (SocketAddr's Display does exactly that).
+struct Addr(SocketAddr);
+
+impl Serialize for Addr {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+#[derive(Serialize)]
+struct FrameJson<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture: Option<&'a str>,
+    conn: u64,
+    client: Addr,
+    server: Addr,
+    from: &'static str,
+    packet: u64,
+    ts: f64,
+    fin: bool,
+    rsv1: bool,
+    rsv2: bool,
+    rsv3: bool,
+    opcode: u8,
+    opcode_name: &'static str,
+    masked: bool,
+    mask_key: Option<&'a str>,
+    payload_len: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_hex: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    payload_base64: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    payload_incomplete: bool,
+    close_code: Option<u16>,
+    close_reason: Option<&'a str>,
+    first_packet: u64,
+    segments: u32,
+    findings: Codes<'a>,
+}
+
+#[derive(Serialize)]
+struct MessageJson<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture: Option<&'a str>,
+    conn: u64,
+    client: Addr,
+    server: Addr,
+    from: &'static str,
+    opcode: u8,
+    opcode_name: &'static str,
+    frames: u32,
+    packets: [u64; 2],
+    ts: f64,
+    compressed: bool,
+    wire_len: u64,
+    len: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    text: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_hex: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data_base64: Option<&'a str>,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    data_incomplete: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    undecodable: bool,
+    findings: Codes<'a>,
+}
+
+#[derive(Serialize)]
+struct HandshakeJson<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture: Option<&'a str>,
+    conn: u64,
+    client: Addr,
+    server: Addr,
+    packet: u64,
+    response_packet: Option<u64>,
+    method: &'a str,
+    path: &'a str,
+    host: Option<&'a str>,
+    key: Option<&'a str>,
+    version: Option<&'a str>,
+    status: Option<u16>,
+    accept: Option<&'a str>,
+    accept_expected: Option<&'a str>,
+    accept_ok: Option<bool>,
+    subprotocol: Option<&'a str>,
+    subprotocols_offered: &'a [String],
+    extensions: Option<&'a str>,
+    extensions_offered: Option<&'a str>,
+    findings: Vec<&'static str>,
+}
+
+#[derive(Serialize)]
+pub(crate) struct FindingJson<'a> {
+    #[serde(rename = "type")]
+    pub ty: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub capture: Option<&'a str>,
+    pub code: &'static str,
+    pub severity: &'static str,
+    pub conn: Option<u64>,
+    pub from: Option<&'static str>,
+    pub packet: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u64>,
+    pub message: &'a str,
+}
+
+impl<'a> FindingJson<'a> {
+    pub fn new(f: &'a Finding, capture: Option<&'a str>) -> Self {
+        FindingJson {
+            ty: "finding",
+            capture,
+            code: f.code.as_str(),
+            severity: f.severity().as_str(),
+            conn: f.conn,
+            from: f.from.map(|d| d.as_str()),
+            packet: f.packet,
+            offset: f.offset,
+            message: &f.message,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct DirJson<'a> {
+    frames: u64,
+    messages: u64,
+    payload_bytes: u64,
+    close_code: Option<u16>,
+    close_reason: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct ConnJson<'a> {
+    #[serde(rename = "type")]
+    ty: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    capture: Option<&'a str>,
+    conn: u64,
+    client: Addr,
+    server: Addr,
+    packets: [u64; 2],
+    first_ts: f64,
+    last_ts: f64,
+    duration: f64,
+    handshake: bool,
+    path: Option<&'a str>,
+    status: Option<u16>,
+    accept_ok: Option<bool>,
+    subprotocol: Option<&'a str>,
+    extensions: Option<&'a str>,
+    client_to_server: DirJson<'a>,
+    server_to_client: DirJson<'a>,
+    findings: Codes<'a>,
+}
+
+/// Writes the selected records as JSON lines.
+pub struct JsonSink<W: Write> {
+    pub out: Out<W>,
+    select: Select,
+    payload: PayloadMode,
+    capture: Option<String>,
+    hex: String,
+    hex2: String,
+    line: Vec<u8>,
+}
+
+impl<W: Write> JsonSink<W> {
+    pub fn new(w: W, select: Select, payload: PayloadMode) -> Self {
+        JsonSink {
+            out: Out::new(w),
+            select,
+            payload,
+            capture: None,
+            hex: String::new(),
+            hex2: String::new(),
+            line: Vec::new(),
+        }
+    }
+
+    /// Names the capture in every record (when several are read).
+    pub fn set_capture(&mut self, name: Option<String>) {
+        self.capture = name;
+    }
+
+    fn emit<T: Serialize>(&mut self, v: &T) {
+        if !self.out.ok() {
+            return;
+        }
+        self.line.clear();
+        if serde_json::to_writer(&mut self.line, v).is_ok() {
+            self.line.push(b'\n');
+            let line = std::mem::take(&mut self.line);
+            self.out.write_all(&line);
+            self.line = line;
+        }
+    }
+
+    fn frame(&mut self, f: &FrameRecord<'_>) {
+        let mut key = String::new();
+        if let Some(k) = f.header.mask_key {
+            hex_into(&k, &mut key);
+        }
+        let mut hex = std::mem::take(&mut self.hex);
+        let (mut payload_hex, mut payload_text, mut payload_base64) = (None, None, None);
+        match self.payload {
+            PayloadMode::None => {}
+            PayloadMode::Hex => {
+                hex_into(f.payload, &mut hex);
+                payload_hex = Some(hex.as_str());
+            }
+            PayloadMode::Base64 => {
+                base64_into(f.payload, &mut hex);
+                payload_base64 = Some(hex.as_str());
+            }
+            PayloadMode::Text => match std::str::from_utf8(f.payload) {
+                Ok(t) => payload_text = Some(t),
+                Err(_) => {
+                    hex_into(f.payload, &mut hex);
+                    payload_hex = Some(hex.as_str());
+                }
+            },
+        }
+        let reason = f.close_reason.map(String::from_utf8_lossy);
+        let capture = self.capture.take();
+        let rec = FrameJson {
+            ty: "frame",
+            capture: capture.as_deref(),
+            conn: f.conn.id,
+            client: Addr(f.conn.client),
+            server: Addr(f.conn.server),
+            from: f.from.as_str(),
+            packet: f.packet,
+            ts: f.ts,
+            fin: f.header.fin,
+            rsv1: f.header.rsv1,
+            rsv2: f.header.rsv2,
+            rsv3: f.header.rsv3,
+            opcode: f.header.opcode.as_u8(),
+            opcode_name: f.header.opcode.name(),
+            masked: f.header.masked(),
+            mask_key: f.header.mask_key.map(|_| key.as_str()),
+            payload_len: f.header.payload_len,
+            payload_hex,
+            payload_text,
+            payload_base64,
+            payload_incomplete: !f.payload_complete && self.payload != PayloadMode::None,
+            close_code: f.close_code,
+            close_reason: reason.as_deref(),
+            first_packet: f.first_packet,
+            segments: f.segments,
+            findings: Codes(f.findings),
+        };
+        self.emit(&rec);
+        self.capture = capture;
+        self.hex = hex;
+    }
+
+    fn message(&mut self, m: &MessageRecord<'_>) {
+        let mut hex = std::mem::take(&mut self.hex);
+        let mut b64 = std::mem::take(&mut self.hex2);
+        let text = (m.opcode == OpCode::Text && m.decodable)
+            .then(|| std::str::from_utf8(m.data).ok())
+            .flatten();
+        let (mut data_hex, mut data_base64) = (None, None);
+        match self.payload {
+            PayloadMode::None => {}
+            PayloadMode::Hex => {
+                hex_into(m.data, &mut hex);
+                data_hex = Some(hex.as_str());
+            }
+            PayloadMode::Base64 => {
+                base64_into(m.data, &mut b64);
+                data_base64 = Some(b64.as_str());
+            }
+            PayloadMode::Text => {
+                if text.is_none() {
+                    hex_into(m.data, &mut hex);
+                    data_hex = Some(hex.as_str());
+                }
+            }
+        }
+        let capture = self.capture.take();
+        let rec = MessageJson {
+            ty: "message",
+            capture: capture.as_deref(),
+            conn: m.conn.id,
+            client: Addr(m.conn.client),
+            server: Addr(m.conn.server),
+            from: m.from.as_str(),
+            opcode: m.opcode.as_u8(),
+            opcode_name: m.opcode.name(),
+            frames: m.frames,
+            packets: [m.first_packet, m.last_packet],
+            ts: m.last_ts,
+            compressed: m.compressed,
+            wire_len: m.wire_len,
+            len: m.len,
+            text: if self.payload == PayloadMode::None {
+                None
+            } else {
+                text
+            },
+            data_hex,
+            data_base64,
+            data_incomplete: !m.data_complete && self.payload != PayloadMode::None,
+            undecodable: !m.decodable,
+            findings: Codes(m.findings),
+        };
+        self.emit(&rec);
+        self.capture = capture;
+        self.hex = hex;
+        self.hex2 = b64;
+    }
+
+    fn handshake(&mut self, conn: crate::event::ConnRef, h: &Handshake) {
+        let capture = self.capture.take();
+        let rec = HandshakeJson {
+            ty: "handshake",
+            capture: capture.as_deref(),
+            conn: conn.id,
+            client: Addr(conn.client),
+            server: Addr(conn.server),
+            packet: h.packet,
+            response_packet: h.response_packet,
+            method: &h.method,
+            path: &h.path,
+            host: h.host.as_deref(),
+            key: h.key.as_deref(),
+            version: h.version.as_deref(),
+            status: h.status,
+            accept: h.accept.as_deref(),
+            accept_expected: h.accept_expected.as_deref(),
+            accept_ok: h.accept_ok,
+            subprotocol: h.subprotocol.as_deref(),
+            subprotocols_offered: &h.offered_protocols,
+            extensions: h.extensions.as_deref(),
+            extensions_offered: h.offered_extensions.as_deref(),
+            findings: h.findings.iter().map(|f| f.0.as_str()).collect(),
+        };
+        self.emit(&rec);
+        self.capture = capture;
+    }
+
+    fn conn(&mut self, c: &ConnSummary) {
+        let capture = self.capture.take();
+        let dir = |i: usize| DirJson {
+            frames: c.stats[i].frames,
+            messages: c.stats[i].messages,
+            payload_bytes: c.stats[i].payload_bytes,
+            close_code: c.stats[i].close_code,
+            close_reason: c.stats[i].close_reason.as_deref(),
+        };
+        let rec = ConnJson {
+            ty: "conn",
+            capture: capture.as_deref(),
+            conn: c.conn.id,
+            client: Addr(c.conn.client),
+            server: Addr(c.conn.server),
+            packets: [c.first_packet, c.last_packet],
+            first_ts: c.first_ts,
+            last_ts: c.last_ts,
+            duration: ((c.last_ts - c.first_ts) * 1e6).round() / 1e6,
+            handshake: c.handshake_seen,
+            path: c.path.as_deref(),
+            status: c.status,
+            accept_ok: c.accept_ok,
+            subprotocol: c.subprotocol.as_deref(),
+            extensions: c.extensions.as_deref(),
+            client_to_server: dir(0),
+            server_to_client: dir(1),
+            findings: Codes(&c.findings),
+        };
+        self.emit(&rec);
+        self.capture = capture;
+    }
+
+    pub fn finding(&mut self, f: &Finding) {
+        let capture = self.capture.take();
+        let rec = FindingJson::new(f, capture.as_deref());
+        self.emit(&rec);
+        self.capture = capture;
+    }
+}
+
+impl<W: Write> Sink for JsonSink<W> {
+    fn event(&mut self, ev: Event<'_>) {
+        match ev {
+            Event::Frame(f) if self.select.frames => self.frame(f),
+            Event::Message(m) if self.select.messages => self.message(m),
+            Event::Handshake(c, h) if self.select.handshakes => self.handshake(c, h),
+            Event::Finding(f) if self.select.findings => self.finding(f),
+            Event::ConnEnd(c) if self.select.conns => self.conn(c),
+            _ => {}
+        }
+    }
+}

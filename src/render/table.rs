@@ -1,0 +1,241 @@
+//! Tables for people. Rows are printed in batches with fixed column widths,
+//! so a long capture streams out in constant memory and the columns line up.
+
+use std::io::Write;
+
+use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table, Width, presets};
+
+use super::{Out, preview};
+use crate::event::{ConnSummary, Event, FrameRecord, MessageRecord, Sink};
+use crate::findings::Dir;
+use crate::ws::frame::OpCode;
+
+/// Rows per printed batch.
+const BATCH: usize = 256;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableKind {
+    Frames,
+    Messages,
+    Conns,
+}
+
+pub struct TableSink<W: Write> {
+    pub out: Out<W>,
+    kind: TableKind,
+    rows: Vec<Vec<String>>,
+    header_done: bool,
+    t0: Option<f64>,
+    capture: Option<String>,
+    pub count: u64,
+}
+
+fn arrow(d: Dir) -> &'static str {
+    match d {
+        Dir::Client => "C>S",
+        Dir::Server => "S>C",
+    }
+}
+
+fn flags(h: &crate::ws::frame::FrameHeader) -> String {
+    let mut s = String::with_capacity(5);
+    s.push(if h.fin { 'F' } else { '-' });
+    s.push(if h.rsv1 { '1' } else { '-' });
+    s.push(if h.rsv2 { '2' } else { '-' });
+    s.push(if h.rsv3 { '3' } else { '-' });
+    s.push(if h.masked() { 'M' } else { '-' });
+    s
+}
+
+impl<W: Write> TableSink<W> {
+    pub fn new(w: W, kind: TableKind) -> Self {
+        TableSink {
+            out: Out::new(w),
+            kind,
+            rows: Vec::new(),
+            header_done: false,
+            t0: None,
+            capture: None,
+            count: 0,
+        }
+    }
+
+    pub fn set_capture(&mut self, name: Option<String>) {
+        self.flush();
+        if let Some(n) = &name {
+            self.out.write_all(format!("== {n}\n").as_bytes());
+            self.header_done = false;
+        }
+        self.t0 = None;
+        self.capture = name;
+    }
+
+    fn columns(&self) -> (&'static [&'static str], &'static [u16]) {
+        match self.kind {
+            TableKind::Frames => (
+                &[
+                    "pkt", "time", "conn", "dir", "opcode", "flags", "len", "payload",
+                ],
+                &[7, 9, 4, 3, 8, 5, 8, 24],
+            ),
+            TableKind::Messages => (
+                &[
+                    "pkts",
+                    "time",
+                    "conn",
+                    "dir",
+                    "type",
+                    "frm",
+                    "len",
+                    "text / data",
+                ],
+                &[13, 9, 4, 3, 6, 3, 8, 22],
+            ),
+            TableKind::Conns => (
+                &[
+                    "conn",
+                    "client",
+                    "server",
+                    "path",
+                    "status",
+                    "frames c/s",
+                    "msgs c/s",
+                    "bytes c/s",
+                    "close c/s",
+                    "secs",
+                    "findings",
+                ],
+                &[4, 21, 21, 14, 9, 11, 9, 15, 11, 7, 8],
+            ),
+        }
+    }
+
+    fn rel(&mut self, ts: f64) -> String {
+        let t0 = *self.t0.get_or_insert(ts);
+        format!("{:.6}", ts - t0)
+    }
+
+    fn push(&mut self, row: Vec<String>) {
+        self.count += 1;
+        self.rows.push(row);
+        if self.rows.len() >= BATCH {
+            self.flush();
+        }
+    }
+
+    /// Prints the rows held so far.
+    pub fn flush(&mut self) {
+        if self.rows.is_empty() {
+            return;
+        }
+        let (names, widths) = self.columns();
+        let mut t = Table::new();
+        t.load_style(presets::NOTHING)
+            .set_content_arrangement(ContentArrangement::Disabled);
+        if !self.header_done {
+            t.set_header(names.iter().map(|n| Cell::new(n)));
+            self.header_done = true;
+        }
+        for row in self.rows.drain(..) {
+            t.add_row(row);
+        }
+        let constraints: Vec<ColumnConstraint> = widths
+            .iter()
+            .map(|w| ColumnConstraint::Absolute(Width::Fixed(*w + 2)))
+            .collect();
+        t.set_constraints(constraints);
+        for line in t.lines() {
+            let line = line.trim_end().to_string();
+            self.out.write_all(line.as_bytes());
+            self.out.write_all(b"\n");
+        }
+    }
+
+    fn frame(&mut self, f: &FrameRecord<'_>) {
+        let time = self.rel(f.ts);
+        let mut p = preview(f.payload, f.header.opcode == OpCode::Text, 24);
+        if let Some(code) = f.close_code {
+            p = format!(
+                "{code} {}",
+                preview(f.close_reason.unwrap_or_default(), true, 18)
+            );
+        }
+        if !f.findings.is_empty() {
+            p = format!("!{} {p}", f.findings.len());
+        }
+        self.push(vec![
+            f.packet.to_string(),
+            time,
+            f.conn.id.to_string(),
+            arrow(f.from).into(),
+            f.header.opcode.name().into(),
+            flags(&f.header),
+            f.header.payload_len.to_string(),
+            p,
+        ]);
+    }
+
+    fn message(&mut self, m: &MessageRecord<'_>) {
+        let time = self.rel(m.last_ts);
+        let pkts = if m.first_packet == m.last_packet {
+            m.first_packet.to_string()
+        } else {
+            format!("{}-{}", m.first_packet, m.last_packet)
+        };
+        let mut p = if m.decodable {
+            preview(m.data, m.opcode == OpCode::Text, 22)
+        } else {
+            "(undecodable)".into()
+        };
+        if m.compressed {
+            p = format!("z {p}");
+        }
+        self.push(vec![
+            pkts,
+            time,
+            m.conn.id.to_string(),
+            arrow(m.from).into(),
+            m.opcode.name().into(),
+            m.frames.to_string(),
+            m.len.to_string(),
+            p,
+        ]);
+    }
+
+    fn conn(&mut self, c: &ConnSummary) {
+        let status = match (c.status, c.accept_ok) {
+            (Some(101), Some(true)) => "101 ok".to_string(),
+            (Some(101), _) => "101 bad".to_string(),
+            (Some(s), _) => s.to_string(),
+            (None, _) if c.handshake_seen => "no answer".into(),
+            (None, _) => "unseen".into(),
+        };
+        let [cs, sc] = &c.stats;
+        let close =
+            |d: &crate::event::DirStats| d.close_code.map_or("-".to_string(), |x| x.to_string());
+        self.push(vec![
+            c.conn.id.to_string(),
+            c.conn.client.to_string(),
+            c.conn.server.to_string(),
+            c.path.clone().unwrap_or_else(|| "-".into()),
+            status,
+            format!("{}/{}", cs.frames, sc.frames),
+            format!("{}/{}", cs.messages, sc.messages),
+            format!("{}/{}", cs.payload_bytes, sc.payload_bytes),
+            format!("{}/{}", close(cs), close(sc)),
+            format!("{:.3}", c.last_ts - c.first_ts),
+            c.findings.len().to_string(),
+        ]);
+    }
+}
+
+impl<W: Write> Sink for TableSink<W> {
+    fn event(&mut self, ev: Event<'_>) {
+        match (self.kind, ev) {
+            (TableKind::Frames, Event::Frame(f)) => self.frame(f),
+            (TableKind::Messages, Event::Message(m)) => self.message(m),
+            (TableKind::Conns, Event::ConnEnd(c)) => self.conn(c),
+            _ => {}
+        }
+    }
+}

@@ -1,0 +1,776 @@
+//! The per-direction WebSocket stream decoder.
+//!
+//! Bytes arrive in stream order, in pieces as TCP delivered them. A frame
+//! that lies whole inside one piece is decoded in place (unmasked into a
+//! reused scratch buffer when masked); a frame spanning pieces has its
+//! payload processed piece by piece (unmasking with the key phase carried
+//! across) and kept only as far as the caps and the consumer's wishes allow.
+//! Messages are judged as they stream: UTF-8 incrementally, inflation with
+//! bounded output. After a gap the decoder skips to the next place where a
+//! chain of plausible frame headers begins.
+
+use crate::config::Config;
+use crate::event::{ConnRef, DirStats, Event, FrameRecord, MessageRecord, Sink};
+use crate::findings::{Code, Dir, Finding};
+use crate::ws::close;
+use crate::ws::deflate::{InflateStop, Inflater};
+use crate::ws::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, parse_header};
+use crate::ws::mask::unmask_into;
+use crate::ws::rules::{self, judge_header};
+use crate::ws::utf8::Utf8Stream;
+
+/// Masked payload bytes kept per frame for the explain walkthrough.
+pub const MASKED_PREFIX: usize = 16;
+/// Positions tried per chunk when looking for a frame boundary after a gap.
+const MAX_RESYNC_SCAN: usize = 64 << 10;
+
+/// What the decoder is told about the packet being processed.
+pub struct Ctx<'s> {
+    pub conn: ConnRef,
+    /// This direction's role, when known.
+    pub from: Option<Dir>,
+    /// The addresses of this direction (sender, receiver), to settle the
+    /// roles from masking when no handshake or SYN told them.
+    pub sender: std::net::SocketAddr,
+    pub receiver: std::net::SocketAddr,
+    pub packet: u64,
+    pub ts: f64,
+    pub cfg: &'s Config,
+    pub sink: &'s mut dyn Sink,
+    /// Codes raised on this connection (for its summary).
+    pub conn_findings: &'s mut Vec<Code>,
+}
+
+impl Ctx<'_> {
+    fn finding(&mut self, code: Code, offset: Option<u64>, message: String) {
+        self.conn_findings.push(code);
+        let f = Finding {
+            code,
+            conn: Some(self.conn.id),
+            from: self.from,
+            packet: self.packet,
+            offset,
+            message,
+        };
+        self.sink.event(Event::Finding(&f));
+    }
+
+    /// Settles client and server from this direction's masking.
+    fn settle_roles(&mut self, masked: bool) {
+        if self.from.is_some() {
+            return;
+        }
+        let (client, server) = if masked {
+            (self.sender, self.receiver)
+        } else {
+            (self.receiver, self.sender)
+        };
+        self.conn.client = client;
+        self.conn.server = server;
+        self.from = Some(if masked { Dir::Client } else { Dir::Server });
+    }
+}
+
+/// The frame being received.
+struct Cur {
+    h: FrameHeader,
+    header: [u8; MAX_HEADER_LEN],
+    /// Payload bytes accounted for (received or lost).
+    received: u64,
+    first_packet: u64,
+    segments: u32,
+    last_packet: u64,
+    offset: u64,
+    findings: Vec<(Code, String)>,
+    /// Bytes were lost from its payload.
+    damaged: bool,
+    /// It carries part of a data message.
+    in_message: bool,
+    masked_prefix: [u8; MASKED_PREFIX],
+    prefix_len: usize,
+}
+
+/// The data message being assembled.
+struct Msg {
+    opcode: OpCode,
+    frames: u32,
+    first_packet: u64,
+    first_ts: f64,
+    compressed: bool,
+    wire_len: u64,
+    len: u64,
+    utf8: Utf8Stream,
+    damaged: bool,
+    kept_all: bool,
+    /// Inflation stopped (error or cap); the rest is skipped.
+    inflate_stopped: bool,
+    findings: Vec<Code>,
+}
+
+/// Decoder for one direction of one connection.
+pub struct WsDecoder {
+    /// permessage-deflate negotiated; `None` when the handshake was not seen.
+    deflate: Option<bool>,
+    no_context_takeover: bool,
+    synced: bool,
+    hdr: [u8; MAX_HEADER_LEN],
+    hdr_len: usize,
+    hdr_first_packet: u64,
+    hdr_offset: u64,
+    cur: Option<Cur>,
+    msg: Option<Msg>,
+    close_sent: bool,
+    inflater: Option<Inflater>,
+    /// The inflate window is not known (capture began mid-connection, or bytes
+    /// were lost) and context takeover is in force.
+    inflate_ctx_lost: bool,
+    frame_buf: Vec<u8>,
+    msg_buf: Vec<u8>,
+    scratch: Vec<u8>,
+    pub stats: DirStats,
+    /// Bytes skipped while looking for a frame boundary.
+    pub skipped: u64,
+    /// A gap hid whether a fragmented message was open: the next frames
+    /// cannot be judged for interleaving or stray continuations.
+    msg_state_unknown: bool,
+    /// The decoder started without a handshake (mid-connection capture).
+    pub no_handshake: bool,
+}
+
+impl WsDecoder {
+    /// A decoder after a handshake. `deflate` is whether permessage-deflate
+    /// was negotiated, `no_context_takeover` whether this direction resets
+    /// its window per message.
+    pub fn new(deflate: bool, no_context_takeover: bool) -> Self {
+        WsDecoder {
+            deflate: Some(deflate),
+            no_context_takeover,
+            synced: true,
+            hdr: [0; MAX_HEADER_LEN],
+            hdr_len: 0,
+            hdr_first_packet: 0,
+            hdr_offset: 0,
+            cur: None,
+            msg: None,
+            close_sent: false,
+            inflater: None,
+            inflate_ctx_lost: false,
+            frame_buf: Vec::new(),
+            msg_buf: Vec::new(),
+            scratch: Vec::new(),
+            stats: DirStats::default(),
+            skipped: 0,
+            msg_state_unknown: false,
+            no_handshake: false,
+        }
+    }
+
+    /// A decoder for a stream whose handshake was not captured: it must find
+    /// a frame boundary first, and knows nothing of extensions.
+    pub fn without_handshake() -> Self {
+        WsDecoder {
+            deflate: None,
+            synced: false,
+            inflate_ctx_lost: true,
+            no_handshake: true,
+            msg_state_unknown: true,
+            ..Self::new(false, false)
+        }
+    }
+
+    pub fn is_synced(&self) -> bool {
+        self.synced
+    }
+
+    /// Whether anything was decoded.
+    pub fn saw_frames(&self) -> bool {
+        self.stats.frames > 0
+    }
+
+    /// Feeds bytes starting at stream `offset`.
+    pub fn data(&mut self, mut offset: u64, mut bytes: &[u8], cx: &mut Ctx<'_>) {
+        while !bytes.is_empty() {
+            if !self.synced {
+                match self.find_boundary(bytes, cx.from) {
+                    Some(p) => {
+                        self.skipped += p as u64;
+                        bytes = &bytes[p..];
+                        offset += p as u64;
+                        self.synced = true;
+                    }
+                    None => {
+                        self.skipped += bytes.len() as u64;
+                        return;
+                    }
+                }
+            }
+            if let Some(cur) = self.cur.as_mut() {
+                let remaining = cur.h.payload_len - cur.received;
+                let take = remaining.min(bytes.len() as u64) as usize;
+                if cur.last_packet != cx.packet {
+                    cur.segments += 1;
+                    cur.last_packet = cx.packet;
+                }
+                self.payload_piece(&bytes[..take], cx);
+                bytes = &bytes[take..];
+                offset += take as u64;
+                if self
+                    .cur
+                    .as_ref()
+                    .is_some_and(|c| c.received == c.h.payload_len)
+                {
+                    self.complete_frame(None, cx);
+                }
+                continue;
+            }
+            if self.hdr_len == 0 {
+                if let Some(h) = parse_header(bytes) {
+                    let total = h.header_len as u64 + h.payload_len;
+                    if total <= bytes.len() as u64 {
+                        let total = total as usize;
+                        self.whole_frame(h, &bytes[..total], offset, cx);
+                        bytes = &bytes[total..];
+                        offset += total as u64;
+                        continue;
+                    }
+                    let (head, rest) = bytes.split_at(h.header_len);
+                    self.start_frame(h, head, offset, cx.packet, cx);
+                    bytes = rest;
+                    offset += h.header_len as u64;
+                    continue;
+                }
+                // parse_header only fails on fewer than MAX_HEADER_LEN bytes.
+                let n = bytes.len().min(MAX_HEADER_LEN);
+                self.hdr[..n].copy_from_slice(&bytes[..n]);
+                self.hdr_len = n;
+                self.hdr_first_packet = cx.packet;
+                self.hdr_offset = offset;
+                return;
+            }
+            let need = (MAX_HEADER_LEN - self.hdr_len).min(bytes.len());
+            self.hdr[self.hdr_len..self.hdr_len + need].copy_from_slice(&bytes[..need]);
+            let have = self.hdr_len + need;
+            match parse_header(&self.hdr[..have]) {
+                Some(h) => {
+                    let used = h.header_len - self.hdr_len;
+                    let head = self.hdr;
+                    let (first, at) = (self.hdr_first_packet, self.hdr_offset);
+                    self.hdr_len = 0;
+                    self.start_frame(h, &head[..h.header_len], at, first, cx);
+                    if let Some(c) = self.cur.as_mut() {
+                        c.segments = 2;
+                        c.last_packet = cx.packet;
+                    }
+                    bytes = &bytes[used..];
+                    offset += used as u64;
+                    if h.payload_len == 0 {
+                        self.complete_frame(None, cx);
+                    }
+                }
+                None => {
+                    self.hdr_len = have;
+                    return;
+                }
+            }
+        }
+    }
+
+    /// `len` bytes at `offset` are missing from the stream.
+    pub fn gap(&mut self, offset: u64, len: u64, cx: &mut Ctx<'_>) {
+        if !self.synced {
+            return;
+        }
+        let mut len = len;
+        if let Some(cur) = self.cur.as_mut() {
+            let remaining = cur.h.payload_len - cur.received;
+            let lost = remaining.min(len);
+            cur.received += lost;
+            cur.damaged = true;
+            len -= lost;
+            if let Some(m) = self.msg.as_mut()
+                && cur.in_message
+            {
+                m.damaged = true;
+                m.wire_len += lost;
+            }
+            if cur.in_message && self.msg.as_ref().is_some_and(|m| m.compressed) {
+                self.inflate_ctx_lost = true;
+            }
+            if cur.received == cur.h.payload_len {
+                self.complete_frame(None, cx);
+            }
+        }
+        if len > 0 || self.hdr_len > 0 {
+            // A header was lost: look for the next frame boundary.
+            let _ = offset;
+            self.hdr_len = 0;
+            self.synced = false;
+            // Whatever message was open is lost with the gap.
+            if self.msg.take().is_some_and(|m| m.compressed) {
+                self.inflate_ctx_lost = true;
+            }
+            self.msg_state_unknown = true;
+            if self.deflate != Some(false) && !self.no_context_takeover {
+                // Any message lost in the gap may have fed the window.
+                self.inflate_ctx_lost = true;
+            }
+        }
+    }
+
+    /// The stream ended: an unfinished frame is reported.
+    pub fn finish(&mut self, cx: &mut Ctx<'_>) {
+        if let Some(cur) = self.cur.take() {
+            let msg = format!(
+                "the capture ends {} bytes into a {} frame that declares {} payload bytes",
+                cur.received,
+                cur.h.opcode.name(),
+                cur.h.payload_len
+            );
+            cx.finding(Code::StreamIncompleteFrame, Some(cur.offset), msg);
+        } else if self.hdr_len > 0 {
+            let msg = format!(
+                "the capture ends inside a frame header ({} of at least 2 bytes)",
+                self.hdr_len
+            );
+            cx.finding(Code::StreamIncompleteFrame, Some(self.hdr_offset), msg);
+            self.hdr_len = 0;
+        }
+    }
+
+    /// Whether `bytes` starts with a believable chain of frames.
+    fn find_boundary(&self, bytes: &[u8], from: Option<Dir>) -> Option<usize> {
+        let scan = bytes.len().min(MAX_RESYNC_SCAN);
+        (0..scan).find(|&p| self.chain_plausible(&bytes[p..], p == 0, from))
+    }
+
+    fn chain_plausible(&self, d: &[u8], at_piece_start: bool, from: Option<Dir>) -> bool {
+        let mut i = 0usize;
+        let mut n = 0;
+        let mut masked = from.map(|f| f == Dir::Client);
+        loop {
+            let Some(h) = parse_header(&d[i..]) else {
+                // A header cut by the end of the piece.
+                return n >= 1 && d.len() - i < MAX_HEADER_LEN;
+            };
+            if !self.plausible(&h, masked) {
+                return false;
+            }
+            masked = Some(h.masked());
+            n += 1;
+            let end = (i as u64)
+                .saturating_add(h.header_len as u64)
+                .saturating_add(h.payload_len);
+            if end == d.len() as u64 {
+                return true;
+            }
+            if end > d.len() as u64 {
+                return n >= 2 || at_piece_start;
+            }
+            i = end as usize;
+        }
+    }
+
+    fn plausible(&self, h: &FrameHeader, masked: Option<bool>) -> bool {
+        let known = !matches!(h.opcode, OpCode::Reserved(_));
+        let rsv_ok =
+            !h.rsv2 && !h.rsv3 && (!h.rsv1 || (h.opcode.is_data() && self.deflate != Some(false)));
+        let control_ok = !h.opcode.is_control() || (h.fin && h.payload_len <= 125);
+        let mask_ok = masked.is_none_or(|m| m == h.masked());
+        let len_ok = h.length_form == crate::ws::frame::minimal_form(h.payload_len);
+        let continuation_ok =
+            h.opcode != OpCode::Continuation || self.msg.is_some() || self.msg_state_unknown;
+        known && rsv_ok && control_ok && mask_ok && len_ok && continuation_ok
+    }
+
+    fn start_frame(
+        &mut self,
+        h: FrameHeader,
+        head: &[u8],
+        offset: u64,
+        first_packet: u64,
+        cx: &mut Ctx<'_>,
+    ) {
+        cx.settle_roles(h.masked());
+        let mut findings = Vec::new();
+        let rcx = rules::Context {
+            from: cx.from,
+            deflate: self.deflate,
+            message_open: self.msg.is_some(),
+        };
+        judge_header(&h, &rcx, &mut findings);
+        if self.msg_state_unknown {
+            findings.retain(|(c, _)| {
+                !matches!(
+                    c,
+                    Code::MessageInterleavedData | Code::MessageUnexpectedContinuation
+                )
+            });
+            if h.opcode.is_data() {
+                self.msg_state_unknown = false;
+            }
+        }
+        let data_like = h.opcode.is_data() || h.opcode == OpCode::Continuation;
+        if self.close_sent && data_like {
+            findings.push((Code::CloseDataAfterClose, format!(
+                "a {} frame follows this side's Close frame; RFC 6455 section 5.5.1 forbids sending data after Close", h.opcode.name())));
+        }
+        let mut in_message = false;
+        if h.opcode.is_data() {
+            // A new message (interleaving already judged): the open one is abandoned.
+            let compressed = h.rsv1 && self.deflate != Some(false);
+            self.msg = Some(Msg {
+                opcode: h.opcode,
+                frames: 0,
+                first_packet,
+                first_ts: cx.ts,
+                compressed,
+                wire_len: 0,
+                len: 0,
+                utf8: Utf8Stream::new(),
+                damaged: false,
+                kept_all: true,
+                inflate_stopped: false,
+                findings: Vec::new(),
+            });
+            self.msg_buf.clear();
+            if compressed {
+                self.begin_inflate(cx);
+            }
+            in_message = true;
+        } else if h.opcode == OpCode::Continuation && self.msg.is_some() {
+            in_message = true;
+        }
+        if let Some(m) = self.msg.as_mut()
+            && in_message
+        {
+            m.frames += 1;
+        }
+        let mut header = [0u8; MAX_HEADER_LEN];
+        header[..head.len()].copy_from_slice(head);
+        self.frame_buf.clear();
+        self.cur = Some(Cur {
+            h,
+            header,
+            received: 0,
+            first_packet,
+            segments: 1,
+            last_packet: cx.packet,
+            offset,
+            findings,
+            damaged: false,
+            in_message,
+            masked_prefix: [0; MASKED_PREFIX],
+            prefix_len: 0,
+        });
+    }
+
+    fn begin_inflate(&mut self, cx: &mut Ctx<'_>) {
+        let cfg = cx.cfg;
+        let inf = self
+            .inflater
+            .get_or_insert_with(|| Inflater::new(cfg.max_inflated_bytes, cfg.max_inflate_ratio));
+        if self.no_context_takeover {
+            inf.reset();
+            self.inflate_ctx_lost = false;
+        }
+        inf.begin_message();
+    }
+
+    fn whole_frame(&mut self, h: FrameHeader, frame: &[u8], offset: u64, cx: &mut Ctx<'_>) {
+        let (head, payload) = frame.split_at(h.header_len);
+        self.start_frame(h, head, offset, cx.packet, cx);
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let clear: &[u8] = match h.mask_key {
+            Some(k) => {
+                scratch.clear();
+                unmask_into(payload, k, 0, &mut scratch);
+                &scratch
+            }
+            None => payload,
+        };
+        if let Some(cur) = self.cur.as_mut() {
+            let n = payload.len().min(MASKED_PREFIX);
+            cur.masked_prefix[..n].copy_from_slice(&payload[..n]);
+            cur.prefix_len = n;
+            cur.received = payload.len() as u64;
+        }
+        // A whole uncompressed single-frame message is its own body: no copy.
+        let single =
+            h.fin && h.opcode.is_data() && !self.msg.as_ref().is_some_and(|m| m.compressed);
+        self.message_piece(clear, !single, cx);
+        self.complete_frame(Some(clear), cx);
+        self.scratch = scratch;
+    }
+
+    /// A piece of the current frame's payload, still masked.
+    fn payload_piece(&mut self, piece: &[u8], cx: &mut Ctx<'_>) {
+        let Some(cur) = self.cur.as_mut() else { return };
+        let phase = cur.received;
+        if cur.prefix_len < MASKED_PREFIX {
+            let n = (MASKED_PREFIX - cur.prefix_len).min(piece.len());
+            cur.masked_prefix[cur.prefix_len..cur.prefix_len + n].copy_from_slice(&piece[..n]);
+            cur.prefix_len += n;
+        }
+        cur.received += piece.len() as u64;
+        let keep = cx.cfg.keep_frame_payload || cur.h.opcode.is_control();
+        let mut scratch = std::mem::take(&mut self.scratch);
+        let clear: &[u8] = match cur.h.mask_key {
+            Some(k) => {
+                scratch.clear();
+                unmask_into(piece, k, phase, &mut scratch);
+                &scratch
+            }
+            None => piece,
+        };
+        if keep {
+            let room = cx.cfg.max_frame_bytes.saturating_sub(self.frame_buf.len());
+            self.frame_buf
+                .extend_from_slice(&clear[..clear.len().min(room)]);
+        }
+        if cur.in_message {
+            self.message_piece(clear, true, cx);
+        }
+        self.scratch = scratch;
+    }
+
+    /// A piece of the open message's wire payload (unmasked).
+    fn message_piece(&mut self, clear: &[u8], copy: bool, cx: &mut Ctx<'_>) {
+        let Some(m) = self.msg.as_mut() else { return };
+        if !self.cur.as_ref().is_some_and(|c| c.in_message) {
+            return;
+        }
+        m.wire_len += clear.len() as u64;
+        if !m.compressed {
+            m.len += clear.len() as u64;
+            if m.opcode == OpCode::Text {
+                m.utf8.push(clear);
+            }
+            if copy && cx.cfg.keep_message_data {
+                keep_bytes(
+                    &mut self.msg_buf,
+                    clear,
+                    cx.cfg.max_message_bytes,
+                    &mut m.kept_all,
+                );
+            }
+            return;
+        }
+        if m.inflate_stopped || clear.is_empty() {
+            return;
+        }
+        let Some(inf) = self.inflater.as_mut() else {
+            return;
+        };
+        let (buf, keep, cap) = (
+            &mut self.msg_buf,
+            cx.cfg.keep_message_data,
+            cx.cfg.max_message_bytes,
+        );
+        let text = m.opcode == OpCode::Text;
+        let (utf8, kept_all, len) = (&mut m.utf8, &mut m.kept_all, &mut m.len);
+        let r = inf.push(clear, &mut |out: &[u8]| {
+            *len += out.len() as u64;
+            if text {
+                utf8.push(out);
+            }
+            if keep {
+                keep_bytes(buf, out, cap, kept_all);
+            }
+        });
+        if let Err(stop) = r {
+            self.inflate_failed(stop, cx);
+        }
+    }
+
+    fn inflate_failed(&mut self, stop: InflateStop, cx: &mut Ctx<'_>) {
+        let Some(m) = self.msg.as_mut() else { return };
+        m.inflate_stopped = true;
+        let offset = self.cur.as_ref().map(|c| c.offset);
+        match stop {
+            InflateStop::Limit(n) => {
+                m.damaged = true;
+                cx.finding(Code::LimitReached, offset, format!(
+                    "a compressed message inflated past {n} bytes (the cap on size or inflate ratio); the rest of it is skipped"));
+                // The window is unknown from here on.
+                self.inflate_ctx_lost = !self.no_context_takeover;
+                if let Some(inf) = self.inflater.as_mut() {
+                    inf.reset();
+                }
+            }
+            InflateStop::Corrupt(e) => {
+                if self.inflate_ctx_lost || m.damaged {
+                    m.findings.push(Code::DeflateNoContext);
+                    cx.finding(Code::DeflateNoContext, offset, format!(
+                        "a compressed message cannot be inflated because the capture lacks the earlier messages its window refers to ({e})"));
+                } else {
+                    m.findings.push(Code::DeflateInflateError);
+                    cx.finding(Code::DeflateInflateError, offset, format!(
+                        "a compressed message is not a valid deflate stream: {e} (RFC 7692 section 7.2.2)"));
+                }
+                m.damaged = true;
+                self.inflate_ctx_lost = !self.no_context_takeover;
+                if let Some(inf) = self.inflater.as_mut() {
+                    inf.reset();
+                }
+            }
+        }
+    }
+
+    fn complete_frame(&mut self, whole: Option<&[u8]>, cx: &mut Ctx<'_>) {
+        let Some(mut cur) = self.cur.take() else {
+            return;
+        };
+        let payload: &[u8] = whole.unwrap_or(&self.frame_buf);
+        let complete = !cur.damaged && payload.len() as u64 == cur.h.payload_len;
+        let mut close_code = None;
+        let mut close_reason = None;
+        if cur.h.opcode == OpCode::Close && !cur.damaged {
+            match payload.len() {
+                0 => {}
+                1 => cur.findings.push((Code::ClosePayloadTooShort,
+                    "the close frame carries 1 byte; RFC 6455 section 5.5.1 requires 0 bytes or a 2-byte status code".into())),
+                _ => {
+                    let code = u16::from_be_bytes([payload[0], payload[1]]);
+                    close_code = Some(code);
+                    if let Some(c) = close::judge_code(code) {
+                        let why = if c == Code::CloseReservedCode {
+                            "is reserved and must not be sent in a Close frame (RFC 6455 section 7.4.1)"
+                        } else {
+                            "is not a valid status code (RFC 6455 section 7.4)"
+                        };
+                        cur.findings.push((c, format!("close code {code} {why}")));
+                    }
+                    let reason = &payload[2..];
+                    if simdutf8::basic::from_utf8(reason).is_err() {
+                        cur.findings.push((Code::CloseInvalidUtf8Reason,
+                            "the close reason is not valid UTF-8 (RFC 6455 section 5.5.1)".into()));
+                    }
+                    close_reason = Some(reason);
+                }
+            }
+        }
+        if cur.damaged {
+            cur.findings.push((
+                Code::TcpGap,
+                format!(
+                    "bytes of this {} frame's payload are missing from the capture",
+                    cur.h.opcode.name()
+                ),
+            ));
+        }
+        for (code, msg) in &cur.findings {
+            if *code != Code::TcpGap {
+                cx.finding(*code, Some(cur.offset), msg.clone());
+            }
+        }
+        let codes: Vec<Code> = cur.findings.iter().map(|f| f.0).collect();
+        let rec = FrameRecord {
+            conn: cx.conn,
+            from: cx.from.unwrap_or(Dir::Client),
+            packet: cx.packet,
+            ts: cx.ts,
+            first_packet: cur.first_packet,
+            segments: cur.segments,
+            offset: cur.offset,
+            header: cur.h,
+            header_bytes: &cur.header[..cur.h.header_len],
+            payload,
+            payload_complete: complete,
+            masked_prefix: &cur.masked_prefix[..cur.prefix_len],
+            close_code,
+            close_reason,
+            findings: &codes,
+        };
+        cx.sink.event(Event::Frame(&rec));
+        self.stats.frames += 1;
+        self.stats.payload_bytes += cur.h.payload_len.min(cur.received);
+        if cur.h.opcode == OpCode::Close {
+            self.close_sent = true;
+            if self.stats.close_code.is_none() {
+                self.stats.close_code = close_code;
+                self.stats.close_reason =
+                    close_reason.map(|r| String::from_utf8_lossy(r).into_owned());
+            }
+        }
+        if cur.in_message && cur.h.fin {
+            let single = whole.filter(|_| {
+                cur.h.opcode.is_data() && self.msg.as_ref().is_some_and(|m| !m.compressed)
+            });
+            self.complete_message(single, cx);
+        }
+    }
+
+    fn complete_message(&mut self, single: Option<&[u8]>, cx: &mut Ctx<'_>) {
+        let Some(mut m) = self.msg.take() else { return };
+        if m.compressed && !m.inflate_stopped && !m.damaged {
+            if let Some(inf) = self.inflater.as_mut() {
+                let (buf, keep, cap) = (
+                    &mut self.msg_buf,
+                    cx.cfg.keep_message_data,
+                    cx.cfg.max_message_bytes,
+                );
+                let text = m.opcode == OpCode::Text;
+                let (utf8, kept_all, len) = (&mut m.utf8, &mut m.kept_all, &mut m.len);
+                let r = inf.finish(&mut |out: &[u8]| {
+                    *len += out.len() as u64;
+                    if text {
+                        utf8.push(out);
+                    }
+                    if keep {
+                        keep_bytes(buf, out, cap, kept_all);
+                    }
+                });
+                if let Err(stop) = r {
+                    self.msg = Some(m);
+                    self.inflate_failed(stop, cx);
+                    m = match self.msg.take() {
+                        Some(m) => m,
+                        None => return,
+                    };
+                }
+            }
+        }
+        if m.compressed
+            && self.no_context_takeover
+            && let Some(inf) = self.inflater.as_mut()
+        {
+            inf.reset();
+        }
+        let decodable = !m.damaged && !m.inflate_stopped;
+        if decodable && m.opcode == OpCode::Text && !m.utf8.finish() {
+            m.findings.push(Code::MessageInvalidUtf8);
+            cx.finding(Code::MessageInvalidUtf8, None, format!(
+                "a text message of {} bytes{} is not valid UTF-8; RFC 6455 section 8.1 requires text messages to be UTF-8",
+                m.len, if m.compressed { " (after inflation)" } else { "" }));
+        }
+        let data: &[u8] = single.unwrap_or(&self.msg_buf);
+        let rec = MessageRecord {
+            conn: cx.conn,
+            from: cx.from.unwrap_or(Dir::Client),
+            opcode: m.opcode,
+            frames: m.frames,
+            first_packet: m.first_packet,
+            last_packet: cx.packet,
+            first_ts: m.first_ts,
+            last_ts: cx.ts,
+            compressed: m.compressed,
+            wire_len: m.wire_len,
+            len: m.len,
+            data,
+            data_complete: decodable
+                && (single.is_some() || (m.kept_all && cx.cfg.keep_message_data)),
+            decodable,
+            findings: &m.findings,
+        };
+        cx.sink.event(Event::Message(&rec));
+        self.stats.messages += 1;
+    }
+}
+
+fn keep_bytes(buf: &mut Vec<u8>, piece: &[u8], cap: usize, kept_all: &mut bool) {
+    let room = cap.saturating_sub(buf.len());
+    if piece.len() > room {
+        *kept_all = false;
+    }
+    buf.extend_from_slice(&piece[..piece.len().min(room)]);
+}
