@@ -68,32 +68,35 @@ pub fn preview(bytes: &[u8], is_text: bool, max_chars: usize) -> String {
         return String::new();
     }
     let mut s = String::new();
-    match std::str::from_utf8(bytes) {
-        Ok(text)
-            if is_text
-                || text
-                    .chars()
-                    .all(|c| !c.is_control() || c == '\n' || c == '\t') =>
-        {
-            for c in text.chars() {
-                if s.chars().count() + 1 >= max_chars {
-                    s.push('…');
-                    return s;
-                }
-                s.push(if c.is_control() { '·' } else { c });
+    // A fragment may cut a character at either end: still text if only the edges break.
+    let lossy = String::from_utf8_lossy(bytes);
+    let broken = lossy
+        .chars()
+        .filter(|&c| c == char::REPLACEMENT_CHARACTER)
+        .count();
+    let texty = broken <= 2
+        && (is_text || broken == 0)
+        && lossy
+            .chars()
+            .all(|c| !c.is_control() || c == '\n' || c == '\t' || c == '\r');
+    if texty {
+        for c in lossy.chars() {
+            if s.chars().count() + 1 >= max_chars {
+                s.push('…');
+                return s;
             }
+            s.push(if c.is_control() { '·' } else { c });
         }
-        _ => {
-            for (i, b) in bytes.iter().enumerate() {
-                if s.len() + 3 > max_chars {
-                    s.push('…');
-                    return s;
-                }
-                if i > 0 {
-                    s.push(' ');
-                }
-                s.push_str(&format!("{b:02x}"));
+    } else {
+        for (i, b) in bytes.iter().enumerate() {
+            if s.len() + 3 > max_chars {
+                s.push('…');
+                return s;
             }
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push_str(&format!("{b:02x}"));
         }
     }
     s

@@ -3,7 +3,7 @@
 
 use std::io::Write;
 
-use comfy_table::{Cell, ColumnConstraint, ContentArrangement, Table, Width, presets};
+use comfy_table::{Cell, ContentArrangement, Table, presets};
 
 use super::{Out, preview};
 use crate::event::{ConnSummary, Event, FrameRecord, MessageRecord, Sink};
@@ -34,6 +34,29 @@ fn arrow(d: Dir) -> &'static str {
     match d {
         Dir::Client => "C>S",
         Dir::Server => "S>C",
+    }
+}
+
+/// One line of left-aligned columns, the last one free.
+fn fixed_row(cells: &[String], widths: &[u16]) -> String {
+    let mut line = String::new();
+    for (i, c) in cells.iter().enumerate() {
+        if i + 1 == cells.len() {
+            line.push_str(c);
+        } else {
+            let w = usize::from(widths.get(i).copied().unwrap_or(8));
+            line.push_str(&format!("{c:<w$} "));
+        }
+    }
+    line.trim_end().to_string()
+}
+
+/// Opcode names that fit a 6-character column.
+fn short_name(op: OpCode) -> String {
+    match op {
+        OpCode::Continuation => "cont".into(),
+        OpCode::Reserved(v) => format!("op 0x{v:X}"),
+        other => other.name().into(),
     }
 }
 
@@ -117,10 +140,24 @@ impl<W: Write> TableSink<W> {
 
     fn push(&mut self, row: Vec<String>) {
         self.count += 1;
-        self.rows.push(row);
-        if self.rows.len() >= BATCH {
-            self.flush();
+        if self.kind == TableKind::Conns {
+            self.rows.push(row);
+            if self.rows.len() >= BATCH {
+                self.flush();
+            }
+            return;
         }
+        let (names, widths) = self.columns();
+        let mut line = String::with_capacity(96);
+        if !self.header_done {
+            self.header_done = true;
+            let header: Vec<String> = names.iter().map(|n| n.to_string()).collect();
+            line.push_str(&fixed_row(&header, widths));
+            line.push('\n');
+        }
+        line.push_str(&fixed_row(&row, widths));
+        line.push('\n');
+        self.out.write_all(line.as_bytes());
     }
 
     /// Prints the rows held so far.
@@ -128,7 +165,7 @@ impl<W: Write> TableSink<W> {
         if self.rows.is_empty() {
             return;
         }
-        let (names, widths) = self.columns();
+        let (names, _) = self.columns();
         let mut t = Table::new();
         t.load_style(presets::NOTHING)
             .set_content_arrangement(ContentArrangement::Disabled);
@@ -139,11 +176,6 @@ impl<W: Write> TableSink<W> {
         for row in self.rows.drain(..) {
             t.add_row(row);
         }
-        let constraints: Vec<ColumnConstraint> = widths
-            .iter()
-            .map(|w| ColumnConstraint::Absolute(Width::Fixed(*w + 2)))
-            .collect();
-        t.set_constraints(constraints);
         for line in t.lines() {
             let line = line.trim_end().to_string();
             self.out.write_all(line.as_bytes());
@@ -153,11 +185,15 @@ impl<W: Write> TableSink<W> {
 
     fn frame(&mut self, f: &FrameRecord<'_>) {
         let time = self.rel(f.ts);
-        let mut p = preview(f.payload, f.header.opcode == OpCode::Text, 24);
+        let mut p = preview(
+            f.payload,
+            matches!(f.header.opcode, OpCode::Text | OpCode::Continuation),
+            20,
+        );
         if let Some(code) = f.close_code {
             p = format!(
                 "{code} {}",
-                preview(f.close_reason.unwrap_or_default(), true, 18)
+                preview(f.close_reason.unwrap_or_default(), true, 15)
             );
         }
         if !f.findings.is_empty() {
@@ -168,7 +204,7 @@ impl<W: Write> TableSink<W> {
             time,
             f.conn.id.to_string(),
             arrow(f.from).into(),
-            f.header.opcode.name().into(),
+            short_name(f.header.opcode),
             flags(&f.header),
             f.header.payload_len.to_string(),
             p,
@@ -183,7 +219,7 @@ impl<W: Write> TableSink<W> {
             format!("{}-{}", m.first_packet, m.last_packet)
         };
         let mut p = if m.decodable {
-            preview(m.data, m.opcode == OpCode::Text, 22)
+            preview(m.data, m.opcode == OpCode::Text, 18)
         } else {
             "(undecodable)".into()
         };
