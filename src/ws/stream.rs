@@ -774,3 +774,151 @@ fn keep_bytes(buf: &mut Vec<u8>, piece: &[u8], cap: usize, kept_all: &mut bool) 
     }
     buf.extend_from_slice(&piece[..piece.len().min(room)]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::event::Event;
+    use std::net::SocketAddr;
+
+    /// (opcode, fin, payload, close code) of every frame, plus messages and finding codes.
+    type Seen = (
+        Vec<(u8, bool, Vec<u8>, Option<u16>)>,
+        Vec<(u8, Vec<u8>)>,
+        Vec<Code>,
+    );
+
+    fn feed(pieces: &[&[u8]], from: Dir) -> Seen {
+        let cfg = Config::default();
+        let mut seen: Seen = Default::default();
+        let mut sink = |ev: Event<'_>| match ev {
+            Event::Frame(f) => seen.0.push((
+                f.header.opcode.as_u8(),
+                f.header.fin,
+                f.payload.to_vec(),
+                f.close_code,
+            )),
+            Event::Message(m) => seen.1.push((m.opcode.as_u8(), m.data.to_vec())),
+            Event::Finding(f) => seen.2.push(f.code),
+            _ => {}
+        };
+        let a: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let mut findings = Vec::new();
+        let mut d = WsDecoder::new(false, false);
+        let mut offset = 0;
+        for (i, p) in pieces.iter().enumerate() {
+            let mut cx = Ctx {
+                conn: ConnRef {
+                    id: 0,
+                    client: a,
+                    server: b,
+                },
+                from: Some(from),
+                sender: a,
+                receiver: b,
+                packet: i as u64 + 1,
+                ts: 0.0,
+                cfg: &cfg,
+                sink: &mut sink,
+                conn_findings: &mut findings,
+            };
+            d.data(offset, p, &mut cx);
+            offset += p.len() as u64;
+        }
+        seen
+    }
+
+    /// RFC 6455 section 5.7 examples, as a client would send them (masked),
+    /// plus a 256-byte and a 64 KiB binary frame and a close with a reason.
+    fn stream() -> Vec<u8> {
+        let key = [0x37, 0xfa, 0x21, 0x3d];
+        let mut v = Vec::new();
+        let mut frame = |b0: u8, payload: &[u8]| {
+            let h = crate::ws::frame::FrameHeader {
+                fin: b0 & 0x80 != 0,
+                rsv1: false,
+                rsv2: false,
+                rsv3: false,
+                opcode: OpCode::from_u8(b0 & 0x0f),
+                mask_key: Some(key),
+                payload_len: payload.len() as u64,
+                length_form: crate::ws::frame::minimal_form(payload.len() as u64),
+                header_len: 0,
+            };
+            crate::ws::frame::encode_header(&h, &mut v);
+            let start = v.len();
+            v.extend_from_slice(payload);
+            crate::ws::mask::unmask_in_place(&mut v[start..], key, 0);
+        };
+        frame(0x81, b"Hello");
+        frame(0x01, b"Hel");
+        frame(0x89, b"ping!");
+        frame(0x80, b"lo");
+        frame(0x82, &[7u8; 256]);
+        frame(0x82, &[9u8; 65536]);
+        frame(0x81, "é".as_bytes());
+        frame(0x88, b"\x03\xe8bye");
+        v
+    }
+
+    #[test]
+    fn rfc_examples_decode_into_frames_and_messages() {
+        let (frames, messages, findings) = feed(&[&stream()], Dir::Client);
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(frames.len(), 8);
+        assert_eq!(frames[0].2, b"Hello");
+        assert_eq!(frames[7].3, Some(1000));
+        let texts: Vec<&[u8]> = messages.iter().map(|m| m.1.as_slice()).collect();
+        assert_eq!(texts[0], b"Hello");
+        assert_eq!(texts[1], b"Hello"); // fragmented around a ping
+        assert_eq!(messages[2].1.len(), 256);
+        assert_eq!(messages[3].1.len(), 65536);
+        assert_eq!(texts[4], "é".as_bytes());
+    }
+
+    #[test]
+    fn every_split_point_gives_the_same_result() {
+        let s = stream();
+        let whole = feed(&[&s], Dir::Client);
+        // Every split point in the small frames, and a sample of them in the big ones.
+        let points: Vec<usize> = (0..400)
+            .chain((400..s.len()).step_by(997))
+            .chain(s.len() - 40..s.len())
+            .collect();
+        for cut in points {
+            assert_eq!(
+                feed(&[&s[..cut], &s[cut..]], Dir::Client),
+                whole,
+                "cut at {cut}"
+            );
+        }
+        // And one byte at a time.
+        let small = &s[..60];
+        let pieces: Vec<&[u8]> = small.chunks(1).collect();
+        assert_eq!(feed(&pieces, Dir::Client), feed(&[small], Dir::Client));
+    }
+
+    #[test]
+    fn text_split_mid_character_is_valid_as_a_whole() {
+        let mut v = Vec::new();
+        v.extend_from_slice(&[0x01, 0x01, 0xc3]); // first byte of "é"
+        v.extend_from_slice(&[0x80, 0x01, 0xa9]); // its second byte
+        let (_, messages, findings) = feed(&[&v], Dir::Server);
+        assert!(findings.is_empty(), "{findings:?}");
+        assert_eq!(messages[0].1, "é".as_bytes());
+        let bad = [0x81, 0x02, 0xc3, 0x28];
+        let (_, _, findings) = feed(&[&bad], Dir::Server);
+        assert_eq!(findings, vec![Code::MessageInvalidUtf8]);
+    }
+
+    #[test]
+    fn huge_declared_length_allocates_nothing_up_front() {
+        // 2^62 bytes declared, 10 delivered: no frame completes, nothing panics.
+        let mut v = vec![0x82, 0x7f, 0x40, 0, 0, 0, 0, 0, 0, 0];
+        v.extend_from_slice(&[1u8; 10]);
+        let (frames, _, findings) = feed(&[&v], Dir::Server);
+        assert!(frames.is_empty());
+        assert!(findings.is_empty());
+    }
+}
