@@ -154,6 +154,28 @@ rec_python_deflate() {
   cap_stop $CAP_PID "$out/python-deflate.pcap"
 }
 
+rec_violations() {
+  # Each violation is its own capture in violations/, made by raw_peer.py
+  # against a real Node ws server (c-*) or a real websockets client (s-*).
+  mkdir -p "$out/violations"
+  local names
+  names=$("$py" -c "import sys; sys.path.insert(0, '$here'); import raw_peer; print(' '.join(list(raw_peer.CLIENT) + list(raw_peer.SERVER)))")
+  for n in ${VIOLATIONS:-$names}; do
+    rm -f "$out/violations/$n.pcap"
+    cap_start lo "$out/violations/$n.pcap" "tcp port 9100"
+    if [[ $n == c-* ]]; then
+      node "$here/node_echo_server.js" 127.0.0.1 9100 4000 > /dev/null &
+      local srv=$!
+      sleep 0.6
+      "$py" "$here/raw_peer.py" "$n" 127.0.0.1 9100
+      kill $srv 2>/dev/null || true; wait $srv 2>/dev/null || true
+    else
+      "$py" "$here/raw_peer.py" "$n" 127.0.0.1 9100
+    fi
+    cap_stop $CAP_PID "$out/violations/$n.pcap"
+  done
+}
+
 all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy python_deflate"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2

@@ -82,6 +82,8 @@ struct Cur {
     last_packet: u64,
     offset: u64,
     findings: Vec<(Code, String)>,
+    /// How many of `findings` were already reported (at header time).
+    reported: usize,
     /// Bytes were lost from its payload.
     damaged: bool,
     /// It carries part of a data message.
@@ -445,6 +447,11 @@ impl WsDecoder {
         {
             m.frames += 1;
         }
+        // Header rules are reported now: a frame may never complete (a 2^63 length).
+        for (code, msg) in &findings {
+            cx.finding(*code, Some(offset), msg.clone());
+        }
+        let reported = findings.len();
         let mut header = [0u8; MAX_HEADER_LEN];
         header[..head.len()].copy_from_slice(head);
         self.frame_buf.clear();
@@ -457,6 +464,7 @@ impl WsDecoder {
             last_packet: cx.packet,
             offset,
             findings,
+            reported,
             damaged: false,
             in_message,
             masked_prefix: [0; MASKED_PREFIX],
@@ -658,7 +666,7 @@ impl WsDecoder {
                 ),
             ));
         }
-        for (code, msg) in &cur.findings {
+        for (code, msg) in &cur.findings[cur.reported..] {
             if *code != Code::TcpGap {
                 cx.finding(*code, Some(cur.offset), msg.clone());
             }

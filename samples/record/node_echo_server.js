@@ -1,0 +1,12 @@
+// A Node `ws` echo server that stops by itself after LIFETIME_MS.
+// Usage: node node_echo_server.js HOST PORT LIFETIME_MS
+'use strict';
+const { WebSocketServer } = require('ws');
+const [host, port, life] = process.argv.slice(2);
+const wss = new WebSocketServer({ host, port: Number(port), perMessageDeflate: false });
+wss.on('connection', (ws) => {
+  ws.on('message', (data, isBinary) => ws.send(data, { binary: isBinary }));
+  ws.on('error', () => {});
+});
+wss.on('listening', () => console.log('listening'));
+setTimeout(() => process.exit(0), Number(life));

@@ -1,0 +1,226 @@
+#!/usr/bin/env python3
+"""A raw WebSocket peer that can break RFC 6455, for recording violations.
+
+Usage: raw_peer.py SCENARIO HOST PORT
+
+Client scenarios ("c-..."): a plain TCP socket does the opening handshake
+by hand against a real server (Node `ws`, started by record.sh on PORT),
+then writes the scenario's frames byte for byte, reads what the server
+answers (usually a Close 1002 or 1007) and hangs up.
+
+Server scenarios ("s-..."): a plain TCP listener answers a real Python
+`websockets` client (run in this process, over the kernel's TCP) with a
+crafted 101 and crafted frames.
+
+Every scenario stops by itself.
+"""
+import asyncio
+import base64
+import hashlib
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
+
+
+def frame(opcode, payload=b"", fin=True, rsv=0, mask=True, form=None, key=b"\x11\x22\x33\x44", length=None):
+    """Encodes one frame. form forces 7/16/64-bit length; length overrides the declared length."""
+    b0 = (0x80 if fin else 0) | (rsv << 4) | opcode
+    n = len(payload) if length is None else length
+    if form is None:
+        form = 7 if n <= 125 else 16 if n <= 0xFFFF else 64
+    m = 0x80 if mask else 0
+    if form == 7:
+        head = bytes([b0, m | n])
+    elif form == 16:
+        head = bytes([b0, m | 126]) + struct.pack(">H", n)
+    else:
+        head = bytes([b0, m | 127]) + struct.pack(">Q", n)
+    if mask:
+        body = bytes(c ^ key[i % 4] for i, c in enumerate(payload))
+        return head + key + body
+    return head + payload
+
+
+def close(code=None, reason=b"", raw=None):
+    if raw is not None:
+        return frame(8, raw)
+    return frame(8, b"" if code is None else struct.pack(">H", code) + reason)
+
+
+def request(host, port, key=None, version="13", connection="Upgrade", extra=""):
+    key = key if key is not None else base64.b64encode(os.urandom(16)).decode()
+    lines = [f"GET /raw HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket"]
+    if connection is not None:
+        lines.append(f"Connection: {connection}")
+    lines += [f"Sec-WebSocket-Key: {key}", f"Sec-WebSocket-Version: {version}"]
+    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
+
+
+# Client scenarios: list of steps; bytes are sent (each its own write), a
+# float sleeps, "handshake" sends a valid upgrade and waits for the 101.
+CLIENT = {
+    "c-client-unmasked": ["handshake", frame(1, b"not masked", mask=False)],
+    "c-rsv-bits": ["handshake", frame(1, b"rsv2 set", rsv=2)],
+    "c-reserved-opcode": ["handshake", frame(3, b"opcode three")],
+    "c-control-too-long": ["handshake", frame(9, b"p" * 200)],
+    "c-control-fragmented": ["handshake", frame(9, b"half a ping", fin=False)],
+    "c-non-minimal-length": ["handshake", frame(1, b"short", form=16)],
+    "c-length-msb-set": ["handshake", frame(2, b"", length=(1 << 63) | 5, form=64)],
+    "c-unexpected-continuation": ["handshake", frame(0, b"orphan")],
+    "c-interleaved-data": ["handshake", frame(1, b"first half", fin=False), frame(1, b"a new message")],
+    "c-invalid-utf8": ["handshake", frame(1, b"caf\xc3", fin=False), frame(0, b"\x28 not utf-8")],
+    "c-close-invalid-code": ["handshake", close(999)],
+    "c-close-reserved-code": ["handshake", close(1005)],
+    "c-close-unassigned-code": ["handshake", close(2000, b"unassigned")],
+    "c-close-code-5000": ["handshake", close(5000)],
+    "c-close-payload-too-short": ["handshake", close(raw=b"\x03")],
+    "c-close-invalid-utf8-reason": ["handshake", close(1000, b"bad \xff reason")],
+    "c-data-after-close": ["handshake", close(1000) + frame(1, b"too late")],
+    "c-key-invalid": [request("127.0.0.1", 0, key="c2hvcnQ=")],
+    "c-version-unsupported": [request("127.0.0.1", 0, version="8")],
+    "c-missing-connection": [request("127.0.0.1", 0, connection=None)],
+    # Valid but unusual: none of this may be flagged.
+    "c-unusual-valid": [
+        "handshake",
+        frame(9, b"x" * 125),
+        frame(1, b""),
+        frame(1, b"", fin=False), frame(0, b"", fin=False), frame(0, b"", fin=True),
+        *[x for i, ch in enumerate(b"one byte frags")
+          for x in ([frame(1 if i == 0 else 0, bytes([ch]), fin=(i == 13))] + ([frame(9, b"k")] if i % 4 == 0 else []))],
+        frame(1, "é".encode()[:1], fin=False), frame(0, "é".encode()[1:]),
+        b"".join(frame(1, b"m%d" % i) for i in range(50)),
+        "split-header",
+        close(1000),
+    ],
+    "c-close-empty": ["handshake", close()],
+    "c-close-3000": ["handshake", close(3000, b"library code")],
+    "c-close-4999": ["handshake", close(4999)],
+}
+
+
+def run_client(name, host, port):
+    steps = CLIENT[name]
+    s = socket.create_connection((host, port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.settimeout(1.0)
+    for step in steps:
+        if step == "handshake":
+            s.sendall(request(host, port))
+            buf = b""
+            while b"\r\n\r\n" not in buf:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                buf += chunk
+            time.sleep(0.05)
+        elif step == "split-header":
+            # One frame whose header is split across two TCP segments.
+            f = frame(1, b"split header")
+            s.sendall(f[:1])
+            time.sleep(0.1)
+            s.sendall(f[1:])
+        elif isinstance(step, float):
+            time.sleep(step)
+        else:
+            if step.startswith(b"GET "):
+                step = step.replace(b":0\r\n", f":{port}\r\n".encode())
+            s.sendall(step)
+            time.sleep(0.05)
+    try:
+        while s.recv(65536):
+            pass
+    except (socket.timeout, ConnectionResetError):
+        pass
+    s.close()
+
+
+# Server scenarios: how the crafted 101 differs, and the frames sent after it.
+def accept_of(key):
+    return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
+
+
+SERVER = {
+    "s-accept-mismatch": {"accept": lambda k: accept_of(k + "x"), "frames": []},
+    "s-accept-missing": {"accept": None, "frames": []},
+    "s-server-masked": {"frames": [frame(1, b"masked by the server", mask=True)]},
+    "s-extension-not-offered": {"headers": "Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n", "frames": []},
+    "s-subprotocol-not-offered": {"headers": "Sec-WebSocket-Protocol: mqtt\r\n", "frames": []},
+    "s-inflate-error": {"offer": True, "headers": "Sec-WebSocket-Extensions: permessage-deflate\r\n",
+                        "frames": [frame(1, b"\xff\xff\xff not deflate", rsv=4, mask=False)]},
+}
+
+
+def raw_server(name, host, port, ready):
+    sc = SERVER[name]
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, port))
+    ls.listen(1)
+    ready.set()
+    ls.settimeout(5)
+    c, _ = ls.accept()
+    c.settimeout(1.0)
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = c.recv(4096)
+        if not chunk:
+            return
+        buf += chunk
+    key = ""
+    for line in buf.decode().split("\r\n"):
+        if line.lower().startswith("sec-websocket-key:"):
+            key = line.split(":", 1)[1].strip()
+    lines = ["HTTP/1.1 101 Switching Protocols", "Upgrade: websocket", "Connection: Upgrade"]
+    acc = sc.get("accept", accept_of)
+    if acc is not None:
+        lines.append("Sec-WebSocket-Accept: " + acc(key))
+    c.sendall(("\r\n".join(lines) + "\r\n" + sc.get("headers", "") + "\r\n").encode())
+    time.sleep(0.1)
+    for f in sc["frames"]:
+        try:
+            c.sendall(f)
+        except OSError:
+            break
+        time.sleep(0.05)
+    try:
+        while c.recv(65536):
+            pass
+    except (socket.timeout, ConnectionResetError):
+        pass
+    c.close()
+    ls.close()
+
+
+async def real_client(name, host, port):
+    from websockets.asyncio.client import connect
+    sc = SERVER[name]
+    try:
+        async with connect(f"ws://{host}:{port}/", compression="deflate" if sc.get("offer") else None,
+                           open_timeout=2, close_timeout=1) as ws:
+            await ws.send("hello from a real client")
+            await asyncio.wait_for(ws.recv(), 1)
+    except Exception as e:  # the client is expected to fail the connection
+        print(f"{name}: client: {type(e).__name__}: {e}", file=sys.stderr)
+
+
+def main():
+    name, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
+    if name in CLIENT:
+        run_client(name, host, port)
+    else:
+        ready = threading.Event()
+        t = threading.Thread(target=raw_server, args=(name, host, port, ready), daemon=True)
+        t.start()
+        if not ready.wait(5):
+            sys.exit(f"{name}: the raw server did not start")
+        asyncio.run(real_client(name, host, port))
+        t.join(10)
+
+
+if __name__ == "__main__":
+    main()
