@@ -10,6 +10,8 @@
 //!   capture holds, as the manifest says);
 //! - `check` raises no error, and exactly the warnings the manifest lists.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::PathBuf;
@@ -49,18 +51,11 @@ struct Frame {
     close_code: Option<u16>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Sent {
-    side: String,
-    opcode: u8,
-    data_hex: String,
-}
-
 #[derive(Debug, Default)]
 struct Run {
     frames: Vec<Frame>,
-    /// (from, opcode, data) of every decodable data message.
-    messages: Vec<(String, u8, String)>,
+    /// Every decodable data message.
+    messages: Vec<common::MsgKey>,
     findings: Vec<(Severity, String)>,
 }
 
@@ -101,7 +96,7 @@ fn run(path: &PathBuf) -> Run {
             );
             if m.decodable {
                 out.messages
-                    .push((m.from.as_str().into(), m.opcode.as_u8(), hex(m.data)));
+                    .push(common::key(m.from.as_str(), m.opcode.as_u8(), m.data));
             }
         }
         Event::Finding(f) => out
@@ -165,18 +160,20 @@ fn frames_agree_with_tshark() {
 fn messages_match_what_the_applications_sent() {
     for s in manifest() {
         let ours = run(&samples_dir().join(&s.file)).messages;
-        let text =
-            fs::read_to_string(samples_dir().join(format!("{}.sent.jsonl", name_of(&s.file))))
-                .unwrap();
-        let sent: Vec<Sent> = text
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect();
+        let sent =
+            common::load_sent(&samples_dir().join(format!("{}.sent.jsonl", name_of(&s.file))));
         assert!(!sent.is_empty(), "{}: empty log", s.file);
-        let mut want: Vec<(String, u8, String)> = sent
+        let lost: Vec<(usize, String)> = s
+            .lost
             .iter()
-            .filter(|m| !s.lost.contains(&m.data_hex))
-            .map(|m| (m.side.clone(), m.opcode, m.data_hex.clone()))
+            .map(|h| {
+                let k = common::key("", 0, &common::unhex(h));
+                (k.2, k.3)
+            })
+            .collect();
+        let mut want: Vec<common::MsgKey> = sent
+            .into_iter()
+            .filter(|m| !lost.contains(&(m.2, m.3.clone())))
             .collect();
         let mut got = ours.clone();
         match s.sent.as_str() {

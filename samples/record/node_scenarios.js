@@ -22,7 +22,13 @@ function log(side, data, isBinary) {
   }) + '\n');
 }
 
-const wss = new WebSocketServer({ host, port, perMessageDeflate: false });
+// deflate: permessage-deflate with a 64-byte threshold (smaller messages go
+// uncompressed), server_no_context_takeover and window bits 10/11; a
+// compressed message in fragments with pings between them.
+const deflate = scenario === 'deflate'
+  ? { threshold: 64, serverNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 11 }
+  : false;
+const wss = new WebSocketServer({ host, port, perMessageDeflate: deflate });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => {
     log('server', data, isBinary);
@@ -75,11 +81,31 @@ async function stream(ws) {
   ws.close(1001, 'going away');
 }
 
+async function deflateScenario(ws) {
+  const msgs = ['tiny', 'x'.repeat(63), 'y'.repeat(64), 'the quick brown fox '.repeat(40),
+    Buffer.alloc(5000, 7), 'é✓'.repeat(3000), 'the quick brown fox '.repeat(40)];
+  for (const m of msgs) {
+    const bin = Buffer.isBuffer(m);
+    log('client', m, bin);
+    ws.send(m, { binary: bin });
+    await sleep(30);
+  }
+  // One compressed message in three fragments with pings between them.
+  const parts = ['compressed fragment one, ', 'compressed fragment two, ', 'and the last one ✓'.repeat(10)];
+  log('client', parts.join(''), false);
+  parts.forEach((p, i) => {
+    ws.send(p, { fin: i === parts.length - 1, compress: true });
+    if (i < parts.length - 1) ws.ping(Buffer.from(`between ${i}`));
+  });
+  await sleep(200);
+  ws.close(1000, 'deflate done');
+}
+
 wss.on('listening', () => {
   const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}/${scenario}`;
-  const ws = new WebSocket(url, { perMessageDeflate: false });
+  const ws = new WebSocket(url, { perMessageDeflate: deflate ? { threshold: 64, clientMaxWindowBits: 11 } : false });
   ws.on('open', async () => {
-    await ({ fragments, stream })[scenario](ws);
+    await ({ fragments, stream, deflate: deflateScenario })[scenario](ws);
   });
   ws.on('close', () => setTimeout(() => wss.close(() => process.exit(0)), 100));
 });

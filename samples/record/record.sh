@@ -147,11 +147,24 @@ rec_lossy() {
   netns_cleanup
 }
 
-rec_python_deflate() {
-  fresh python-deflate
-  cap_start lo "$out/python-deflate.pcap" "tcp port 9012"
-  "$py" "$here/py_scenarios.py" deflate "$out/python-deflate.sent.jsonl" 127.0.0.1 9012
-  cap_stop $CAP_PID "$out/python-deflate.pcap"
+rec_deflate() {
+  # Compressed sessions, one capture each, in deflate/.
+  mkdir -p "$out/deflate"
+  local port=9200
+  for v in websockets-default websockets-nct-server websockets-nct-client websockets-nct-both \
+           websockets-bits-9 websockets-bits-15 aiohttp tornado; do
+    port=$((port + 1))
+    rm -f "$out/deflate/$v.pcap" "$out/deflate/$v.sent.jsonl"
+    cap_start lo "$out/deflate/$v.pcap" "tcp port $port"
+    "$py" "$here/deflate_scenarios.py" "$v" "$out/deflate/$v.sent.jsonl" 127.0.0.1 $port
+    cap_stop $CAP_PID "$out/deflate/$v.pcap"
+  done
+  port=$((port + 1))
+  rm -f "$out/deflate/node-deflate.pcap" "$out/deflate/node-deflate.sent.jsonl"
+  cap_start lo "$out/deflate/node-deflate.pcap" "tcp port $port"
+  node "$here/node_scenarios.js" deflate "$out/deflate/node-deflate.sent.jsonl" 127.0.0.1 $port
+  cap_stop $CAP_PID "$out/deflate/node-deflate.pcap"
+  "$py" "$here/compact_log.py" "$out"/deflate/*.sent.jsonl
 }
 
 rec_violations() {
@@ -176,7 +189,7 @@ rec_violations() {
   done
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy python_deflate"
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy violations deflate"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"

@@ -1,0 +1,54 @@
+//! Helpers shared by the golden tests.
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+/// One message as the applications logged it: the bytes themselves, or
+/// (for long ones) their length and SHA-256.
+#[derive(Debug, Deserialize)]
+struct SentLine {
+    side: String,
+    opcode: u8,
+    data_hex: Option<String>,
+    len: Option<usize>,
+    sha256: Option<String>,
+}
+
+/// A message reduced to what both sides can be compared on:
+/// (side, opcode, length, SHA-256 of the bytes).
+pub type MsgKey = (String, u8, usize, String);
+
+pub fn key(side: &str, opcode: u8, data: &[u8]) -> MsgKey {
+    (
+        side.to_string(),
+        opcode,
+        data.len(),
+        hex(&Sha256::digest(data)),
+    )
+}
+
+pub fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+pub fn unhex(s: &str) -> Vec<u8> {
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// Reads a `NAME.sent.jsonl` log.
+pub fn load_sent(path: &std::path::Path) -> Vec<MsgKey> {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    text.lines()
+        .map(|l| {
+            let m: SentLine = serde_json::from_str(l).unwrap();
+            match (m.data_hex, m.len, m.sha256) {
+                (Some(h), _, _) => key(&m.side, m.opcode, &unhex(&h)),
+                (None, Some(n), Some(sha)) => (m.side, m.opcode, n, sha),
+                _ => panic!("{}: bad log line {l}", path.display()),
+            }
+        })
+        .collect()
+}
