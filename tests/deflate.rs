@@ -16,6 +16,12 @@ fn compressed_messages_inflate_byte_exact() {
         .unwrap()
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
+        .filter(|p| {
+            !p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("midconn")
+        })
         .collect();
     files.sort();
     assert!(files.len() >= 9, "deflate samples missing");
@@ -77,5 +83,73 @@ fn compressed_messages_inflate_byte_exact() {
         got.sort();
         assert_eq!(got.len(), want.len(), "{name}: message count");
         assert!(got == want, "{name}: messages differ from the log");
+    }
+}
+
+/// Compressed streams captured mid-connection: no handshake, no history.
+/// With context takeover a message may need bytes the capture never saw:
+/// it is marked undecodable (never printed as garbage); whatever does
+/// inflate is exactly what was sent. Without context takeover, every
+/// message inflates.
+#[test]
+fn mid_connection_compression_says_what_it_cannot_inflate() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/deflate");
+    for (file, all_decodable) in [
+        ("midconn-stream-deflate.pcap", false),
+        ("midconn-stream-deflate-nct.pcap", true),
+    ] {
+        let path = dir.join(file);
+        let sent = common::load_sent(&path.with_extension("sent.jsonl"));
+        let (mut decoded, mut undecodable) = (Vec::new(), 0);
+        let mut findings = Vec::new();
+        analyze(
+            std::fs::File::open(&path).unwrap(),
+            &Config::default(),
+            &mut |ev: Event<'_>| match ev {
+                Event::Message(m) => {
+                    assert!(m.compressed, "{file}");
+                    if m.decodable {
+                        decoded.push(common::key(m.from.as_str(), m.opcode.as_u8(), m.data));
+                    } else {
+                        assert!(
+                            m.findings
+                                .iter()
+                                .any(|c| c.as_str() == "deflate.no-context"),
+                            "{file}"
+                        );
+                        undecodable += 1;
+                    }
+                }
+                Event::Finding(f) => findings.push(f.code.as_str()),
+                _ => {}
+            },
+        )
+        .unwrap();
+        for d in &decoded {
+            assert!(sent.contains(d), "{file}: inflated message not in the log");
+        }
+        if all_decodable {
+            assert_eq!(undecodable, 0, "{file}");
+            assert_eq!(findings, ["stream.no-handshake"], "{file}");
+            // The capture holds the last messages of each side, in order.
+            for side in ["client", "server"] {
+                let w: Vec<_> = sent.iter().filter(|m| m.0 == side).collect();
+                let g: Vec<_> = decoded.iter().filter(|m| m.0 == side).collect();
+                assert!(g.len() > 10 && g.len() < w.len(), "{file}: {side}");
+                assert_eq!(g, w[w.len() - g.len()..].to_vec(), "{file}: {side}");
+            }
+        } else {
+            assert!(undecodable > 10, "{file}: {undecodable}");
+            assert!(
+                findings
+                    .iter()
+                    .all(|c| *c == "stream.no-handshake" || *c == "deflate.no-context"),
+                "{file}: {findings:?}"
+            );
+            assert!(
+                findings.len() <= 3,
+                "{file}: reported once per direction: {findings:?}"
+            );
+        }
     }
 }

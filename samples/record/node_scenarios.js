@@ -25,9 +25,13 @@ function log(side, data, isBinary) {
 // deflate: permessage-deflate with a 64-byte threshold (smaller messages go
 // uncompressed), server_no_context_takeover and window bits 10/11; a
 // compressed message in fragments with pings between them.
-const deflate = scenario === 'deflate'
-  ? { threshold: 64, serverNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 11 }
-  : false;
+// stream-deflate / stream-deflate-nct: the stream scenario compressed
+// (threshold 0), with context takeover, or with none in either direction.
+const deflate = {
+  deflate: { threshold: 64, serverNoContextTakeover: true, serverMaxWindowBits: 10, clientMaxWindowBits: 11 },
+  'stream-deflate': { threshold: 0 },
+  'stream-deflate-nct': { threshold: 0, serverNoContextTakeover: true, clientNoContextTakeover: true },
+}[scenario] || false;
 const wss = new WebSocketServer({ host, port, perMessageDeflate: deflate });
 wss.on('connection', (ws) => {
   ws.on('message', (data, isBinary) => {
@@ -103,9 +107,11 @@ async function deflateScenario(ws) {
 
 wss.on('listening', () => {
   const url = `ws://${host.includes(':') ? `[${host}]` : host}:${port}/${scenario}`;
-  const ws = new WebSocket(url, { perMessageDeflate: deflate ? { threshold: 64, clientMaxWindowBits: 11 } : false });
+  const clientDeflate = scenario === 'deflate' ? { threshold: 64, clientMaxWindowBits: 11 } : deflate;
+  const ws = new WebSocket(url, { perMessageDeflate: clientDeflate });
   ws.on('open', async () => {
-    await ({ fragments, stream, deflate: deflateScenario })[scenario](ws);
+    const run = { fragments, stream, deflate: deflateScenario, 'stream-deflate': stream, 'stream-deflate-nct': stream };
+    await run[scenario](ws);
   });
   ws.on('close', () => setTimeout(() => wss.close(() => process.exit(0)), 100));
 });

@@ -164,6 +164,17 @@ rec_deflate() {
   cap_start lo "$out/deflate/node-deflate.pcap" "tcp port $port"
   node "$here/node_scenarios.js" deflate "$out/deflate/node-deflate.sent.jsonl" 127.0.0.1 $port
   cap_stop $CAP_PID "$out/deflate/node-deflate.pcap"
+  # Compressed streams captured from 1.2 s in: no handshake, no history.
+  for v in stream-deflate stream-deflate-nct; do
+    port=$((port + 1))
+    rm -f "$out/deflate/midconn-$v.pcap" "$out/deflate/midconn-$v.sent.jsonl"
+    STREAM_MS=3000 node "$here/node_scenarios.js" $v "$out/deflate/midconn-$v.sent.jsonl" 127.0.0.1 $port &
+    local n=$!
+    sleep 1.2
+    cap_start lo "$out/deflate/midconn-$v.pcap" "tcp port $port"
+    wait $n
+    cap_stop $CAP_PID "$out/deflate/midconn-$v.pcap"
+  done
   "$py" "$here/compact_log.py" "$out"/deflate/*.sent.jsonl
 }
 

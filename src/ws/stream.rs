@@ -135,6 +135,8 @@ pub struct WsDecoder {
     /// A gap hid whether a fragmented message was open: the next frames
     /// cannot be judged for interleaving or stray continuations.
     msg_state_unknown: bool,
+    /// `deflate.no-context` was reported once for this direction.
+    no_context_reported: bool,
     /// The decoder started without a handshake (mid-connection capture).
     pub no_handshake: bool,
 }
@@ -163,6 +165,7 @@ impl WsDecoder {
             stats: DirStats::default(),
             skipped: 0,
             msg_state_unknown: false,
+            no_context_reported: false,
             no_handshake: false,
         }
     }
@@ -608,8 +611,11 @@ impl WsDecoder {
             InflateStop::Corrupt(e) => {
                 if self.inflate_ctx_lost || m.damaged {
                     m.findings.push(Code::DeflateNoContext);
-                    cx.finding(Code::DeflateNoContext, offset, format!(
-                        "a compressed message cannot be inflated because the capture lacks the earlier messages its window refers to ({e})"));
+                    if !self.no_context_reported {
+                        self.no_context_reported = true;
+                        cx.finding(Code::DeflateNoContext, offset, format!(
+                            "a compressed message cannot be inflated because the capture lacks the earlier messages its window refers to ({e}); later ones that refer to them are marked undecodable"));
+                    }
                 } else {
                     m.findings.push(Code::DeflateInflateError);
                     cx.finding(Code::DeflateInflateError, offset, format!(
