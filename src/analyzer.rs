@@ -55,7 +55,13 @@ struct ConnState {
     findings: Vec<Code>,
     websocket: bool,
     no_handshake_warned: bool,
+    /// Capture findings seen before the connection showed itself to be
+    /// WebSocket; reported if it does, dropped if it never does.
+    deferred: Vec<Finding>,
 }
+
+/// Capture findings held per connection before it is known to be WebSocket.
+const MAX_DEFERRED: usize = 32;
 
 struct Conn {
     tcp: [HalfStream; 2],
@@ -206,6 +212,7 @@ impl<'c> Analyzer<'c> {
                         findings: Vec::new(),
                         websocket: false,
                         no_handshake_warned: false,
+                        deferred: Vec::new(),
                     },
                     rst: false,
                     closed: false,
@@ -344,6 +351,7 @@ impl ConnState {
             findings: Vec::new(),
             websocket: false,
             no_handshake_warned: true,
+            deferred: Vec::new(),
         }
     }
 
@@ -386,6 +394,14 @@ impl ConnState {
         sink.event(Event::Finding(&f));
     }
 
+    /// Reports capture findings held back, now that the connection is WebSocket.
+    fn flush_deferred(&mut self, sink: &mut dyn Sink) {
+        for f in std::mem::take(&mut self.deferred) {
+            self.findings.push(f.code);
+            sink.event(Event::Finding(&f));
+        }
+    }
+
     /// Hands reassembled bytes (or a gap) of one side to its protocol.
     fn deliver(&mut self, side: usize, chunk: Chunk<'_>, pcx: &PacketCx<'_>, sink: &mut dyn Sink) {
         match chunk {
@@ -403,36 +419,44 @@ impl ConnState {
         pcx: &PacketCx<'_>,
         sink: &mut dyn Sink,
     ) {
-        if self.is_websocket_side(side) {
-            let from = self.dir_of(side);
-            let (code, why) = match kind {
-                GapKind::Lost => (Code::TcpGap, "were never captured"),
-                GapKind::Snapped => (
-                    Code::TcpTruncated,
-                    "were cut off by the capture's snapshot length",
+        let from = self.dir_of(side);
+        let (code, why) = match kind {
+            GapKind::Lost => (Code::TcpGap, "were never captured"),
+            GapKind::Snapped => (
+                Code::TcpTruncated,
+                "were cut off by the capture's snapshot length",
+            ),
+            GapKind::Overflow => (
+                Code::TcpGap,
+                "were skipped because the out-of-order buffer filled while waiting for them",
+            ),
+        };
+        let msg = format!(
+            "{len} bytes at stream offset {offset} from the {} {why}",
+            from.map_or("peer", Dir::as_str)
+        );
+        let mut found = vec![(code, msg)];
+        if kind == GapKind::Overflow {
+            found.push((
+                Code::LimitReached,
+                format!(
+                    "the out-of-order buffer cap ({} bytes) was reached",
+                    pcx.cfg.max_ooo_bytes
                 ),
-                GapKind::Overflow => (
-                    Code::TcpGap,
-                    "were skipped because the out-of-order buffer filled while waiting for them",
-                ),
-            };
-            let msg = format!(
-                "{len} bytes at stream offset {offset} from the {} {why}",
-                from.map_or("peer", Dir::as_str)
-            );
-            self.finding(sink, code, from, pcx.number, Some(offset), msg);
-            if kind == GapKind::Overflow {
-                self.finding(
-                    sink,
-                    Code::LimitReached,
+            ));
+        }
+        for (code, msg) in found {
+            if self.is_websocket_side(side) || self.websocket {
+                self.finding(sink, code, from, pcx.number, Some(offset), msg);
+            } else if self.deferred.len() < MAX_DEFERRED {
+                self.deferred.push(Finding {
+                    code,
+                    conn: Some(self.id),
                     from,
-                    pcx.number,
-                    Some(offset),
-                    format!(
-                        "the out-of-order buffer cap ({} bytes) was reached",
-                        pcx.cfg.max_ooo_bytes
-                    ),
-                );
+                    packet: pcx.number,
+                    offset: Some(offset),
+                    message: msg,
+                });
             }
         }
         match &mut self.proto[side] {
@@ -443,7 +467,13 @@ impl ConnState {
                 }
                 self.proto[side] = proto;
             }
-            Proto::Http(p) => p.gap(),
+            Proto::Http(p) => {
+                p.gap();
+                if p.is_broken() && self.handshake.is_none() {
+                    // The head was lost (a snapped upgrade, say): look for frames instead.
+                    self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake()));
+                }
+            }
             Proto::AwaitUpgrade => self.pending_overflow = true,
             Proto::Unknown => {
                 // The stream's start is lost: whatever follows is decoded without a handshake.
@@ -480,6 +510,9 @@ impl ConnState {
         }
         if d.saw_frames() {
             self.websocket = true;
+            if !self.deferred.is_empty() {
+                self.flush_deferred(sink);
+            }
             if d.no_handshake && !self.no_handshake_warned && self.handshake.is_none() {
                 self.no_handshake_warned = true;
                 let from = self.dir_of(side);

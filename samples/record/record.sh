@@ -200,7 +200,22 @@ rec_violations() {
   done
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy violations deflate"
+rec_snapped() {
+  # tcpdump -s 120 cuts every packet after 120 bytes: frames beyond it are snapped.
+  fresh snapped
+  cap_start lo "$out/snapped.pcap" "tcp port 9013" "" "-s 120"
+  "$py" "$here/py_scenarios.py" echo "$out/snapped.sent.jsonl" 127.0.0.1 9013
+  cap_stop $CAP_PID "$out/snapped.pcap"
+}
+
+rec_port_reuse() {
+  fresh port-reuse
+  cap_start lo "$out/port-reuse.pcap" "tcp port 9014"
+  "$py" "$here/port_reuse.py" "$out/port-reuse.sent.jsonl" 127.0.0.1 9014 45678
+  cap_stop $CAP_PID "$out/port-reuse.pcap"
+}
+
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped port_reuse violations deflate"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"

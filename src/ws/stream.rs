@@ -750,6 +750,10 @@ impl WsDecoder {
         {
             inf.reset();
         }
+        if !m.compressed {
+            // Bytes lost in gaps count too: the length is the one on the wire.
+            m.len = m.wire_len;
+        }
         let decodable = !m.damaged && !m.inflate_stopped;
         if decodable && m.opcode == OpCode::Text && !m.utf8.finish() {
             m.findings.push(Code::MessageInvalidUtf8);
