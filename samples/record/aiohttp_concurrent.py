@@ -8,7 +8,8 @@ echoes. Every data message sent is logged to LOG as a JSON line (see
 py_scenarios.py). Uncompressed, so messages are byte-exact on the wire.
 """
 import asyncio
-import json
+
+from msglog import log_message
 import sys
 
 import aiohttp
@@ -18,10 +19,7 @@ LOG = None
 
 
 def log(side, data):
-    opcode = 1 if isinstance(data, str) else 2
-    raw = data.encode() if isinstance(data, str) else bytes(data)
-    with open(LOG, "a") as f:
-        f.write(json.dumps({"side": side, "opcode": opcode, "data_hex": raw.hex()}) + "\n")
+    log_message(LOG, side, data)
 
 
 async def handler(request):

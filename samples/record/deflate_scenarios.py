@@ -18,17 +18,15 @@ tornado               Tornado client and server with compression_options={}
 Every data message the applications send is logged to LOG (see py_scenarios.py).
 """
 import asyncio
-import json
+
+from msglog import log_message
 import sys
 
 LOG = None
 
 
 def log(side, data):
-    opcode = 1 if isinstance(data, str) else 2
-    raw = data.encode() if isinstance(data, str) else bytes(data)
-    with open(LOG, "a") as f:
-        f.write(json.dumps({"side": side, "opcode": opcode, "data_hex": raw.hex()}) + "\n")
+    log_message(LOG, side, data)
 
 
 def messages():

@@ -8,7 +8,7 @@ A websockets server echoes; the client binds CLIENT_PORT, talks, closes
 connects again from the same port: one 4-tuple, two TCP connections.
 """
 import asyncio
-import json
+from msglog import log_message
 import socket
 import sys
 
@@ -17,8 +17,7 @@ from websockets.asyncio.server import serve
 
 
 def log(path, side, text):
-    with open(path, "a") as f:
-        f.write(json.dumps({"side": side, "opcode": 1, "data_hex": text.encode().hex()}) + "\n")
+    log_message(path, side, text)
 
 
 async def main():

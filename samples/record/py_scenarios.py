@@ -10,7 +10,8 @@ With "server" or "client" only that half runs (for two network namespaces);
 "both" runs both in one process over the kernel's TCP.
 """
 import asyncio
-import json
+
+from msglog import log_message
 import sys
 
 import websockets
@@ -21,10 +22,7 @@ LOG = None
 
 
 def log(side, data):
-    opcode = 1 if isinstance(data, str) else 2
-    raw = data.encode() if isinstance(data, str) else bytes(data)
-    with open(LOG, "a") as f:
-        f.write(json.dumps({"side": side, "opcode": opcode, "data_hex": raw.hex()}) + "\n")
+    log_message(LOG, side, data)
 
 
 async def echo_handler(ws):
