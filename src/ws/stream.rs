@@ -230,7 +230,7 @@ impl WsDecoder {
             }
             if self.hdr_len == 0 {
                 if let Some(h) = parse_header(bytes) {
-                    let total = h.header_len as u64 + h.payload_len;
+                    let total = (h.header_len as u64).saturating_add(h.payload_len);
                     if total <= bytes.len() as u64 {
                         let total = total as usize;
                         self.whole_frame(h, &bytes[..total], offset, cx);

@@ -1,3 +1,4 @@
+#![allow(dead_code)]
 //! Helpers shared by the golden tests.
 
 use serde::Deserialize;
@@ -52,3 +53,4 @@ pub fn load_sent(path: &std::path::Path) -> Vec<MsgKey> {
         })
         .collect()
 }
+pub mod synth;

@@ -1,0 +1,374 @@
+//! Hostile and damaged captures, generated deterministically: nothing
+//! panics or hangs, memory stays bounded, the damage is named, and the
+//! intact frames around it are still reported.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use common::synth::{Flow, Pcap, frame};
+use flate2::{Compress, Compression, FlushCompress};
+use wsdissect::event::Event;
+use wsdissect::{Config, analyze};
+
+#[derive(Default, Debug)]
+struct Seen {
+    frames: Vec<(u8, Vec<u8>)>,
+    messages: usize,
+    findings: BTreeMap<String, usize>,
+}
+
+fn run_with(bytes: &[u8], cfg: &Config, limit: Duration) -> Seen {
+    let mut s = Seen::default();
+    let t = Instant::now();
+    analyze(bytes, cfg, &mut |ev: Event<'_>| match ev {
+        Event::Frame(f) => s.frames.push((f.header.opcode.as_u8(), f.payload.to_vec())),
+        Event::Message(_) => s.messages += 1,
+        Event::Finding(f) => *s.findings.entry(f.code.as_str().to_string()).or_default() += 1,
+        _ => {}
+    })
+    .unwrap();
+    assert!(t.elapsed() < limit, "took {:?}", t.elapsed());
+    s
+}
+
+fn run(bytes: &[u8]) -> Seen {
+    run_with(bytes, &Config::default(), Duration::from_secs(20))
+}
+
+fn marker(i: u32) -> Vec<u8> {
+    format!("intact {i}").into_bytes()
+}
+
+fn has_marker(s: &Seen, i: u32) -> bool {
+    s.frames.iter().any(|f| f.1 == marker(i))
+}
+
+#[test]
+fn huge_length_fields_end_the_stream_not_the_run() {
+    for len_field in [1u64 << 62, (1u64 << 63) | 5, u64::MAX] {
+        let mut cap = Pcap::new();
+        let mut a = Flow::new(1);
+        let mut b = Flow::new(2);
+        for f in [&mut a, &mut b] {
+            f.open(&mut cap);
+            f.upgrade(&mut cap, false);
+        }
+        a.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
+        let mut hostile = vec![0x82, 0x7f];
+        hostile.extend_from_slice(&len_field.to_be_bytes());
+        hostile.extend_from_slice(&[0u8; 3000]);
+        a.send(&mut cap, false, &hostile);
+        b.send(&mut cap, false, &frame(false, 0x81, &marker(2)));
+        let s = run(&cap.bytes);
+        assert!(has_marker(&s, 1) && has_marker(&s, 2), "{len_field:x}");
+        assert_eq!(
+            s.findings.get("stream.incomplete-frame"),
+            Some(&1),
+            "{len_field:x}"
+        );
+        if len_field >> 63 != 0 {
+            assert_eq!(s.findings.get("frame.length-msb-set"), Some(&1));
+        }
+    }
+}
+
+#[test]
+fn a_million_tiny_frames() {
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(1);
+    f.open(&mut cap);
+    f.upgrade(&mut cap, false);
+    let one = frame(false, 0x82, b"");
+    let batch: Vec<u8> = one
+        .iter()
+        .copied()
+        .cycle()
+        .take(one.len() * 50_000)
+        .collect();
+    for _ in 0..20 {
+        f.send(&mut cap, false, &batch);
+    }
+    let s = run_with(
+        &cap.bytes,
+        &Config {
+            keep_frame_payload: false,
+            keep_message_data: false,
+            ..Config::default()
+        },
+        Duration::from_secs(30),
+    );
+    assert_eq!(s.frames.len(), 1_000_000);
+    assert!(s.findings.is_empty(), "{:?}", s.findings);
+}
+
+#[test]
+fn a_fragmented_message_that_never_ends_stays_within_its_cap() {
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(1);
+    f.open(&mut cap);
+    f.upgrade(&mut cap, false);
+    f.send(&mut cap, false, &frame(false, 0x02, &[1u8; 1000]));
+    let cont = frame(false, 0x00, &[2u8; 60_000]);
+    for _ in 0..200 {
+        f.send(&mut cap, false, &cont); // 12 MB, never FIN
+    }
+    let cfg = Config {
+        max_message_bytes: 1 << 20,
+        ..Config::default()
+    };
+    let s = run_with(&cap.bytes, &cfg, Duration::from_secs(20));
+    assert_eq!(s.frames.len(), 201);
+    assert_eq!(s.messages, 0);
+}
+
+#[test]
+fn endless_http_headers_are_refused_and_later_connections_still_decode() {
+    let mut cap = Pcap::new();
+    let mut a = Flow::new(1);
+    a.open(&mut cap);
+    let mut junk = b"GET / HTTP/1.1\r\n".to_vec();
+    for i in 0..100_000 {
+        junk.extend_from_slice(format!("X-Header-{i}: {}\r\n", "v".repeat(20)).as_bytes());
+    }
+    a.send(&mut cap, true, &junk);
+    let mut b = Flow::new(2);
+    b.open(&mut cap);
+    b.upgrade(&mut cap, false);
+    b.send(&mut cap, false, &frame(false, 0x81, &marker(7)));
+    let s = run(&cap.bytes);
+    assert!(has_marker(&s, 7));
+    assert!(
+        s.frames.len() < 5,
+        "headers mistaken for frames: {}",
+        s.frames.len()
+    );
+}
+
+#[test]
+fn fifty_thousand_open_connections() {
+    let mut cap = Pcap::new();
+    for n in 0..50_000 {
+        let mut f = Flow::new(n);
+        f.open(&mut cap);
+        if n % 1000 == 0 {
+            f.upgrade(&mut cap, false);
+            f.send(&mut cap, false, &frame(false, 0x81, &marker(n)));
+        }
+    }
+    let s = run_with(&cap.bytes, &Config::default(), Duration::from_secs(30));
+    assert_eq!(s.frames.len(), 50);
+    assert!((0..50_000).step_by(1000).all(|n| has_marker(&s, n)));
+    // With a cap of 1000 live connections the oldest are closed early, and said so.
+    let s = run_with(
+        &cap.bytes,
+        &Config {
+            max_connections: 1000,
+            ..Config::default()
+        },
+        Duration::from_secs(30),
+    );
+    assert_eq!(s.frames.len(), 50);
+    assert!(s.findings.get("limit.reached").is_some_and(|&n| n > 0));
+}
+
+#[test]
+fn a_hole_that_never_fills_is_bounded_and_named() {
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(1);
+    f.open(&mut cap);
+    f.upgrade(&mut cap, false);
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
+    // Skip 100 bytes, then pile up 20 MB behind the hole, never acknowledged.
+    f.seq[1] = f.seq[1].wrapping_add(100);
+    let big = frame(false, 0x82, &[5u8; 60_000]);
+    for _ in 0..350 {
+        f.send(&mut cap, false, &big);
+    }
+    let cfg = Config {
+        max_ooo_bytes: 1 << 20,
+        ..Config::default()
+    };
+    let s = run_with(&cap.bytes, &cfg, Duration::from_secs(20));
+    assert!(has_marker(&s, 1));
+    assert!(s.findings.get("tcp.gap").is_some_and(|&n| n >= 1));
+    assert!(s.findings.get("limit.reached").is_some_and(|&n| n >= 1));
+    // Decoding resumed at a frame boundary after the hole: most big frames survive.
+    assert!(
+        s.frames.iter().filter(|f| f.0 == 2).count() > 300,
+        "{}",
+        s.frames.len()
+    );
+}
+
+#[test]
+fn conflicting_retransmission_is_named_and_first_copy_kept() {
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(1);
+    f.open(&mut cap);
+    f.upgrade(&mut cap, false);
+    let first = frame(false, 0x81, b"first copy");
+    let second = frame(false, 0x81, b"other copy");
+    let seq = f.seq[1];
+    // Out of order: a later frame arrives before the hole, twice with different bytes.
+    let later = frame(false, 0x81, &marker(2));
+    let later_seq = seq.wrapping_add(first.len() as u32);
+    cap.record(&f.segment(false, later_seq, "A", &later), None);
+    let mut evil = later.clone();
+    let n = evil.len();
+    evil[n - 1] ^= 0xff;
+    cap.record(&f.segment(false, later_seq, "A", &evil), None);
+    cap.record(&f.segment(false, seq, "A", &first), None);
+    cap.record(&f.segment(false, seq, "A", &second), None);
+    let s = run(&cap.bytes);
+    assert_eq!(s.findings.get("tcp.overlap-conflict"), Some(&1));
+    assert_eq!(s.frames[0].1, b"first copy");
+    assert!(has_marker(&s, 2));
+}
+
+fn deflate_raw(data: &[u8]) -> Vec<u8> {
+    let mut c = Compress::new(Compression::best(), false);
+    let mut out = Vec::with_capacity(data.len() / 100 + 1024);
+    c.compress_vec(data, &mut out, FlushCompress::Sync).unwrap();
+    out.truncate(out.len() - 4);
+    out
+}
+
+#[test]
+fn deflate_bombs_stop_at_the_cap_whole_or_in_fragments() {
+    let zeros = vec![0u8; 256 << 20];
+    let bomb = deflate_raw(&zeros);
+    drop(zeros);
+    assert!(bomb.len() < 300 << 10);
+    for fragments in [1usize, 300] {
+        let mut cap = Pcap::new();
+        let mut f = Flow::new(1);
+        f.open(&mut cap);
+        f.upgrade(&mut cap, true);
+        let pieces: Vec<&[u8]> = bomb.chunks(bomb.len().div_ceil(fragments)).collect();
+        for (i, p) in pieces.iter().enumerate() {
+            let fin = if i + 1 == pieces.len() { 0x80 } else { 0 };
+            let op = if i == 0 { 0x42 } else { 0x00 }; // RSV1 on the first frame only
+            f.send(&mut cap, false, &frame(false, fin | op, p));
+        }
+        f.send(&mut cap, false, &frame(false, 0x81, &marker(3)));
+        let s = run(&cap.bytes);
+        assert_eq!(s.findings.get("limit.reached"), Some(&1), "{fragments}");
+        assert!(has_marker(&s, 3), "the frame after the bomb is decoded");
+    }
+}
+
+#[test]
+fn damaged_files_never_panic() {
+    // Every cut, and byte flips at many places, of a real capture.
+    let real = std::fs::read(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/samples/node-fragments.pcap"
+    ))
+    .unwrap();
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    for cut in (0..real.len()).step_by(97) {
+        let _ = analyze(&real[..cut], &Config::default(), &mut |_: Event<'_>| {});
+    }
+    for _ in 0..300 {
+        let mut m = real.clone();
+        for _ in 0..8 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let at = (x as usize) % m.len();
+            m[at] ^= (x >> 32) as u8 | 1;
+        }
+        let _ = analyze(&m[..], &Config::default(), &mut |_: Event<'_>| {});
+    }
+    // Random bytes behind a valid pcap header.
+    let mut cap = Pcap::new();
+    for i in 0..2000u64 {
+        let data: Vec<u8> = (0..(i % 300)).map(|j| (i * 31 + j * 7) as u8).collect();
+        cap.record(&data, None);
+    }
+    let s = run(&cap.bytes);
+    assert!(s.frames.is_empty());
+}
+
+#[test]
+fn snapped_packets_are_truncation_not_garbage() {
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(1);
+    f.open(&mut cap);
+    f.upgrade(&mut cap, false);
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
+    let big = frame(false, 0x82, &[9u8; 1000]);
+    let p = f.segment(false, f.seq[1], "A", &big);
+    cap.record(&p, Some(200));
+    f.seq[1] = f.seq[1].wrapping_add(big.len() as u32);
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(2)));
+    let s = run(&cap.bytes);
+    assert!(has_marker(&s, 1) && has_marker(&s, 2));
+    assert_eq!(s.findings.get("tcp.truncated"), Some(&1));
+}
+
+/// The binary under an address-space limit: the run must finish within it.
+fn check_under_limit(bytes: &[u8], name: &str, limit_mib: u64) -> std::process::Output {
+    let dir = std::env::temp_dir().join(format!("wsdissect-adv-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -v {}; exec \"$0\" check --format json \"$1\"",
+            limit_mib * 1024
+        ))
+        .arg(env!("CARGO_BIN_EXE_wsdissect"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    let _ = std::fs::remove_file(&path);
+    out
+}
+
+#[test]
+fn memory_stays_bounded_on_bombs_and_many_connections() {
+    // A 1 GiB deflate bomb (about 1 MB on the wire) under 512 MiB of address space.
+    let mut c = Compress::new(Compression::best(), false);
+    let chunk = vec![0u8; 16 << 20];
+    let mut bomb = Vec::new();
+    for _ in 0..64 {
+        c.compress_vec(&chunk, &mut bomb, FlushCompress::None)
+            .unwrap();
+        bomb.reserve(64 << 10);
+    }
+    c.compress_vec(&[], &mut bomb, FlushCompress::Sync).unwrap();
+    bomb.truncate(bomb.len() - 4);
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(1);
+    f.open(&mut cap);
+    f.upgrade(&mut cap, true);
+    f.send(&mut cap, false, &frame(false, 0xC2, &bomb));
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(9)));
+    let out = check_under_limit(&cap.bytes, "bomb.pcap", 512);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("limit.reached"));
+
+    let mut cap = Pcap::new();
+    for n in 0..50_000 {
+        let mut f = Flow::new(n);
+        f.open(&mut cap);
+        f.upgrade(&mut cap, false);
+        f.send(&mut cap, true, &frame(true, 0x81, b"hello"));
+    }
+    let out = check_under_limit(&cap.bytes, "conns.pcap", 512);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
