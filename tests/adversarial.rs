@@ -261,26 +261,25 @@ fn deflate_bombs_stop_at_the_cap_whole_or_in_fragments() {
 
 #[test]
 fn damaged_files_never_panic() {
-    // Every cut, and byte flips at many places, of a real capture.
-    let real = std::fs::read(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/samples/node-fragments.pcap"
-    ))
-    .unwrap();
+    // Every cut, and byte flips at many places, of real pcap and pcapng captures.
     let mut x = 0x9e37_79b9_7f4a_7c15u64;
-    for cut in (0..real.len()).step_by(97) {
-        let _ = analyze(&real[..cut], &Config::default(), &mut |_: Event<'_>| {});
-    }
-    for _ in 0..300 {
-        let mut m = real.clone();
-        for _ in 0..8 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            let at = (x as usize) % m.len();
-            m[at] ^= (x >> 32) as u8 | 1;
+    for sample in ["node-fragments.pcap", "multi-if.pcapng"] {
+        let real =
+            std::fs::read(format!("{}/samples/{sample}", env!("CARGO_MANIFEST_DIR"))).unwrap();
+        for cut in (0..real.len()).step_by(97) {
+            let _ = analyze(&real[..cut], &Config::default(), &mut |_: Event<'_>| {});
         }
-        let _ = analyze(&m[..], &Config::default(), &mut |_: Event<'_>| {});
+        for _ in 0..300 {
+            let mut m = real.clone();
+            for _ in 0..8 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let at = (x as usize) % m.len();
+                m[at] ^= (x >> 32) as u8 | 1;
+            }
+            let _ = analyze(&m[..], &Config::default(), &mut |_: Event<'_>| {});
+        }
     }
     // Random bytes behind a valid pcap header.
     let mut cap = Pcap::new();
