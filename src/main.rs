@@ -104,6 +104,9 @@ struct CheckArgs {
     allow: Vec<Code>,
 }
 
+/// Payload bytes a table row can preview (close reasons included).
+const TABLE_PREVIEW_BYTES: usize = 256;
+
 fn parse_code(s: &str) -> Result<Code, String> {
     Code::parse(s).ok_or_else(|| {
         let all: Vec<&str> = Code::ALL.iter().map(|c| c.as_str()).collect();
@@ -205,8 +208,11 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             ok
         }
         ListFormat::Table => {
+            // A table shows a preview: keep no more than it can show.
             cfg.keep_frame_payload = kind == TableKind::Frames;
             cfg.keep_message_data = kind == TableKind::Messages;
+            cfg.max_frame_bytes = cfg.max_frame_bytes.min(TABLE_PREVIEW_BYTES);
+            cfg.max_message_bytes = cfg.max_message_bytes.min(TABLE_PREVIEW_BYTES);
             let mut sink = TableSink::new(stdout, kind);
             let ok = run_all(
                 &a.common.captures,

@@ -21,6 +21,10 @@ use crate::ws::utf8::Utf8Stream;
 
 /// Masked payload bytes kept per frame for the explain walkthrough.
 pub const MASKED_PREFIX: usize = 16;
+/// Buffers larger than this are released after use, so that thousands of
+/// connections do not each keep the capacity of their largest frame.
+const KEEP_CAPACITY: usize = 64 << 10;
+
 /// Positions tried per chunk when looking for a frame boundary after a gap.
 const MAX_RESYNC_SCAN: usize = 64 << 10;
 
@@ -510,7 +514,9 @@ impl WsDecoder {
             h.fin && h.opcode.is_data() && !self.msg.as_ref().is_some_and(|m| m.compressed);
         self.message_piece(clear, !single, cx);
         self.complete_frame(Some(clear), cx);
-        self.scratch = scratch;
+        if scratch.capacity() <= KEEP_CAPACITY {
+            self.scratch = scratch;
+        }
     }
 
     /// A piece of the current frame's payload, still masked.
@@ -712,6 +718,9 @@ impl WsDecoder {
             });
             self.complete_message(single, cx);
         }
+        if self.frame_buf.capacity() > KEEP_CAPACITY {
+            self.frame_buf = Vec::new();
+        }
     }
 
     fn complete_message(&mut self, single: Option<&[u8]>, cx: &mut Ctx<'_>) {
@@ -782,6 +791,9 @@ impl WsDecoder {
         };
         cx.sink.event(Event::Message(&rec));
         self.stats.messages += 1;
+        if self.msg_buf.capacity() > KEEP_CAPACITY {
+            self.msg_buf = Vec::new();
+        }
     }
 }
 
