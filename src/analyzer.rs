@@ -3,7 +3,9 @@
 //! Memory follows the number of open connections and what each must hold
 //! (out-of-order bytes, one frame, one message), never the capture's size.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 use std::io::Read;
 use std::net::SocketAddr;
 
@@ -122,7 +124,7 @@ impl<'c> Analyzer<'c> {
     pub fn new(cfg: &'c Config) -> Self {
         Analyzer {
             cfg,
-            conns: HashMap::new(),
+            conns: HashMap::default(),
             next_id: 0,
             notes: Vec::new(),
             unsupported_links: Vec::new(),

@@ -46,8 +46,8 @@ struct FrameJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     capture: Option<&'a str>,
     conn: u64,
-    client: Addr,
-    server: Addr,
+    client: &'a str,
+    server: &'a str,
     from: &'static str,
     packet: u64,
     ts: f64,
@@ -198,6 +198,18 @@ struct ConnJson<'a> {
     findings: Codes<'a>,
 }
 
+/// Serialises one record as a line through a reused buffer.
+fn emit_into<W: Write, T: Serialize>(out: &mut Out<W>, line: &mut Vec<u8>, v: &T) {
+    if !out.ok() {
+        return;
+    }
+    line.clear();
+    if serde_json::to_writer(&mut *line, v).is_ok() {
+        line.push(b'\n');
+        out.write_all(line);
+    }
+}
+
 /// Writes the selected records as JSON lines.
 pub struct JsonSink<W: Write> {
     pub out: Out<W>,
@@ -207,6 +219,8 @@ pub struct JsonSink<W: Write> {
     hex: String,
     hex2: String,
     line: Vec<u8>,
+    /// Formatted endpoints per open connection (formatting them per frame is costly).
+    endpoints: std::collections::HashMap<u64, (String, String)>,
 }
 
 impl<W: Write> JsonSink<W> {
@@ -219,6 +233,7 @@ impl<W: Write> JsonSink<W> {
             hex: String::new(),
             hex2: String::new(),
             line: Vec::new(),
+            endpoints: std::collections::HashMap::new(),
         }
     }
 
@@ -228,23 +243,23 @@ impl<W: Write> JsonSink<W> {
     }
 
     fn emit<T: Serialize>(&mut self, v: &T) {
-        if !self.out.ok() {
-            return;
-        }
-        self.line.clear();
-        if serde_json::to_writer(&mut self.line, v).is_ok() {
-            self.line.push(b'\n');
-            let line = std::mem::take(&mut self.line);
-            self.out.write_all(&line);
-            self.line = line;
-        }
+        emit_into(&mut self.out, &mut self.line, v);
     }
 
     fn frame(&mut self, f: &FrameRecord<'_>) {
-        let mut key = String::new();
-        if let Some(k) = f.header.mask_key {
-            hex_into(&k, &mut key);
-        }
+        let mut key_buf = [0u8; 8];
+        let key = f.header.mask_key.map(|k| {
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            for (i, b) in k.iter().enumerate() {
+                key_buf[2 * i] = DIGITS[usize::from(b >> 4)];
+                key_buf[2 * i + 1] = DIGITS[usize::from(b & 15)];
+            }
+            std::str::from_utf8(&key_buf).unwrap_or_default()
+        });
+        let (client, server) = self
+            .endpoints
+            .entry(f.conn.id)
+            .or_insert_with(|| (f.conn.client.to_string(), f.conn.server.to_string()));
         let mut hex = std::mem::take(&mut self.hex);
         let (mut payload_hex, mut payload_text, mut payload_base64) = (None, None, None);
         match self.payload {
@@ -271,8 +286,8 @@ impl<W: Write> JsonSink<W> {
             ty: "frame",
             capture: capture.as_deref(),
             conn: f.conn.id,
-            client: Addr(f.conn.client),
-            server: Addr(f.conn.server),
+            client,
+            server,
             from: f.from.as_str(),
             packet: f.packet,
             ts: f.ts,
@@ -283,7 +298,7 @@ impl<W: Write> JsonSink<W> {
             opcode: f.header.opcode.as_u8(),
             opcode_name: f.header.opcode.name(),
             masked: f.header.masked(),
-            mask_key: f.header.mask_key.map(|_| key.as_str()),
+            mask_key: key,
             payload_len: f.header.payload_len,
             payload_hex,
             payload_text,
@@ -295,7 +310,7 @@ impl<W: Write> JsonSink<W> {
             segments: f.segments,
             findings: Codes(f.findings),
         };
-        self.emit(&rec);
+        emit_into(&mut self.out, &mut self.line, &rec);
         self.capture = capture;
         self.hex = hex;
     }
@@ -434,7 +449,12 @@ impl<W: Write> Sink for JsonSink<W> {
             Event::Message(m) if self.select.messages => self.message(m),
             Event::Handshake(c, h) if self.select.handshakes => self.handshake(c, h),
             Event::Finding(f) if self.select.findings => self.finding(f),
-            Event::ConnEnd(c) if self.select.conns => self.conn(c),
+            Event::ConnEnd(c) => {
+                self.endpoints.remove(&c.conn.id);
+                if self.select.conns {
+                    self.conn(c);
+                }
+            }
             _ => {}
         }
     }
