@@ -465,7 +465,7 @@ impl ConnState {
             Proto::Ws(_) => {
                 let mut proto = std::mem::replace(&mut self.proto[side], Proto::Unknown);
                 if let Proto::Ws(d) = &mut proto {
-                    self.with_ctx(side, pcx, sink, |d2, cx| d2.gap(offset, len, cx), d);
+                    self.with_ctx(side, pcx, sink, |d2, cx| d2.gap(len, cx), d);
                 }
                 self.proto[side] = proto;
             }

@@ -113,6 +113,25 @@ struct Msg {
     findings: Vec<Code>,
 }
 
+impl Msg {
+    /// A piece of the message body (after inflation, where compressed):
+    /// counted, judged as UTF-8 for text, and kept up to the cap when
+    /// `copy` and the consumer wants bodies.
+    fn absorb(&mut self, piece: &[u8], copy: bool, buf: &mut Vec<u8>, cfg: &Config) {
+        self.len += piece.len() as u64;
+        if self.opcode == OpCode::Text {
+            self.utf8.push(piece);
+        }
+        if copy && cfg.keep_message_data {
+            let room = cfg.max_message_bytes.saturating_sub(buf.len());
+            if piece.len() > room {
+                self.kept_all = false;
+            }
+            buf.extend_from_slice(&piece[..piece.len().min(room)]);
+        }
+    }
+}
+
 /// Decoder for one direction of one connection.
 pub struct WsDecoder {
     /// permessage-deflate negotiated; `None` when the handshake was not seen.
@@ -284,8 +303,8 @@ impl WsDecoder {
         }
     }
 
-    /// `len` bytes at `offset` are missing from the stream.
-    pub fn gap(&mut self, offset: u64, len: u64, cx: &mut Ctx<'_>) {
+    /// `len` bytes are missing from the stream at the current position.
+    pub fn gap(&mut self, len: u64, cx: &mut Ctx<'_>) {
         if !self.synced {
             return;
         }
@@ -311,7 +330,6 @@ impl WsDecoder {
         }
         if len > 0 || self.hdr_len > 0 {
             // A header was lost: look for the next frame boundary.
-            let _ = offset;
             self.hdr_len = 0;
             self.synced = false;
             // Whatever message was open is lost with the gap.
@@ -558,18 +576,7 @@ impl WsDecoder {
         }
         m.wire_len += clear.len() as u64;
         if !m.compressed {
-            m.len += clear.len() as u64;
-            if m.opcode == OpCode::Text {
-                m.utf8.push(clear);
-            }
-            if copy && cx.cfg.keep_message_data {
-                keep_bytes(
-                    &mut self.msg_buf,
-                    clear,
-                    cx.cfg.max_message_bytes,
-                    &mut m.kept_all,
-                );
-            }
+            m.absorb(clear, copy, &mut self.msg_buf, cx.cfg);
             return;
         }
         if m.inflate_stopped || clear.is_empty() {
@@ -578,22 +585,8 @@ impl WsDecoder {
         let Some(inf) = self.inflater.as_mut() else {
             return;
         };
-        let (buf, keep, cap) = (
-            &mut self.msg_buf,
-            cx.cfg.keep_message_data,
-            cx.cfg.max_message_bytes,
-        );
-        let text = m.opcode == OpCode::Text;
-        let (utf8, kept_all, len) = (&mut m.utf8, &mut m.kept_all, &mut m.len);
-        let r = inf.push(clear, &mut |out: &[u8]| {
-            *len += out.len() as u64;
-            if text {
-                utf8.push(out);
-            }
-            if keep {
-                keep_bytes(buf, out, cap, kept_all);
-            }
-        });
+        let buf = &mut self.msg_buf;
+        let r = inf.push(clear, &mut |out: &[u8]| m.absorb(out, true, buf, cx.cfg));
         if let Err(stop) = r {
             self.inflate_failed(stop, cx);
         }
@@ -727,22 +720,8 @@ impl WsDecoder {
         let Some(mut m) = self.msg.take() else { return };
         if m.compressed && !m.inflate_stopped && !m.damaged {
             if let Some(inf) = self.inflater.as_mut() {
-                let (buf, keep, cap) = (
-                    &mut self.msg_buf,
-                    cx.cfg.keep_message_data,
-                    cx.cfg.max_message_bytes,
-                );
-                let text = m.opcode == OpCode::Text;
-                let (utf8, kept_all, len) = (&mut m.utf8, &mut m.kept_all, &mut m.len);
-                let r = inf.finish(&mut |out: &[u8]| {
-                    *len += out.len() as u64;
-                    if text {
-                        utf8.push(out);
-                    }
-                    if keep {
-                        keep_bytes(buf, out, cap, kept_all);
-                    }
-                });
+                let buf = &mut self.msg_buf;
+                let r = inf.finish(&mut |out: &[u8]| m.absorb(out, true, buf, cx.cfg));
                 if let Err(stop) = r {
                     self.msg = Some(m);
                     self.inflate_failed(stop, cx);
@@ -795,14 +774,6 @@ impl WsDecoder {
             self.msg_buf = Vec::new();
         }
     }
-}
-
-fn keep_bytes(buf: &mut Vec<u8>, piece: &[u8], cap: usize, kept_all: &mut bool) {
-    let room = cap.saturating_sub(buf.len());
-    if piece.len() > room {
-        *kept_all = false;
-    }
-    buf.extend_from_slice(&piece[..piece.len().min(room)]);
 }
 
 #[cfg(test)]
