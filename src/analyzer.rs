@@ -179,8 +179,7 @@ impl<'c> Analyzer<'c> {
                 pure_syn && c.tcp[side].saw_syn && c.tcp[side].next_offset() > 0
                     || pure_syn && side == 1 && c.st.client_side == Some(0)
             }
-            Some(_) => false,
-            None => false,
+            _ => false,
         };
         if reuse && let Some(mut old) = self.conns.remove(&key) {
             if !old.closed {
@@ -197,25 +196,7 @@ impl<'c> Analyzer<'c> {
                 key,
                 Conn {
                     tcp: [HalfStream::default(), HalfStream::default()],
-                    st: ConnState {
-                        id,
-                        addr: [seg.src, seg.dst],
-                        client_side: None,
-                        proto: [Proto::Unknown, Proto::Unknown],
-                        handshake: None,
-                        handshake_emitted: false,
-                        requests: VecDeque::new(),
-                        pending_client: Vec::new(),
-                        pending_overflow: false,
-                        first_packet: number,
-                        last_packet: number,
-                        first_ts: ts,
-                        last_ts: ts,
-                        findings: Vec::new(),
-                        websocket: false,
-                        no_handshake_warned: false,
-                        deferred: Vec::new(),
-                    },
+                    st: ConnState::new(id, [seg.src, seg.dst], number, ts),
                     rst: false,
                     closed: false,
                 },
@@ -335,26 +316,35 @@ impl<'c> Analyzer<'c> {
 }
 
 impl ConnState {
-    fn tombstone(&self) -> ConnState {
+    fn new(id: u64, addr: [SocketAddr; 2], packet: u64, ts: f64) -> ConnState {
         ConnState {
-            id: self.id,
-            addr: self.addr,
-            client_side: self.client_side,
-            proto: [Proto::Ignore, Proto::Ignore],
+            id,
+            addr,
+            client_side: None,
+            proto: [Proto::Unknown, Proto::Unknown],
             handshake: None,
-            handshake_emitted: true,
+            handshake_emitted: false,
             requests: VecDeque::new(),
             pending_client: Vec::new(),
             pending_overflow: false,
-            first_packet: self.first_packet,
-            last_packet: self.last_packet,
-            first_ts: self.first_ts,
-            last_ts: self.last_ts,
+            first_packet: packet,
+            last_packet: packet,
+            first_ts: ts,
+            last_ts: ts,
             findings: Vec::new(),
             websocket: false,
-            no_handshake_warned: true,
+            no_handshake_warned: false,
             deferred: Vec::new(),
         }
+    }
+
+    /// What stays of a finalised connection: enough to match its stray
+    /// packets (addresses, roles) and to pick eviction victims (last packet).
+    fn tombstone(&self) -> ConnState {
+        let mut t = ConnState::new(self.id, self.addr, self.last_packet, self.last_ts);
+        t.client_side = self.client_side;
+        t.proto = [Proto::Ignore, Proto::Ignore];
+        t
     }
 
     fn conn_ref(&self) -> ConnRef {
