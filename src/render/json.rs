@@ -218,6 +218,7 @@ pub struct JsonSink<W: Write> {
     capture: Option<String>,
     hex: String,
     hex2: String,
+    key_hex: String,
     line: Vec<u8>,
     /// Formatted endpoints per open connection (formatting them per frame is costly).
     endpoints: std::collections::HashMap<u64, (String, String)>,
@@ -232,6 +233,7 @@ impl<W: Write> JsonSink<W> {
             capture: None,
             hex: String::new(),
             hex2: String::new(),
+            key_hex: String::new(),
             line: Vec::new(),
             endpoints: std::collections::HashMap::new(),
         }
@@ -247,15 +249,10 @@ impl<W: Write> JsonSink<W> {
     }
 
     fn frame(&mut self, f: &FrameRecord<'_>) {
-        let mut key_buf = [0u8; 8];
-        let key = f.header.mask_key.map(|k| {
-            const DIGITS: &[u8; 16] = b"0123456789abcdef";
-            for (i, b) in k.iter().enumerate() {
-                key_buf[2 * i] = DIGITS[usize::from(b >> 4)];
-                key_buf[2 * i + 1] = DIGITS[usize::from(b & 15)];
-            }
-            std::str::from_utf8(&key_buf).unwrap_or_default()
-        });
+        if let Some(k) = f.header.mask_key {
+            hex_into(&k, &mut self.key_hex);
+        }
+        let key = f.header.mask_key.map(|_| self.key_hex.as_str());
         let (client, server) = self
             .endpoints
             .entry(f.conn.id)
