@@ -63,10 +63,6 @@ fn samples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples")
 }
 
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
-}
-
 fn run(path: &PathBuf) -> Run {
     let mut out = Run::default();
     let cfg = Config::default();
@@ -84,9 +80,9 @@ fn run(path: &PathBuf) -> Run {
             rsv3: f.header.rsv3,
             opcode: f.header.opcode.as_u8(),
             masked: f.header.masked(),
-            mask_key: f.header.mask_key.map(|k| hex(&k)),
+            mask_key: f.header.mask_key.map(|k| common::hex(&k)),
             payload_len: f.header.payload_len,
-            payload_hex: hex(f.payload),
+            payload_hex: common::hex(f.payload),
             close_code: f.close_code,
         }),
         Event::Message(m) => {

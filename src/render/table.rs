@@ -128,7 +128,8 @@ impl<W: Write> TableSink<W> {
                     "secs",
                     "findings",
                 ],
-                &[4, 21, 21, 14, 9, 11, 9, 15, 11, 7, 8],
+                // comfy-table sizes these columns to their content.
+                &[],
             ),
         }
     }
