@@ -69,27 +69,7 @@ async def client_lengths(uri, compression):
         await ws.close(1000)
 
 
-async def client_deflate(uri, compression):
-    # Repetitive text compresses well; the same message twice shows context
-    # takeover; a large one spans many segments; a fragmented one is sent as
-    # an iterable of fragments with a ping in between is not possible in this
-    # API, so fragments go back to back.
-    async with connect(uri, compression=compression, ping_interval=None,
-                       max_size=None) as ws:
-        msgs = ["Hello", "Hello", "the quick brown fox " * 50, pattern(3000),
-                text_of(100000), "é" * 1000]
-        for msg in msgs:
-            log("client", msg)
-            await ws.send(msg)
-            await ws.recv()
-        parts = ["fragmented ", "compressed ", "message ✓" * 20]
-        log("client", "".join(parts))
-        await ws.send(iter(parts))
-        await ws.recv()
-        await ws.close(1000, "done")
-
-
-CLIENTS = {"echo": client_echo, "lengths": client_lengths, "deflate": client_deflate}
+CLIENTS = {"echo": client_echo, "lengths": client_lengths}
 
 
 async def run(scenario, host, port, role, compression):
@@ -131,7 +111,7 @@ def main():
     global LOG
     scenario, LOG, host, port = sys.argv[1:5]
     role = sys.argv[5] if len(sys.argv) > 5 else "both"
-    compression = "deflate" if scenario == "deflate" else None
+    compression = None  # compressed sessions are deflate_scenarios.py's
     asyncio.run(run(scenario, host, int(port), role, compression))
 
 

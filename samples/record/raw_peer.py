@@ -61,6 +61,27 @@ def request(host, port, key=None, version="13", connection="Upgrade", extra=""):
     return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
 
 
+def read_head(sock):
+    """Reads an HTTP head (up to the blank line); None if the peer hung up first."""
+    buf = b""
+    while b"\r\n\r\n" not in buf:
+        chunk = sock.recv(4096)
+        if not chunk:
+            return None
+        buf += chunk
+    return buf
+
+
+def drain(sock):
+    """Reads whatever the peer still sends until it closes or goes quiet, then hangs up."""
+    try:
+        while sock.recv(65536):
+            pass
+    except (socket.timeout, ConnectionResetError):
+        pass
+    sock.close()
+
+
 # Client scenarios: list of steps; bytes are sent (each its own write), a
 # float sleeps, "handshake" sends a valid upgrade and waits for the 101.
 CLIENT = {
@@ -111,12 +132,7 @@ def run_client(name, host, port):
     for step in steps:
         if step == "handshake":
             s.sendall(request(host, port))
-            buf = b""
-            while b"\r\n\r\n" not in buf:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                buf += chunk
+            read_head(s)
             time.sleep(0.05)
         elif step == "split-header":
             # One frame whose header is split across two TCP segments.
@@ -131,12 +147,7 @@ def run_client(name, host, port):
                 step = step.replace(b":0\r\n", f":{port}\r\n".encode())
             s.sendall(step)
             time.sleep(0.05)
-    try:
-        while s.recv(65536):
-            pass
-    except (socket.timeout, ConnectionResetError):
-        pass
-    s.close()
+    drain(s)
 
 
 # Server scenarios: how the crafted 101 differs, and the frames sent after it.
@@ -165,12 +176,11 @@ def raw_server(name, host, port, ready):
     ls.settimeout(5)
     c, _ = ls.accept()
     c.settimeout(1.0)
-    buf = b""
-    while b"\r\n\r\n" not in buf:
-        chunk = c.recv(4096)
-        if not chunk:
-            return
-        buf += chunk
+    buf = read_head(c)
+    if buf is None:
+        c.close()
+        ls.close()
+        return
     key = ""
     for line in buf.decode().split("\r\n"):
         if line.lower().startswith("sec-websocket-key:"):
@@ -187,12 +197,7 @@ def raw_server(name, host, port, ready):
         except OSError:
             break
         time.sleep(0.05)
-    try:
-        while c.recv(65536):
-            pass
-    except (socket.timeout, ConnectionResetError):
-        pass
-    c.close()
+    drain(c)
     ls.close()
 
 
