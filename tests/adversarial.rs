@@ -37,6 +37,16 @@ fn run(bytes: &[u8]) -> Seen {
     run_with(bytes, &Config::default(), Duration::from_secs(20))
 }
 
+/// A capture holding one connection, opened and upgraded (with
+/// permessage-deflate when asked), ready for frames.
+fn upgraded(deflate: bool) -> (Pcap, Flow) {
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(1);
+    f.open(&mut cap);
+    f.upgrade(&mut cap, deflate);
+    (cap, f)
+}
+
 fn marker(i: u32) -> Vec<u8> {
     format!("intact {i}").into_bytes()
 }
@@ -76,10 +86,7 @@ fn huge_length_fields_end_the_stream_not_the_run() {
 
 #[test]
 fn a_million_tiny_frames() {
-    let mut cap = Pcap::new();
-    let mut f = Flow::new(1);
-    f.open(&mut cap);
-    f.upgrade(&mut cap, false);
+    let (mut cap, mut f) = upgraded(false);
     let one = frame(false, 0x82, b"");
     let batch: Vec<u8> = one
         .iter()
@@ -105,10 +112,7 @@ fn a_million_tiny_frames() {
 
 #[test]
 fn a_fragmented_message_that_never_ends_stays_within_its_cap() {
-    let mut cap = Pcap::new();
-    let mut f = Flow::new(1);
-    f.open(&mut cap);
-    f.upgrade(&mut cap, false);
+    let (mut cap, mut f) = upgraded(false);
     f.send(&mut cap, false, &frame(false, 0x02, &[1u8; 1000]));
     let cont = frame(false, 0x00, &[2u8; 60_000]);
     for _ in 0..200 {
@@ -175,10 +179,7 @@ fn fifty_thousand_open_connections() {
 
 #[test]
 fn a_hole_that_never_fills_is_bounded_and_named() {
-    let mut cap = Pcap::new();
-    let mut f = Flow::new(1);
-    f.open(&mut cap);
-    f.upgrade(&mut cap, false);
+    let (mut cap, mut f) = upgraded(false);
     f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
     // Skip 100 bytes, then pile up 20 MB behind the hole, never acknowledged.
     f.seq[1] = f.seq[1].wrapping_add(100);
@@ -204,10 +205,7 @@ fn a_hole_that_never_fills_is_bounded_and_named() {
 
 #[test]
 fn conflicting_retransmission_is_named_and_first_copy_kept() {
-    let mut cap = Pcap::new();
-    let mut f = Flow::new(1);
-    f.open(&mut cap);
-    f.upgrade(&mut cap, false);
+    let (mut cap, f) = upgraded(false);
     let first = frame(false, 0x81, b"first copy");
     let second = frame(false, 0x81, b"other copy");
     let seq = f.seq[1];
@@ -293,10 +291,7 @@ fn damaged_files_never_panic() {
 
 #[test]
 fn snapped_packets_are_truncation_not_garbage() {
-    let mut cap = Pcap::new();
-    let mut f = Flow::new(1);
-    f.open(&mut cap);
-    f.upgrade(&mut cap, false);
+    let (mut cap, mut f) = upgraded(false);
     f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
     let big = frame(false, 0x82, &[9u8; 1000]);
     let p = f.segment(false, f.seq[1], "A", &big);
@@ -341,10 +336,7 @@ fn memory_stays_bounded_on_bombs_and_many_connections() {
     }
     c.compress_vec(&[], &mut bomb, FlushCompress::Sync).unwrap();
     bomb.truncate(bomb.len() - 4);
-    let mut cap = Pcap::new();
-    let mut f = Flow::new(1);
-    f.open(&mut cap);
-    f.upgrade(&mut cap, true);
+    let (mut cap, mut f) = upgraded(true);
     f.send(&mut cap, false, &frame(false, 0xC2, &bomb));
     f.send(&mut cap, false, &frame(false, 0x81, &marker(9)));
     let out = check_under_limit(&cap.bytes, "bomb.pcap", 512);
