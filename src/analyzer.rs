@@ -170,6 +170,14 @@ impl<'c> Analyzer<'c> {
 
     fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64, sink: &mut dyn Sink) {
         let key = flow_key(seg.src, seg.dst);
+        // The common case, one hash lookup: a segment of a known connection
+        // that cannot start a new one.
+        if !seg.syn
+            && let Some(conn) = self.conns.get_mut(&key)
+        {
+            drive(conn, seg, number, ts, self.cfg, &mut self.notes, sink);
+            return;
+        }
         let pure_syn = seg.syn && seg.ack.is_none();
         // A new connection on a used port pair (or a stale entry).
         let reuse = match self.conns.get(&key) {
@@ -183,7 +191,7 @@ impl<'c> Analyzer<'c> {
         };
         if reuse && let Some(mut old) = self.conns.remove(&key) {
             if !old.closed {
-                self.finalize(&mut old, number, ts, sink);
+                finalize(self.cfg, &mut old, number, ts, sink);
             }
         }
         if !self.conns.contains_key(&key) {
@@ -202,60 +210,8 @@ impl<'c> Analyzer<'c> {
                 },
             );
         }
-        let cfg = self.cfg;
-        let Some(conn) = self.conns.get_mut(&key) else {
-            return;
-        };
-        if conn.closed {
-            return;
-        }
-        let side = usize::from(conn.st.addr[0] != seg.src);
-        conn.st.last_packet = number;
-        conn.st.last_ts = ts;
-        let pcx = PacketCx { number, ts, cfg };
-        if pure_syn && conn.st.client_side.is_none() {
-            conn.st.client_side = Some(side);
-        }
-        let Conn { tcp, st, .. } = conn;
-        if let Some(ack) = seg.ack {
-            let other = 1 - side;
-            tcp[other].peer_ack(ack, &mut |c| st.deliver(other, c, &pcx, sink));
-        }
-        let mut seq = seg.seq;
-        if seg.syn {
-            tcp[side].syn(seg.seq);
-            seq = seq.wrapping_add(1);
-        }
-        self.notes.clear();
-        tcp[side].segment(
-            seq,
-            seg.payload,
-            seg.missing,
-            seg.fin,
-            cfg,
-            &mut self.notes,
-            &mut |c| st.deliver(side, c, &pcx, sink),
-        );
-        for note in &self.notes {
-            let TcpNote::OverlapConflict { offset, len } = *note;
-            if st.is_websocket_side(side) {
-                let from = st.dir_of(side);
-                st.finding(sink, Code::TcpOverlapConflict, from, number, Some(offset), format!(
-                    "a retransmitted segment carries {len} bytes at stream offset {offset} that differ from the first copy; the first copy is kept"));
-            }
-        }
-        if seg.rst {
-            conn.rst = true;
-        }
-        if conn.rst || (conn.tcp[0].finished() && conn.tcp[1].finished()) {
-            let tomb = Conn {
-                tcp: Default::default(),
-                st: conn.st.tombstone(),
-                rst: true,
-                closed: true,
-            };
-            let mut c = std::mem::replace(conn, tomb);
-            self.finalize(&mut c, number, ts, sink);
+        if let Some(conn) = self.conns.get_mut(&key) {
+            drive(conn, seg, number, ts, self.cfg, &mut self.notes, sink);
         }
     }
 
@@ -287,16 +243,7 @@ impl<'c> Analyzer<'c> {
     }
 
     fn finalize(&mut self, conn: &mut Conn, number: u64, ts: f64, sink: &mut dyn Sink) {
-        let pcx = PacketCx {
-            number,
-            ts,
-            cfg: self.cfg,
-        };
-        let Conn { tcp, st, .. } = conn;
-        for side in 0..2 {
-            tcp[side].flush(&mut |c| st.deliver(side, c, &pcx, sink));
-        }
-        st.finish(&pcx, sink);
+        finalize(self.cfg, conn, number, ts, sink);
     }
 
     /// The capture ended: every open connection is finalised, in id order.
@@ -312,6 +259,81 @@ impl<'c> Analyzer<'c> {
             let (n, t) = (c.st.last_packet, c.st.last_ts);
             self.finalize(&mut c, n, t, sink);
         }
+    }
+}
+
+/// Flushes a connection's streams and ends its decoders.
+fn finalize(cfg: &Config, conn: &mut Conn, number: u64, ts: f64, sink: &mut dyn Sink) {
+    let pcx = PacketCx { number, ts, cfg };
+    let Conn { tcp, st, .. } = conn;
+    for side in 0..2 {
+        tcp[side].flush(&mut |c| st.deliver(side, c, &pcx, sink));
+    }
+    st.finish(&pcx, sink);
+}
+
+/// Feeds one segment to its connection; a connection that ends (RST, or
+/// FIN both ways) is finalised and left as a tombstone.
+fn drive(
+    conn: &mut Conn,
+    seg: &Segment<'_>,
+    number: u64,
+    ts: f64,
+    cfg: &Config,
+    notes: &mut Vec<TcpNote>,
+    sink: &mut dyn Sink,
+) {
+    let pure_syn = seg.syn && seg.ack.is_none();
+    if conn.closed {
+        return;
+    }
+    let side = usize::from(conn.st.addr[0] != seg.src);
+    conn.st.last_packet = number;
+    conn.st.last_ts = ts;
+    let pcx = PacketCx { number, ts, cfg };
+    if pure_syn && conn.st.client_side.is_none() {
+        conn.st.client_side = Some(side);
+    }
+    let Conn { tcp, st, .. } = conn;
+    if let Some(ack) = seg.ack {
+        let other = 1 - side;
+        tcp[other].peer_ack(ack, &mut |c| st.deliver(other, c, &pcx, sink));
+    }
+    let mut seq = seg.seq;
+    if seg.syn {
+        tcp[side].syn(seg.seq);
+        seq = seq.wrapping_add(1);
+    }
+    notes.clear();
+    tcp[side].segment(
+        seq,
+        seg.payload,
+        seg.missing,
+        seg.fin,
+        cfg,
+        notes,
+        &mut |c| st.deliver(side, c, &pcx, sink),
+    );
+    for note in notes.iter() {
+        let TcpNote::OverlapConflict { offset, len } = *note;
+        if st.is_websocket_side(side) {
+            let from = st.dir_of(side);
+            st.finding(sink, Code::TcpOverlapConflict, from, number, Some(offset), format!(
+                "a retransmitted segment carries {len} bytes at stream offset {offset} that differ from the first copy; the first copy is kept"));
+        }
+    }
+    if seg.rst {
+        conn.rst = true;
+    }
+    if conn.rst || (conn.tcp[0].finished() && conn.tcp[1].finished()) {
+        let tomb = Conn {
+            tcp: Default::default(),
+            st: conn.st.tombstone(),
+            rst: true,
+            closed: true,
+        };
+        let mut c = std::mem::replace(conn, tomb);
+        finalize(cfg, &mut c, number, ts, sink);
     }
 }
 

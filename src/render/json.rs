@@ -39,15 +39,10 @@ impl Serialize for Addr {
     }
 }
 
+/// A frame record after its per-connection head (`type`, `capture`,
+/// `conn`, `client`, `server`), which is formatted once per connection.
 #[derive(Serialize)]
 struct FrameJson<'a> {
-    #[serde(rename = "type")]
-    ty: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    capture: Option<&'a str>,
-    conn: u64,
-    client: &'a str,
-    server: &'a str,
     from: &'static str,
     packet: u64,
     ts: f64,
@@ -220,8 +215,9 @@ pub struct JsonSink<W: Write> {
     hex2: String,
     key_hex: String,
     line: Vec<u8>,
-    /// Formatted endpoints per open connection (formatting them per frame is costly).
-    endpoints: std::collections::HashMap<u64, (String, String)>,
+    /// Each open connection's frame-record head, formatted once (formatting
+    /// the endpoints per frame is costly).
+    frame_heads: foldhash::HashMap<u64, Vec<u8>>,
 }
 
 impl<W: Write> JsonSink<W> {
@@ -235,13 +231,14 @@ impl<W: Write> JsonSink<W> {
             hex2: String::new(),
             key_hex: String::new(),
             line: Vec::new(),
-            endpoints: std::collections::HashMap::new(),
+            frame_heads: foldhash::HashMap::default(),
         }
     }
 
     /// Names the capture in every record (when several are read).
     pub fn set_capture(&mut self, name: Option<String>) {
         self.capture = name;
+        self.frame_heads.clear();
     }
 
     fn emit<T: Serialize>(&mut self, v: &T) {
@@ -253,10 +250,29 @@ impl<W: Write> JsonSink<W> {
             hex_into(&k, &mut self.key_hex);
         }
         let key = f.header.mask_key.map(|_| self.key_hex.as_str());
-        let (client, server) = self
-            .endpoints
-            .entry(f.conn.id)
-            .or_insert_with(|| (f.conn.client.to_string(), f.conn.server.to_string()));
+        let capture = self.capture.as_deref();
+        let head = self.frame_heads.entry(f.conn.id).or_insert_with(|| {
+            #[derive(Serialize)]
+            struct Head<'a> {
+                #[serde(rename = "type")]
+                ty: &'static str,
+                #[serde(skip_serializing_if = "Option::is_none")]
+                capture: Option<&'a str>,
+                conn: u64,
+                client: Addr,
+                server: Addr,
+            }
+            let mut v = serde_json::to_vec(&Head {
+                ty: "frame",
+                capture,
+                conn: f.conn.id,
+                client: Addr(f.conn.client),
+                server: Addr(f.conn.server),
+            })
+            .unwrap_or_default();
+            v.pop(); // the closing brace: the record goes on after it
+            v
+        });
         let mut hex = std::mem::take(&mut self.hex);
         let (mut payload_hex, mut payload_text, mut payload_base64) = (None, None, None);
         match self.payload {
@@ -278,13 +294,7 @@ impl<W: Write> JsonSink<W> {
             },
         }
         let reason = f.close_reason.map(String::from_utf8_lossy);
-        let capture = self.capture.take();
         let rec = FrameJson {
-            ty: "frame",
-            capture: capture.as_deref(),
-            conn: f.conn.id,
-            client,
-            server,
             from: f.from.as_str(),
             packet: f.packet,
             ts: f.ts,
@@ -307,8 +317,17 @@ impl<W: Write> JsonSink<W> {
             segments: f.segments,
             findings: Codes(f.findings),
         };
-        emit_into(&mut self.out, &mut self.line, &rec);
-        self.capture = capture;
+        if self.out.ok() {
+            let line = &mut self.line;
+            line.clear();
+            line.extend_from_slice(head);
+            let at = line.len();
+            if serde_json::to_writer(&mut *line, &rec).is_ok() {
+                line[at] = b','; // the tail's opening brace joins the head
+                line.push(b'\n');
+                self.out.write_all(line);
+            }
+        }
         self.hex = hex;
     }
 
@@ -447,7 +466,7 @@ impl<W: Write> Sink for JsonSink<W> {
             Event::Handshake(c, h) if self.select.handshakes => self.handshake(c, h),
             Event::Finding(f) if self.select.findings => self.finding(f),
             Event::ConnEnd(c) => {
-                self.endpoints.remove(&c.conn.id);
+                self.frame_heads.remove(&c.conn.id);
                 if self.select.conns {
                     self.conn(c);
                 }

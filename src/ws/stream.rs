@@ -509,11 +509,31 @@ impl WsDecoder {
         inf.begin_message();
     }
 
+    /// Whether anything downstream reads the current frame's clear bytes:
+    /// a consumer keeping payloads or bodies, a control frame, or a text or
+    /// compressed message (UTF-8 and inflation). Otherwise unmasking is skipped.
+    fn wants_clear(&self, cfg: &Config) -> bool {
+        let Some(cur) = self.cur.as_ref() else {
+            return false;
+        };
+        cfg.keep_frame_payload
+            || cfg.keep_message_data
+            || cur.h.opcode.is_control()
+            || (cur.in_message
+                && self
+                    .msg
+                    .as_ref()
+                    .is_some_and(|m| m.compressed || m.opcode == OpCode::Text))
+    }
+
     fn whole_frame(&mut self, h: FrameHeader, frame: &[u8], offset: u64, cx: &mut Ctx<'_>) {
         let (head, payload) = frame.split_at(h.header_len);
         self.start_frame(h, head, offset, cx.packet, cx);
         let mut scratch = std::mem::take(&mut self.scratch);
+        let wanted = self.wants_clear(cx.cfg);
         let clear: &[u8] = match h.mask_key {
+            // Nobody reads these bytes: only their length counts.
+            Some(_) if !wanted => payload,
             Some(k) => {
                 scratch.clear();
                 unmask_into(payload, k, 0, &mut scratch);
@@ -531,7 +551,7 @@ impl WsDecoder {
         let single =
             h.fin && h.opcode.is_data() && !self.msg.as_ref().is_some_and(|m| m.compressed);
         self.message_piece(clear, !single, cx);
-        self.complete_frame(Some(clear), cx);
+        self.complete_frame(Some(if wanted { clear } else { &[] }), cx);
         if scratch.capacity() <= KEEP_CAPACITY {
             self.scratch = scratch;
         }
@@ -539,6 +559,7 @@ impl WsDecoder {
 
     /// A piece of the current frame's payload, still masked.
     fn payload_piece(&mut self, piece: &[u8], cx: &mut Ctx<'_>) {
+        let wanted = self.wants_clear(cx.cfg);
         let Some(cur) = self.cur.as_mut() else { return };
         let phase = cur.received;
         if cur.prefix_len < MASKED_PREFIX {
@@ -548,8 +569,10 @@ impl WsDecoder {
         }
         cur.received += piece.len() as u64;
         let keep = cx.cfg.keep_frame_payload || cur.h.opcode.is_control();
+        let mask_key = cur.h.mask_key;
         let mut scratch = std::mem::take(&mut self.scratch);
-        let clear: &[u8] = match cur.h.mask_key {
+        let clear: &[u8] = match mask_key {
+            Some(_) if !wanted => piece,
             Some(k) => {
                 scratch.clear();
                 unmask_into(piece, k, phase, &mut scratch);

@@ -51,6 +51,8 @@ pub struct Flow {
     pub client: ([u8; 4], u16),
     pub server: ([u8; 4], u16),
     pub seq: [u32; 2],
+    /// Carried over IPv6 (the addresses are the IPv4 ones mapped into fd00::/8).
+    pub v6: bool,
 }
 
 impl Flow {
@@ -60,6 +62,15 @@ impl Flow {
             client: (ip, 40000 + (n % 20000) as u16),
             server: ([10, 255, 0, 1], 8080),
             seq: [1000 + n, 5_000_000 + n],
+            v6: false,
+        }
+    }
+
+    /// The same flow carried over IPv6.
+    pub fn new_v6(n: u32) -> Self {
+        Flow {
+            v6: true,
+            ..Self::new(n)
         }
     }
 
@@ -71,9 +82,19 @@ impl Flow {
             (self.server, self.client)
         };
         let ack = self.seq[usize::from(from_client)];
-        let mut b = PacketBuilder::ethernet2([2; 6], [4; 6])
-            .ipv4(src.0, dst.0, 64)
-            .tcp(src.1, dst.1, seq, 65535);
+        let eth = PacketBuilder::ethernet2([2; 6], [4; 6]);
+        let ip = if self.v6 {
+            let v6 = |a: [u8; 4]| {
+                let mut x = [0u8; 16];
+                x[0] = 0xfd;
+                x[12..].copy_from_slice(&a);
+                x
+            };
+            eth.ipv6(v6(src.0), v6(dst.0), 64)
+        } else {
+            eth.ipv4(src.0, dst.0, 64)
+        };
+        let mut b = ip.tcp(src.1, dst.1, seq, 65535);
         if flags.contains('S') {
             b = b.syn();
         }
@@ -132,6 +153,11 @@ impl Flow {
 
 /// Encodes a frame; client frames are masked with a fixed key.
 pub fn frame(from_client: bool, b0: u8, payload: &[u8]) -> Vec<u8> {
+    frame_keyed(from_client, b0, payload, [0xa1, 0xb2, 0xc3, 0xd4])
+}
+
+/// Encodes a frame; client frames are masked with `key`.
+pub fn frame_keyed(from_client: bool, b0: u8, payload: &[u8], key: [u8; 4]) -> Vec<u8> {
     let mut v = vec![b0];
     let m = if from_client { 0x80 } else { 0 };
     let n = payload.len();
@@ -145,7 +171,6 @@ pub fn frame(from_client: bool, b0: u8, payload: &[u8]) -> Vec<u8> {
         v.extend_from_slice(&(n as u64).to_be_bytes());
     }
     if from_client {
-        let key = [0xa1, 0xb2, 0xc3, 0xd4];
         v.extend_from_slice(&key);
         v.extend(payload.iter().enumerate().map(|(i, b)| b ^ key[i % 4]));
     } else {
