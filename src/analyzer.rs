@@ -650,7 +650,7 @@ impl ConnState {
             &mut |head: HttpHead| {
                 let upgrade = handshake::is_upgrade_request(&head);
                 let method_head = head.method.as_deref() == Some("HEAD");
-                let mode = body_mode_request(&head);
+                let mode = BodyMode::for_request(&head);
                 if upgrade && handshake.as_ref().is_none_or(|h| h.status.is_some()) {
                     *handshake = Some(Box::new(handshake::from_request(head, pcx.number, pcx.ts)));
                     *emitted = false;
@@ -699,7 +699,7 @@ impl ConnState {
                     let mode = if status == 101 {
                         BodyMode::Switch
                     } else {
-                        body_mode_response(&head, false)
+                        BodyMode::for_response(&head, false)
                     };
                     handshake::add_response(hs, head, pcx.number);
                     answered_upgrade = Some(status == 101);
@@ -708,7 +708,7 @@ impl ConnState {
                 if status == 101 {
                     return BodyMode::Switch; // an upgrade to something else
                 }
-                body_mode_response(&head, req.is_some_and(|r| r.head_method))
+                BodyMode::for_response(&head, req.is_some_and(|r| r.head_method))
             },
             &mut |_| {},
         );
@@ -849,27 +849,5 @@ impl ConnState {
             findings: self.findings.clone(),
         };
         sink.event(Event::ConnEnd(&summary));
-    }
-}
-
-fn body_mode_request(head: &HttpHead) -> BodyMode {
-    if head.is_chunked() {
-        BodyMode::Chunked
-    } else {
-        head.content_length()
-            .map_or(BodyMode::None, BodyMode::Length)
-    }
-}
-
-fn body_mode_response(head: &HttpHead, to_head: bool) -> BodyMode {
-    let status = head.status.unwrap_or(0);
-    if to_head || status == 204 || status == 304 || (100..200).contains(&status) {
-        BodyMode::None
-    } else if head.is_chunked() {
-        BodyMode::Chunked
-    } else if let Some(n) = head.content_length() {
-        BodyMode::Length(n)
-    } else {
-        BodyMode::UntilClose
     }
 }

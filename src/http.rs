@@ -81,6 +81,33 @@ pub enum BodyMode {
     Switch,
 }
 
+impl BodyMode {
+    /// A request's body by its headers (RFC 9112 section 6.3).
+    pub fn for_request(head: &HttpHead) -> BodyMode {
+        if head.is_chunked() {
+            BodyMode::Chunked
+        } else {
+            head.content_length()
+                .map_or(BodyMode::None, BodyMode::Length)
+        }
+    }
+
+    /// A response's body by its status and headers; `to_head` when it
+    /// answers a HEAD request (RFC 9112 section 6.3).
+    pub fn for_response(head: &HttpHead, to_head: bool) -> BodyMode {
+        let status = head.status.unwrap_or(0);
+        if to_head || status == 204 || status == 304 || (100..200).contains(&status) {
+            BodyMode::None
+        } else if head.is_chunked() {
+            BodyMode::Chunked
+        } else if let Some(n) = head.content_length() {
+            BodyMode::Length(n)
+        } else {
+            BodyMode::UntilClose
+        }
+    }
+}
+
 /// Events from the parser.
 #[derive(Debug)]
 pub enum HttpEvent<'a> {

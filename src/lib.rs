@@ -13,6 +13,7 @@ pub mod findings;
 pub mod handshake;
 pub mod http;
 pub mod packet;
+pub mod progress;
 pub mod render;
 pub mod tcp;
 pub mod ws;

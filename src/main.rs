@@ -1,7 +1,7 @@
 //! The thin binary: flags become a config, a sink is chosen, the library runs.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Read, Write};
+use std::io::{self, BufWriter, IsTerminal, Read, Write};
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use wsdissect::Config;
 use wsdissect::event::Sink;
 use wsdissect::findings::{Code, Severity};
+use wsdissect::progress::Progress;
 use wsdissect::render::PayloadMode;
 use wsdissect::render::check::CheckSink;
 use wsdissect::render::json::{JsonSink, Select};
@@ -57,6 +58,9 @@ struct Common {
     /// Connections tracked at once.
     #[arg(long, value_name = "N", default_value_t = Config::default().max_connections)]
     max_connections: usize,
+    /// No progress line on standard error (it is shown only on a terminal).
+    #[arg(long, short)]
+    quiet: bool,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -125,26 +129,35 @@ fn config(c: &Common) -> Config {
     }
 }
 
-fn open(path: &str) -> io::Result<Box<dyn Read + Send>> {
-    if path == "-" {
-        Ok(Box::new(io::stdin()))
+/// Opens a capture; with `progress`, reading it redraws a status line on stderr.
+fn open(path: &str, progress: bool) -> io::Result<Box<dyn Read + Send>> {
+    let (r, total): (Box<dyn Read + Send>, _) = if path == "-" {
+        (Box::new(io::stdin()), None)
     } else {
-        Ok(Box::new(File::open(path)?))
+        let f = File::open(path)?;
+        let len = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
+        (Box::new(f), len)
+    };
+    if !progress {
+        return Ok(r);
     }
+    let every = std::time::Duration::from_millis(250);
+    Ok(Box::new(Progress::new(r, io::stderr(), path, total, every)))
 }
 
 /// Runs every capture through `sink`; returns whether all could be read.
 fn run_all<S: Sink>(
-    captures: &[String],
+    common: &Common,
     cfg: &Config,
     sink: &mut S,
     mut before: impl FnMut(&mut S, &str),
     mut failed: impl FnMut(&mut S, String),
 ) -> bool {
     let mut ok = true;
-    for path in captures {
+    let progress = !common.quiet && io::stderr().is_terminal();
+    for path in &common.captures {
         before(sink, path);
-        let reason = match open(path) {
+        let reason = match open(path, progress) {
             Ok(r) => {
                 match wsdissect::analyze(io::BufReader::with_capacity(1 << 16, r), cfg, sink) {
                     Ok(_) => continue,
@@ -196,7 +209,7 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             };
             let mut sink = JsonSink::new(stdout, select, payload);
             let ok = run_all(
-                &a.common.captures,
+                &a.common,
                 &cfg,
                 &mut sink,
                 |s, name| s.set_capture(many.then(|| name.to_string())),
@@ -215,7 +228,7 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             cfg.max_message_bytes = cfg.max_message_bytes.min(TABLE_PREVIEW_BYTES);
             let mut sink = TableSink::new(stdout, kind);
             let ok = run_all(
-                &a.common.captures,
+                &a.common,
                 &cfg,
                 &mut sink,
                 |s, name| s.set_capture(many.then(|| name.to_string())),
@@ -241,7 +254,7 @@ fn check(a: CheckArgs) -> ExitCode {
     cfg.keep_message_data = false;
     let mut sink = CheckSink::new(a.allow.clone());
     let ok = run_all(
-        &a.common.captures,
+        &a.common,
         &cfg,
         &mut sink,
         |s, name| s.begin_capture(name),

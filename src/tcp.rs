@@ -172,7 +172,7 @@ impl HalfStream {
         };
         let len = payload.len() as u64 + u64::from(missing);
         if fin {
-            let f = start.max(0) as u64 + len;
+            let f = (start + len as i64).max(0) as u64;
             self.fin_at = Some(self.fin_at.map_or(f, |x| x.min(f)));
         }
         if len == 0 {
@@ -195,7 +195,8 @@ impl HalfStream {
                 self.next += bytes.len() as u64;
             }
             if missing > 0 {
-                let gap_start = self.next.max(start as u64 + present);
+                // `start` may lie before the stream's origin (negative).
+                let gap_start = (start + present as i64).max(self.next as i64) as u64;
                 let gap_len = end as u64 - gap_start;
                 if gap_len > 0 {
                     out(Chunk::Gap {
@@ -434,6 +435,29 @@ mod tests {
         let (data, gaps, _) = run(&[(0, b"ab"), (5, b"fg")], 0, &cfg);
         assert_eq!(gaps, vec![(2, 3)]);
         assert_eq!(&data[5..], b"fg");
+    }
+
+    /// Found by fuzzing (fuzz/fuzz_targets/tcp_reassembly.rs): a snapped
+    /// segment that starts before the stream's first captured byte reported
+    /// its cut bytes as a gap at offset 2^64 - 25, and its FIN 34 bytes late.
+    #[test]
+    fn snapped_segment_starting_before_the_origin() {
+        let cfg = Config::default();
+        let mut h = HalfStream::default();
+        let mut notes = Vec::new();
+        let mut chunks = Vec::new();
+        let mut out = |c: Chunk<'_>| {
+            chunks.push(match c {
+                Chunk::Data { offset, bytes } => (offset, bytes.len() as u64, true),
+                Chunk::Gap { offset, len, .. } => (offset, len, false),
+            })
+        };
+        // No SYN: the first segment (4 bytes at seq 1000) is offset 0.
+        h.segment(1000, b"abcd", 0, false, &cfg, &mut notes, &mut out);
+        // 9 bytes at offset -34 are captured, 31 more were cut (to offset 6), then FIN.
+        h.segment(1000 - 34, &[0; 9], 31, true, &cfg, &mut notes, &mut out);
+        assert_eq!(chunks, vec![(0, 4, true), (4, 2, false)]);
+        assert!(h.finished(), "the FIN sits at offset 6");
     }
 
     #[test]

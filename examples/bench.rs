@@ -1,0 +1,257 @@
+//! The benchmark: one command, side by side, in one run.
+//!
+//!     cargo run --release --example bench             # 1 GiB mixed + 100 MiB small
+//!     cargo run --release --example bench -- --quick  # 100 MiB mixed + 20 MiB small
+//!
+//! Options: `--runs N` (default 5), `--tshark-runs N` (default 1; 0 leaves
+//! tshark out). It needs the release binary and the two other examples built
+//! first (`cargo build --release --examples`; `cargo run` builds this one).
+//!
+//! It generates the deterministic synthetic captures (examples/synth_capture.rs)
+//! under target/bench/ unless they are there already, checks that every
+//! command reports every frame the generator wrote, then times each command
+//! N times, interleaved, so a noisy neighbour hurts every command alike:
+//!
+//!   baseline      examples/read_and_slice: pcap-parser + etherparse, nothing else
+//!   check         wsdissect check
+//!   frames json   wsdissect frames --format json
+//!   frames table  wsdissect frames
+//!   tshark        tshark -T fields over the same frames (where installed)
+//!
+//! and prints the median wall time, its ratio to the baseline's, MB/s of
+//! capture and peak RSS (from wait4; this process stays small, so a child's
+//! figure is its own).
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+fn die(msg: String) -> ! {
+    eprintln!("bench: {msg}");
+    std::process::exit(1);
+}
+
+/// Wall seconds and peak RSS (bytes) of one run, output discarded.
+fn run_timed(argv: &[String]) -> (f64, u64) {
+    let t0 = Instant::now();
+    let child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| die(format!("{}: {e}", argv[0])));
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value; wait4 fills it in.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our own child, not yet waited for.
+    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut ru) };
+    let wall = t0.elapsed().as_secs_f64();
+    if r < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
+        die(format!("{} failed (status {status})", argv.join(" ")));
+    }
+    (wall, ru.ru_maxrss as u64 * 1024)
+}
+
+/// Frames a command reports, counted from its output as it streams (untimed).
+fn count_frames(name: &str, argv: &[String]) -> Option<u64> {
+    if !matches!(name, "frames json" | "frames table" | "tshark") {
+        return None;
+    }
+    let mut child = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap_or_else(|e| die(format!("{}: {e}", argv[0])));
+    let out = BufReader::with_capacity(1 << 16, child.stdout.take()?);
+    let mut n = 0u64;
+    for (i, line) in out.split(b'\n').enumerate() {
+        let line = line.ok()?;
+        n += match name {
+            "frames json" => u64::from(line.starts_with(b"{\"type\":\"frame\"")),
+            "frames table" => u64::from(i > 0 && !line.is_empty()), // one header line
+            // One line a packet; several frames in a packet are comma-separated.
+            _ => line
+                .split(|&b| b == b'\t')
+                .nth(2)
+                .map_or(0, |f| 1 + f.iter().filter(|&&b| b == b',').count() as u64),
+        };
+    }
+    child.wait().ok()?;
+    Some(n)
+}
+
+/// The capture and the number of frames its generator wrote.
+fn generate(dir: &Path, rel: &Path, name: &str, mib: u64, profile: &str) -> (PathBuf, u64) {
+    let path = dir.join(name);
+    let meta = dir.join(format!("{name}.frames"));
+    if let (true, Ok(n)) = (path.exists(), std::fs::read_to_string(&meta)) {
+        if let Ok(n) = n.trim().parse() {
+            return (path, n);
+        }
+    }
+    std::fs::create_dir_all(dir).unwrap_or_else(|e| die(format!("{}: {e}", dir.display())));
+    let out = Command::new(rel.join("examples/synth_capture"))
+        .arg(&path)
+        .arg(mib.to_string())
+        .arg(profile)
+        .output()
+        .unwrap_or_else(|e| {
+            die(format!(
+                "synth_capture: {e} (cargo build --release --examples)"
+            ))
+        });
+    let err = String::from_utf8_lossy(&out.stderr);
+    let n: u64 = err
+        .split(", ")
+        .find_map(|p| p.strip_suffix(" frames\n").or(p.strip_suffix(" frames")))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| die(format!("synth_capture said: {err}")));
+    let _ = std::fs::write(&meta, n.to_string());
+    (path, n)
+}
+
+fn median(v: &mut [f64]) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let quick = args.iter().any(|a| a == "--quick");
+    let opt = |name: &str, default: usize| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(default)
+    };
+    let runs = opt("--runs", 5).max(1);
+    let tshark_runs = opt("--tshark-runs", 1);
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let rel = root.join("target/release");
+    let ws = rel.join("wsdissect").display().to_string();
+    let have_tshark = tshark_runs > 0
+        && Command::new("tshark")
+            .arg("--version")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+    let (mixed, small) = if quick { (100, 20) } else { (1024, 100) };
+    println!(
+        "machine: {} cores, {}",
+        std::thread::available_parallelism().map_or(0, |n| n.get()),
+        std::fs::read_to_string("/proc/cpuinfo")
+            .ok()
+            .and_then(
+                |c| c.lines().find(|l| l.starts_with("model name")).map(|l| l
+                    .split(':')
+                    .nth(1)
+                    .unwrap_or("")
+                    .trim()
+                    .to_string())
+            )
+            .unwrap_or_default()
+    );
+    for (name, mib, profile) in [
+        (format!("mixed-{mixed}m.pcap"), mixed, "mixed"),
+        (format!("small-{small}m.pcap"), small, "small"),
+    ] {
+        let (cap, expect) = generate(&root.join("target/bench"), &rel, &name, mib, profile);
+        let cap = cap.display().to_string();
+        let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
+        let mut cmds: Vec<(&str, Vec<String>)> = vec![
+            (
+                "baseline",
+                s(&[
+                    &rel.join("examples/read_and_slice").display().to_string(),
+                    &cap,
+                ]),
+            ),
+            ("check", s(&[&ws, "check", "-q", &cap])),
+            (
+                "frames json",
+                s(&[&ws, "frames", "-q", "--format", "json", &cap]),
+            ),
+            ("frames table", s(&[&ws, "frames", "-q", &cap])),
+        ];
+        if have_tshark {
+            let mut t = s(&[
+                "tshark",
+                "-n",
+                "-r",
+                &cap,
+                "-Y",
+                "websocket",
+                "-T",
+                "fields",
+            ]);
+            for f in [
+                "frame.number",
+                "websocket.fin",
+                "websocket.opcode",
+                "websocket.mask",
+                "websocket.payload_length",
+                "websocket.masking_key",
+            ] {
+                t.extend(s(&["-e", f]));
+            }
+            cmds.push(("tshark", t));
+        }
+        // One untimed pass: warms the page cache and checks every frame is reported.
+        for (n, argv) in &cmds {
+            if let Some(got) = count_frames(n, argv) {
+                if got != expect {
+                    die(format!(
+                        "{n} reported {got} frames; the generator wrote {expect}"
+                    ));
+                }
+            }
+        }
+        let mut times = vec![Vec::new(); cmds.len()];
+        let mut rss = vec![0u64; cmds.len()];
+        for i in 0..runs {
+            for (k, (n, argv)) in cmds.iter().enumerate() {
+                if *n == "tshark" && i >= tshark_runs {
+                    continue;
+                }
+                let (t, r) = run_timed(argv);
+                times[k].push(t);
+                rss[k] = rss[k].max(r);
+            }
+        }
+        let size = std::fs::metadata(&cap).map_or(0, |m| m.len()) as f64;
+        let med: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+        println!(
+            "\n{name}: {:.0} MiB, {expect} frames (every command reported all of them), \
+             median of {runs} runs{}",
+            size / f64::from(1 << 20),
+            if have_tshark {
+                format!(" (tshark: {})", tshark_runs.min(runs))
+            } else {
+                String::new()
+            }
+        );
+        println!(
+            "  {:<14}{:>9}{:>12}{:>9}{:>13}",
+            "command", "seconds", "x baseline", "MB/s", "peak RSS"
+        );
+        for (k, (n, _)) in cmds.iter().enumerate() {
+            println!(
+                "  {n:<14}{:>9.3}{:>12.2}{:>9.0}{:>9.1} MiB",
+                med[k],
+                med[k] / med[0],
+                size / 1e6 / med[k],
+                rss[k] as f64 / f64::from(1 << 20)
+            );
+        }
+        if have_tshark {
+            println!(
+                "  frames json is {:.1}x faster than tshark -T fields",
+                med[4] / med[2]
+            );
+        }
+    }
+}
