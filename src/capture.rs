@@ -123,6 +123,14 @@ where
                 match block {
                     PcapBlockOwned::LegacyHeader(h) => {
                         saw_header = true;
+                        // One link type for the whole file: nothing in it can be read.
+                        if !crate::packet::linktype::is_supported(h.network.0) {
+                            return Err(NotACapture(format!(
+                                "unsupported link type {} (wsdissect reads Ethernet, raw IP, \
+                                 Linux cooked v1/v2 and BSD loopback captures)",
+                                h.network.0
+                            )));
+                        }
                         legacy = Some(Interface {
                             link: h.network.0,
                             resolution: if h.is_nanosecond_precision() {

@@ -23,6 +23,22 @@ pub mod linktype {
     pub const IPV4: i32 = 228;
     pub const IPV6: i32 = 229;
     pub const LINUX_SLL2: i32 = 276;
+
+    /// Whether `decode` understands this link type.
+    pub fn is_supported(link: i32) -> bool {
+        matches!(
+            link,
+            NULL | ETHERNET
+                | RAW_OPENBSD
+                | RAW_BSDOS
+                | RAW
+                | LOOP
+                | LINUX_SLL
+                | IPV4
+                | IPV6
+                | LINUX_SLL2
+        )
+    }
 }
 
 /// Linux cooked capture v1: 16-byte header, protocol (EtherType) at 14.

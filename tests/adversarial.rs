@@ -363,3 +363,199 @@ fn memory_stays_bounded_on_bombs_and_many_connections() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// Inserts 802.1Q tags (TPID, TCI) after the Ethernet addresses.
+fn tagged(eth: &[u8], tags: &[[u8; 4]]) -> Vec<u8> {
+    let mut v = eth[..12].to_vec();
+    for t in tags {
+        v.extend_from_slice(t);
+    }
+    v.extend_from_slice(&eth[12..]);
+    v
+}
+
+#[test]
+fn vlan_qinq_and_ethernet_padding_are_read_through() {
+    let (mut cap, mut f) = upgraded(false);
+    let dot1q = [[0x81, 0x00, 0x00, 0x64]];
+    let qinq = [[0x88, 0xa8, 0x00, 0x0a], [0x81, 0x00, 0x00, 0x64]];
+    for (i, tags) in [&dot1q[..], &qinq[..]].into_iter().enumerate() {
+        let fr = frame(false, 0x81, &marker(i as u32));
+        let p = f.segment(false, f.seq[1], "A", &fr);
+        cap.record(&tagged(&p, tags), None);
+        f.seq[1] = f.seq[1].wrapping_add(fr.len() as u32);
+    }
+    // A 2-byte ping in a 56-byte Ethernet frame, padded to the 60-byte
+    // minimum with bytes that are not TCP payload.
+    let ping = frame(false, 0x89, &[]);
+    let mut p = f.segment(false, f.seq[1], "A", &ping);
+    assert!(p.len() < 60);
+    p.resize(60, 0xEE);
+    cap.record(&p, None);
+    f.seq[1] = f.seq[1].wrapping_add(ping.len() as u32);
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(2)));
+    let s = run(&cap.bytes);
+    assert!((0..3).all(|i| has_marker(&s, i)), "{s:?}");
+    assert!(s.frames.iter().any(|f| f.0 == 0x9 && f.1.is_empty()));
+    assert!(
+        s.findings.is_empty(),
+        "padding is not stream data: {:?}",
+        s.findings
+    );
+}
+
+/// Splits an Ethernet/IPv4 packet into two IP fragments at `at` bytes of IP payload (a multiple of 8).
+fn ip_fragments(eth: &[u8], at: usize) -> [Vec<u8>; 2] {
+    let ihl = usize::from(eth[14] & 0x0f) * 4;
+    let (head, payload) = eth.split_at(14 + ihl);
+    let frag = |data: &[u8], off: usize, more: bool| {
+        let mut v = head.to_vec();
+        let total = (ihl + data.len()) as u16;
+        v[16..18].copy_from_slice(&total.to_be_bytes());
+        let flags = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
+        v[20..22].copy_from_slice(&flags.to_be_bytes());
+        v.extend_from_slice(data);
+        v
+    };
+    [
+        frag(&payload[..at], 0, true),
+        frag(&payload[at..], at, false),
+    ]
+}
+
+#[test]
+fn ip_fragments_are_named_and_the_stream_goes_on() {
+    let (mut cap, mut f) = upgraded(false);
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(0)));
+    let big = frame(false, 0x82, &[5u8; 600]);
+    let p = f.segment(false, f.seq[1], "A", &big);
+    for piece in ip_fragments(&p, 256) {
+        cap.record(&piece, None);
+    }
+    f.seq[1] = f.seq[1].wrapping_add(big.len() as u32);
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
+    // The client acknowledges everything: the fragmented bytes were lost to the capture.
+    let ack = f.segment(true, f.seq[0], "A", &[]);
+    cap.record(&ack, None);
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(2)));
+    let s = run(&cap.bytes);
+    assert_eq!(
+        s.findings.get("capture.ip-fragment"),
+        Some(&1),
+        "{:?}",
+        s.findings
+    );
+    assert!(s.findings.contains_key("tcp.gap"), "{:?}", s.findings);
+    assert!(has_marker(&s, 0) && has_marker(&s, 2), "{s:?}");
+}
+
+/// A pcapng file: section header, interfaces of the given link types, then
+/// enhanced packet blocks (interface, data).
+fn pcapng(links: &[u16], packets: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    fn block(out: &mut Vec<u8>, ty: u32, body: &[u8]) {
+        let pad = (4 - body.len() % 4) % 4;
+        let len = (12 + body.len() + pad) as u32;
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(body);
+        out.extend(std::iter::repeat_n(0u8, pad));
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+    let mut v = Vec::new();
+    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&u64::MAX.to_le_bytes());
+    block(&mut v, 0x0a0d_0d0a, &shb);
+    for l in links {
+        let mut idb = l.to_le_bytes().to_vec();
+        idb.extend_from_slice(&[0, 0]);
+        idb.extend_from_slice(&262_144u32.to_le_bytes());
+        block(&mut v, 1, &idb);
+    }
+    for (i, (ifc, data)) in packets.iter().enumerate() {
+        let mut epb = ifc.to_le_bytes().to_vec();
+        let ts = 1_700_000_000_000_000u64 + i as u64;
+        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ts as u32).to_le_bytes());
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(data);
+        block(&mut v, 6, &epb);
+    }
+    v
+}
+
+/// The Ethernet records of a capture built with `synth::Pcap`.
+fn records(cap: &Pcap) -> Vec<Vec<u8>> {
+    let b = &cap.bytes;
+    let mut at = 24;
+    let mut out = Vec::new();
+    while at + 16 <= b.len() {
+        let len = u32::from_le_bytes(b[at + 8..at + 12].try_into().unwrap()) as usize;
+        out.push(b[at + 16..at + 16 + len].to_vec());
+        at += 16 + len;
+    }
+    out
+}
+
+#[test]
+fn pcapng_unsupported_interface_and_inconsistent_block_length() {
+    let (mut cap, mut f) = upgraded(false);
+    for i in 0..4 {
+        f.send(&mut cap, false, &frame(false, 0x81, &marker(i)));
+    }
+    let recs = records(&cap);
+    let n = recs.len();
+    // Interface 1 is a link type we do not decode (USB, 189): its packets
+    // are named once, and interface 0 decodes on.
+    let mut packets: Vec<(u32, Vec<u8>)> = recs.into_iter().map(|r| (0, r)).collect();
+    packets.insert(n - 2, (1, vec![0xAB; 40]));
+    packets.insert(n - 2, (1, vec![0xCD; 40]));
+    let good = pcapng(&[1, 189], &packets);
+    let s = run(&good);
+    assert!((0..4).all(|i| has_marker(&s, i)), "{s:?}");
+    assert_eq!(
+        s.findings.get("capture.unsupported-link"),
+        Some(&1),
+        "{:?}",
+        s.findings
+    );
+    // The block of the last frame's packet gets a trailing length that
+    // disagrees with its leading one: reading stops there, named, and every
+    // frame before it is kept.
+    let mut bad = good.clone();
+    let last_len = u32::from_le_bytes(bad[bad.len() - 4..].try_into().unwrap());
+    let at = bad.len() - 4;
+    bad[at..].copy_from_slice(&(last_len + 8).to_le_bytes());
+    let s = run(&bad);
+    assert!((0..3).all(|i| has_marker(&s, i)), "{s:?}");
+    assert_eq!(
+        s.findings.get("capture.truncated"),
+        Some(&1),
+        "{:?}",
+        s.findings
+    );
+}
+
+#[test]
+fn a_pcap_of_an_unsupported_link_type_exits_2_naming_it() {
+    let mut cap = Pcap::with_link(189);
+    cap.record(&[0u8; 64], None);
+    let dir = std::env::temp_dir().join(format!("wsdissect-link-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("usb.pcap");
+    std::fs::write(&path, &cap.bytes).unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+        .args(["frames", path.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.contains("usb.pcap") && err.contains("unsupported link type 189"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+    let _ = std::fs::remove_dir_all(&dir);
+}

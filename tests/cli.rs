@@ -101,6 +101,13 @@ fn not_a_capture_exits_2_with_one_line_naming_the_file() {
         ("notes.txt", b"just some text, not a capture\n".to_vec()),
         ("empty.pcap", Vec::new()),
         ("image.png", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR".to_vec()),
+        (
+            "random.bin",
+            (0u32..4096)
+                .map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8)
+                .collect(),
+        ),
+        ("short.pcap", vec![0xd4, 0xc3, 0xb2]),
     ] {
         let p = dir.join(name);
         std::fs::write(&p, &bytes).unwrap();

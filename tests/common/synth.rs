@@ -30,6 +30,14 @@ impl Pcap {
         }
     }
 
+    /// A capture of another link type (the records are the caller's).
+    pub fn with_link(link: u32) -> Self {
+        let mut p = Self::new();
+        let n = p.bytes.len();
+        p.bytes[n - 4..].copy_from_slice(&link.to_le_bytes());
+        p
+    }
+
     /// Appends a record; `caplen` below the data length snaps it.
     pub fn record(&mut self, data: &[u8], caplen: Option<usize>) {
         self.ts_us += 10;
