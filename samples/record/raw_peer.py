@@ -2,6 +2,7 @@
 """A raw WebSocket peer that can break RFC 6455, for recording violations.
 
 Usage: raw_peer.py SCENARIO HOST PORT
+       raw_peer.py rfc-examples HOST PORT SENT_LOG
 
 Client scenarios ("c-..."): a plain TCP socket does the opening handshake
 by hand against a real server (Node `ws`, started by record.sh on PORT),
@@ -123,15 +124,34 @@ CLIENT = {
     "c-close-4999": ["handshake", close(4999)],
 }
 
+# The worked examples of RFC 6455, sent by a valid client to a real server
+# (Node ws, which echoes): the section 1.3 sample key, the section 5.7
+# masking key 37 fa 21 3d and its "Hello" frames, a ping, the 256-byte and
+# 65536-byte payloads that need the 16-bit and 64-bit length forms, and a
+# close with a reason. For `explain`, whose numbers can be checked against the RFC.
+RFC_KEY = "dGhlIHNhbXBsZSBub25jZQ=="
+RFC_MASK = bytes.fromhex("37fa213d")
+RFC_EXAMPLES = [
+    ("handshake", RFC_KEY),
+    frame(1, b"Hello", key=RFC_MASK),                               # 81 85 37 fa 21 3d 7f 9f 4d 51 58
+    frame(1, b"Hel", fin=False, key=RFC_MASK) + frame(0, b"lo", key=RFC_MASK),
+    frame(9, b"Hello", key=RFC_MASK),
+    frame(2, bytes(range(256)), key=RFC_MASK),                      # 16-bit length: 7e 01 00
+    frame(2, bytes(i * 7 % 256 for i in range(65536)), key=RFC_MASK),  # 64-bit length
+    0.2,
+    close(1000, b"lesson over", ),
+]
+RFC_SENT = [b"Hello".decode(), "Hello", bytes(range(256)), bytes(i * 7 % 256 for i in range(65536))]
+
 
 def run_client(name, host, port):
-    steps = CLIENT[name]
+    steps = RFC_EXAMPLES if name == "rfc-examples" else CLIENT[name]
     s = socket.create_connection((host, port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.settimeout(1.0)
     for step in steps:
-        if step == "handshake":
-            s.sendall(request(host, port))
+        if step == "handshake" or isinstance(step, tuple):
+            s.sendall(request(host, port, key=step[1] if isinstance(step, tuple) else None))
             read_head(s)
             time.sleep(0.05)
         elif step == "split-header":
@@ -215,7 +235,15 @@ async def real_client(name, host, port):
 
 def main():
     name, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    if name in CLIENT:
+    if name == "rfc-examples":
+        # Log what both sides send: this client, and the echo server its echo.
+        from msglog import log_message
+        log = sys.argv[4]
+        for side in ("client", "server"):
+            for m in RFC_SENT:
+                log_message(log, side, m)
+        run_client(name, host, port)
+    elif name in CLIENT:
         run_client(name, host, port)
     else:
         ready = threading.Event()

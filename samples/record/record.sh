@@ -200,6 +200,20 @@ rec_violations() {
   done
 }
 
+rec_rfc_examples() {
+  # RFC 6455's own worked examples (sample key, 37 fa 21 3d mask, 16/64-bit
+  # lengths) from a valid raw client to a Node ws echo server.
+  fresh rfc-examples
+  cap_start lo "$out/rfc-examples.pcap" "tcp port 9015"
+  node "$here/node_echo_server.js" 127.0.0.1 9015 4000 > /dev/null &
+  local srv=$!
+  sleep 0.6
+  "$py" "$here/raw_peer.py" rfc-examples 127.0.0.1 9015 "$out/rfc-examples.sent.jsonl"
+  "$py" "$here/compact_log.py" "$out/rfc-examples.sent.jsonl"
+  kill $srv 2>/dev/null || true; wait $srv 2>/dev/null || true
+  cap_stop $CAP_PID "$out/rfc-examples.pcap"
+}
+
 rec_snapped() {
   # tcpdump -s 120 cuts every packet after 120 bytes: frames beyond it are snapped.
   fresh snapped
@@ -215,7 +229,7 @@ rec_port_reuse() {
   cap_stop $CAP_PID "$out/port-reuse.pcap"
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped port_reuse violations deflate"
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped port_reuse violations deflate rfc_examples"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"
