@@ -33,6 +33,7 @@ fn die(msg: String) -> ! {
 }
 
 /// Wall seconds and peak RSS (bytes) of one run, output discarded.
+#[allow(clippy::zombie_processes)] // reaped by wait4, which also gives the RSS
 fn run_timed(argv: &[String]) -> (f64, u64) {
     let t0 = Instant::now();
     let child = Command::new(&argv[0])
@@ -54,6 +55,7 @@ fn run_timed(argv: &[String]) -> (f64, u64) {
 }
 
 /// Frames a command reports, counted from its output as it streams (untimed).
+#[allow(clippy::zombie_processes)] // an early return leaves a finished child only
 fn count_frames(name: &str, argv: &[String]) -> Option<u64> {
     if !matches!(name, "frames json" | "frames table" | "tshark") {
         return None;
@@ -86,11 +88,10 @@ fn count_frames(name: &str, argv: &[String]) -> Option<u64> {
 fn generate(dir: &Path, rel: &Path, name: &str, mib: u64, profile: &str) -> (PathBuf, u64) {
     let path = dir.join(name);
     let meta = dir.join(format!("{name}.frames"));
-    if let (true, Ok(n)) = (path.exists(), std::fs::read_to_string(&meta)) {
-        if let Ok(n) = n.trim().parse() {
+    if let (true, Ok(n)) = (path.exists(), std::fs::read_to_string(&meta))
+        && let Ok(n) = n.trim().parse() {
             return (path, n);
         }
-    }
     std::fs::create_dir_all(dir).unwrap_or_else(|e| die(format!("{}: {e}", dir.display())));
     let out = Command::new(rel.join("examples/synth_capture"))
         .arg(&path)
@@ -202,13 +203,12 @@ fn main() {
         }
         // One untimed pass: warms the page cache and checks every frame is reported.
         for (n, argv) in &cmds {
-            if let Some(got) = count_frames(n, argv) {
-                if got != expect {
+            if let Some(got) = count_frames(n, argv)
+                && got != expect {
                     die(format!(
                         "{n} reported {got} frames; the generator wrote {expect}"
                     ));
                 }
-            }
         }
         let mut times = vec![Vec::new(); cmds.len()];
         let mut rss = vec![0u64; cmds.len()];

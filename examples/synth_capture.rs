@@ -11,6 +11,7 @@
 //! The same arguments always give the same bytes.
 
 #[path = "../tests/common/synth.rs"]
+#[allow(dead_code)]
 mod synth;
 
 use std::io::Write;

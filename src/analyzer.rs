@@ -189,11 +189,10 @@ impl<'c> Analyzer<'c> {
             }
             _ => false,
         };
-        if reuse && let Some(mut old) = self.conns.remove(&key) {
-            if !old.closed {
+        if reuse && let Some(mut old) = self.conns.remove(&key)
+            && !old.closed {
                 finalize(self.cfg, &mut old, number, ts, sink);
             }
-        }
         if !self.conns.contains_key(&key) {
             if self.conns.len() >= self.cfg.max_connections {
                 self.evict(number, ts, sink);

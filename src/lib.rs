@@ -9,6 +9,7 @@ pub mod analyzer;
 pub mod capture;
 pub mod config;
 pub mod event;
+pub mod explain;
 pub mod findings;
 pub mod handshake;
 pub mod http;

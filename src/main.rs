@@ -36,9 +36,49 @@ enum Cmd {
     Conns(ListArgs),
     /// Findings (RFC 6455 / RFC 7692 violations, capture problems); exit 1 on errors.
     Check(CheckArgs),
+    /// A teaching walkthrough of one connection: handshake, accept key, every header bit, unmasking.
+    Explain(ExplainArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ExplainFormat {
+    Text,
+    Html,
+    Json,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ColorWhen {
+    Never,
+    Auto,
+    Always,
 }
 
 #[derive(Args)]
+struct ExplainArgs {
+    #[command(flatten)]
+    common: Common,
+    /// text for a terminal, html for a classroom projector (one self-contained file), json for tools.
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    format: ExplainFormat,
+    /// Colour in the text walkthrough.
+    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
+    /// The connection to walk through (ids as in `conns`); default: the first WebSocket connection.
+    #[arg(long, value_name = "ID")]
+    conn: Option<u64>,
+    /// Only this frame of the connection (numbered from 1, as in the walkthrough).
+    #[arg(long, value_name = "N")]
+    frame: Option<usize>,
+    /// Only the frames packet N carried (and their connection).
+    #[arg(long, value_name = "N")]
+    packet: Option<u64>,
+    /// At most N frames in detail.
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    max_frames: usize,
+}
+
+#[derive(Args, Clone)]
 struct Common {
     /// Capture files (pcap or pcapng); `-` reads standard input.
     #[arg(required = true, value_name = "CAPTURE")]
@@ -159,7 +199,8 @@ fn run_all<S: Sink>(
         before(sink, path);
         let reason = match open(path, progress) {
             Ok(r) => {
-                match wsdissect::analyze(io::BufReader::with_capacity(1 << 16, r), cfg, sink) {
+                // pcap-parser reads through its own buffer: no second one.
+                match wsdissect::analyze(r, cfg, sink) {
                     Ok(_) => continue,
                     Err(e) => e.to_string(),
                 }
@@ -282,6 +323,75 @@ fn check(a: CheckArgs) -> ExitCode {
     }
 }
 
+fn explain(a: ExplainArgs) -> ExitCode {
+    use wsdissect::explain::{ExplainSink, Selection};
+    let mut cfg = config(&a.common);
+    cfg.keep_frame_payload = true;
+    cfg.keep_message_data = true;
+    cfg.max_frame_bytes = cfg.max_frame_bytes.min(64 << 10);
+    cfg.max_message_bytes = cfg.max_message_bytes.min(64 << 10);
+    let color = match a.color {
+        ColorWhen::Always => true,
+        ColorWhen::Never => false,
+        ColorWhen::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let sel = Selection {
+        conn: a.conn,
+        frame: a.frame,
+        packet: a.packet,
+        max_frames: Some(a.max_frames),
+    };
+    let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
+    let mut ok = true;
+    for path in &a.common.captures {
+        let mut sel = sel.clone();
+        // --packet: a first pass finds the packet's connection, so the
+        // second numbers its frames from the start.
+        if let (Some(p), None, false) = (sel.packet, sel.conn, path == "-") {
+            match open(path, false).map(|r| wsdissect::explain::locate_packet(r, &cfg, p)) {
+                Ok(Ok(Some(c))) => sel.conn = Some(c),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => {
+                    eprintln!("wsdissect: {path}: {e}");
+                    ok = false;
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("wsdissect: {path}: {e}");
+                    ok = false;
+                    continue;
+                }
+            }
+        }
+        let mut sink = ExplainSink::new(sel.clone(), path);
+        let one = Common {
+            captures: vec![path.clone()],
+            ..a.common.clone()
+        };
+        if !run_all(&one, &cfg, &mut sink, |_, _| {}, |_, _| {}) {
+            ok = false;
+            continue;
+        }
+        let w = sink.finish();
+        let text = match a.format {
+            ExplainFormat::Text => {
+                wsdissect::explain::text::render(&w, wsdissect::explain::text::Style { color })
+            }
+            ExplainFormat::Html => wsdissect::explain::html::render(&w),
+            ExplainFormat::Json => wsdissect::explain::json_lines(&w),
+        };
+        out.write_all(text.as_bytes());
+    }
+    if let Err(code) = finish_output(out) {
+        return code;
+    }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
@@ -289,5 +399,6 @@ fn main() -> ExitCode {
         Cmd::Messages(a) => list(TableKind::Messages, a),
         Cmd::Conns(a) => list(TableKind::Conns, a),
         Cmd::Check(a) => check(a),
+        Cmd::Explain(a) => explain(a),
     }
 }

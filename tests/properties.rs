@@ -163,8 +163,7 @@ proptest! {
             let mut cx = Ctx { conn, from: Some(Dir::Client), sender: addr, receiver: addr,
                 packet: 0, ts: 0.0, cfg: &cfg, sink: &mut sink, conn_findings: &mut findings };
             dec.finish(&mut cx);
-            drop(sink);
-            (got, findings)
+            (got.clone(), findings.clone())
         };
         let mut pieces = Vec::new();
         let mut rest = &stream[..];

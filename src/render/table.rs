@@ -171,7 +171,7 @@ impl<W: Write> TableSink<W> {
         t.load_style(presets::NOTHING)
             .set_content_arrangement(ContentArrangement::Disabled);
         if !self.header_done {
-            t.set_header(names.iter().map(|n| Cell::new(n)));
+            t.set_header(names.iter().map(Cell::new));
             self.header_done = true;
         }
         for row in self.rows.drain(..) {

@@ -741,8 +741,8 @@ impl WsDecoder {
 
     fn complete_message(&mut self, single: Option<&[u8]>, cx: &mut Ctx<'_>) {
         let Some(mut m) = self.msg.take() else { return };
-        if m.compressed && !m.inflate_stopped && !m.damaged {
-            if let Some(inf) = self.inflater.as_mut() {
+        if m.compressed && !m.inflate_stopped && !m.damaged
+            && let Some(inf) = self.inflater.as_mut() {
                 let buf = &mut self.msg_buf;
                 let r = inf.finish(&mut |out: &[u8]| m.absorb(out, true, buf, cx.cfg));
                 if let Err(stop) = r {
@@ -754,7 +754,6 @@ impl WsDecoder {
                     };
                 }
             }
-        }
         if m.compressed
             && self.no_context_takeover
             && let Some(inf) = self.inflater.as_mut()

@@ -1,0 +1,1099 @@
+//! `explain`: a walkthrough of one WebSocket connection for teaching.
+//!
+//! [`ExplainSink`] picks a connection from the event stream and builds a
+//! [`Walkthrough`]: plain data, with every number computed from the bytes
+//! (the accept key's SHA-1 and base64, each header bit, the length form, the
+//! unmasking XOR). The text, HTML and JSON renderers only lay it out.
+
+pub mod html;
+pub mod text;
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use serde::Serialize;
+
+use crate::event::{ConnRef, ConnSummary, Event, FrameRecord, MessageRecord, Sink};
+use crate::findings::{Dir, Finding};
+use crate::handshake::{self, Handshake};
+use crate::http::HttpHead;
+use crate::ws::close;
+use crate::ws::frame::{LengthForm, OpCode};
+
+/// The GUID of RFC 6455 section 1.3, appended to the key.
+pub const GUID: &str = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
+/// Payload bytes kept per frame for display.
+pub const KEEP_PAYLOAD: usize = 4096;
+/// Bytes of a binary payload shown as a hex dump, per frame and per message.
+const FRAME_HEX: usize = 64;
+const MESSAGE_HEX: usize = 32;
+/// Rows of the unmasking table.
+pub const UNMASK_ROWS: usize = 8;
+/// Handshakes of not-yet-chosen connections remembered (for `--packet`).
+const MAX_PENDING_HANDSHAKES: usize = 4096;
+
+/// Which part of the capture to walk through.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// A connection id; else the first WebSocket connection.
+    pub conn: Option<u64>,
+    /// Only this frame of the connection (1-based, as numbered in the walkthrough).
+    pub frame: Option<usize>,
+    /// Only the frames this packet carried (and their connection).
+    pub packet: Option<u64>,
+    /// At most this many frames in detail.
+    pub max_frames: Option<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnInfo {
+    pub id: u64,
+    pub client: String,
+    pub server: String,
+    pub first_packet: Option<u64>,
+    pub last_packet: Option<u64>,
+    pub first_ts: Option<f64>,
+    pub last_ts: Option<f64>,
+    /// How the client was told apart from the server.
+    pub client_by: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HeaderEx {
+    pub name: String,
+    pub value: String,
+    pub meaning: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct AcceptEx {
+    pub key: String,
+    /// How many bytes the key decodes to (16 for a valid key).
+    pub key_bytes: Option<usize>,
+    pub guid: &'static str,
+    pub concatenated: String,
+    pub sha1_hex: String,
+    pub base64: String,
+    /// What the server sent.
+    pub sent: Option<String>,
+    pub ok: Option<bool>,
+    pub verdict: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct HandshakeEx {
+    pub request_packet: u64,
+    pub response_packet: Option<u64>,
+    pub request_line: String,
+    pub request_headers: Vec<HeaderEx>,
+    pub response_line: Option<String>,
+    pub response_headers: Vec<HeaderEx>,
+    pub status: Option<u16>,
+    pub accept: Option<AcceptEx>,
+    pub extensions: Option<String>,
+    pub subprotocol: Option<String>,
+    /// Sentences on what was negotiated.
+    pub negotiated: Vec<String>,
+}
+
+/// One field of the frame header, as in the RFC 6455 section 5.2 diagram.
+#[derive(Debug, Clone, Serialize)]
+pub struct BitField {
+    pub name: &'static str,
+    /// The field's bits as on the wire ("1", "0001", ...).
+    pub bits: String,
+    pub value: String,
+    pub meaning: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct UnmaskRow {
+    pub i: usize,
+    pub masked: u8,
+    pub key: u8,
+    pub clear: u8,
+    /// The clear byte as a character, when printable ASCII.
+    pub ch: Option<char>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FrameEx {
+    pub index: usize,
+    pub from: Dir,
+    pub packet: u64,
+    pub first_packet: u64,
+    pub segments: u32,
+    pub ts: f64,
+    pub offset: u64,
+    pub header_hex: String,
+    pub fields: Vec<BitField>,
+    pub fin: bool,
+    pub rsv1: bool,
+    pub rsv2: bool,
+    pub rsv3: bool,
+    pub opcode: u8,
+    pub opcode_name: &'static str,
+    pub masked: bool,
+    pub mask_key: Option<String>,
+    pub payload_len: u64,
+    pub length_form: &'static str,
+    pub unmask: Vec<UnmaskRow>,
+    /// How the payload is shown: text, json, hex, compressed or empty.
+    pub payload_kind: &'static str,
+    pub payload_shown: String,
+    /// Whether `payload_shown` holds the whole payload.
+    pub payload_complete: bool,
+    pub close_code: Option<u16>,
+    pub close_meaning: Option<&'static str>,
+    pub close_reason: Option<String>,
+    /// The message this frame belongs to (1-based), for data frames.
+    pub message: Option<usize>,
+    pub findings: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct MessageEx {
+    pub index: usize,
+    pub from: Dir,
+    pub opcode_name: &'static str,
+    pub frames: Vec<usize>,
+    /// Control frames that arrived between its fragments.
+    pub interleaved: Vec<usize>,
+    pub compressed: bool,
+    pub wire_len: u64,
+    pub len: u64,
+    pub kind: &'static str,
+    pub shown: String,
+    pub findings: Vec<&'static str>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PingEx {
+    pub ping_frame: usize,
+    pub from: Dir,
+    pub pong_frame: Option<usize>,
+    pub rtt_ms: Option<f64>,
+    pub payload: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct PacketEx {
+    pub packet: u64,
+    pub frames: Vec<usize>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FindingEx {
+    pub code: &'static str,
+    pub severity: &'static str,
+    pub from: Option<Dir>,
+    pub packet: u64,
+    pub frame: Option<usize>,
+    pub message: String,
+}
+
+/// Everything the renderers show.
+#[derive(Debug, Clone, Serialize)]
+pub struct Walkthrough {
+    pub capture: String,
+    pub conn: Option<ConnInfo>,
+    pub handshake: Option<HandshakeEx>,
+    pub frames: Vec<FrameEx>,
+    /// Frames of the connection left out (by --max-frames / --frame / --packet).
+    pub frames_not_shown: u64,
+    pub messages: Vec<MessageEx>,
+    pub pings: Vec<PingEx>,
+    /// Packets that carried more than one frame.
+    pub shared_packets: Vec<PacketEx>,
+    pub findings: Vec<FindingEx>,
+    /// What was asked for but not found (a connection id, a frame, a packet).
+    pub not_found: Option<String>,
+}
+
+/// Collects the walkthrough of one connection from the event stream.
+pub struct ExplainSink {
+    sel: Selection,
+    capture: String,
+    chosen: Option<ConnRef>,
+    /// Handshakes seen before a connection was chosen (for `--packet`).
+    pending: HashMap<u64, Handshake>,
+    /// Findings on connections not (yet) chosen: a handshake's findings
+    /// come before the handshake event that chooses its connection.
+    pending_findings: HashMap<u64, Vec<FindingEx>>,
+    hs: Option<Handshake>,
+    summary: Option<ConnSummary>,
+    frames: Vec<FrameEx>,
+    /// Every frame of the connection counted, shown or not.
+    seen_frames: usize,
+    messages: Vec<MessageEx>,
+    /// Data frames (and interleaved control frames) of the open message per direction.
+    open_msg: [(Vec<usize>, Vec<usize>); 2],
+    findings: Vec<FindingEx>,
+    /// (from, offset) of each shown frame, to tie findings to frames.
+    frame_at: HashMap<(u8, u64), usize>,
+    pings: Vec<PingEx>,
+    ping_ts: HashMap<usize, f64>,
+    frame_ts: Vec<f64>,
+    deflate: bool,
+    done: bool,
+}
+
+impl ExplainSink {
+    pub fn new(sel: Selection, capture: &str) -> Self {
+        ExplainSink {
+            sel,
+            capture: capture.to_string(),
+            chosen: None,
+            pending: HashMap::new(),
+            pending_findings: HashMap::new(),
+            hs: None,
+            summary: None,
+            frames: Vec::new(),
+            seen_frames: 0,
+            messages: Vec::new(),
+            open_msg: Default::default(),
+            findings: Vec::new(),
+            frame_at: HashMap::new(),
+            pings: Vec::new(),
+            ping_ts: HashMap::new(),
+            frame_ts: Vec::new(),
+            deflate: false,
+            done: false,
+        }
+    }
+
+    /// Whether the chosen connection has ended (the rest of the capture
+    /// cannot change the walkthrough).
+    pub fn done(&self) -> bool {
+        self.done
+    }
+
+    fn is_chosen(&self, c: &ConnRef) -> bool {
+        self.chosen.is_some_and(|x| x.id == c.id)
+    }
+
+    fn choose(&mut self, c: ConnRef) {
+        self.chosen = Some(c);
+        if let Some(hs) = self.pending.remove(&c.id) {
+            self.deflate = hs.deflate.is_some();
+            self.hs = Some(hs);
+        }
+        if let Some(f) = self.pending_findings.remove(&c.id) {
+            self.findings.extend(f);
+        }
+        self.pending.clear();
+        self.pending_findings.clear();
+    }
+
+    fn may_choose(&self, c: &ConnRef) -> bool {
+        self.chosen.is_none() && self.sel.conn.is_none_or(|id| id == c.id)
+    }
+
+    fn handshake(&mut self, c: ConnRef, hs: &Handshake) {
+        if self.is_chosen(&c) {
+            self.deflate = hs.deflate.is_some();
+            self.hs = Some(hs.clone());
+            return;
+        }
+        if !self.may_choose(&c) {
+            return;
+        }
+        let by_packet = self
+            .sel
+            .packet
+            .is_some_and(|p| p == hs.packet || Some(p) == hs.response_packet);
+        if self.sel.packet.is_none() || by_packet || self.sel.conn == Some(c.id) {
+            self.choose(c);
+            self.deflate = hs.deflate.is_some();
+            self.hs = Some(hs.clone());
+        } else if self.pending.len() < MAX_PENDING_HANDSHAKES {
+            self.pending.insert(c.id, hs.clone());
+        }
+    }
+
+    fn wanted(&self, index: usize, f: &FrameRecord<'_>) -> bool {
+        if let Some(n) = self.sel.frame {
+            return index == n;
+        }
+        if let Some(p) = self.sel.packet {
+            return f.first_packet <= p && p <= f.packet;
+        }
+        self.sel.max_frames.is_none_or(|m| index <= m)
+    }
+
+    fn frame(&mut self, f: &FrameRecord<'_>) {
+        if !self.is_chosen(&f.conn) {
+            let covers = self
+                .sel
+                .packet
+                .is_none_or(|p| f.first_packet <= p && p <= f.packet);
+            let by_id = self.sel.conn == Some(f.conn.id);
+            if !(self.may_choose(&f.conn) && (covers || by_id)) {
+                return;
+            }
+            self.choose(f.conn);
+        }
+        self.seen_frames += 1;
+        let index = self.seen_frames;
+        let d = f.from.index();
+        let op = f.header.opcode;
+        // Message bookkeeping happens for every frame, shown or not.
+        if op.is_data() || op == OpCode::Continuation {
+            if op.is_data() {
+                self.open_msg[d] = (Vec::new(), Vec::new());
+            }
+            self.open_msg[d].0.push(index);
+        } else if op.is_control() && !self.open_msg[d].0.is_empty() {
+            self.open_msg[d].1.push(index);
+        }
+        self.frame_ts.push(f.ts);
+        if op == OpCode::Ping {
+            self.ping_ts.insert(index, f.ts);
+            self.pings.push(PingEx {
+                ping_frame: index,
+                from: f.from,
+                pong_frame: None,
+                rtt_ms: None,
+                payload: crate::render::preview(f.payload, true, 40),
+            });
+        } else if op == OpCode::Pong {
+            // The oldest unanswered ping from the other side with this payload.
+            let payload = crate::render::preview(f.payload, true, 40);
+            if let Some(p) = self
+                .pings
+                .iter_mut()
+                .find(|p| p.pong_frame.is_none() && p.from != f.from && p.payload == payload)
+            {
+                p.pong_frame = Some(index);
+                if let Some(t) = self.ping_ts.get(&p.ping_frame) {
+                    p.rtt_ms = Some((f.ts - t) * 1000.0);
+                }
+            }
+        }
+        if !self.wanted(index, f) {
+            return;
+        }
+        let ex = frame_ex(index, f, self.deflate, self.base_ts());
+        self.frame_at.insert((d as u8, f.offset), self.frames.len());
+        self.frames.push(ex);
+    }
+
+    fn base_ts(&self) -> f64 {
+        self.hs
+            .as_ref()
+            .map(|h| h.ts)
+            .or(self.frame_ts.first().copied())
+            .unwrap_or(0.0)
+    }
+
+    fn message(&mut self, m: &MessageRecord<'_>) {
+        if !self.is_chosen(&m.conn) {
+            return;
+        }
+        let d = m.from.index();
+        let (frames, interleaved) = std::mem::take(&mut self.open_msg[d]);
+        let index = self.messages.len() + 1;
+        for f in self.frames.iter_mut() {
+            if frames.contains(&f.index) {
+                f.message = Some(index);
+            }
+        }
+        let (kind, shown) = if !m.decodable {
+            ("undecodable", String::new())
+        } else {
+            show_payload(
+                m.data,
+                m.opcode == OpCode::Text,
+                m.data_complete,
+                MESSAGE_HEX,
+            )
+        };
+        self.messages.push(MessageEx {
+            index,
+            from: m.from,
+            opcode_name: m.opcode.name(),
+            frames,
+            interleaved,
+            compressed: m.compressed,
+            wire_len: m.wire_len,
+            len: m.len,
+            kind,
+            shown,
+            findings: m.findings.iter().map(|c| c.as_str()).collect(),
+        });
+    }
+
+    fn finding(&mut self, f: &Finding) {
+        let ours = match (f.conn, self.chosen) {
+            (Some(c), Some(ch)) => c == ch.id,
+            (None, _) => true,
+            (Some(c), None) => {
+                // Kept until we know whether this connection is the one.
+                if self.sel.conn.is_none_or(|id| id == c)
+                    && (self.pending_findings.len() < MAX_PENDING_HANDSHAKES
+                        || self.pending_findings.contains_key(&c))
+                {
+                    let v = self.pending_findings.entry(c).or_default();
+                    if v.len() < 64 {
+                        v.push(finding_ex(f, None));
+                    }
+                }
+                false
+            }
+        };
+        if !ours {
+            return;
+        }
+        let frame = f.from.zip(f.offset).and_then(|(d, o)| {
+            self.frame_at
+                .get(&(d.index() as u8, o))
+                .map(|&i| self.frames[i].index)
+        });
+        self.findings.push(finding_ex(f, frame));
+    }
+
+    /// The walkthrough, once the capture has been read.
+    pub fn finish(self) -> Walkthrough {
+        let conn = self.chosen.map(|c| ConnInfo {
+            id: c.id,
+            client: c.client.to_string(),
+            server: c.server.to_string(),
+            first_packet: self.summary.as_ref().map(|s| s.first_packet),
+            last_packet: self.summary.as_ref().map(|s| s.last_packet),
+            first_ts: self.summary.as_ref().map(|s| s.first_ts),
+            last_ts: self.summary.as_ref().map(|s| s.last_ts),
+            client_by: if self.hs.is_some() {
+                "it sent the upgrade request"
+            } else {
+                "it masks its frames (no handshake in the capture)"
+            },
+        });
+        let mut by_packet: HashMap<u64, Vec<usize>> = HashMap::new();
+        for f in &self.frames {
+            if f.first_packet == f.packet {
+                by_packet.entry(f.packet).or_default().push(f.index);
+            }
+        }
+        let mut shared_packets: Vec<PacketEx> = by_packet
+            .into_iter()
+            .filter(|(_, v)| v.len() > 1)
+            .map(|(packet, frames)| PacketEx { packet, frames })
+            .collect();
+        shared_packets.sort_by_key(|p| p.packet);
+        let not_found = if self.chosen.is_none() {
+            Some(match (&self.sel.conn, &self.sel.packet) {
+                (Some(c), _) => {
+                    format!("connection {c} is not a WebSocket connection in this capture")
+                }
+                (_, Some(p)) => format!("packet {p} carries no WebSocket frame or handshake"),
+                _ => "no WebSocket connection in this capture".to_string(),
+            })
+        } else if self.sel.frame.is_some_and(|n| n > self.seen_frames) {
+            Some(format!(
+                "the connection has {} frames; there is no frame {}",
+                self.seen_frames,
+                self.sel.frame.unwrap_or(0)
+            ))
+        } else {
+            None
+        };
+        let mut messages = self.messages;
+        let mut pings = self.pings;
+        let mut findings = self.findings;
+        let mut hs = self.hs.as_ref().map(handshake_ex);
+        if self.sel.frame.is_some() || self.sel.packet.is_some() {
+            // Focused on some frames: keep what concerns them.
+            let shown: std::collections::HashSet<usize> =
+                self.frames.iter().map(|f| f.index).collect();
+            messages.retain(|m| m.frames.iter().any(|i| shown.contains(i)));
+            pings.retain(|p| {
+                shown.contains(&p.ping_frame) || p.pong_frame.is_some_and(|q| shown.contains(&q))
+            });
+            findings.retain(|f| {
+                f.frame.is_some_and(|i| shown.contains(&i)) || self.sel.packet == Some(f.packet)
+            });
+            let p = self.sel.packet;
+            if !hs.as_ref().is_some_and(|h| {
+                p.is_some() && (p == Some(h.request_packet) || p == h.response_packet)
+            }) {
+                hs = None;
+            }
+        }
+        Walkthrough {
+            capture: self.capture,
+            conn,
+            handshake: hs,
+            frames_not_shown: (self.seen_frames - self.frames.len()) as u64,
+            frames: self.frames,
+            messages,
+            pings,
+            shared_packets,
+            findings,
+            not_found,
+        }
+    }
+}
+
+impl Sink for ExplainSink {
+    fn event(&mut self, ev: Event<'_>) {
+        match ev {
+            Event::Handshake(c, hs) => self.handshake(c, hs),
+            Event::Frame(f) => self.frame(f),
+            Event::Message(m) => self.message(m),
+            Event::Finding(f) => self.finding(f),
+            Event::ConnEnd(s) => {
+                if self.is_chosen(&s.conn) {
+                    self.summary = Some(s.clone());
+                    self.done = true;
+                } else {
+                    self.pending.remove(&s.conn.id);
+                    self.pending_findings.remove(&s.conn.id);
+                }
+            }
+        }
+    }
+}
+
+fn finding_ex(f: &Finding, frame: Option<usize>) -> FindingEx {
+    FindingEx {
+        code: f.code.as_str(),
+        severity: f.code.severity().as_str(),
+        from: f.from,
+        packet: f.packet,
+        frame,
+        message: f.message.clone(),
+    }
+}
+
+/// The connection a packet belongs to, as `explain --packet` needs it: the
+/// one with a frame the packet carried, or a handshake in that packet.
+pub fn locate_packet<R: std::io::Read + Send>(
+    input: R,
+    cfg: &crate::Config,
+    packet: u64,
+) -> Result<Option<u64>, crate::capture::NotACapture> {
+    let mut found = None;
+    crate::analyze(input, cfg, &mut |ev: Event<'_>| {
+        if found.is_some() {
+            return;
+        }
+        match ev {
+            Event::Frame(f) if f.first_packet <= packet && packet <= f.packet => {
+                found = Some(f.conn.id)
+            }
+            Event::Handshake(c, h) if h.packet == packet || h.response_packet == Some(packet) => {
+                found = Some(c.id)
+            }
+            _ => {}
+        }
+    })?;
+    Ok(found)
+}
+
+/// The accept computation of RFC 6455 section 4.2.2, step by step.
+pub fn accept_ex(key: &str, sent: Option<&str>) -> AcceptEx {
+    let digest = handshake::accept_digest(key);
+    let sha1_hex = digest
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let b64 = base64::engine::general_purpose::STANDARD.encode(digest);
+    let key_bytes = base64::engine::general_purpose::STANDARD
+        .decode(key.trim())
+        .ok()
+        .map(|v| v.len());
+    let ok = sent.map(|s| s.trim() == b64);
+    let verdict = match (sent, ok) {
+        (None, _) => "the server sent no Sec-WebSocket-Accept: a client must fail the connection (section 4.1)".to_string(),
+        (Some(_), Some(true)) => "matches: the server read this key and speaks WebSocket".to_string(),
+        (Some(s), _) => format!(
+            "does not match: the server sent {s}, not {b64}; a client must fail the connection (section 4.1)"
+        ),
+    };
+    AcceptEx {
+        key: key.to_string(),
+        key_bytes,
+        guid: GUID,
+        concatenated: format!("{key}{GUID}"),
+        sha1_hex,
+        base64: b64,
+        sent: sent.map(str::to_string),
+        ok,
+        verdict,
+    }
+}
+
+fn header_meaning(name: &str, value: &str, request: bool) -> Option<String> {
+    let v = value.trim();
+    let m = match name.to_ascii_lowercase().as_str() {
+        "host" => "the server's name and port; required in every HTTP/1.1 request".to_string(),
+        "upgrade" if request => format!(
+            "asks the server to switch this connection from HTTP to {v} (must name \"websocket\")"
+        ),
+        "upgrade" => format!("the server agrees to switch to {v}"),
+        "connection" if request => {
+            "must contain \"Upgrade\": the Upgrade header is for this hop".to_string()
+        }
+        "connection" => "\"Upgrade\": this connection now changes protocol".to_string(),
+        "sec-websocket-key" => {
+            let n = base64::engine::general_purpose::STANDARD
+                .decode(v)
+                .map(|b| b.len())
+                .unwrap_or(0);
+            format!(
+                "a fresh random nonce, base64 of 16 bytes (this one decodes to {n}); \
+                 the server proves it read it in Sec-WebSocket-Accept"
+            )
+        }
+        "sec-websocket-version" => {
+            if v == "13" {
+                "13, the only version RFC 6455 defines".to_string()
+            } else {
+                format!("{v}: RFC 6455 requires 13")
+            }
+        }
+        "sec-websocket-extensions" if request => {
+            format!("extensions the client offers: {v}")
+        }
+        "sec-websocket-extensions" => format!("extensions the server accepts: {v}"),
+        "sec-websocket-protocol" if request => {
+            format!("subprotocols the client can speak, in order of preference: {v}")
+        }
+        "sec-websocket-protocol" => format!("the one subprotocol the server chose: {v}"),
+        "sec-websocket-accept" => {
+            "base64(SHA-1(key + GUID)): proof that the server understood the handshake".to_string()
+        }
+        "origin" => {
+            "the page that opened the socket (sent by browsers); servers may refuse foreign origins"
+                .to_string()
+        }
+        _ => return None,
+    };
+    Some(m)
+}
+
+fn headers_ex(h: &HttpHead, request: bool) -> Vec<HeaderEx> {
+    h.headers
+        .iter()
+        .map(|(n, v)| HeaderEx {
+            name: n.clone(),
+            value: v.clone(),
+            meaning: header_meaning(n, v, request).unwrap_or_default(),
+        })
+        .collect()
+}
+
+fn handshake_ex(hs: &Handshake) -> HandshakeEx {
+    let req = &hs.request;
+    let request_line = format!(
+        "{} {} HTTP/1.{}",
+        req.method.as_deref().unwrap_or("?"),
+        req.path.as_deref().unwrap_or("?"),
+        req.version
+    );
+    let response_line = hs.response.as_ref().map(|r| {
+        format!(
+            "HTTP/1.{} {} {}",
+            r.version,
+            r.status.unwrap_or(0),
+            r.reason.as_deref().unwrap_or("")
+        )
+        .trim_end()
+        .to_string()
+    });
+    let accept = hs
+        .key
+        .as_deref()
+        .filter(|_| hs.response.is_some())
+        .map(|k| accept_ex(k, hs.accept.as_deref()));
+    let mut negotiated = Vec::new();
+    match hs.status {
+        Some(101) => negotiated.push(
+            "101 Switching Protocols: from the next byte on, both sides speak WebSocket frames"
+                .to_string(),
+        ),
+        Some(s) => negotiated.push(format!(
+            "{s}: the server refused the upgrade; the connection stays HTTP"
+        )),
+        None => negotiated.push("the server's answer is not in the capture".to_string()),
+    }
+    if let Some(d) = &hs.deflate {
+        let mut s = "permessage-deflate (RFC 7692): data messages may be compressed; \
+                     a compressed message has RSV1 set on its first frame"
+            .to_string();
+        if d.client_no_context_takeover {
+            s.push_str("; the client resets its compression window after every message");
+        }
+        if d.server_no_context_takeover {
+            s.push_str("; the server resets its compression window after every message");
+        }
+        if let Some(b) = d.server_max_window_bits {
+            s.push_str(&format!("; the server's window is at most 2^{b} bytes"));
+        }
+        if let Some(b) = d.client_max_window_bits {
+            s.push_str(&format!("; the client's window is at most 2^{b} bytes"));
+        }
+        negotiated.push(s);
+    } else if hs.upgraded() {
+        negotiated.push("no extension: RSV1-3 must stay 0 in every frame".to_string());
+    }
+    if let Some(p) = &hs.subprotocol {
+        negotiated.push(format!(
+            "subprotocol {p}: the application protocol spoken inside the messages"
+        ));
+    }
+    HandshakeEx {
+        request_packet: hs.packet,
+        response_packet: hs.response_packet,
+        request_line,
+        request_headers: headers_ex(req, true),
+        response_line,
+        response_headers: hs
+            .response
+            .as_ref()
+            .map(|r| headers_ex(r, false))
+            .unwrap_or_default(),
+        status: hs.status,
+        accept,
+        extensions: hs.extensions.clone(),
+        subprotocol: hs.subprotocol.clone(),
+        negotiated,
+    }
+}
+
+fn bits(v: u64, n: usize) -> String {
+    (0..n)
+        .rev()
+        .map(|i| if v >> i & 1 == 1 { '1' } else { '0' })
+        .collect()
+}
+
+fn opcode_meaning(op: OpCode) -> &'static str {
+    match op {
+        OpCode::Continuation => "continues the message its earlier frames began",
+        OpCode::Text => "starts a text message (UTF-8)",
+        OpCode::Binary => "starts a binary message",
+        OpCode::Close => "control: starts the closing handshake",
+        OpCode::Ping => "control: a heartbeat the peer must answer with a pong",
+        OpCode::Pong => "control: answers a ping (or a one-way heartbeat)",
+        OpCode::Reserved(_) => {
+            "reserved: no meaning is defined, a receiver must fail the connection"
+        }
+    }
+}
+
+fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameEx {
+    let h = &f.header;
+    let b0 = f.header_bytes.first().copied().unwrap_or(0);
+    let b1 = f.header_bytes.get(1).copied().unwrap_or(0);
+    let len7 = u64::from(b1 & 0x7f);
+    let mut fields = vec![
+        BitField {
+            name: "FIN",
+            bits: bits(u64::from(b0 >> 7), 1),
+            value: (h.fin as u8).to_string(),
+            meaning: if h.fin {
+                "final fragment: this frame ends its message".into()
+            } else {
+                "more fragments of this message follow".into()
+            },
+        },
+        BitField {
+            name: "RSV1",
+            bits: bits(u64::from(b0 >> 6 & 1), 1),
+            value: (h.rsv1 as u8).to_string(),
+            meaning: match (h.rsv1, deflate) {
+                (true, true) => {
+                    "set: this message is compressed (permessage-deflate claims RSV1)".into()
+                }
+                (true, false) => "set, but no extension was negotiated that claims it".into(),
+                (false, true) => "clear: not compressed (or not the message's first frame)".into(),
+                (false, false) => "reserved for extensions; 0".into(),
+            },
+        },
+        BitField {
+            name: "RSV2",
+            bits: bits(u64::from(b0 >> 5 & 1), 1),
+            value: (h.rsv2 as u8).to_string(),
+            meaning: if h.rsv2 {
+                "set, but no extension claims it".into()
+            } else {
+                "reserved; 0".into()
+            },
+        },
+        BitField {
+            name: "RSV3",
+            bits: bits(u64::from(b0 >> 4 & 1), 1),
+            value: (h.rsv3 as u8).to_string(),
+            meaning: if h.rsv3 {
+                "set, but no extension claims it".into()
+            } else {
+                "reserved; 0".into()
+            },
+        },
+        BitField {
+            name: "opcode",
+            bits: bits(u64::from(b0 & 0xf), 4),
+            value: format!("0x{:x} ({})", h.opcode.as_u8(), h.opcode.name()),
+            meaning: opcode_meaning(h.opcode).into(),
+        },
+        BitField {
+            name: "MASK",
+            bits: bits(u64::from(b1 >> 7), 1),
+            value: (h.masked() as u8).to_string(),
+            meaning: match (h.masked(), f.from) {
+                (true, Dir::Client) => {
+                    "masked: a client must mask every frame it sends (section 5.3)".into()
+                }
+                (false, Dir::Server) => "not masked: a server must never mask (section 5.1)".into(),
+                (true, Dir::Server) => "masked, but a server must not mask".into(),
+                (false, Dir::Client) => "not masked, but a client must mask".into(),
+            },
+        },
+        BitField {
+            name: "payload len",
+            bits: bits(len7, 7),
+            value: len7.to_string(),
+            meaning: match len7 {
+                126 => "126: the length is in the next 2 bytes (16-bit form)".into(),
+                127 => "127: the length is in the next 8 bytes (64-bit form)".into(),
+                n => format!("{n}: the payload length itself (7-bit form, 0-125)"),
+            },
+        },
+    ];
+    let ext = match h.length_form {
+        LengthForm::Short => None,
+        LengthForm::Ext16 => Some((2usize, 2usize)),
+        LengthForm::Ext64 => Some((2, 8)),
+    };
+    if let Some((at, n)) = ext {
+        let bytes = f.header_bytes.get(at..at + n).unwrap_or(&[]);
+        let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+        let (lo, hi) = if n == 2 {
+            ("126", "65535")
+        } else {
+            ("65536", "2^63 - 1")
+        };
+        let minimal = crate::ws::frame::minimal_form(h.payload_len) == h.length_form;
+        fields.push(BitField {
+            name: if n == 2 { "ext len 16" } else { "ext len 64" },
+            bits: hex.join(" "),
+            value: h.payload_len.to_string(),
+            meaning: if minimal {
+                format!("{} bytes, big-endian: this form is for lengths {lo} to {hi}", h.payload_len)
+            } else {
+                format!(
+                    "{} bytes, big-endian, in a longer form than needed (section 5.2 requires the minimal one)",
+                    h.payload_len
+                )
+            },
+        });
+    }
+    let mask_key = h.mask_key.map(|k| {
+        k.iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" ")
+    });
+    if let Some(k) = &mask_key {
+        fields.push(BitField {
+            name: "masking key",
+            bits: k.clone(),
+            value: k.replace(' ', ""),
+            meaning: "4 random bytes chosen by the client per frame; payload byte i is XORed with key[i % 4]".into(),
+        });
+    }
+    let unmask = match h.mask_key {
+        Some(k) => f
+            .masked_prefix
+            .iter()
+            .zip(f.payload)
+            .take(UNMASK_ROWS)
+            .enumerate()
+            .map(|(i, (&m, &c))| UnmaskRow {
+                i,
+                masked: m,
+                key: k[i % 4],
+                clear: c,
+                ch: (c.is_ascii_graphic() || c == b' ').then_some(c as char),
+            })
+            .collect(),
+        None => Vec::new(),
+    };
+    let compressed = deflate && h.rsv1;
+    let complete = f.payload_complete && f.payload.len() < KEEP_PAYLOAD;
+    let shown_bytes = &f.payload[..f.payload.len().min(KEEP_PAYLOAD)];
+    let (payload_kind, payload_shown) = if h.payload_len == 0 {
+        ("empty", String::new())
+    } else if compressed {
+        ("compressed", hex_dump(shown_bytes, FRAME_HEX))
+    } else if h.opcode == OpCode::Close {
+        ("close", String::new())
+    } else {
+        show_payload(
+            shown_bytes,
+            h.opcode == OpCode::Text || h.opcode.is_control(),
+            complete,
+            FRAME_HEX,
+        )
+    };
+    FrameEx {
+        index,
+        from: f.from,
+        packet: f.packet,
+        first_packet: f.first_packet,
+        segments: f.segments,
+        ts: f.ts - t0,
+        offset: f.offset,
+        header_hex: f
+            .header_bytes
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect::<Vec<_>>()
+            .join(" "),
+        fields,
+        fin: h.fin,
+        rsv1: h.rsv1,
+        rsv2: h.rsv2,
+        rsv3: h.rsv3,
+        opcode: h.opcode.as_u8(),
+        opcode_name: h.opcode.name(),
+        masked: h.masked(),
+        mask_key: mask_key.map(|k| k.replace(' ', "")),
+        payload_len: h.payload_len,
+        length_form: match h.length_form {
+            LengthForm::Short => "7-bit",
+            LengthForm::Ext16 => "16-bit",
+            LengthForm::Ext64 => "64-bit",
+        },
+        unmask,
+        payload_kind,
+        payload_shown,
+        payload_complete: complete,
+        close_code: f.close_code,
+        close_meaning: f.close_code.map(close::meaning),
+        close_reason: f
+            .close_reason
+            .map(|r| String::from_utf8_lossy(r).into_owned()),
+        message: None,
+        findings: f.findings.iter().map(|c| c.as_str()).collect(),
+    }
+}
+
+/// A payload for people: text, pretty JSON, or a hex dump.
+fn show_payload(data: &[u8], text: bool, complete: bool, hex_max: usize) -> (&'static str, String) {
+    if data.is_empty() {
+        return ("empty", String::new());
+    }
+    if let Ok(s) = std::str::from_utf8(data) {
+        if complete
+            && (s.starts_with('{') || s.starts_with('['))
+            && let Ok(v) = serde_json::from_str::<serde_json::Value>(s)
+            && let Ok(p) = serde_json::to_string_pretty(&v)
+        {
+            return ("json", p);
+        }
+        if text || s.chars().all(|c| !c.is_control() || c == '\n' || c == '\t') {
+            return ("text", s.to_string());
+        }
+    }
+    ("hex", hex_dump(data, hex_max))
+}
+
+/// Frame numbers with runs collapsed: "1, 4, 7-10".
+pub fn ranges(ids: &[usize]) -> String {
+    let mut out: Vec<String> = Vec::new();
+    let mut i = 0;
+    while i < ids.len() {
+        let mut j = i;
+        while j + 1 < ids.len() && ids[j + 1] == ids[j] + 1 {
+            j += 1;
+        }
+        out.push(match j - i {
+            0 => ids[i].to_string(),
+            1 => format!("{}, {}", ids[i], ids[j]),
+            _ => format!("{}-{}", ids[i], ids[j]),
+        });
+        i = j + 1;
+    }
+    out.join(", ")
+}
+
+/// Lines of 16 bytes: offset, hex, ASCII.
+pub fn hex_dump(data: &[u8], max: usize) -> String {
+    let mut out = String::new();
+    for (row, chunk) in data[..data.len().min(max)].chunks(16).enumerate() {
+        let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
+        let ascii: String = chunk
+            .iter()
+            .map(|&b| {
+                if b.is_ascii_graphic() || b == b' ' {
+                    b as char
+                } else {
+                    '.'
+                }
+            })
+            .collect();
+        out.push_str(&format!(
+            "{:04x}  {:<47}  {ascii}\n",
+            row * 16,
+            hex.join(" ")
+        ));
+    }
+    if data.len() > max {
+        out.push_str(&format!("…  ({} more bytes)\n", data.len() - max));
+    }
+    out
+}
+
+/// The walkthrough as JSON lines: one record per part, each with a `type`.
+pub fn json_lines(w: &Walkthrough) -> String {
+    fn line<T: Serialize>(out: &mut String, ty: &str, v: &T) {
+        if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(v) {
+            let mut o = serde_json::Map::new();
+            o.insert("type".into(), ty.into());
+            o.extend(m);
+            out.push_str(&serde_json::Value::Object(o).to_string());
+            out.push('\n');
+        }
+    }
+    let mut out = String::new();
+    #[derive(Serialize)]
+    struct Head<'a> {
+        capture: &'a str,
+        conn: &'a Option<ConnInfo>,
+        frames_shown: usize,
+        frames_not_shown: u64,
+        not_found: &'a Option<String>,
+        shared_packets: &'a [PacketEx],
+    }
+    line(
+        &mut out,
+        "explain",
+        &Head {
+            capture: &w.capture,
+            conn: &w.conn,
+            frames_shown: w.frames.len(),
+            frames_not_shown: w.frames_not_shown,
+            not_found: &w.not_found,
+            shared_packets: &w.shared_packets,
+        },
+    );
+    if let Some(h) = &w.handshake {
+        line(&mut out, "explain-handshake", h);
+    }
+    for f in &w.frames {
+        line(&mut out, "explain-frame", f);
+    }
+    for m in &w.messages {
+        line(&mut out, "explain-message", m);
+    }
+    for p in &w.pings {
+        line(&mut out, "explain-ping", p);
+    }
+    for f in &w.findings {
+        line(&mut out, "finding", f);
+    }
+    out
+}

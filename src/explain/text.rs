@@ -1,0 +1,550 @@
+//! The walkthrough as text for a terminal: 100 columns, colour optional.
+
+use std::fmt::Write as _;
+
+use super::{FrameEx, Walkthrough};
+use crate::findings::Dir;
+
+/// Output width the text is laid out for.
+pub const WIDTH: usize = 100;
+
+/// ANSI styling, or none.
+#[derive(Clone, Copy)]
+pub struct Style {
+    pub color: bool,
+}
+
+impl Style {
+    fn paint(self, code: &str, s: &str) -> String {
+        if self.color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn bold(self, s: &str) -> String {
+        self.paint("1", s)
+    }
+    fn dim(self, s: &str) -> String {
+        self.paint("2", s)
+    }
+    fn field(self, name: &str, s: &str) -> String {
+        let code = match name {
+            "FIN" => "31",
+            "RSV1" | "RSV2" | "RSV3" => "35",
+            "opcode" => "34",
+            "MASK" => "33",
+            "masking key" => "36",
+            _ => "32",
+        };
+        self.paint(code, s)
+    }
+    fn good(self, s: &str) -> String {
+        self.paint("32", s)
+    }
+    fn bad(self, s: &str) -> String {
+        self.paint("1;31", s)
+    }
+}
+
+fn arrow(d: Dir) -> &'static str {
+    match d {
+        Dir::Client => "client → server",
+        Dir::Server => "server → client",
+    }
+}
+
+/// Appends `text` wrapped to WIDTH, the first line after `lead` (already
+/// `indent` columns wide), the others indented by `indent`.
+fn wrapped(out: &mut String, lead: &str, indent: usize, text: &str) {
+    let mut col = lead.chars().count().max(indent);
+    out.push_str(lead);
+    // Words longer than a line are cut into line-sized pieces.
+    let room = WIDTH.saturating_sub(indent).max(8);
+    let words = text.split(' ').flat_map(|w| {
+        let cs: Vec<char> = w.chars().collect();
+        if cs.len() <= room {
+            vec![w.to_string()]
+        } else {
+            cs.chunks(room).map(|c| c.iter().collect()).collect()
+        }
+    });
+    for (i, word) in words.enumerate() {
+        let word = word.as_str();
+        let w = word.chars().count();
+        if i > 0 && col + 1 + w > WIDTH {
+            out.push('\n');
+            out.push_str(&" ".repeat(indent));
+            col = indent;
+        } else if i > 0 {
+            out.push(' ');
+            col += 1;
+        }
+        out.push_str(word);
+        col += w;
+    }
+    out.push('\n');
+}
+
+fn pad(s: &str, n: usize) -> String {
+    let w = s.chars().count();
+    if w >= n {
+        s.to_string()
+    } else {
+        format!("{s}{}", " ".repeat(n - w))
+    }
+}
+
+fn heading(out: &mut String, st: Style, n: usize, title: &str) {
+    let _ = writeln!(out, "\n{}", st.bold(&format!("{n}. {title}")));
+}
+
+/// Renders the whole walkthrough.
+pub fn render(w: &Walkthrough, st: Style) -> String {
+    let mut out = String::new();
+    let title = match &w.conn {
+        Some(c) => format!("wsdissect explain: {}, connection {}", w.capture, c.id),
+        None => format!("wsdissect explain: {}", w.capture),
+    };
+    let _ = writeln!(
+        out,
+        "{}\n{}",
+        st.bold(&title),
+        "=".repeat(title.chars().count().min(WIDTH))
+    );
+    if let Some(nf) = &w.not_found {
+        let _ = writeln!(out, "\n{nf}.");
+    }
+    let Some(c) = &w.conn else { return out };
+    let mut sec = 0;
+    let mut next = || {
+        sec += 1;
+        sec
+    };
+    heading(&mut out, st, next(), "The TCP connection");
+    let _ = writeln!(out, "   client  {}   ({})", c.client, c.client_by);
+    let _ = writeln!(out, "   server  {}", c.server);
+    if let (Some(a), Some(b), Some(t0), Some(t1)) =
+        (c.first_packet, c.last_packet, c.first_ts, c.last_ts)
+    {
+        let _ = writeln!(
+            out,
+            "   packets #{a} to #{b} of the capture, over {:.3} s",
+            t1 - t0
+        );
+    }
+    if let Some(h) = &w.handshake {
+        heading(
+            &mut out,
+            st,
+            next(),
+            "The opening handshake (RFC 6455 section 4)",
+        );
+        let _ = writeln!(
+            out,
+            "   The client asks to upgrade, packet #{} (client → server):",
+            h.request_packet
+        );
+        let req_meaning = "the method must be GET and the version HTTP/1.1 or later (section 4.1)";
+        let _ = writeln!(out, "     {}", st.bold(&h.request_line));
+        wrapped(&mut out, "       ", 7, &st.dim(req_meaning));
+        for hd in &h.request_headers {
+            header_line(&mut out, st, &hd.name, &hd.value, &hd.meaning);
+        }
+        match (&h.response_line, h.response_packet) {
+            (Some(line), Some(p)) => {
+                let _ = writeln!(
+                    out,
+                    "\n   The server answers, packet #{p} (server → client):"
+                );
+                let _ = writeln!(out, "     {}", st.bold(line));
+                for hd in &h.response_headers {
+                    header_line(&mut out, st, &hd.name, &hd.value, &hd.meaning);
+                }
+            }
+            _ => {
+                let _ = writeln!(out, "\n   The server's answer is not in the capture.");
+            }
+        }
+        if let Some(a) = &h.accept {
+            heading(
+                &mut out,
+                st,
+                next(),
+                "Sec-WebSocket-Accept, step by step (section 4.2.2)",
+            );
+            let kb = a.key_bytes.map_or("not valid base64".to_string(), |n| {
+                format!("{n} bytes once decoded")
+            });
+            let rows = [
+                ("the client's key", format!("{}   ({kb})", a.key)),
+                ("append the GUID", a.guid.to_string()),
+                ("key + GUID", a.concatenated.clone()),
+                ("SHA-1 of that (hex)", a.sha1_hex.clone()),
+                ("base64 of the digest", st.bold(&a.base64)),
+                (
+                    "the server sent",
+                    a.sent.clone().unwrap_or_else(|| "(nothing)".into()),
+                ),
+            ];
+            for (k, v) in rows {
+                let _ = writeln!(out, "   {}{v}", pad(k, 24));
+            }
+            let verdict = if a.ok == Some(true) {
+                st.good(&format!("✓ {}", a.verdict))
+            } else {
+                st.bad(&format!("✗ {}", a.verdict))
+            };
+            wrapped(&mut out, &format!("   {}", pad("", 24)), 27, &verdict);
+        }
+        let _ = writeln!(out);
+        for n in &h.negotiated {
+            wrapped(&mut out, "   • ", 5, n);
+        }
+    }
+    heading(
+        &mut out,
+        st,
+        next(),
+        "Frames (the header is RFC 6455 section 5.2's diagram, bit by bit)",
+    );
+    if w.frames.is_empty() {
+        let _ = writeln!(out, "   No frame to show.");
+    }
+    for (i, f) in w.frames.iter().enumerate() {
+        frame(&mut out, st, f, i == 0);
+    }
+    if w.frames_not_shown > 0 {
+        let _ = writeln!(
+            out,
+            "\n   … {} more frames of this connection are not shown (see --max-frames, --frame, --packet).",
+            w.frames_not_shown
+        );
+    }
+    if !w.messages.is_empty() {
+        heading(
+            &mut out,
+            st,
+            next(),
+            "From frames to messages (section 5.4)",
+        );
+        for m in &w.messages {
+            let frames = super::ranges(&m.frames);
+            let how = if m.frames.len() == 1 {
+                format!("frame {frames}")
+            } else {
+                format!("{} fragments: frames {frames}", m.frames.len())
+            };
+            let mut line = format!(
+                "   Message {} · {} · {} · {how} · {} bytes",
+                m.index,
+                arrow(m.from),
+                m.opcode_name,
+                m.len
+            );
+            if m.compressed {
+                let _ = write!(line, " (inflated from {} on the wire)", m.wire_len);
+            }
+            // A short one-line text goes on the same line.
+            let inline = m.kind == "text"
+                && !m.shown.contains('\n')
+                && line.chars().count() + 2 + m.shown.chars().count() <= WIDTH;
+            if inline {
+                let _ = write!(line, ": {}", m.shown);
+            }
+            wrapped(&mut out, "   ", 5, line.trim_start());
+            if !m.interleaved.is_empty() {
+                let ids = super::ranges(&m.interleaved);
+                let _ = writeln!(
+                    out,
+                    "     control frame(s) {ids} arrived between its fragments: allowed (section 5.4)"
+                );
+            }
+            if !inline {
+                payload_block(&mut out, st, m.kind, &m.shown, 5, 6);
+            }
+            if !m.findings.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "     {}",
+                    st.bad(&format!("findings: {}", m.findings.join(", ")))
+                );
+            }
+        }
+    }
+    let split: Vec<&FrameEx> = w.frames.iter().filter(|f| f.segments > 1).collect();
+    if !w.shared_packets.is_empty() || !split.is_empty() {
+        heading(&mut out, st, next(), "Frames and TCP segments");
+        let _ = writeln!(
+            out,
+            "   TCP carries a byte stream: frame boundaries need not match segment boundaries."
+        );
+        for p in &w.shared_packets {
+            let ids = super::ranges(&p.frames);
+            wrapped(
+                &mut out,
+                "   ",
+                5,
+                &format!(
+                    "packet #{} carried {} whole frames: {ids}",
+                    p.packet,
+                    p.frames.len()
+                ),
+            );
+        }
+        for f in split {
+            let _ = writeln!(
+                out,
+                "   frame {} ({} bytes) was split over {} segments, packets #{} to #{}",
+                f.index, f.payload_len, f.segments, f.first_packet, f.packet
+            );
+        }
+    }
+    if !w.pings.is_empty() {
+        heading(&mut out, st, next(), "Ping and pong (section 5.5.2, 5.5.3)");
+        for p in &w.pings {
+            match (p.pong_frame, p.rtt_ms) {
+                (Some(q), Some(rtt)) => {
+                    let _ = writeln!(
+                        out,
+                        "   ping frame {} ({}) answered by pong frame {}: round trip {rtt:.3} ms",
+                        p.ping_frame,
+                        p.from.as_str(),
+                        q
+                    );
+                }
+                _ => {
+                    let _ = writeln!(
+                        out,
+                        "   ping frame {} ({}) got no pong in the capture",
+                        p.ping_frame,
+                        p.from.as_str()
+                    );
+                }
+            }
+        }
+    }
+    heading(
+        &mut out,
+        st,
+        next(),
+        "Findings (what `wsdissect check` reports)",
+    );
+    if w.findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "   {}",
+            st.good("None: every rule checked holds on this connection.")
+        );
+    }
+    for f in &w.findings {
+        let at = match f.frame {
+            Some(i) => format!("packet #{}, frame {i}", f.packet),
+            None => format!("packet #{}", f.packet),
+        };
+        let from = f
+            .from
+            .map_or(String::new(), |d| format!(", {}", d.as_str()));
+        let head = format!("   {} {} ({at}{from}): ", f.severity, f.code);
+        let painted = if f.severity == "error" {
+            st.bad(&head)
+        } else {
+            st.bold(&head)
+        };
+        let _ = writeln!(out, "{painted}");
+        wrapped(&mut out, "     ", 5, &f.message);
+    }
+    out
+}
+
+fn header_line(out: &mut String, st: Style, name: &str, value: &str, meaning: &str) {
+    let hv = format!("{name}: {value}");
+    if st.color {
+        let _ = writeln!(out, "     {}", st.bold(&hv));
+    } else {
+        wrapped(out, "     ", 7, &hv);
+    }
+    if !meaning.is_empty() {
+        wrapped(out, "       ", 7, &st.dim(meaning));
+    }
+}
+
+fn payload_block(
+    out: &mut String,
+    st: Style,
+    kind: &str,
+    shown: &str,
+    indent: usize,
+    max_lines: usize,
+) {
+    let pre = " ".repeat(indent);
+    match kind {
+        "empty" | "close" => {}
+        "undecodable" => {
+            let _ = writeln!(out, "{pre}(its bytes cannot be decoded: see the findings)");
+        }
+        _ => {
+            let label = match kind {
+                "json" => "JSON, pretty-printed:",
+                "text" => "text:",
+                "compressed" => "compressed bytes (the message section shows them inflated):",
+                _ => "hex dump:",
+            };
+            let _ = writeln!(out, "{pre}{}", st.dim(label));
+            for line in shown.lines().take(max_lines) {
+                let line: String = line.chars().take(WIDTH - indent - 2).collect();
+                let _ = writeln!(out, "{pre}  {line}");
+            }
+            if shown.lines().count() > max_lines {
+                let _ = writeln!(out, "{pre}  …");
+            }
+        }
+    }
+}
+
+/// The first two header bytes drawn like the RFC's diagram, with this frame's bits.
+fn diagram(out: &mut String, st: Style, f: &FrameEx, full: bool) {
+    let get = |n: &str| {
+        f.fields
+            .iter()
+            .find(|x| x.name == n)
+            .map(|x| x.bits.clone())
+            .unwrap_or_default()
+    };
+    let spaced = |s: String| {
+        s.chars()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let cells = [
+        ("FIN", spaced(get("FIN"))),
+        ("RSV1", spaced(get("RSV1"))),
+        ("RSV2", spaced(get("RSV2"))),
+        ("RSV3", spaced(get("RSV3"))),
+        ("opcode", spaced(get("opcode"))),
+        ("MASK", spaced(get("MASK"))),
+        ("payload len", spaced(get("payload len"))),
+    ];
+    let rule = "     +-+-+-+-+-------+-+-------------+";
+    if full {
+        let _ = writeln!(out, "      0                   1");
+        let _ = writeln!(out, "      0 1 2 3 4 5 6 7 8 9 0 1 2 3 4 5");
+        let _ = writeln!(out, "{rule}");
+        let _ = writeln!(out, "     |F|R|R|R| opcode|M| payload len |");
+        let _ = writeln!(out, "     |I|S|S|S|  (4)  |A|     (7)     |");
+        let _ = writeln!(out, "     |N|V|V|V|       |S|             |");
+        let _ = writeln!(out, "     | |1|2|3|       |K|             |");
+    } else {
+        let _ = writeln!(out, "     |F|R|R|R| opcode|M| payload len |");
+    }
+    let _ = writeln!(out, "{rule}");
+    let mut row = String::from("     |");
+    for (name, bits) in cells {
+        row.push_str(&st.field(name, &bits));
+        row.push('|');
+    }
+    let _ = writeln!(out, "{row}");
+    let _ = writeln!(out, "{rule}");
+}
+
+fn frame(out: &mut String, st: Style, f: &FrameEx, first: bool) {
+    let segs = if f.segments > 1 {
+        format!(
+            "{} segments, packets #{} to #{}",
+            f.segments, f.first_packet, f.packet
+        )
+    } else {
+        format!("packet #{}", f.packet)
+    };
+    let _ = writeln!(
+        out,
+        "\n   {}",
+        st.bold(&format!(
+            "Frame {} · {} · {} · {segs} · +{:.6} s",
+            f.index,
+            arrow(f.from),
+            f.opcode_name,
+            f.ts
+        ))
+    );
+    let _ = writeln!(out, "   header bytes: {}", f.header_hex);
+    diagram(out, st, f, first);
+    for x in &f.fields {
+        let lead = format!(
+            "     {}{}",
+            pad(&st.field(x.name, x.name), if st.color { 22 } else { 13 }),
+            pad(&x.value, 14)
+        );
+        wrapped(out, &format!("{lead} "), 33, &x.meaning);
+    }
+    let _ = writeln!(
+        out,
+        "     the payload is {} bytes, declared in the {} form",
+        f.payload_len, f.length_form
+    );
+    if !f.unmask.is_empty() {
+        let _ = writeln!(
+            out,
+            "   Unmasking (section 5.3): clear[i] = masked[i] XOR key[i % 4]"
+        );
+        let _ = writeln!(
+            out,
+            "     {}",
+            st.dim("  i   masked       key      clear   char")
+        );
+        for r in &f.unmask {
+            let ch = r.ch.map_or("·".to_string(), |c| format!("'{c}'"));
+            let _ = writeln!(
+                out,
+                "     {:>3}   {:02x}  XOR  key[{}]={:02x}  =  {:02x}      {ch}",
+                r.i,
+                r.masked,
+                r.i % 4,
+                r.key,
+                r.clear
+            );
+        }
+        if f.payload_len > f.unmask.len() as u64 {
+            let _ = writeln!(out, "     … and so on for all {} bytes", f.payload_len);
+        }
+    }
+    if let Some(code) = f.close_code {
+        let _ = writeln!(
+            out,
+            "   Close code {code}: {} (section 7.4){}",
+            f.close_meaning.unwrap_or(""),
+            f.close_reason
+                .as_deref()
+                .filter(|r| !r.is_empty())
+                .map_or(String::new(), |r| format!("; reason \"{r}\""))
+        );
+    } else if f.opcode == 8 {
+        let _ = writeln!(
+            out,
+            "   Close with no status code (allowed: the body is optional)"
+        );
+    }
+    if f.payload_kind != "empty" && f.payload_kind != "close" {
+        let _ = write!(out, "   Payload");
+        if !f.payload_complete {
+            let _ = write!(
+                out,
+                " (the first {} bytes shown)",
+                f.payload_shown.len().min(4096)
+            );
+        }
+        let _ = writeln!(out);
+        payload_block(out, st, f.payload_kind, &f.payload_shown, 5, 12);
+    }
+    if let Some(m) = f.message {
+        let _ = writeln!(out, "   {}", st.dim(&format!("part of message {m}")));
+    }
+    if !f.findings.is_empty() {
+        let _ = writeln!(
+            out,
+            "   {}",
+            st.bad(&format!("findings: {}", f.findings.join(", ")))
+        );
+    }
+}

@@ -1,0 +1,346 @@
+//! `explain`: its numbers are checked against the RFC's worked examples and
+//! against what `frames --format json` reports for the same bytes.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use base64::Engine;
+use serde_json::Value;
+use sha1::{Digest, Sha1};
+
+fn sample(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+}
+
+fn run(args: &[&str]) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+fn lines(s: &str) -> Vec<Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn explain_text(name: &str, extra: &[&str]) -> String {
+    let p = sample(name);
+    let mut args = vec!["explain", "--color", "never"];
+    args.extend_from_slice(extra);
+    args.push(p.to_str().unwrap());
+    run(&args)
+}
+
+#[test]
+fn rfc_examples_accept_key_unmasking_and_length_forms() {
+    let t = explain_text("rfc-examples.pcap", &[]);
+    // RFC 6455 section 1.3: the sample key, its SHA-1 and the accept value.
+    let sha1 = "b3 7a 4f 2c c0 62 4f 16 90 f6 46 06 cf 38 59 45 b2 be c4 ea";
+    for want in [
+        "the client's key        dGhlIHNhbXBsZSBub25jZQ==   (16 bytes once decoded)",
+        "key + GUID              dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11",
+        &format!("SHA-1 of that (hex)     {sha1}"),
+        "base64 of the digest    s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+        "the server sent         s3pPLMBiTxaQ9kYGzzhZRbK+xOo=",
+        "✓ matches",
+        // Section 5.7: "Hello" masked with 37 fa 21 3d is 7f 9f 4d 51 58.
+        "header bytes: 81 85 37 fa 21 3d",
+        "0   7f  XOR  key[0]=37  =  48      'H'",
+        "1   9f  XOR  key[1]=fa  =  65      'e'",
+        "2   4d  XOR  key[2]=21  =  6c      'l'",
+        "3   51  XOR  key[3]=3d  =  6c      'l'",
+        "4   58  XOR  key[0]=37  =  6f      'o'",
+        "|1|0|0|0|0 0 0 1|1|0 0 0 0 1 0 1|",
+        // The 256-byte and 64 KiB echoes from the server, as in section 5.7.
+        "header bytes: 82 7e 01 00",
+        "ext len 16   256            256 bytes, big-endian: this form is for lengths 126 to 65535",
+        "header bytes: 82 7f 00 00 00 00 00 01 00 00",
+        "ext len 64   65536          65536 bytes, big-endian: this form is for lengths 65536 to 2^63 - 1",
+        "the payload is 65536 bytes, declared in the 64-bit form",
+        "Close code 1000: normal closure (section 7.4); reason \"lesson over\"",
+        "Message 3 · client → server · text · 2 fragments: frames 3, 4 · 5 bytes: Hello",
+        "packet #11 carried 2 whole frames: 3, 4",
+        "ping frame 6 (client) answered by pong frame 7: round trip",
+        "None: every rule checked holds on this connection.",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    // The test's own computation agrees with the RFC's figure.
+    let d = Sha1::digest(b"dGhlIHNhbXBsZSBub25jZQ==258EAFA5-E914-47DA-95CA-C5AB0DC85B11");
+    assert_eq!(common::hex(&d), sha1.replace(' ', ""));
+}
+
+#[test]
+fn text_fits_100_columns_without_colour_codes() {
+    for name in [
+        "rfc-examples.pcap",
+        "node-fragments.pcap",
+        "violations/s-accept-mismatch.pcap",
+        "deflate/websockets-default.pcap",
+        "lossy.pcap",
+    ] {
+        let t = explain_text(name, &[]);
+        assert!(
+            !t.contains('\x1b'),
+            "{name}: colour codes with --color never"
+        );
+        for l in t.lines() {
+            assert!(
+                l.chars().count() <= 100,
+                "{name}: {} columns: {l}",
+                l.chars().count()
+            );
+        }
+    }
+    let p = sample("rfc-examples.pcap");
+    let c = run(&["explain", "--color", "always", p.to_str().unwrap()]);
+    assert!(
+        c.contains("\x1b[31m1\x1b[0m"),
+        "FIN bits painted red with --color always"
+    );
+}
+
+#[test]
+fn fragments_interleaved_pings_and_round_trips() {
+    let t = explain_text("node-fragments.pcap", &[]);
+    assert!(
+        t.contains(
+            "Message 1 · client → server · text · 4 fragments: frames 1, 4, 7, 10 · 54 bytes"
+        ),
+        "{t}"
+    );
+    assert!(
+        t.contains("control frame(s) 2, 5, 8 arrived between its fragments"),
+        "{t}"
+    );
+    assert!(
+        t.contains("Fragmented héllo — with pings between fragments ✓"),
+        "{t}"
+    );
+    assert!(t.contains("answered by pong frame"), "{t}");
+}
+
+#[test]
+fn wrong_accept_key_is_shown_step_by_step() {
+    let t = explain_text("violations/s-accept-mismatch.pcap", &[]);
+    let j = lines(&run(&[
+        "explain",
+        "--format",
+        "json",
+        sample("violations/s-accept-mismatch.pcap")
+            .to_str()
+            .unwrap(),
+    ]));
+    let hs = j.iter().find(|r| r["type"] == "explain-handshake").unwrap();
+    let a = &hs["accept"];
+    let key = a["key"].as_str().unwrap();
+    let expect = base64::engine::general_purpose::STANDARD.encode(Sha1::digest(
+        format!("{key}258EAFA5-E914-47DA-95CA-C5AB0DC85B11").as_bytes(),
+    ));
+    assert_eq!(a["base64"], expect.as_str());
+    assert_ne!(a["sent"], expect.as_str());
+    assert_eq!(a["ok"], false);
+    let flat = t.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        flat.contains(&format!(
+            "✗ does not match: the server sent {},",
+            a["sent"].as_str().unwrap()
+        )),
+        "{t}"
+    );
+    assert!(t.contains("error handshake.accept-mismatch"), "{t}");
+}
+
+#[test]
+fn compressed_connection_shows_rsv1_and_the_inflated_text() {
+    let t = explain_text("deflate/websockets-default.pcap", &[]);
+    assert!(t.contains("permessage-deflate (RFC 7692)"), "{t}");
+    assert!(
+        t.contains("set: this message is compressed (permessage-deflate claims RSV1)"),
+        "{t}"
+    );
+    assert!(t.contains("Message 1 · client → server · text · frame 1 · 5 bytes (inflated from 7 on the wire): Hello"), "{t}");
+    assert!(
+        t.contains("compressed bytes (the message section shows them inflated):"),
+        "{t}"
+    );
+}
+
+/// Every frame `explain --format json` shows agrees with `frames --format json`.
+#[test]
+fn explain_agrees_with_frames_on_every_sample() {
+    let mut names: Vec<String> = Vec::new();
+    for dir in ["", "violations/", "deflate/"] {
+        for e in std::fs::read_dir(sample(dir)).unwrap() {
+            let n = e.unwrap().file_name().into_string().unwrap();
+            if n.ends_with(".pcap") || n.ends_with(".pcapng") {
+                names.push(format!("{dir}{n}"));
+            }
+        }
+    }
+    let mut checked = 0;
+    for name in &names {
+        let p = sample(name);
+        let p = p.to_str().unwrap();
+        let frames = lines(&run(&["frames", "--format", "json", "--payload", "hex", p]));
+        let conns: std::collections::BTreeSet<u64> =
+            frames.iter().map(|f| f["conn"].as_u64().unwrap()).collect();
+        for conn in conns {
+            let c = conn.to_string();
+            let ex = lines(&run(&[
+                "explain",
+                "--format",
+                "json",
+                "--max-frames",
+                "100000",
+                "--conn",
+                &c,
+                p,
+            ]));
+            let ef: Vec<&Value> = ex.iter().filter(|r| r["type"] == "explain-frame").collect();
+            let ff: Vec<&Value> = frames.iter().filter(|f| f["conn"] == conn).collect();
+            assert_eq!(ef.len(), ff.len(), "{name} conn {conn}: frame count");
+            for (e, f) in ef.iter().zip(&ff) {
+                for k in [
+                    "packet",
+                    "fin",
+                    "rsv1",
+                    "rsv2",
+                    "rsv3",
+                    "opcode",
+                    "masked",
+                    "mask_key",
+                    "payload_len",
+                    "close_code",
+                ] {
+                    assert_eq!(e[k], f[k], "{name} conn {conn} frame {}: {k}", e["index"]);
+                }
+                // The header bits are the header's.
+                let bits: String = e["fields"].as_array().unwrap()[..7]
+                    .iter()
+                    .map(|x| x["bits"].as_str().unwrap())
+                    .collect();
+                let head = common::unhex(&e["header_hex"].as_str().unwrap().replace(' ', ""));
+                assert_eq!(bits, format!("{:08b}{:08b}", head[0], head[1]), "{name}");
+                let form = e["length_form"].as_str().unwrap();
+                let len7 = head[1] & 0x7f;
+                assert_eq!(
+                    form,
+                    match len7 {
+                        126 => "16-bit",
+                        127 => "64-bit",
+                        _ => "7-bit",
+                    }
+                );
+                // The unmasking table: clear bytes are the payload's, masked = clear ^ key.
+                let payload = common::unhex(f["payload_hex"].as_str().unwrap_or(""));
+                for r in e["unmask"].as_array().unwrap() {
+                    let i = r["i"].as_u64().unwrap() as usize;
+                    let key = common::unhex(f["mask_key"].as_str().unwrap());
+                    assert_eq!(r["clear"].as_u64().unwrap() as u8, payload[i], "{name}");
+                    assert_eq!(r["key"].as_u64().unwrap() as u8, key[i % 4]);
+                    assert_eq!(r["masked"].as_u64().unwrap() as u8, payload[i] ^ key[i % 4]);
+                }
+                if f["masked"] == true && !payload.is_empty() {
+                    assert_eq!(
+                        e["unmask"].as_array().unwrap().len(),
+                        payload.len().min(8),
+                        "{name}"
+                    );
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 700, "{checked} frames checked");
+}
+
+#[test]
+fn html_has_one_arrow_per_frame_and_parses() {
+    for name in [
+        "rfc-examples.pcap",
+        "node-fragments.pcap",
+        "violations/c-invalid-utf8.pcap",
+    ] {
+        let p = sample(name);
+        let p = p.to_str().unwrap();
+        let html = run(&["explain", "--format", "html", "--max-frames", "100000", p]);
+        let doc = roxmltree::Document::parse_with_options(
+            &html,
+            roxmltree::ParsingOptions {
+                allow_dtd: true,
+                ..Default::default()
+            },
+        )
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let arrows: Vec<_> = doc
+            .descendants()
+            .filter(|n| n.attribute("class") == Some("arrow"))
+            .collect();
+        let frames = lines(&run(&["frames", "--format", "json", p]));
+        let conn0 = frames.iter().filter(|f| f["conn"] == 0).count();
+        assert_eq!(arrows.len(), conn0, "{name}: one arrow per frame");
+        // Arrows are numbered 1..n in order, and each frame has its section.
+        for (i, a) in arrows.iter().enumerate() {
+            assert_eq!(
+                a.attribute("data-frame"),
+                Some((i + 1).to_string().as_str())
+            );
+            let id = format!("frame-{}", i + 1);
+            assert!(
+                doc.descendants()
+                    .any(|n| n.attribute("id") == Some(id.as_str())),
+                "{name}: {id}"
+            );
+        }
+        // Self-contained: nothing fetched.
+        assert!(
+            !html.contains("src=\"http")
+                && !html.contains("href=\"http")
+                && !html.contains("<script")
+        );
+    }
+}
+
+#[test]
+fn frame_and_packet_selection() {
+    let one = explain_text("rfc-examples.pcap", &["--frame", "10"]);
+    assert!(one.contains("Frame 10 · client → server · binary"), "{one}");
+    assert!(
+        !one.contains("Frame 9 ·") && !one.contains("Sec-WebSocket-Accept, step by step"),
+        "{one}"
+    );
+    assert!(
+        one.contains("12 more frames of this connection are not shown"),
+        "{one}"
+    );
+    let pkt = explain_text("rfc-examples.pcap", &["--packet", "11"]);
+    assert!(
+        pkt.contains("Frame 3 ·") && pkt.contains("Frame 4 ·") && !pkt.contains("Frame 5 ·"),
+        "{pkt}"
+    );
+    let hs = explain_text("rfc-examples.pcap", &["--packet", "4"]);
+    assert!(hs.contains("Sec-WebSocket-Accept, step by step"), "{hs}");
+    let none = explain_text("rfc-examples.pcap", &["--conn", "7"]);
+    assert!(
+        none.contains("connection 7 is not a WebSocket connection in this capture"),
+        "{none}"
+    );
+    let capped = explain_text("node-fragments.pcap", &["--max-frames", "3"]);
+    assert!(
+        capped.contains("Frame 3 ·") && !capped.contains("Frame 4 ·"),
+        "{capped}"
+    );
+}
