@@ -11,10 +11,10 @@ use std::net::SocketAddr;
 
 use crate::capture::{self, CaptureSummary, NotACapture, Record};
 use crate::config::Config;
-use crate::event::{ConnRef, ConnSummary, Event, Sink};
+use crate::event::{ConnRef, ConnSummary, Event, HttpBodyRecord, HttpEndRecord, HttpHeadRecord, Sink};
 use crate::findings::{Code, Dir, Finding};
 use crate::handshake::{self, Handshake};
-use crate::http::{BodyMode, HttpHead, HttpParser};
+use crate::http::{BodyMode, HttpError, HttpEvent, HttpHead, HttpParser};
 use crate::packet::{self, Decoded, Segment};
 use crate::tcp::{Chunk, GapKind, HalfStream, TcpNote};
 use crate::ws::stream::{Ctx, WsDecoder};
@@ -57,6 +57,8 @@ struct ConnState {
     findings: Vec<Code>,
     websocket: bool,
     no_handshake_warned: bool,
+    /// TCP handshake times (SYN, SYN/ACK, the client's ACK), for the RTT.
+    syn_ts: [Option<f64>; 3],
     /// Capture findings seen before the connection showed itself to be
     /// WebSocket; reported if it does, dropped if it never does.
     deferred: Vec<Finding>,
@@ -293,6 +295,14 @@ fn drive(
     if pure_syn && conn.st.client_side.is_none() {
         conn.st.client_side = Some(side);
     }
+    let t = &mut conn.st.syn_ts;
+    if pure_syn {
+        t[0] = Some(ts);
+    } else if seg.syn && t[0].is_some() {
+        t[1] = Some(ts);
+    } else if t[1].is_some() && t[2].is_none() && conn.st.client_side == Some(side) {
+        t[2] = Some(ts);
+    }
     let Conn { tcp, st, .. } = conn;
     if let Some(ack) = seg.ack {
         let other = 1 - side;
@@ -355,6 +365,7 @@ impl ConnState {
             findings: Vec::new(),
             websocket: false,
             no_handshake_warned: false,
+            syn_ts: [None; 3],
             deferred: Vec::new(),
         }
     }
@@ -366,6 +377,15 @@ impl ConnState {
         t.client_side = self.client_side;
         t.proto = [Proto::Ignore, Proto::Ignore];
         t
+    }
+
+    /// The round-trip time from the TCP handshake: SYN to the client's ACK
+    /// (right wherever the capture was taken).
+    fn rtt(&self) -> Option<f64> {
+        match self.syn_ts {
+            [Some(a), Some(_), Some(c)] if c >= a => Some(c - a),
+            _ => None,
+        }
     }
 
     fn conn_ref(&self) -> ConnRef {
@@ -563,7 +583,17 @@ impl ConnState {
                             switched_at = Some(used);
                         }
                     }
-                    Err(at) => {
+                    Err((at, HttpError::BadChunk)) => {
+                        let from = self.dir_of(side);
+                        self.finding(sink, Code::HttpBadChunk, from, pcx.number, Some(offset + at as u64),
+                            "the chunked transfer coding is malformed (RFC 9112 section 7.1); the rest of this direction is not decoded".into());
+                        let cref = self.conn_ref();
+                        if let Some(from) = from {
+                            sink.event(Event::HttpEnd(&HttpEndRecord { conn: cref, from, packet: pcx.number, ts: pcx.ts, complete: false }));
+                        }
+                        proto = Proto::Ignore;
+                    }
+                    Err((at, _)) => {
                         // Not HTTP (or broken): try it as frames without a handshake.
                         let mut d = Box::new(WsDecoder::without_handshake());
                         let rest = &bytes[at..];
@@ -639,14 +669,25 @@ impl ConnState {
         p: &mut HttpParser,
         bytes: &[u8],
         pcx: &PacketCx<'_>,
-        _sink: &mut dyn Sink,
-    ) -> Result<usize, usize> {
+        sink: &mut dyn Sink,
+    ) -> Result<usize, (usize, HttpError)> {
+        let cref = self.conn_ref();
+        let rtt = self.rtt();
         let handshake = &mut self.handshake;
         let requests = &mut self.requests;
         let emitted = &mut self.handshake_emitted;
+        let sink = std::cell::RefCell::new(sink);
         let r = p.feed(
             bytes,
             &mut |head: HttpHead| {
+                sink.borrow_mut().event(Event::HttpHead(&HttpHeadRecord {
+                    conn: cref,
+                    from: Dir::Client,
+                    packet: pcx.number,
+                    ts: pcx.ts,
+                    head: &head,
+                    rtt,
+                }));
                 let upgrade = handshake::is_upgrade_request(&head);
                 let method_head = head.method.as_deref() == Some("HEAD");
                 let mode = BodyMode::for_request(&head);
@@ -665,12 +706,12 @@ impl ConnState {
                 });
                 mode
             },
-            &mut |_| {},
+            &mut |ev| http_event(*sink.borrow_mut(), cref, Dir::Client, pcx, ev),
         );
         if self.handshake.is_some() && !self.handshake_emitted {
             self.websocket = true;
         }
-        r.map_err(|(at, _)| at)
+        r
     }
 
     fn server_http(
@@ -679,13 +720,24 @@ impl ConnState {
         bytes: &[u8],
         pcx: &PacketCx<'_>,
         sink: &mut dyn Sink,
-    ) -> Result<usize, usize> {
+    ) -> Result<usize, (usize, HttpError)> {
+        let cref = self.conn_ref();
+        let rtt = self.rtt();
         let handshake = &mut self.handshake;
         let requests = &mut self.requests;
         let mut answered_upgrade = None;
+        let sink_cell = std::cell::RefCell::new(&mut *sink);
         let r = p.feed(
             bytes,
             &mut |head: HttpHead| {
+                sink_cell.borrow_mut().event(Event::HttpHead(&HttpHeadRecord {
+                    conn: cref,
+                    from: Dir::Server,
+                    packet: pcx.number,
+                    ts: pcx.ts,
+                    head: &head,
+                    rtt,
+                }));
                 let status = head.status.unwrap_or(0);
                 if (100..200).contains(&status) && status != 101 {
                     return BodyMode::None;
@@ -709,8 +761,9 @@ impl ConnState {
                 }
                 BodyMode::for_response(&head, req.is_some_and(|r| r.head_method))
             },
-            &mut |_| {},
+            &mut |ev| http_event(*sink_cell.borrow_mut(), cref, Dir::Server, pcx, ev),
         );
+        drop(sink_cell);
         if let Some(ok) = answered_upgrade {
             self.emit_handshake(pcx, sink);
             if !ok {
@@ -725,7 +778,7 @@ impl ConnState {
                 }
             }
         }
-        r.map_err(|(at, _)| at)
+        r
     }
 
     fn emit_handshake(&mut self, pcx: &PacketCx<'_>, sink: &mut dyn Sink) {
@@ -812,7 +865,26 @@ impl ConnState {
             let mut proto = std::mem::replace(&mut self.proto[side], Proto::Ignore);
             match &mut proto {
                 Proto::Ws(d) => self.with_ctx(side, pcx, sink, |d, cx| d.finish(cx), d),
-                Proto::Http(p) => p.close(&mut |_| {}),
+                Proto::Http(p) => {
+                    if let Some(from) = self.dir_of(side) {
+                        let cref = self.conn_ref();
+                        let open = p.in_body();
+                        let mut ended = false;
+                        p.close(&mut |ev| {
+                            ended = true;
+                            http_event(sink, cref, from, pcx, ev)
+                        });
+                        if open && !ended {
+                            sink.event(Event::HttpEnd(&HttpEndRecord {
+                                conn: cref,
+                                from,
+                                packet: pcx.number,
+                                ts: pcx.ts,
+                                complete: false,
+                            }));
+                        }
+                    }
+                }
                 _ => {}
             }
             self.proto[side] = proto;
@@ -848,5 +920,25 @@ impl ConnState {
             findings: self.findings.clone(),
         };
         sink.event(Event::ConnEnd(&summary));
+    }
+}
+
+/// Passes an HTTP body event on as a pipeline event.
+fn http_event(sink: &mut dyn Sink, conn: ConnRef, from: Dir, pcx: &PacketCx<'_>, ev: HttpEvent<'_>) {
+    match ev {
+        HttpEvent::Body(bytes) => sink.event(Event::HttpBody(&HttpBodyRecord {
+            conn,
+            from,
+            packet: pcx.number,
+            ts: pcx.ts,
+            bytes,
+        })),
+        HttpEvent::End => sink.event(Event::HttpEnd(&HttpEndRecord {
+            conn,
+            from,
+            packet: pcx.number,
+            ts: pcx.ts,
+            complete: true,
+        })),
     }
 }

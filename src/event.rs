@@ -102,10 +102,46 @@ pub struct ConnSummary {
     pub findings: Vec<Code>,
 }
 
+/// An HTTP/1.x request or response head, on any connection and port.
+#[derive(Debug)]
+pub struct HttpHeadRecord<'a> {
+    pub conn: ConnRef,
+    pub from: Dir,
+    pub packet: u64,
+    pub ts: f64,
+    pub head: &'a crate::http::HttpHead,
+    /// The connection's round-trip time, from its TCP handshake, when captured.
+    pub rtt: Option<f64>,
+}
+
+/// Body bytes of the current HTTP message in one direction (de-chunked).
+#[derive(Debug)]
+pub struct HttpBodyRecord<'a> {
+    pub conn: ConnRef,
+    pub from: Dir,
+    pub packet: u64,
+    pub ts: f64,
+    pub bytes: &'a [u8],
+}
+
+/// The current HTTP message in one direction ended (`complete`), or the
+/// connection ended with it still open (not `complete`).
+#[derive(Debug)]
+pub struct HttpEndRecord {
+    pub conn: ConnRef,
+    pub from: Dir,
+    pub packet: u64,
+    pub ts: f64,
+    pub complete: bool,
+}
+
 /// An event of the pipeline.
 #[derive(Debug)]
 pub enum Event<'a> {
     Handshake(ConnRef, &'a Handshake),
+    HttpHead(&'a HttpHeadRecord<'a>),
+    HttpBody(&'a HttpBodyRecord<'a>),
+    HttpEnd(&'a HttpEndRecord),
     Frame(&'a FrameRecord<'a>),
     Message(&'a MessageRecord<'a>),
     Finding(&'a Finding),

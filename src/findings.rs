@@ -88,6 +88,10 @@ codes! {
     CaptureIpFragment = "capture.ip-fragment", Warning;
     LimitReached = "limit.reached", Warning;
     DeflateNoContext = "deflate.no-context", Warning;
+    HttpBadChunk = "http.bad-chunk", Error;
+    SseContentType = "sse.content-type", Error;
+    SseInvalidUtf8 = "sse.invalid-utf8", Error;
+    SseInvalidRetry = "sse.invalid-retry", Warning;
 }
 
 /// Which way a finding's bytes travelled.

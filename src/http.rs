@@ -258,6 +258,11 @@ impl HttpParser {
         Ok(i)
     }
 
+    /// Whether a message body is being read (it has not ended yet).
+    pub fn in_body(&self) -> bool {
+        matches!(self.state, State::Body(_) | State::Chunked(_) | State::UntilClose)
+    }
+
     /// The stream ended: a close-delimited body ends with it.
     pub fn close(&mut self, on_event: &mut dyn FnMut(HttpEvent<'_>)) {
         if self.state == State::UntilClose {

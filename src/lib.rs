@@ -15,6 +15,7 @@ pub mod handshake;
 pub mod http;
 pub mod packet;
 pub mod progress;
+pub mod push;
 pub mod render;
 pub mod tcp;
 pub mod ws;

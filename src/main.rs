@@ -38,6 +38,17 @@ enum Cmd {
     Check(CheckArgs),
     /// A teaching walkthrough of one connection: handshake, accept key, every header bit, unmasking.
     Explain(ExplainArgs),
+    /// Which server-push technique each channel uses: polling, long polling, iframe streaming, SSE, WebSocket.
+    Push(PushArgs),
+}
+
+#[derive(Args)]
+struct PushArgs {
+    #[command(flatten)]
+    common: Common,
+    /// A table per channel for people, or JSON lines (push, sse-event and finding records).
+    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    format: ListFormat,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -392,6 +403,35 @@ fn explain(a: ExplainArgs) -> ExitCode {
     }
 }
 
+fn push(a: PushArgs) -> ExitCode {
+    let mut cfg = config(&a.common);
+    cfg.keep_frame_payload = false;
+    cfg.keep_message_data = false;
+    let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
+    let mut ok = true;
+    let many = a.common.captures.len() > 1;
+    for path in &a.common.captures {
+        let mut sink = wsdissect::push::PushSink::new(a.format == ListFormat::Json);
+        let one = Common {
+            captures: vec![path.clone()],
+            ..a.common.clone()
+        };
+        if !run_all(&one, &cfg, &mut sink, |_, _| {}, |_, _| {}) {
+            ok = false;
+            continue;
+        }
+        let text = match a.format {
+            ListFormat::Json => wsdissect::push::render::json_lines(&sink, many.then_some(path.as_str())),
+            ListFormat::Table => wsdissect::push::render::table(&sink, many.then_some(path.as_str())),
+        };
+        out.write_all(text.as_bytes());
+    }
+    if let Err(code) = finish_output(out) {
+        return code;
+    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::from(2) }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
@@ -400,5 +440,6 @@ fn main() -> ExitCode {
         Cmd::Conns(a) => list(TableKind::Conns, a),
         Cmd::Check(a) => check(a),
         Cmd::Explain(a) => explain(a),
+        Cmd::Push(a) => push(a),
     }
 }

@@ -550,6 +550,7 @@ impl Sink for ExplainSink {
                     self.pending_findings.remove(&s.conn.id);
                 }
             }
+            Event::HttpHead(_) | Event::HttpBody(_) | Event::HttpEnd(_) => {}
         }
     }
 }

@@ -1,0 +1,562 @@
+//! `push`: which server-push technique each channel of a capture uses.
+//!
+//! Every HTTP/1.x exchange on any connection (from the analyzer's HttpHead /
+//! HttpBody / HttpEnd events) and every WebSocket upgrade is grouped into
+//! channels: one client (IP), one server, one resource (method, host, path
+//! without query); an exchange that upgrades to WebSocket is a channel of its
+//! own. Each channel is then classified from its timing, with thresholds
+//! taken from the connection's measured round-trip time:
+//! websocket, sse, iframe-streaming, long-polling, polling or plain.
+
+pub mod render;
+pub mod sse;
+
+use std::collections::HashMap;
+use std::net::{IpAddr, SocketAddr};
+
+use serde::Serialize;
+
+use crate::event::{ConnRef, Event, HttpBodyRecord, HttpEndRecord, HttpHeadRecord, Sink};
+use crate::findings::{Code, Dir, Finding};
+use crate::ws::frame::OpCode;
+use sse::{SseEvent, SseParser, SseProblem};
+
+/// Exchanges remembered per channel (timings); past it only counts grow.
+const MAX_EXCHANGES_PER_CHANNEL: usize = 100_000;
+/// Channels tracked.
+const MAX_CHANNELS: usize = 100_000;
+/// Bytes of an HTML response scanned for `<script` across body pieces.
+const SCRIPT_TAG: &[u8] = b"<script";
+
+/// A dispatched server-sent event, where it arrived.
+#[derive(Debug, Clone, Serialize)]
+pub struct SseRecord {
+    pub conn: u64,
+    pub packet: u64,
+    pub ts: f64,
+    pub id: Option<String>,
+    pub event: String,
+    pub data: String,
+    pub retry: Option<u64>,
+}
+
+/// One channel's verdict.
+#[derive(Debug, Clone, Serialize)]
+pub struct PushRecord {
+    pub technique: &'static str,
+    pub client: String,
+    pub server: String,
+    pub method: String,
+    pub host: Option<String>,
+    pub path: String,
+    pub conns: Vec<u64>,
+    pub requests: u64,
+    pub events: u64,
+    pub first_ts: f64,
+    pub last_ts: f64,
+    /// Mean time between the starts of consecutive requests (s).
+    pub mean_interval: Option<f64>,
+    /// Mean time from a request to the end of its response (s); open
+    /// responses count up to the capture's end.
+    pub mean_hold: Option<f64>,
+    pub events_per_request: f64,
+    /// Requests after the first (SSE: reconnections) and the Last-Event-ID they sent.
+    pub reconnects: u64,
+    pub last_event_ids: Vec<String>,
+    /// Responses still open when the capture ended.
+    pub open: u64,
+    /// The round-trip time the thresholds were scaled by (s).
+    pub rtt: Option<f64>,
+    /// The "held" threshold used (s): a response slower than this was held by the server.
+    pub hold_threshold: f64,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+struct ChannelKey {
+    client: IpAddr,
+    server: SocketAddr,
+    method: String,
+    host: Option<String>,
+    path: String,
+    websocket: bool,
+}
+
+#[derive(Debug, Clone, Default)]
+struct ExchangeTimes {
+    request_ts: f64,
+    /// When the response head arrived.
+    head_ts: Option<f64>,
+    /// When the response ended (None while open).
+    end_ts: Option<f64>,
+}
+
+#[derive(Debug, Default)]
+struct Channel {
+    conns: Vec<u64>,
+    requests: u64,
+    responses: u64,
+    open: u64,
+    exchanges: Vec<ExchangeTimes>,
+    first_ts: f64,
+    last_ts: f64,
+    rtt: Option<f64>,
+    sse_events: u64,
+    event_stream: bool,
+    accepts_event_stream: bool,
+    html: bool,
+    scripts: u64,
+    /// Distinct body pieces (times) that brought scripts.
+    script_pieces: u64,
+    upgraded: bool,
+    ws_messages: u64,
+    last_event_ids: Vec<String>,
+    /// Requests that carried a Last-Event-ID.
+    with_last_event_id: u64,
+}
+
+/// An exchange whose response is awaited or being read, on one connection.
+#[derive(Debug)]
+struct Pending {
+    channel: usize,
+    index: Option<usize>,
+    upgrade: bool,
+}
+
+#[derive(Debug, Default)]
+struct ConnTrack {
+    /// Requests waiting for their response, in order (pipelining).
+    waiting: std::collections::VecDeque<Pending>,
+    /// The exchange whose response body is being read.
+    reading: Option<Pending>,
+    sse: Option<SseParser>,
+    /// Bytes of the last body piece kept to find a `<script` split across pieces.
+    tail: Vec<u8>,
+    /// A WebSocket channel this connection upgraded to.
+    ws_channel: Option<usize>,
+    rtt: Option<f64>,
+}
+
+/// Collects the channels from the event stream.
+pub struct PushSink {
+    keys: HashMap<ChannelKey, usize>,
+    channels: Vec<(ChannelKey, Channel)>,
+    conns: HashMap<u64, ConnTrack>,
+    /// SSE events and findings as they come (the renderer drains them).
+    pub sse_events: Vec<SseRecord>,
+    pub findings: Vec<Finding>,
+    last_ts: f64,
+    /// Keep SSE events for output (JSON); counts are kept either way.
+    pub keep_events: bool,
+}
+
+fn path_only(target: &str) -> String {
+    // An absolute-form target (a proxy request) keeps only its path.
+    let t = target
+        .strip_prefix("http://")
+        .or_else(|| target.strip_prefix("https://"))
+        .map(|rest| rest.find('/').map_or("/", |i| &rest[i..]))
+        .unwrap_or(target);
+    t.split(['?', '#']).next().unwrap_or("").to_string()
+}
+
+impl Default for PushSink {
+    fn default() -> Self {
+        Self::new(true)
+    }
+}
+
+impl PushSink {
+    pub fn new(keep_events: bool) -> Self {
+        PushSink {
+            keys: HashMap::new(),
+            channels: Vec::new(),
+            conns: HashMap::new(),
+            sse_events: Vec::new(),
+            findings: Vec::new(),
+            last_ts: 0.0,
+            keep_events,
+        }
+    }
+
+    fn channel(&mut self, key: ChannelKey, conn: u64, ts: f64) -> Option<usize> {
+        if let Some(&i) = self.keys.get(&key) {
+            let ch = &mut self.channels[i].1;
+            if !ch.conns.contains(&conn) {
+                ch.conns.push(conn);
+            }
+            return Some(i);
+        }
+        if self.channels.len() >= MAX_CHANNELS {
+            return None;
+        }
+        let i = self.channels.len();
+        self.keys.insert(key.clone(), i);
+        self.channels.push((
+            key,
+            Channel {
+                conns: vec![conn],
+                first_ts: ts,
+                last_ts: ts,
+                ..Channel::default()
+            },
+        ));
+        Some(i)
+    }
+
+    fn finding(&mut self, code: Code, conn: ConnRef, from: Dir, packet: u64, message: String) {
+        if self.findings.len() < 10_000 {
+            self.findings.push(Finding {
+                code,
+                conn: Some(conn.id),
+                from: Some(from),
+                packet,
+                offset: None,
+                message,
+            });
+        }
+    }
+
+    fn head(&mut self, h: &HttpHeadRecord<'_>) {
+        self.last_ts = self.last_ts.max(h.ts);
+        let id = h.conn.id;
+        match h.from {
+            Dir::Client => {
+                let head = h.head;
+                let upgrade = crate::handshake::is_upgrade_request(head);
+                let key = ChannelKey {
+                    client: h.conn.client.ip(),
+                    server: h.conn.server,
+                    method: head.method.clone().unwrap_or_default(),
+                    host: head.header("host").map(str::to_string),
+                    path: path_only(head.path.as_deref().unwrap_or("")),
+                    websocket: upgrade,
+                };
+                let Some(ci) = self.channel(key, id, h.ts) else { return };
+                let ch = &mut self.channels[ci].1;
+                ch.requests += 1;
+                ch.last_ts = ch.last_ts.max(h.ts);
+                if let Some(r) = h.rtt {
+                    ch.rtt = Some(ch.rtt.map_or(r, |x: f64| x.min(r)));
+                }
+                if head
+                    .header("accept")
+                    .is_some_and(|a| a.to_ascii_lowercase().contains("text/event-stream"))
+                {
+                    ch.accepts_event_stream = true;
+                }
+                if let Some(l) = head.header("last-event-id") {
+                    ch.with_last_event_id += 1;
+                    if ch.last_event_ids.len() < 100 {
+                        ch.last_event_ids.push(l.to_string());
+                    }
+                }
+                let index = (ch.exchanges.len() < MAX_EXCHANGES_PER_CHANNEL).then(|| {
+                    ch.exchanges.push(ExchangeTimes {
+                        request_ts: h.ts,
+                        ..Default::default()
+                    });
+                    ch.exchanges.len() - 1
+                });
+                let t = self.conns.entry(id).or_default();
+                t.rtt = h.rtt.or(t.rtt);
+                if t.waiting.len() < 1024 {
+                    t.waiting.push_back(Pending {
+                        channel: ci,
+                        index,
+                        upgrade,
+                    });
+                }
+            }
+            Dir::Server => {
+                let status = h.head.status.unwrap_or(0);
+                if (100..200).contains(&status) && status != 101 {
+                    return; // interim
+                }
+                let t = self.conns.entry(id).or_default();
+                let Some(p) = t.waiting.pop_front() else { return };
+                let ct = h
+                    .head
+                    .header("content-type")
+                    .map(|c| c.to_ascii_lowercase())
+                    .unwrap_or_default();
+                let (ci, idx, upgrade) = (p.channel, p.index, p.upgrade);
+                let event_stream = ct.starts_with("text/event-stream");
+                t.sse = event_stream.then(SseParser::new);
+                t.tail.clear();
+                let ws = upgrade && status == 101;
+                if ws {
+                    t.ws_channel = Some(ci);
+                } else {
+                    t.reading = Some(p);
+                }
+                let ch = &mut self.channels[ci].1;
+                ch.last_ts = ch.last_ts.max(h.ts);
+                if let Some(e) = idx.and_then(|i| ch.exchanges.get_mut(i)) {
+                    e.head_ts = Some(h.ts);
+                    if ws {
+                        e.end_ts = Some(h.ts);
+                    }
+                }
+                ch.upgraded |= ws;
+                ch.event_stream |= event_stream;
+                ch.html |= ct.starts_with("text/html");
+                let wrong_type = ch.accepts_event_stream && !event_stream && (200..300).contains(&status);
+                if wrong_type {
+                    let msg = format!(
+                        "the client asked for text/event-stream but the response's Content-Type is {}; an EventSource fails the connection (HTML Living Standard 9.2.3)",
+                        if ct.is_empty() { "missing".to_string() } else { format!("\"{ct}\"") }
+                    );
+                    self.finding(Code::SseContentType, h.conn, Dir::Server, h.packet, msg);
+                }
+            }
+        }
+    }
+
+    fn body(&mut self, b: &HttpBodyRecord<'_>) {
+        self.last_ts = self.last_ts.max(b.ts);
+        if b.from != Dir::Server {
+            return;
+        }
+        let Some(t) = self.conns.get_mut(&b.conn.id) else { return };
+        let Some(p) = t.reading.as_ref() else { return };
+        let ci = p.channel;
+        // <script tags, also when one is split between two pieces.
+        let mut scan = std::mem::take(&mut t.tail);
+        scan.extend_from_slice(b.bytes);
+        let scripts = count_tags(&scan);
+        let keep = scan.len().min(SCRIPT_TAG.len() - 1);
+        t.tail = scan[scan.len() - keep..].to_vec();
+        let mut events = Vec::new();
+        let mut problems = Vec::new();
+        if let Some(parser) = t.sse.as_mut() {
+            parser.feed(b.bytes, &mut |e: SseEvent| events.push(e), &mut |p: SseProblem| problems.push(p));
+        }
+        let ch = &mut self.channels[ci].1;
+        ch.last_ts = ch.last_ts.max(b.ts);
+        ch.scripts += scripts;
+        ch.script_pieces += u64::from(scripts > 0);
+        ch.sse_events += events.len() as u64;
+        if self.keep_events {
+            for e in events {
+                self.sse_events.push(SseRecord {
+                    conn: b.conn.id,
+                    packet: b.packet,
+                    ts: b.ts,
+                    id: e.id,
+                    event: e.event,
+                    data: e.data,
+                    retry: e.retry,
+                });
+            }
+        }
+        for p in problems {
+            let (code, msg) = match p {
+                SseProblem::InvalidUtf8 => (
+                    Code::SseInvalidUtf8,
+                    "the event stream is not valid UTF-8 (HTML Living Standard 9.2.6); the bad bytes decode as U+FFFD".to_string(),
+                ),
+                SseProblem::InvalidRetry(v) => (
+                    Code::SseInvalidRetry,
+                    format!("retry: \"{v}\" is not ASCII digits only, so the field is ignored (HTML Living Standard 9.2.6)"),
+                ),
+            };
+            self.finding(code, b.conn, Dir::Server, b.packet, msg);
+        }
+    }
+
+    fn end(&mut self, e: &HttpEndRecord) {
+        self.last_ts = self.last_ts.max(e.ts);
+        if e.from != Dir::Server {
+            return;
+        }
+        let Some(t) = self.conns.get_mut(&e.conn.id) else { return };
+        let Some(p) = t.reading.take() else { return };
+        t.sse = None;
+        let ch = &mut self.channels[p.channel].1;
+        ch.last_ts = ch.last_ts.max(e.ts);
+        if e.complete {
+            ch.responses += 1;
+            if let Some(x) = p.index.and_then(|i| ch.exchanges.get_mut(i)) {
+                x.end_ts = Some(e.ts);
+            }
+        } else {
+            ch.open += 1;
+        }
+    }
+
+    fn message(&mut self, m: &crate::event::MessageRecord<'_>) {
+        if m.from != Dir::Server || !matches!(m.opcode, OpCode::Text | OpCode::Binary) {
+            return;
+        }
+        if let Some(ci) = self.conns.get(&m.conn.id).and_then(|t| t.ws_channel) {
+            let ch = &mut self.channels[ci].1;
+            ch.ws_messages += 1;
+            ch.last_ts = ch.last_ts.max(m.last_ts);
+        }
+    }
+
+    /// The verdict for every channel, in order of first request.
+    pub fn finish(&self) -> Vec<PushRecord> {
+        self.channels.iter().map(|(k, c)| classify(k, c, self.last_ts)).collect()
+    }
+}
+
+/// Occurrences of `<script` (any case).
+fn count_tags(b: &[u8]) -> u64 {
+    b.windows(SCRIPT_TAG.len())
+        .filter(|w| w.eq_ignore_ascii_case(SCRIPT_TAG))
+        .count() as u64
+}
+
+fn mean(v: &[f64]) -> Option<f64> {
+    (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64)
+}
+
+fn ms(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.1} ms", s * 1000.0)
+    } else {
+        format!("{s:.2} s")
+    }
+}
+
+fn classify(k: &ChannelKey, c: &Channel, capture_end: f64) -> PushRecord {
+    // Thresholds from the measured round trip: a response slower than ten
+    // round trips (and than 50 ms, the scheduling noise of a busy server)
+    // was held; a new request within ten round trips (or 100 ms) of the
+    // previous response came "at once".
+    let rtt = c.rtt;
+    let r = rtt.unwrap_or(0.0);
+    let hold_threshold = (10.0 * r).max(0.05);
+    let prompt = (10.0 * r).max(0.1);
+    let ex = &c.exchanges;
+    let holds: Vec<f64> = ex
+        .iter()
+        .map(|e| e.end_ts.unwrap_or(capture_end) - e.request_ts)
+        .collect();
+    let starts: Vec<f64> = ex.iter().map(|e| e.request_ts).collect();
+    let intervals: Vec<f64> = starts.windows(2).map(|w| w[1] - w[0]).collect();
+    let gaps: Vec<f64> = ex
+        .windows(2)
+        .filter_map(|w| w[0].end_ts.map(|end| w[1].request_ts - end))
+        .collect();
+    let held = holds.iter().filter(|&&h| h > hold_threshold).count();
+    let mean_hold = mean(&holds);
+    let mean_interval = mean(&intervals);
+    let rtt_text = match rtt {
+        Some(r) => format!("round trip {} from the TCP handshake", ms(r)),
+        None => "no TCP handshake captured, so fixed floors".to_string(),
+    };
+    let n = c.requests;
+    let (technique, events, reason) = if c.upgraded {
+        (
+            "websocket",
+            c.ws_messages,
+            format!("the upgrade to WebSocket succeeded (101); {} server-to-client data messages", c.ws_messages),
+        )
+    } else if c.event_stream || c.accepts_event_stream {
+        (
+            "sse",
+            c.sse_events,
+            format!(
+                "the response is text/event-stream; {} events dispatched over {} request(s), {} carrying Last-Event-ID",
+                c.sse_events, n, c.with_last_event_id
+            ),
+        )
+    } else if c.html && c.script_pieces >= 2 && holds.iter().any(|&h| h > hold_threshold) {
+        (
+            "iframe-streaming",
+            c.scripts,
+            format!(
+                "a long-lived text/html response ({} open, threshold {}; {rtt_text}) delivered {} <script> tags in {} separate pieces",
+                ms(holds.iter().cloned().fold(0.0, f64::max)),
+                ms(hold_threshold),
+                c.scripts,
+                c.script_pieces
+            ),
+        )
+    } else if n >= 2 && held > 0 && 2 * held + 1 >= holds.len() && gaps.iter().all(|&g| g < prompt) {
+        (
+            "long-polling",
+            c.responses,
+            format!(
+                "{held} of {} responses were held longer than {} ({rtt_text}; mean hold {}), and the client asked again within {} of each answer",
+                holds.len(),
+                ms(hold_threshold),
+                ms(mean_hold.unwrap_or(0.0)),
+                ms(prompt)
+            ),
+        )
+    } else if n >= 2 && held == 0 {
+        let steady = match (mean_interval, intervals.len()) {
+            (Some(m), k) if k >= 2 && m > 0.0 => {
+                let var = intervals.iter().map(|x| (x - m).powi(2)).sum::<f64>() / k as f64;
+                var.sqrt() / m < 0.5
+            }
+            _ => true,
+        };
+        (
+            "polling",
+            c.responses,
+            format!(
+                "{n} requests{} every {} on average, each answered at once (mean {}, under {}; {rtt_text})",
+                if steady { " at a steady interval" } else { "" },
+                ms(mean_interval.unwrap_or(0.0)),
+                ms(mean_hold.unwrap_or(0.0)),
+                ms(hold_threshold)
+            ),
+        )
+    } else {
+        (
+            "plain",
+            0,
+            if n < 2 {
+                "a single request: nothing repeated, streamed or upgraded".to_string()
+            } else {
+                format!(
+                    "{n} requests, but neither steady prompt answers nor held ones ({held} of {} held longer than {})",
+                    holds.len(),
+                    ms(hold_threshold)
+                )
+            },
+        )
+    };
+    PushRecord {
+        technique,
+        client: k.client.to_string(),
+        server: k.server.to_string(),
+        method: k.method.clone(),
+        host: k.host.clone(),
+        path: k.path.clone(),
+        conns: c.conns.clone(),
+        requests: n,
+        events,
+        first_ts: c.first_ts,
+        last_ts: c.last_ts,
+        mean_interval,
+        mean_hold,
+        events_per_request: if n > 0 { events as f64 / n as f64 } else { 0.0 },
+        reconnects: n.saturating_sub(1),
+        last_event_ids: c.last_event_ids.clone(),
+        open: c.open,
+        rtt,
+        hold_threshold,
+        reason,
+    }
+}
+
+impl Sink for PushSink {
+    fn event(&mut self, ev: Event<'_>) {
+        match ev {
+            Event::HttpHead(h) => self.head(h),
+            Event::HttpBody(b) => self.body(b),
+            Event::HttpEnd(e) => self.end(e),
+            Event::Message(m) => self.message(m),
+            Event::Finding(f) if f.code == Code::HttpBadChunk && self.findings.len() < 10_000 => {
+                self.findings.push(f.clone())
+            }
+            _ => {}
+        }
+    }
+}
