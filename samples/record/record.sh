@@ -214,6 +214,42 @@ rec_rfc_examples() {
   cap_stop $CAP_PID "$out/rfc-examples.pcap"
 }
 
+# Server push (issue 8): each technique from real programs over loopback TCP,
+# in samples/push/. NAME.log is what the programs did (requests made, events
+# pushed), the reference the tests compare against.
+push_rec() { # NAME PORT then a command line run while capturing
+  local name=$1 port=$2; shift 2
+  rm -f "$out/push/$name.pcap" "$out/push/$name.log"
+  cap_start lo "$out/push/$name.pcap" "tcp port $port"
+  "$@"
+  cap_stop $CAP_PID "$out/push/$name.pcap"
+}
+push_server() { # PORT NAME LIFETIME_MS
+  node "$here/push_server.js" 127.0.0.1 "$1" "$out/push/$2.log" "$3" > /dev/null &
+  sleep 0.5
+}
+chromium_page() { # URL SECONDS
+  local prof; prof=$(mktemp -d)
+  timeout "$2" chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run \
+    --disable-background-networking --disable-component-update --disable-sync \
+    --user-data-dir="$prof" "$1" > /dev/null 2>&1 || true
+  rm -rf "$prof"
+}
+rec_push() {
+  mkdir -p "$out/push"
+  push_rec node-poll 9020 bash -c "$(declare -f push_server); here=$here out=$out; push_server 9020 node-poll 5000; node $here/push_clients.js poll 127.0.0.1 9020; wait"
+  push_rec node-longpoll 9021 bash -c "$(declare -f push_server); here=$here out=$out; push_server 9021 node-longpoll 6000; node $here/push_clients.js longpoll 127.0.0.1 9021; wait"
+  push_rec python-sse 9022 bash -c "$(declare -f push_server); here=$here out=$out; push_server 9022 python-sse 9000; $py $here/sse_peers.py client 127.0.0.1 9022 $out/push/python-sse.log; wait"
+  push_rec http10-sse 9023 "$py" "$here/sse_peers.py" http10 127.0.0.1 9023 "$out/push/http10-sse.log"
+  for mode in sse poll longpoll iframe; do
+    local port=$((9024 + $(echo "sse poll longpoll iframe" | tr ' ' '\n' | grep -n "^$mode$" | cut -d: -f1)))
+    push_rec "chromium-$mode" $port bash -c "$(declare -f push_server chromium_page); here=$here out=$out; push_server $port chromium-$mode 9000; chromium_page http://127.0.0.1:$port/page?mode=$mode 7; wait"
+  done
+  push_rec malformed-push 9031 "$py" "$here/sse_peers.py" malformed 127.0.0.1 9031 "$out/push/malformed-push.log"
+  "$py" "$here/push_expect.py"
+  push_rec socketio 9030 bash -c "cd $here && node socketio_demo.js 127.0.0.1 9030 $out/push/socketio.log"
+}
+
 rec_snapped() {
   # tcpdump -s 120 cuts every packet after 120 bytes: frames beyond it are snapped.
   fresh snapped
@@ -229,7 +265,7 @@ rec_port_reuse() {
   cap_stop $CAP_PID "$out/port-reuse.pcap"
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped port_reuse violations deflate rfc_examples"
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped port_reuse violations deflate rfc_examples push"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"

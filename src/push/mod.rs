@@ -110,6 +110,8 @@ struct Channel {
     script_pieces: u64,
     upgraded: bool,
     ws_messages: u64,
+    /// Requests of Socket.IO's engine.io polling transport (`transport=polling`).
+    engine_io_polling: u64,
     last_event_ids: Vec<String>,
     /// Requests that carried a Last-Event-ID.
     with_last_event_id: u64,
@@ -245,6 +247,11 @@ impl PushSink {
                 {
                     ch.accepts_event_stream = true;
                 }
+                if head.path.as_deref().is_some_and(|p| {
+                    p.split_once('?').is_some_and(|(_, q)| q.split('&').any(|kv| kv == "transport=polling"))
+                }) {
+                    ch.engine_io_polling += 1;
+                }
                 if let Some(l) = head.header("last-event-id") {
                     ch.with_last_event_id += 1;
                     if ch.last_event_ids.len() < 100 {
@@ -301,7 +308,8 @@ impl PushSink {
                 ch.upgraded |= ws;
                 ch.event_stream |= event_stream;
                 ch.html |= ct.starts_with("text/html");
-                let wrong_type = ch.accepts_event_stream && !event_stream && (200..300).contains(&status);
+                // 204 is how a server tells an EventSource to stop: not a wrong type.
+                let wrong_type = ch.accepts_event_stream && !event_stream && status == 200;
                 if wrong_type {
                     let msg = format!(
                         "the client asked for text/event-stream but the response's Content-Type is {}; an EventSource fails the connection (HTML Living Standard 9.2.3)",
@@ -414,7 +422,9 @@ fn mean(v: &[f64]) -> Option<f64> {
 }
 
 fn ms(s: f64) -> String {
-    if s < 1.0 {
+    if s < 0.001 {
+        format!("{:.0} µs", s * 1e6)
+    } else if s < 1.0 {
         format!("{:.1} ms", s * 1000.0)
     } else {
         format!("{s:.2} s")
@@ -460,8 +470,15 @@ fn classify(k: &ChannelKey, c: &Channel, capture_end: f64) -> PushRecord {
             "sse",
             c.sse_events,
             format!(
-                "the response is text/event-stream; {} events dispatched over {} request(s), {} carrying Last-Event-ID",
-                c.sse_events, n, c.with_last_event_id
+                "{}; {} events dispatched over {} request(s), {} carrying Last-Event-ID",
+                if c.event_stream {
+                    "the response is text/event-stream"
+                } else {
+                    "the client asked for text/event-stream (Accept), though the response is not one"
+                },
+                c.sse_events,
+                n,
+                c.with_last_event_id
             ),
         )
     } else if c.html && c.script_pieces >= 2 && holds.iter().any(|&h| h > hold_threshold) {
@@ -474,6 +491,18 @@ fn classify(k: &ChannelKey, c: &Channel, capture_end: f64) -> PushRecord {
                 ms(hold_threshold),
                 c.scripts,
                 c.script_pieces
+            ),
+        )
+    } else if c.engine_io_polling == n && n > 0 && k.method == "GET" {
+        // Engine.io's polling transport holds each GET until the server has
+        // packets (or its ping interval passes): long polling by design,
+        // even when an upgrade to WebSocket cuts the hold short.
+        (
+            "long-polling",
+            c.responses,
+            format!(
+                "Socket.IO (engine.io) polling transport: transport=polling on all {n} GETs, each held until the server has packets; {held} held longer than {} here ({rtt_text})",
+                ms(hold_threshold)
             ),
         )
     } else if n >= 2 && held > 0 && 2 * held + 1 >= holds.len() && gaps.iter().all(|&g| g < prompt) {

@@ -1,0 +1,16 @@
+// Node clients (global fetch) for the push recordings.
+// Usage: node push_clients.js poll|longpoll|sse HOST PORT
+'use strict';
+const [mode, host, port] = process.argv.slice(2);
+const base = `http://${host}:${port}`;
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+(async () => {
+  if (mode === 'poll') {
+    for (let k = 0; k < 6; k++) {
+      await (await fetch(`${base}/poll?k=${k}`)).text();
+      await sleep(500);
+    }
+  } else if (mode === 'longpoll') {
+    for (let k = 0; k < 5; k++) await (await fetch(`${base}/longpoll?k=${k}`)).text();
+  }
+})();
