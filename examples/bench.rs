@@ -89,9 +89,10 @@ fn generate(dir: &Path, rel: &Path, name: &str, mib: u64, profile: &str) -> (Pat
     let path = dir.join(name);
     let meta = dir.join(format!("{name}.frames"));
     if let (true, Ok(n)) = (path.exists(), std::fs::read_to_string(&meta))
-        && let Ok(n) = n.trim().parse() {
-            return (path, n);
-        }
+        && let Ok(n) = n.trim().parse()
+    {
+        return (path, n);
+    }
     std::fs::create_dir_all(dir).unwrap_or_else(|e| die(format!("{}: {e}", dir.display())));
     let out = Command::new(rel.join("examples/synth_capture"))
         .arg(&path)
@@ -204,11 +205,12 @@ fn main() {
         // One untimed pass: warms the page cache and checks every frame is reported.
         for (n, argv) in &cmds {
             if let Some(got) = count_frames(n, argv)
-                && got != expect {
-                    die(format!(
-                        "{n} reported {got} frames; the generator wrote {expect}"
-                    ));
-                }
+                && got != expect
+            {
+                die(format!(
+                    "{n} reported {got} frames; the generator wrote {expect}"
+                ));
+            }
         }
         let mut times = vec![Vec::new(); cmds.len()];
         let mut rss = vec![0u64; cmds.len()];

@@ -11,7 +11,9 @@ use std::net::SocketAddr;
 
 use crate::capture::{self, CaptureSummary, NotACapture, Record};
 use crate::config::Config;
-use crate::event::{ConnRef, ConnSummary, Event, HttpBodyRecord, HttpEndRecord, HttpHeadRecord, Sink};
+use crate::event::{
+    ConnRef, ConnSummary, Event, HttpBodyRecord, HttpEndRecord, HttpHeadRecord, Sink,
+};
 use crate::findings::{Code, Dir, Finding};
 use crate::handshake::{self, Handshake};
 use crate::http::{BodyMode, HttpError, HttpEvent, HttpHead, HttpParser};
@@ -191,10 +193,12 @@ impl<'c> Analyzer<'c> {
             }
             _ => false,
         };
-        if reuse && let Some(mut old) = self.conns.remove(&key)
-            && !old.closed {
-                finalize(self.cfg, &mut old, number, ts, sink);
-            }
+        if reuse
+            && let Some(mut old) = self.conns.remove(&key)
+            && !old.closed
+        {
+            finalize(self.cfg, &mut old, number, ts, sink);
+        }
         if !self.conns.contains_key(&key) {
             if self.conns.len() >= self.cfg.max_connections {
                 self.evict(number, ts, sink);
@@ -589,7 +593,13 @@ impl ConnState {
                             "the chunked transfer coding is malformed (RFC 9112 section 7.1); the rest of this direction is not decoded".into());
                         let cref = self.conn_ref();
                         if let Some(from) = from {
-                            sink.event(Event::HttpEnd(&HttpEndRecord { conn: cref, from, packet: pcx.number, ts: pcx.ts, complete: false }));
+                            sink.event(Event::HttpEnd(&HttpEndRecord {
+                                conn: cref,
+                                from,
+                                packet: pcx.number,
+                                ts: pcx.ts,
+                                complete: false,
+                            }));
                         }
                         proto = Proto::Ignore;
                     }
@@ -730,14 +740,16 @@ impl ConnState {
         let r = p.feed(
             bytes,
             &mut |head: HttpHead| {
-                sink_cell.borrow_mut().event(Event::HttpHead(&HttpHeadRecord {
-                    conn: cref,
-                    from: Dir::Server,
-                    packet: pcx.number,
-                    ts: pcx.ts,
-                    head: &head,
-                    rtt,
-                }));
+                sink_cell
+                    .borrow_mut()
+                    .event(Event::HttpHead(&HttpHeadRecord {
+                        conn: cref,
+                        from: Dir::Server,
+                        packet: pcx.number,
+                        ts: pcx.ts,
+                        head: &head,
+                        rtt,
+                    }));
                 let status = head.status.unwrap_or(0);
                 if (100..200).contains(&status) && status != 101 {
                     return BodyMode::None;
@@ -924,7 +936,13 @@ impl ConnState {
 }
 
 /// Passes an HTTP body event on as a pipeline event.
-fn http_event(sink: &mut dyn Sink, conn: ConnRef, from: Dir, pcx: &PacketCx<'_>, ev: HttpEvent<'_>) {
+fn http_event(
+    sink: &mut dyn Sink,
+    conn: ConnRef,
+    from: Dir,
+    pcx: &PacketCx<'_>,
+    ev: HttpEvent<'_>,
+) {
     match ev {
         HttpEvent::Body(bytes) => sink.event(Event::HttpBody(&HttpBodyRecord {
             conn,

@@ -136,7 +136,7 @@ pub struct HttpEndRecord {
 }
 
 /// An event of the pipeline.
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
     Handshake(ConnRef, &'a Handshake),
     HttpHead(&'a HttpHeadRecord<'a>),
@@ -156,5 +156,15 @@ pub trait Sink {
 impl<F: FnMut(Event<'_>)> Sink for F {
     fn event(&mut self, ev: Event<'_>) {
         self(ev)
+    }
+}
+
+/// Sends every event to two sinks.
+pub struct Tee<'a>(pub &'a mut dyn Sink, pub &'a mut dyn Sink);
+
+impl Sink for Tee<'_> {
+    fn event(&mut self, ev: Event<'_>) {
+        self.0.event(ev);
+        self.1.event(ev);
     }
 }

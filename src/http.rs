@@ -260,7 +260,10 @@ impl HttpParser {
 
     /// Whether a message body is being read (it has not ended yet).
     pub fn in_body(&self) -> bool {
-        matches!(self.state, State::Body(_) | State::Chunked(_) | State::UntilClose)
+        matches!(
+            self.state,
+            State::Body(_) | State::Chunked(_) | State::UntilClose
+        )
     }
 
     /// The stream ended: a close-delimited body ends with it.

@@ -375,15 +375,21 @@ fn explain(a: ExplainArgs) -> ExitCode {
             }
         }
         let mut sink = ExplainSink::new(sel.clone(), path);
+        // The push techniques are explained from the same pass.
+        let mut push = wsdissect::push::PushSink::new(false);
         let one = Common {
             captures: vec![path.clone()],
             ..a.common.clone()
         };
-        if !run_all(&one, &cfg, &mut sink, |_, _| {}, |_, _| {}) {
+        let mut tee = wsdissect::event::Tee(&mut sink, &mut push);
+        if !run_all(&one, &cfg, &mut tee, |_, _| {}, |_, _| {}) {
             ok = false;
             continue;
         }
-        let w = sink.finish();
+        let mut w = sink.finish();
+        if sel.frame.is_none() && sel.packet.is_none() {
+            w.push = push.finish();
+        }
         let text = match a.format {
             ExplainFormat::Text => {
                 wsdissect::explain::text::render(&w, wsdissect::explain::text::Style { color })
@@ -421,15 +427,23 @@ fn push(a: PushArgs) -> ExitCode {
             continue;
         }
         let text = match a.format {
-            ListFormat::Json => wsdissect::push::render::json_lines(&sink, many.then_some(path.as_str())),
-            ListFormat::Table => wsdissect::push::render::table(&sink, many.then_some(path.as_str())),
+            ListFormat::Json => {
+                wsdissect::push::render::json_lines(&sink, many.then_some(path.as_str()))
+            }
+            ListFormat::Table => {
+                wsdissect::push::render::table(&sink, many.then_some(path.as_str()))
+            }
         };
         out.write_all(text.as_bytes());
     }
     if let Err(code) = finish_output(out) {
         return code;
     }
-    if ok { ExitCode::SUCCESS } else { ExitCode::from(2) }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
 }
 
 fn main() -> ExitCode {

@@ -344,3 +344,29 @@ fn frame_and_packet_selection() {
         "{capped}"
     );
 }
+
+#[test]
+fn push_techniques_are_explained_with_a_timeline() {
+    let t = explain_text("push/chromium-sse.pcap", &[]);
+    assert!(
+        t.contains("no WebSocket connection in this capture."),
+        "{t}"
+    );
+    assert!(
+        t.contains("GET /events · sse · 127.0.0.1 → 127.0.0.1:9025 · 3 request(s), 7 event(s)"),
+        "{t}"
+    );
+    assert!(
+        t.contains("request   GET /events (Last-Event-ID: 3)"),
+        "{t}"
+    );
+    assert!(t.contains("event     tick: \"line one\\nline two\""), "{t}");
+    let s = explain_text("push/socketio.pcap", &[]);
+    assert!(s.contains("GET /socket.io/ · long-polling"), "{s}");
+    assert!(s.contains("GET /socket.io/ · websocket"), "{s}");
+    // The WebSocket part of the Socket.IO capture is walked through as well.
+    assert!(s.contains("Sec-WebSocket-Accept, step by step"), "{s}");
+    for l in s.lines().chain(t.lines()) {
+        assert!(l.chars().count() <= 100, "{l}");
+    }
+}

@@ -18,7 +18,11 @@ fn push_json(cap: &PathBuf) -> Vec<Value> {
         .arg(cap)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout)
         .unwrap()
         .lines()
@@ -29,7 +33,8 @@ fn push_json(cap: &PathBuf) -> Vec<Value> {
 #[test]
 fn every_channel_technique_requests_and_events() {
     let manifest: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir().join("manifest.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(dir().join("manifest.json")).unwrap())
+            .unwrap();
     let mut checked = 0;
     for (name, want) in manifest.as_object().unwrap() {
         let got = push_json(&dir().join(name));
@@ -47,7 +52,11 @@ fn every_channel_technique_requests_and_events() {
                 })
                 .unwrap_or_else(|| panic!("{name}: no channel {w}"));
             for k in ["technique", "requests", "events"] {
-                assert_eq!(g[k], w[k], "{name} {} {}: {k} ({})", w["method"], w["path"], g["reason"]);
+                assert_eq!(
+                    g[k], w[k],
+                    "{name} {} {}: {k} ({})",
+                    w["method"], w["path"], g["reason"]
+                );
             }
             assert!(!g["reason"].as_str().unwrap().is_empty());
             checked += 1;
@@ -68,10 +77,18 @@ fn every_channel_technique_requests_and_events() {
             .map(|r| r["code"].as_str().unwrap())
             .collect();
         codes.sort();
-        let want_codes: Vec<&str> = want["findings"].as_array().unwrap().iter().map(|c| c.as_str().unwrap()).collect();
+        let want_codes: Vec<&str> = want["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap())
+            .collect();
         assert_eq!(codes, want_codes, "{name}: findings");
         // The Last-Event-IDs the reconnects carried, as the server saw them.
-        if let Some(p) = pushes.iter().find(|p| p["technique"] == "sse" && p["path"] == "/events") {
+        if let Some(p) = pushes
+            .iter()
+            .find(|p| p["technique"] == "sse" && p["path"] == "/events")
+        {
             assert_eq!(p["last_event_ids"], want["last_event_ids"], "{name}");
             let n = want["last_event_ids"].as_array().unwrap().len();
             assert!(p["reconnects"].as_u64().unwrap() >= n as u64, "{name}");

@@ -400,6 +400,32 @@ pub fn render(w: &Walkthrough) -> String {
             esc(&f.message)
         );
     }
+    if !w.push.is_empty() {
+        out.push_str("<h2>Server push in this capture</h2>\n");
+        for p in &w.push {
+            let _ = writeln!(
+                out,
+                "<h3>{} {} \u{b7} {} \u{b7} {} request(s), {} event(s)</h3><p class=\"meaning\">{}</p><table><tr><th>time</th><th>conn</th><th>what</th><th>detail</th></tr>",
+                esc(&p.method),
+                esc(&p.path),
+                esc(p.technique),
+                p.requests,
+                p.events,
+                esc(&p.reason)
+            );
+            for t in &p.timeline {
+                let _ = write!(
+                    out,
+                    "<tr><td class=\"mono\">+{:.3} s</td><td>{}</td><td>{}</td><td class=\"mono\">{}</td></tr>",
+                    t.ts - p.first_ts,
+                    t.conn,
+                    t.what,
+                    esc(&t.detail)
+                );
+            }
+            out.push_str("</table>\n");
+        }
+    }
     out.push_str("</body></html>\n");
     out
 }

@@ -208,6 +208,9 @@ pub struct Walkthrough {
     pub findings: Vec<FindingEx>,
     /// What was asked for but not found (a connection id, a frame, a packet).
     pub not_found: Option<String>,
+    /// Every push channel of the capture (filled in by the caller from a
+    /// `push::PushSink` run beside this one).
+    pub push: Vec<crate::push::PushRecord>,
 }
 
 /// Collects the walkthrough of one connection from the event stream.
@@ -530,6 +533,7 @@ impl ExplainSink {
             shared_packets,
             findings,
             not_found,
+            push: Vec::new(),
         }
     }
 }
@@ -1095,6 +1099,22 @@ pub fn json_lines(w: &Walkthrough) -> String {
     }
     for f in &w.findings {
         line(&mut out, "finding", f);
+    }
+    #[derive(Serialize)]
+    struct PushEx<'a> {
+        #[serde(flatten)]
+        channel: &'a crate::push::PushRecord,
+        timeline: &'a [crate::push::TimelineItem],
+    }
+    for p in &w.push {
+        line(
+            &mut out,
+            "explain-push",
+            &PushEx {
+                channel: p,
+                timeline: &p.timeline,
+            },
+        );
     }
     out
 }

@@ -115,7 +115,10 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
     if let Some(nf) = &w.not_found {
         let _ = writeln!(out, "\n{nf}.");
     }
-    let Some(c) = &w.conn else { return out };
+    let Some(c) = &w.conn else {
+        push_section(&mut out, st, 1, w);
+        return out;
+    };
     let mut sec = 0;
     let mut next = || {
         sec += 1;
@@ -354,7 +357,47 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
         let _ = writeln!(out, "{painted}");
         wrapped(&mut out, "     ", 5, &f.message);
     }
+    push_section(&mut out, st, next(), w);
     out
+}
+
+/// The push techniques of the course, as the capture shows them.
+fn push_section(out: &mut String, st: Style, n: usize, w: &Walkthrough) {
+    if w.push.is_empty() {
+        return;
+    }
+    heading(out, st, n, "Server push in this capture");
+    wrapped(
+        out,
+        "   ",
+        3,
+        "Each client's requests to one resource form a channel; its timing says which technique of the course's progression it uses (polling, long polling, iframe streaming, Server-Sent Events, WebSocket). Thresholds scale with the connection's round-trip time.",
+    );
+    for p in &w.push {
+        let _ = writeln!(
+            out,
+            "\n   {}",
+            st.bold(&format!(
+                "{} {} · {} · {} → {} · {} request(s), {} event(s)",
+                p.method, p.path, p.technique, p.client, p.server, p.requests, p.events
+            ))
+        );
+        wrapped(out, "     why: ", 10, &p.reason);
+        for t in &p.timeline {
+            let line = format!(
+                "     +{:>8.3} s  conn {:<3} {:<9} {}",
+                t.ts - p.first_ts,
+                t.conn,
+                t.what,
+                t.detail
+            );
+            let line: String = line.chars().take(WIDTH).collect();
+            let _ = writeln!(out, "{}", line.trim_end());
+        }
+        if p.timeline.len() >= 24 {
+            let _ = writeln!(out, "     … (the rest of this channel is not listed)");
+        }
+    }
 }
 
 fn header_line(out: &mut String, st: Style, name: &str, value: &str, meaning: &str) {

@@ -70,7 +70,23 @@ pub struct PushRecord {
     /// The "held" threshold used (s): a response slower than this was held by the server.
     pub hold_threshold: f64,
     pub reason: String,
+    /// The first requests and pushes, for `explain` (not in `push` records).
+    #[serde(skip)]
+    pub timeline: Vec<TimelineItem>,
 }
+
+/// A moment in a channel's life.
+#[derive(Debug, Clone, Serialize)]
+pub struct TimelineItem {
+    pub ts: f64,
+    pub conn: u64,
+    /// request, response, event, script, message, open
+    pub what: &'static str,
+    pub detail: String,
+}
+
+/// Timeline items kept per channel.
+const MAX_TIMELINE: usize = 24;
 
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct ChannelKey {
@@ -115,6 +131,20 @@ struct Channel {
     last_event_ids: Vec<String>,
     /// Requests that carried a Last-Event-ID.
     with_last_event_id: u64,
+    timeline: Vec<TimelineItem>,
+}
+
+impl Channel {
+    fn note(&mut self, ts: f64, conn: u64, what: &'static str, detail: String) {
+        if self.timeline.len() < MAX_TIMELINE {
+            self.timeline.push(TimelineItem {
+                ts,
+                conn,
+                what,
+                detail,
+            });
+        }
+    }
 }
 
 /// An exchange whose response is awaited or being read, on one connection.
@@ -234,9 +264,24 @@ impl PushSink {
                     path: path_only(head.path.as_deref().unwrap_or("")),
                     websocket: upgrade,
                 };
-                let Some(ci) = self.channel(key, id, h.ts) else { return };
+                let Some(ci) = self.channel(key, id, h.ts) else {
+                    return;
+                };
                 let ch = &mut self.channels[ci].1;
                 ch.requests += 1;
+                let detail = match head.header("last-event-id") {
+                    Some(l) => format!(
+                        "{} {} (Last-Event-ID: {l})",
+                        key_method(head),
+                        head.path.as_deref().unwrap_or("")
+                    ),
+                    None => format!(
+                        "{} {}",
+                        key_method(head),
+                        head.path.as_deref().unwrap_or("")
+                    ),
+                };
+                ch.note(h.ts, id, "request", detail);
                 ch.last_ts = ch.last_ts.max(h.ts);
                 if let Some(r) = h.rtt {
                     ch.rtt = Some(ch.rtt.map_or(r, |x: f64| x.min(r)));
@@ -248,7 +293,8 @@ impl PushSink {
                     ch.accepts_event_stream = true;
                 }
                 if head.path.as_deref().is_some_and(|p| {
-                    p.split_once('?').is_some_and(|(_, q)| q.split('&').any(|kv| kv == "transport=polling"))
+                    p.split_once('?')
+                        .is_some_and(|(_, q)| q.split('&').any(|kv| kv == "transport=polling"))
                 }) {
                     ch.engine_io_polling += 1;
                 }
@@ -281,7 +327,9 @@ impl PushSink {
                     return; // interim
                 }
                 let t = self.conns.entry(id).or_default();
-                let Some(p) = t.waiting.pop_front() else { return };
+                let Some(p) = t.waiting.pop_front() else {
+                    return;
+                };
                 let ct = h
                     .head
                     .header("content-type")
@@ -306,6 +354,13 @@ impl PushSink {
                     }
                 }
                 ch.upgraded |= ws;
+                let what = if ws { "upgraded" } else { "response" };
+                ch.note(
+                    h.ts,
+                    id,
+                    what,
+                    format!("{status} {}", if ct.is_empty() { "-" } else { &ct }),
+                );
                 ch.event_stream |= event_stream;
                 ch.html |= ct.starts_with("text/html");
                 // 204 is how a server tells an EventSource to stop: not a wrong type.
@@ -313,7 +368,11 @@ impl PushSink {
                 if wrong_type {
                     let msg = format!(
                         "the client asked for text/event-stream but the response's Content-Type is {}; an EventSource fails the connection (HTML Living Standard 9.2.3)",
-                        if ct.is_empty() { "missing".to_string() } else { format!("\"{ct}\"") }
+                        if ct.is_empty() {
+                            "missing".to_string()
+                        } else {
+                            format!("\"{ct}\"")
+                        }
                     );
                     self.finding(Code::SseContentType, h.conn, Dir::Server, h.packet, msg);
                 }
@@ -326,7 +385,9 @@ impl PushSink {
         if b.from != Dir::Server {
             return;
         }
-        let Some(t) = self.conns.get_mut(&b.conn.id) else { return };
+        let Some(t) = self.conns.get_mut(&b.conn.id) else {
+            return;
+        };
         let Some(p) = t.reading.as_ref() else { return };
         let ci = p.channel;
         // <script tags, also when one is split between two pieces.
@@ -338,13 +399,29 @@ impl PushSink {
         let mut events = Vec::new();
         let mut problems = Vec::new();
         if let Some(parser) = t.sse.as_mut() {
-            parser.feed(b.bytes, &mut |e: SseEvent| events.push(e), &mut |p: SseProblem| problems.push(p));
+            parser.feed(
+                b.bytes,
+                &mut |e: SseEvent| events.push(e),
+                &mut |p: SseProblem| problems.push(p),
+            );
         }
         let ch = &mut self.channels[ci].1;
         ch.last_ts = ch.last_ts.max(b.ts);
         ch.scripts += scripts;
         ch.script_pieces += u64::from(scripts > 0);
         ch.sse_events += events.len() as u64;
+        if scripts > 0 {
+            ch.note(
+                b.ts,
+                b.conn.id,
+                "script",
+                format!("{scripts} <script> tag(s), {} bytes", b.bytes.len()),
+            );
+        }
+        for e in &events {
+            let data: String = e.data.chars().take(40).collect();
+            ch.note(b.ts, b.conn.id, "event", format!("{}: {data:?}", e.event));
+        }
         if self.keep_events {
             for e in events {
                 self.sse_events.push(SseRecord {
@@ -378,11 +455,19 @@ impl PushSink {
         if e.from != Dir::Server {
             return;
         }
-        let Some(t) = self.conns.get_mut(&e.conn.id) else { return };
+        let Some(t) = self.conns.get_mut(&e.conn.id) else {
+            return;
+        };
         let Some(p) = t.reading.take() else { return };
         t.sse = None;
         let ch = &mut self.channels[p.channel].1;
         ch.last_ts = ch.last_ts.max(e.ts);
+        ch.note(
+            e.ts,
+            e.conn.id,
+            if e.complete { "end" } else { "open" },
+            String::new(),
+        );
         if e.complete {
             ch.responses += 1;
             if let Some(x) = p.index.and_then(|i| ch.exchanges.get_mut(i)) {
@@ -401,12 +486,21 @@ impl PushSink {
             let ch = &mut self.channels[ci].1;
             ch.ws_messages += 1;
             ch.last_ts = ch.last_ts.max(m.last_ts);
+            ch.note(
+                m.last_ts,
+                m.conn.id,
+                "message",
+                format!("{} message, {} bytes", m.opcode.name(), m.len),
+            );
         }
     }
 
     /// The verdict for every channel, in order of first request.
     pub fn finish(&self) -> Vec<PushRecord> {
-        self.channels.iter().map(|(k, c)| classify(k, c, self.last_ts)).collect()
+        self.channels
+            .iter()
+            .map(|(k, c)| classify(k, c, self.last_ts))
+            .collect()
     }
 }
 
@@ -463,7 +557,10 @@ fn classify(k: &ChannelKey, c: &Channel, capture_end: f64) -> PushRecord {
         (
             "websocket",
             c.ws_messages,
-            format!("the upgrade to WebSocket succeeded (101); {} server-to-client data messages", c.ws_messages),
+            format!(
+                "the upgrade to WebSocket succeeded (101); {} server-to-client data messages",
+                c.ws_messages
+            ),
         )
     } else if c.event_stream || c.accepts_event_stream {
         (
@@ -505,7 +602,8 @@ fn classify(k: &ChannelKey, c: &Channel, capture_end: f64) -> PushRecord {
                 ms(hold_threshold)
             ),
         )
-    } else if n >= 2 && held > 0 && 2 * held + 1 >= holds.len() && gaps.iter().all(|&g| g < prompt) {
+    } else if n >= 2 && held > 0 && 2 * held + 1 >= holds.len() && gaps.iter().all(|&g| g < prompt)
+    {
         (
             "long-polling",
             c.responses,
@@ -572,7 +670,12 @@ fn classify(k: &ChannelKey, c: &Channel, capture_end: f64) -> PushRecord {
         rtt,
         hold_threshold,
         reason,
+        timeline: c.timeline.clone(),
     }
+}
+
+fn key_method(h: &crate::http::HttpHead) -> &str {
+    h.method.as_deref().unwrap_or("?")
 }
 
 impl Sink for PushSink {

@@ -76,7 +76,18 @@ pub fn table(s: &PushSink, capture: Option<&str>) -> String {
     }
     let mut t = Table::new();
     t.load_style(presets::NOTHING);
-    t.set_header(vec!["#", "technique", "client", "server", "resource", "reqs", "events", "interval", "hold", "reconn"]);
+    t.set_header(vec![
+        "#",
+        "technique",
+        "client",
+        "server",
+        "resource",
+        "reqs",
+        "events",
+        "interval",
+        "hold",
+        "reconn",
+    ]);
     for (i, r) in recs.iter().enumerate() {
         let mut path = format!("{} {}", r.method, r.path);
         if path.chars().count() > 28 {
@@ -92,7 +103,11 @@ pub fn table(s: &PushSink, capture: Option<&str>) -> String {
             r.events.to_string(),
             secs(r.mean_interval),
             secs(r.mean_hold),
-            if r.technique == "sse" { r.reconnects.to_string() } else { "-".into() },
+            if r.technique == "sse" {
+                r.reconnects.to_string()
+            } else {
+                "-".into()
+            },
         ]);
     }
     out.push_str(&t.to_string());

@@ -202,7 +202,12 @@ mod tests {
     }
 
     fn ev(id: Option<&str>, event: &str, data: &str) -> SseEvent {
-        SseEvent { id: id.map(str::to_string), event: event.into(), data: data.into(), retry: None }
+        SseEvent {
+            id: id.map(str::to_string),
+            event: event.into(),
+            data: data.into(),
+            retry: None,
+        }
     }
 
     #[test]
@@ -213,22 +218,38 @@ mod tests {
         // Comments, ids, named events; the last block has no blank line: not dispatched.
         let s = b": test stream\n\ndata: first event\nid: 1\n\ndata:second event\nid\n\ndata:  third event\n";
         let (e, _) = parse_pieces(&[s]);
-        assert_eq!(e, vec![ev(Some("1"), "message", "first event"), ev(Some(""), "message", "second event")]);
+        assert_eq!(
+            e,
+            vec![
+                ev(Some("1"), "message", "first event"),
+                ev(Some(""), "message", "second event")
+            ]
+        );
         // Two events, the first with empty data; "data" alone is an empty line of data.
         let (e, _) = parse_pieces(&[b"data\n\ndata\ndata\n\ndata:\n"]);
         assert_eq!(e, vec![ev(None, "message", ""), ev(None, "message", "\n")]);
         // "data:test" and "data: test" are the same.
         let (e, _) = parse_pieces(&[b"data:test\n\ndata: test\n\n"]);
-        assert_eq!(e, vec![ev(None, "message", "test"), ev(None, "message", "test")]);
+        assert_eq!(
+            e,
+            vec![ev(None, "message", "test"), ev(None, "message", "test")]
+        );
     }
 
     #[test]
     fn line_ends_bom_and_splits_anywhere() {
-        let s: &[u8] = b"\xEF\xBB\xBFevent: tick\r\ndata: a\rdata: b\r\n\r\nretry: 2500\nid: 7\ndata: c\n\n";
+        let s: &[u8] =
+            b"\xEF\xBB\xBFevent: tick\r\ndata: a\rdata: b\r\n\r\nretry: 2500\nid: 7\ndata: c\n\n";
         let whole = parse_pieces(&[s]);
         assert_eq!(whole.0.len(), 2);
         assert_eq!(whole.0[0], ev(None, "tick", "a\nb"));
-        assert_eq!(whole.0[1], SseEvent { retry: Some(2500), ..ev(Some("7"), "message", "c") });
+        assert_eq!(
+            whole.0[1],
+            SseEvent {
+                retry: Some(2500),
+                ..ev(Some("7"), "message", "c")
+            }
+        );
         for cut in 0..s.len() {
             for cut2 in cut..s.len() {
                 let got = parse_pieces(&[&s[..cut], &s[cut..cut2], &s[cut2..]]);
@@ -240,7 +261,13 @@ mod tests {
     #[test]
     fn problems_are_named_and_the_rest_decodes() {
         let (e, p) = parse_pieces(&[b"retry: 1s\ndata: caf\xe9\n\n"]);
-        assert_eq!(p, vec![SseProblem::InvalidRetry("1s".into()), SseProblem::InvalidUtf8]);
+        assert_eq!(
+            p,
+            vec![
+                SseProblem::InvalidRetry("1s".into()),
+                SseProblem::InvalidUtf8
+            ]
+        );
         assert_eq!(e, vec![ev(None, "message", "caf\u{fffd}")]);
         // An id with NUL is ignored; an empty data buffer dispatches nothing but resets the type.
         let (e, _) = parse_pieces(&[b"id: a\0b\nevent: x\n\ndata: y\n\n"]);

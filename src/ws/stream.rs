@@ -741,19 +741,22 @@ impl WsDecoder {
 
     fn complete_message(&mut self, single: Option<&[u8]>, cx: &mut Ctx<'_>) {
         let Some(mut m) = self.msg.take() else { return };
-        if m.compressed && !m.inflate_stopped && !m.damaged
-            && let Some(inf) = self.inflater.as_mut() {
-                let buf = &mut self.msg_buf;
-                let r = inf.finish(&mut |out: &[u8]| m.absorb(out, true, buf, cx.cfg));
-                if let Err(stop) = r {
-                    self.msg = Some(m);
-                    self.inflate_failed(stop, cx);
-                    m = match self.msg.take() {
-                        Some(m) => m,
-                        None => return,
-                    };
-                }
+        if m.compressed
+            && !m.inflate_stopped
+            && !m.damaged
+            && let Some(inf) = self.inflater.as_mut()
+        {
+            let buf = &mut self.msg_buf;
+            let r = inf.finish(&mut |out: &[u8]| m.absorb(out, true, buf, cx.cfg));
+            if let Err(stop) = r {
+                self.msg = Some(m);
+                self.inflate_failed(stop, cx);
+                m = match self.msg.take() {
+                    Some(m) => m,
+                    None => return,
+                };
             }
+        }
         if m.compressed
             && self.no_context_takeover
             && let Some(inf) = self.inflater.as_mut()
