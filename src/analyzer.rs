@@ -92,6 +92,8 @@ pub struct Analyzer<'c> {
     notes: Vec<TcpNote>,
     unsupported_links: Vec<i32>,
     fragments: u64,
+    /// Out-of-order bytes held by all streams.
+    ooo_total: usize,
 }
 
 fn flow_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
@@ -133,6 +135,7 @@ impl<'c> Analyzer<'c> {
             notes: Vec::new(),
             unsupported_links: Vec::new(),
             fragments: 0,
+            ooo_total: 0,
         }
     }
 
@@ -179,7 +182,16 @@ impl<'c> Analyzer<'c> {
         if !seg.syn
             && let Some(conn) = self.conns.get_mut(&key)
         {
-            drive(conn, seg, number, ts, self.cfg, &mut self.notes, sink);
+            drive(
+                conn,
+                seg,
+                number,
+                ts,
+                self.cfg,
+                &mut self.notes,
+                &mut self.ooo_total,
+                sink,
+            );
             return;
         }
         let pure_syn = seg.syn && seg.ack.is_none();
@@ -216,7 +228,16 @@ impl<'c> Analyzer<'c> {
             );
         }
         if let Some(conn) = self.conns.get_mut(&key) {
-            drive(conn, seg, number, ts, self.cfg, &mut self.notes, sink);
+            drive(
+                conn,
+                seg,
+                number,
+                ts,
+                self.cfg,
+                &mut self.notes,
+                &mut self.ooo_total,
+                sink,
+            );
         }
     }
 
@@ -231,6 +252,7 @@ impl<'c> Analyzer<'c> {
             && let Some(mut c) = self.conns.remove(&k)
             && !c.closed
         {
+            self.ooo_total = self.ooo_total.saturating_sub(c.held());
             let f = Finding {
                 code: Code::LimitReached,
                 conn: Some(c.st.id),
@@ -279,7 +301,45 @@ fn finalize(cfg: &Config, conn: &mut Conn, number: u64, ts: f64, sink: &mut dyn 
 
 /// Feeds one segment to its connection; a connection that ends (RST, or
 /// FIN both ways) is finalised and left as a tombstone.
+#[allow(clippy::too_many_arguments)]
 fn drive(
+    conn: &mut Conn,
+    seg: &Segment<'_>,
+    number: u64,
+    ts: f64,
+    cfg: &Config,
+    notes: &mut Vec<TcpNote>,
+    ooo_total: &mut usize,
+    sink: &mut dyn Sink,
+) {
+    if conn.closed {
+        return;
+    }
+    let before = conn.held();
+    drive_segment(conn, seg, number, ts, cfg, notes, sink);
+    let mut after = conn.held();
+    *ooo_total = ooo_total.saturating_sub(before) + after;
+    if *ooo_total > cfg.max_ooo_total && after > 0 {
+        // The capture-wide budget is spent: this connection stops waiting.
+        let pcx = PacketCx { number, ts, cfg };
+        let Conn { tcp, st, .. } = conn;
+        for (side, t) in tcp.iter_mut().enumerate() {
+            t.give_up(&mut |c| st.deliver(side, c, &pcx, sink));
+        }
+        *ooo_total -= after;
+        after = conn.held();
+        *ooo_total += after;
+    }
+}
+
+impl Conn {
+    /// Out-of-order bytes this connection holds.
+    fn held(&self) -> usize {
+        self.tcp[0].pending_bytes() + self.tcp[1].pending_bytes()
+    }
+}
+
+fn drive_segment(
     conn: &mut Conn,
     seg: &Segment<'_>,
     number: u64,
@@ -289,9 +349,6 @@ fn drive(
     sink: &mut dyn Sink,
 ) {
     let pure_syn = seg.syn && seg.ack.is_none();
-    if conn.closed {
-        return;
-    }
     let side = usize::from(conn.st.addr[0] != seg.src);
     conn.st.last_packet = number;
     conn.st.last_ts = ts;
@@ -477,8 +534,8 @@ impl ConnState {
             found.push((
                 Code::LimitReached,
                 format!(
-                    "the out-of-order buffer cap ({} bytes) was reached",
-                    pcx.cfg.max_ooo_bytes
+                    "an out-of-order buffer cap ({} bytes per stream, {} in all) was reached",
+                    pcx.cfg.max_ooo_bytes, pcx.cfg.max_ooo_total
                 ),
             ));
         }

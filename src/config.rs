@@ -6,6 +6,9 @@
 pub struct Config {
     /// Out-of-order bytes held per stream direction while a hole is open.
     pub max_ooo_bytes: usize,
+    /// Out-of-order bytes held by all streams together; past it, the stream
+    /// that adds more stops waiting for its holes.
+    pub max_ooo_total: usize,
     /// Out-of-order segments held per stream direction.
     pub max_ooo_segments: usize,
     /// Bytes of one frame kept when it spans segments (its payload is
@@ -35,6 +38,7 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             max_ooo_bytes: 8 << 20,
+            max_ooo_total: 64 << 20,
             max_ooo_segments: 4096,
             max_frame_bytes: 16 << 20,
             max_message_bytes: 64 << 20,

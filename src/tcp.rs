@@ -340,13 +340,23 @@ impl HalfStream {
     /// The stream ends (FIN, RST or end of capture): whatever is held is
     /// delivered, with the holes before it as gaps.
     pub fn flush<F: FnMut(Chunk<'_>)>(&mut self, out: &mut F) {
+        self.release_all(GapKind::Lost, out);
+    }
+
+    /// Memory is short (the capture-wide out-of-order budget is spent):
+    /// stop waiting for this stream's holes and deliver what it holds.
+    pub fn give_up<F: FnMut(Chunk<'_>)>(&mut self, out: &mut F) {
+        self.release_all(GapKind::Overflow, out);
+    }
+
+    fn release_all<F: FnMut(Chunk<'_>)>(&mut self, kind: GapKind, out: &mut F) {
         while let Some(first) = self.pending.first() {
             let start = first.start;
             if start > self.next {
                 out(Chunk::Gap {
                     offset: self.next,
                     len: start - self.next,
-                    kind: GapKind::Lost,
+                    kind,
                 });
                 self.next = start;
             }

@@ -559,3 +559,44 @@ fn a_pcap_of_an_unsupported_link_type_exits_2_naming_it() {
     assert!(out.stdout.is_empty());
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn holes_on_many_connections_share_one_memory_budget() {
+    // 60 connections, each with a hole and 6 MB piled up behind it (under the
+    // 8 MiB per-stream cap): 360 MB in all, against a 64 MiB capture-wide
+    // budget. The binary must stay under 256 MiB and decode on.
+    let mut cap = Pcap::new();
+    let big = frame(false, 0x82, &[5u8; 60_000]);
+    let mut flows: Vec<Flow> = (0..60).map(Flow::new).collect();
+    for f in flows.iter_mut() {
+        f.open(&mut cap);
+        f.upgrade(&mut cap, false);
+        f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
+        f.seq[1] = f.seq[1].wrapping_add(100); // the hole
+    }
+    for _ in 0..100 {
+        for f in flows.iter_mut() {
+            f.send(&mut cap, false, &big);
+        }
+    }
+    let out = check_under_limit(&cap.bytes, "holes.pcap", 256);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        text.contains("limit.reached") && text.contains("tcp.gap"),
+        "{text}"
+    );
+    let s = run(&cap.bytes);
+    assert_eq!(s.frames.iter().filter(|f| f.1 == marker(1)).count(), 60);
+    // Most big frames are decoded once each stream stops waiting.
+    assert!(
+        s.frames.iter().filter(|f| f.0 == 2).count() > 4500,
+        "{}",
+        s.frames.len()
+    );
+}
