@@ -225,6 +225,15 @@ fn run_all<S: Sink>(
     ok
 }
 
+/// Runs one capture of several through `sink` (commands that print per capture).
+fn run_one<S: Sink>(common: &Common, path: &str, cfg: &Config, sink: &mut S) -> bool {
+    let one = Common {
+        captures: vec![path.to_string()],
+        ..common.clone()
+    };
+    run_all(&one, cfg, sink, |_, _| {}, |_, _| {})
+}
+
 fn is_broken_pipe(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe
 }
@@ -377,12 +386,8 @@ fn explain(a: ExplainArgs) -> ExitCode {
         let mut sink = ExplainSink::new(sel.clone(), path);
         // The push techniques are explained from the same pass.
         let mut push = wsdissect::push::PushSink::new(false);
-        let one = Common {
-            captures: vec![path.clone()],
-            ..a.common.clone()
-        };
         let mut tee = wsdissect::event::Tee(&mut sink, &mut push);
-        if !run_all(&one, &cfg, &mut tee, |_, _| {}, |_, _| {}) {
+        if !run_one(&a.common, path, &cfg, &mut tee) {
             ok = false;
             continue;
         }
@@ -418,11 +423,7 @@ fn push(a: PushArgs) -> ExitCode {
     let many = a.common.captures.len() > 1;
     for path in &a.common.captures {
         let mut sink = wsdissect::push::PushSink::new(a.format == ListFormat::Json);
-        let one = Common {
-            captures: vec![path.clone()],
-            ..a.common.clone()
-        };
-        if !run_all(&one, &cfg, &mut sink, |_, _| {}, |_, _| {}) {
+        if !run_one(&a.common, path, &cfg, &mut sink) {
             ok = false;
             continue;
         }

@@ -9,22 +9,7 @@ use std::fmt::Write as _;
 use super::{FrameEx, Walkthrough};
 use crate::findings::Dir;
 
-/// Escapes text for HTML/XML.
-pub fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c if c.is_control() && c != '\n' && c != '\t' => o.push('\u{b7}'),
-            c => o.push(c),
-        }
-    }
-    o
-}
+use crate::render::xml_escape as esc;
 
 const CSS: &str = r#"
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1100px; color: #222; font-size: 18px; }
@@ -246,6 +231,26 @@ fn frame(out: &mut String, f: &FrameEx) {
     out.push_str("</div>\n");
 }
 
+/// An HTTP head as a table: its first line, then each header with its meaning.
+fn head_table(out: &mut String, title: &str, first: &str, headers: &[super::HeaderEx]) {
+    let _ = writeln!(
+        out,
+        "<p>{}:</p><table><tr><td colspan=\"2\"><b class=\"mono\">{}</b></td></tr>",
+        esc(title),
+        esc(first)
+    );
+    for hd in headers {
+        let _ = write!(
+            out,
+            "<tr><td class=\"mono\">{}: {}</td><td class=\"meaning\">{}</td></tr>",
+            esc(&hd.name),
+            esc(&hd.value),
+            esc(&hd.meaning)
+        );
+    }
+    out.push_str("</table>\n");
+}
+
 /// Renders the page.
 pub fn render(w: &Walkthrough) -> String {
     let mut out = String::new();
@@ -275,38 +280,19 @@ pub fn render(w: &Walkthrough) -> String {
     sequence(&mut out, w);
     if let Some(h) = &w.handshake {
         out.push_str("<h2>The opening handshake</h2>\n");
-        let _ = writeln!(
-            out,
-            "<p>Request, packet #{}:</p><table><tr><td colspan=\"2\"><b class=\"mono\">{}</b></td></tr>",
-            h.request_packet,
-            esc(&h.request_line)
+        head_table(
+            &mut out,
+            &format!("Request, packet #{}", h.request_packet),
+            &h.request_line,
+            &h.request_headers,
         );
-        for hd in &h.request_headers {
-            let _ = write!(
-                out,
-                "<tr><td class=\"mono\">{}: {}</td><td class=\"meaning\">{}</td></tr>",
-                esc(&hd.name),
-                esc(&hd.value),
-                esc(&hd.meaning)
-            );
-        }
-        out.push_str("</table>\n");
         if let (Some(line), Some(p)) = (&h.response_line, h.response_packet) {
-            let _ = writeln!(
-                out,
-                "<p>Response, packet #{p}:</p><table><tr><td colspan=\"2\"><b class=\"mono\">{}</b></td></tr>",
-                esc(line)
+            head_table(
+                &mut out,
+                &format!("Response, packet #{p}"),
+                line,
+                &h.response_headers,
             );
-            for hd in &h.response_headers {
-                let _ = write!(
-                    out,
-                    "<tr><td class=\"mono\">{}: {}</td><td class=\"meaning\">{}</td></tr>",
-                    esc(&hd.name),
-                    esc(&hd.value),
-                    esc(&hd.meaning)
-                );
-            }
-            out.push_str("</table>\n");
         }
         if let Some(a) = &h.accept {
             out.push_str("<h2>Sec-WebSocket-Accept, step by step</h2>\n<table class=\"accept\">");

@@ -253,23 +253,7 @@ fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
 
-/// Escapes text for XML attributes and content; drops characters XML 1.0 forbids.
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            '\n' | '\t' | '\r' => o.push(c),
-            c if (c as u32) < 0x20 => o.push('?'),
-            c => o.push(c),
-        }
-    }
-    o
-}
+use super::xml_escape as esc;
 
 impl Sink for CheckSink {
     fn event(&mut self, ev: Event<'_>) {
