@@ -159,6 +159,9 @@ struct CheckArgs {
     allow: Vec<Code>,
 }
 
+/// Push channels `explain` describes (the rest are counted).
+const EXPLAIN_PUSH_CHANNELS: usize = 20;
+
 /// Payload bytes a table row can preview (close reasons included).
 const TABLE_PREVIEW_BYTES: usize = 256;
 
@@ -394,6 +397,9 @@ fn explain(a: ExplainArgs) -> ExitCode {
         let mut w = sink.finish();
         if sel.frame.is_none() && sel.packet.is_none() {
             w.push = push.finish();
+            // A teaching page, not an inventory: `wsdissect push` lists them all.
+            w.push_not_shown = w.push.len().saturating_sub(EXPLAIN_PUSH_CHANNELS);
+            w.push.truncate(EXPLAIN_PUSH_CHANNELS);
         }
         let text = match a.format {
             ExplainFormat::Text => {

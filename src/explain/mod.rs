@@ -29,6 +29,8 @@ const FRAME_HEX: usize = 64;
 const MESSAGE_HEX: usize = 32;
 /// Rows of the unmasking table.
 pub const UNMASK_ROWS: usize = 8;
+/// Messages, pings and findings listed at most (the counts go on).
+const MAX_LIST: usize = 1000;
 /// Handshakes of not-yet-chosen connections remembered (for `--packet`).
 const MAX_PENDING_HANDSHAKES: usize = 4096;
 
@@ -211,6 +213,8 @@ pub struct Walkthrough {
     /// Every push channel of the capture (filled in by the caller from a
     /// `push::PushSink` run beside this one).
     pub push: Vec<crate::push::PushRecord>,
+    /// Push channels left out of `push`.
+    pub push_not_shown: usize,
 }
 
 /// Collects the walkthrough of one connection from the event stream.
@@ -236,7 +240,8 @@ pub struct ExplainSink {
     frame_at: HashMap<(u8, u64), usize>,
     pings: Vec<PingEx>,
     ping_ts: HashMap<usize, f64>,
-    frame_ts: Vec<f64>,
+    first_frame_ts: Option<f64>,
+    messages_seen: usize,
     deflate: bool,
     done: bool,
 }
@@ -259,7 +264,8 @@ impl ExplainSink {
             frame_at: HashMap::new(),
             pings: Vec::new(),
             ping_ts: HashMap::new(),
-            frame_ts: Vec::new(),
+            first_frame_ts: None,
+            messages_seen: 0,
             deflate: false,
             done: false,
         }
@@ -349,8 +355,8 @@ impl ExplainSink {
         } else if op.is_control() && !self.open_msg[d].0.is_empty() {
             self.open_msg[d].1.push(index);
         }
-        self.frame_ts.push(f.ts);
-        if op == OpCode::Ping {
+        self.first_frame_ts.get_or_insert(f.ts);
+        if op == OpCode::Ping && self.pings.len() < MAX_LIST {
             self.ping_ts.insert(index, f.ts);
             self.pings.push(PingEx {
                 ping_frame: index,
@@ -385,7 +391,7 @@ impl ExplainSink {
         self.hs
             .as_ref()
             .map(|h| h.ts)
-            .or(self.frame_ts.first().copied())
+            .or(self.first_frame_ts)
             .unwrap_or(0.0)
     }
 
@@ -395,11 +401,17 @@ impl ExplainSink {
         }
         let d = m.from.index();
         let (frames, interleaved) = std::mem::take(&mut self.open_msg[d]);
-        let index = self.messages.len() + 1;
+        self.messages_seen += 1;
+        let index = self.messages_seen;
+        let mut shown = false;
         for f in self.frames.iter_mut() {
             if frames.contains(&f.index) {
                 f.message = Some(index);
+                shown = true;
             }
+        }
+        if !shown && self.messages.len() >= MAX_LIST {
+            return;
         }
         let (kind, shown) = if !m.decodable {
             ("undecodable", String::new())
@@ -452,7 +464,9 @@ impl ExplainSink {
                 .get(&(d.index() as u8, o))
                 .map(|&i| self.frames[i].index)
         });
-        self.findings.push(finding_ex(f, frame));
+        if frame.is_some() || self.findings.len() < MAX_LIST {
+            self.findings.push(finding_ex(f, frame));
+        }
     }
 
     /// The walkthrough, once the capture has been read.
@@ -534,6 +548,7 @@ impl ExplainSink {
             findings,
             not_found,
             push: Vec::new(),
+            push_not_shown: 0,
         }
     }
 }

@@ -398,6 +398,13 @@ fn push_section(out: &mut String, st: Style, n: usize, w: &Walkthrough) {
             let _ = writeln!(out, "     … (the rest of this channel is not listed)");
         }
     }
+    if w.push_not_shown > 0 {
+        let _ = writeln!(
+            out,
+            "\n   … and {} more channels: `wsdissect push` lists every one.",
+            w.push_not_shown
+        );
+    }
 }
 
 fn header_line(out: &mut String, st: Style, name: &str, value: &str, meaning: &str) {
