@@ -237,6 +237,15 @@ fn run_one<S: Sink>(common: &Common, path: &str, cfg: &Config, sink: &mut S) -> 
     run_all(&one, cfg, sink, |_, _| {}, |_, _| {})
 }
 
+/// 0 when every capture could be read, else 2.
+fn exit_status(all_read: bool) -> ExitCode {
+    if all_read {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(2)
+    }
+}
+
 fn is_broken_pipe(e: &io::Error) -> bool {
     e.kind() == io::ErrorKind::BrokenPipe
 }
@@ -305,11 +314,7 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             ok
         }
     };
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    }
+    exit_status(ok)
 }
 
 fn check(a: CheckArgs) -> ExitCode {
@@ -413,11 +418,7 @@ fn explain(a: ExplainArgs) -> ExitCode {
     if let Err(code) = finish_output(out) {
         return code;
     }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    }
+    exit_status(ok)
 }
 
 fn push(a: PushArgs) -> ExitCode {
@@ -446,11 +447,7 @@ fn push(a: PushArgs) -> ExitCode {
     if let Err(code) = finish_output(out) {
         return code;
     }
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(2)
-    }
+    exit_status(ok)
 }
 
 fn main() -> ExitCode {

@@ -148,18 +148,8 @@ fn bit_table(out: &mut String, f: &FrameEx) {
 }
 
 fn frame(out: &mut String, f: &FrameEx) {
-    let dir = match f.from {
-        Dir::Client => "client \u{2192} server",
-        Dir::Server => "server \u{2192} client",
-    };
-    let segs = if f.segments > 1 {
-        format!(
-            "{} TCP segments, packets #{} to #{}",
-            f.segments, f.first_packet, f.packet
-        )
-    } else {
-        format!("packet #{}", f.packet)
-    };
+    let dir = super::arrow(f.from);
+    let segs = f.carried_by();
     let _ = writeln!(
         out,
         "<div class=\"frame\" id=\"frame-{}\"><h3>Frame {} \u{b7} {dir} \u{b7} {} \u{b7} {segs}</h3>",

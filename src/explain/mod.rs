@@ -1021,6 +1021,28 @@ fn show_payload(data: &[u8], text: bool, complete: bool, hex_max: usize) -> (&'s
     ("hex", hex_dump(data, hex_max))
 }
 
+/// Which way a frame or message went, in words.
+pub fn arrow(d: Dir) -> &'static str {
+    match d {
+        Dir::Client => "client \u{2192} server",
+        Dir::Server => "server \u{2192} client",
+    }
+}
+
+impl FrameEx {
+    /// The TCP segments that carried the frame, in words.
+    pub fn carried_by(&self) -> String {
+        if self.segments > 1 {
+            format!(
+                "{} TCP segments, packets #{} to #{}",
+                self.segments, self.first_packet, self.packet
+            )
+        } else {
+            format!("packet #{}", self.packet)
+        }
+    }
+}
+
 /// Frame numbers with runs collapsed: "1, 4, 7-10".
 pub fn ranges(ids: &[usize]) -> String {
     let mut out: Vec<String> = Vec::new();

@@ -2,8 +2,7 @@
 
 use std::fmt::Write as _;
 
-use super::{FrameEx, Walkthrough};
-use crate::findings::Dir;
+use super::{FrameEx, Walkthrough, arrow};
 
 /// Output width the text is laid out for.
 pub const WIDTH: usize = 100;
@@ -44,13 +43,6 @@ impl Style {
     }
     fn bad(self, s: &str) -> String {
         self.paint("1;31", s)
-    }
-}
-
-fn arrow(d: Dir) -> &'static str {
-    match d {
-        Dir::Client => "client → server",
-        Dir::Server => "server → client",
     }
 }
 
@@ -499,14 +491,7 @@ fn diagram(out: &mut String, st: Style, f: &FrameEx, full: bool) {
 }
 
 fn frame(out: &mut String, st: Style, f: &FrameEx, first: bool) {
-    let segs = if f.segments > 1 {
-        format!(
-            "{} segments, packets #{} to #{}",
-            f.segments, f.first_packet, f.packet
-        )
-    } else {
-        format!("packet #{}", f.packet)
-    };
+    let segs = f.carried_by();
     let _ = writeln!(
         out,
         "\n   {}",
