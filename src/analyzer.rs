@@ -832,7 +832,6 @@ impl ConnState {
             },
             &mut |ev| http_event(*sink_cell.borrow_mut(), cref, Dir::Server, pcx, ev),
         );
-        drop(sink_cell);
         if let Some(ok) = answered_upgrade {
             self.emit_handshake(pcx, sink);
             if !ok {
