@@ -393,7 +393,7 @@ fn explain(a: ExplainArgs) -> ExitCode {
         }
         let mut sink = ExplainSink::new(sel.clone(), path);
         // The push techniques are explained from the same pass.
-        let mut push = wsdissect::push::PushSink::new(false);
+        let mut push = wsdissect::push::PushSink::new();
         let mut tee = wsdissect::event::Tee(&mut sink, &mut push);
         if !run_one(&a.common, path, &cfg, &mut tee) {
             ok = false;
@@ -425,26 +425,32 @@ fn push(a: PushArgs) -> ExitCode {
     let mut cfg = config(&a.common);
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
-    let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
+    // SSE events are written as they are decoded; the channels after each capture.
+    let out = std::cell::RefCell::new(wsdissect::render::Out::new(BufWriter::new(
+        io::stdout().lock(),
+    )));
     let mut ok = true;
     let many = a.common.captures.len() > 1;
     for path in &a.common.captures {
-        let mut sink = wsdissect::push::PushSink::new(a.format == ListFormat::Json);
+        let capture = many.then_some(path.as_str());
+        let mut sink = wsdissect::push::PushSink::new();
+        if a.format == ListFormat::Json {
+            sink = sink.on_sse(|e| {
+                let line = wsdissect::push::render::sse_line(e, capture);
+                out.borrow_mut().write_all(line.as_bytes());
+            });
+        }
         if !run_one(&a.common, path, &cfg, &mut sink) {
             ok = false;
             continue;
         }
         let text = match a.format {
-            ListFormat::Json => {
-                wsdissect::push::render::json_lines(&sink, many.then_some(path.as_str()))
-            }
-            ListFormat::Table => {
-                wsdissect::push::render::table(&sink, many.then_some(path.as_str()))
-            }
+            ListFormat::Json => wsdissect::push::render::json_lines(&sink, capture),
+            ListFormat::Table => wsdissect::push::render::table(&sink, capture),
         };
-        out.write_all(text.as_bytes());
+        out.borrow_mut().write_all(text.as_bytes());
     }
-    if let Err(code) = finish_output(out) {
+    if let Err(code) = finish_output(out.into_inner()) {
         return code;
     }
     exit_status(ok)

@@ -24,6 +24,25 @@ def log(path, obj):
         f.write(json.dumps(obj) + "\n")
 
 
+def listener(host, port, backlog):
+    ls = socket.socket()
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((host, port))
+    ls.listen(backlog)
+    return ls
+
+
+def read_head(c):
+    """Reads a request head up to its blank line."""
+    req = b""
+    while b"\r\n\r\n" not in req:
+        chunk = c.recv(4096)
+        if not chunk:
+            break
+        req += chunk
+    return req
+
+
 def read_response(s):
     buf = b""
     while True:
@@ -59,16 +78,11 @@ EVENTS10 = [("a1", "update", "HTTP/1.0 has no chunks"), ("a2", None, "the server
 
 
 def http10(host, port, path):
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, port))
-    ls.listen(1)
+    ls = listener(host, port, 1)
 
     def serve():
         c, _ = ls.accept()
-        req = b""
-        while b"\r\n\r\n" not in req:
-            req += c.recv(4096)
+        read_head(c)
         c.sendall(b"HTTP/1.0 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
         for i, (eid, ev, data) in enumerate(EVENTS10):
             time.sleep(0.15)
@@ -100,17 +114,12 @@ BAD = {
 
 def malformed(host, port, path):
     """One connection per path; the raw server answers each with its BAD response."""
-    ls = socket.socket()
-    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    ls.bind((host, port))
-    ls.listen(4)
+    ls = listener(host, port, 4)
 
     def serve():
         for _ in BAD:
             c, _ = ls.accept()
-            req = b""
-            while b"\r\n\r\n" not in req:
-                req += c.recv(4096)
+            req = read_head(c)
             target = req.split(b" ")[1].decode()
             c.sendall(BAD[target])
             log(path, {"kind": "bad", "path": target})

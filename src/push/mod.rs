@@ -170,16 +170,16 @@ struct ConnTrack {
 }
 
 /// Collects the channels from the event stream.
-pub struct PushSink {
+pub struct PushSink<'a> {
     keys: HashMap<ChannelKey, usize>,
     channels: Vec<(ChannelKey, Channel)>,
     conns: HashMap<u64, ConnTrack>,
-    /// SSE events and findings as they come (the renderer drains them).
-    pub sse_events: Vec<SseRecord>,
+    /// Findings on push traffic, as they come (capped).
     pub findings: Vec<Finding>,
     last_ts: f64,
-    /// Keep SSE events for output (JSON); counts are kept either way.
-    pub keep_events: bool,
+    /// Receives each dispatched SSE event as it is decoded (streamed, never
+    /// stored); the counts are kept either way.
+    on_sse: Option<Box<dyn FnMut(&SseRecord) + 'a>>,
 }
 
 fn path_only(target: &str) -> String {
@@ -192,23 +192,28 @@ fn path_only(target: &str) -> String {
     t.split(['?', '#']).next().unwrap_or("").to_string()
 }
 
-impl Default for PushSink {
+impl Default for PushSink<'_> {
     fn default() -> Self {
-        Self::new(true)
+        Self::new()
     }
 }
 
-impl PushSink {
-    pub fn new(keep_events: bool) -> Self {
+impl<'a> PushSink<'a> {
+    pub fn new() -> Self {
         PushSink {
             keys: HashMap::new(),
             channels: Vec::new(),
             conns: HashMap::new(),
-            sse_events: Vec::new(),
             findings: Vec::new(),
             last_ts: 0.0,
-            keep_events,
+            on_sse: None,
         }
+    }
+
+    /// Hands every dispatched SSE event to `f` as it is decoded.
+    pub fn on_sse(mut self, f: impl FnMut(&SseRecord) + 'a) -> Self {
+        self.on_sse = Some(Box::new(f));
+        self
     }
 
     fn channel(&mut self, key: ChannelKey, conn: u64, ts: f64) -> Option<usize> {
@@ -422,9 +427,9 @@ impl PushSink {
             let data: String = e.data.chars().take(40).collect();
             ch.note(b.ts, b.conn.id, "event", format!("{}: {data:?}", e.event));
         }
-        if self.keep_events {
+        if let Some(f) = self.on_sse.as_mut() {
             for e in events {
-                self.sse_events.push(SseRecord {
+                f(&SseRecord {
                     conn: b.conn.id,
                     packet: b.packet,
                     ts: b.ts,
@@ -678,7 +683,7 @@ fn key_method(h: &crate::http::HttpHead) -> &str {
     h.method.as_deref().unwrap_or("?")
 }
 
-impl Sink for PushSink {
+impl Sink for PushSink<'_> {
     fn event(&mut self, ev: Event<'_>) {
         match ev {
             Event::HttpHead(h) => self.head(h),

@@ -3,7 +3,7 @@
 use comfy_table::{Table, presets};
 use serde::Serialize;
 
-use super::{PushRecord, PushSink};
+use super::{PushRecord, PushSink, SseRecord};
 use crate::findings::Finding;
 
 fn line<T: Serialize>(out: &mut String, ty: &str, capture: Option<&str>, v: &T) {
@@ -40,12 +40,16 @@ fn finding_json(f: &Finding) -> FindingJson<'_> {
     }
 }
 
-/// `sse-event` records (in capture order), then one `push` record per channel, then findings.
-pub fn json_lines(s: &PushSink, capture: Option<&str>) -> String {
+/// One `sse-event` record (written as the events are decoded).
+pub fn sse_line(e: &SseRecord, capture: Option<&str>) -> String {
     let mut out = String::new();
-    for e in &s.sse_events {
-        line(&mut out, "sse-event", capture, e);
-    }
+    line(&mut out, "sse-event", capture, e);
+    out
+}
+
+/// One `push` record per channel, then the findings (after the run).
+pub fn json_lines(s: &PushSink<'_>, capture: Option<&str>) -> String {
+    let mut out = String::new();
     for p in s.finish() {
         line(&mut out, "push", capture, &p);
     }
@@ -64,7 +68,7 @@ fn secs(v: Option<f64>) -> String {
 }
 
 /// One row per channel, then why each technique was chosen.
-pub fn table(s: &PushSink, capture: Option<&str>) -> String {
+pub fn table(s: &PushSink<'_>, capture: Option<&str>) -> String {
     let recs: Vec<PushRecord> = s.finish();
     let mut out = String::new();
     if let Some(c) = capture {
