@@ -59,6 +59,9 @@ struct ConnState {
     findings: Vec<Code>,
     websocket: bool,
     no_handshake_warned: bool,
+    /// Bytes before the WebSocket frames were cut by the snapshot length
+    /// (a snapped upgrade), as opposed to never captured.
+    head_snapped: bool,
     /// TCP handshake times (SYN, SYN/ACK, the client's ACK), for the RTT.
     syn_ts: [Option<f64>; 3],
     /// Capture findings seen before the connection showed itself to be
@@ -426,6 +429,7 @@ impl ConnState {
             findings: Vec::new(),
             websocket: false,
             no_handshake_warned: false,
+            head_snapped: false,
             syn_ts: [None; 3],
             deferred: Vec::new(),
         }
@@ -514,6 +518,9 @@ impl ConnState {
         sink: &mut dyn Sink,
     ) {
         let from = self.dir_of(side);
+        if kind == GapKind::Snapped && !matches!(self.proto[side], Proto::Ws(_) | Proto::Ignore) {
+            self.head_snapped = true;
+        }
         let (code, why) = match kind {
             GapKind::Lost => (Code::TcpGap, "were never captured"),
             GapKind::Snapped => (
@@ -610,8 +617,13 @@ impl ConnState {
             if d.no_handshake && !self.no_handshake_warned && self.handshake.is_none() {
                 self.no_handshake_warned = true;
                 let from = self.dir_of(side);
-                self.finding(sink, Code::StreamNoHandshake, from, pcx.number, None,
-                    "WebSocket frames were found on a connection whose opening handshake was not captured; extensions and roles are inferred".into());
+                let why = if self.head_snapped {
+                    "was cut by the capture's snapshot length"
+                } else {
+                    "was not captured"
+                };
+                self.finding(sink, Code::StreamNoHandshake, from, pcx.number, None, format!(
+                    "WebSocket frames were found on a connection whose opening handshake {why}; extensions and roles are inferred"));
             }
         }
     }

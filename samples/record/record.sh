@@ -258,6 +258,18 @@ rec_snapped() {
   cap_stop $CAP_PID "$out/snapped.pcap"
 }
 
+rec_snapped_deflate() {
+  # A permessage-deflate session (websockets, context takeover) captured with
+  # tcpdump -s 128: the upgrade request and the 101 are cut by the snapshot
+  # length, so the negotiation is never seen; frames past 128 bytes are cut.
+  mkdir -p "$out/deflate"
+  rm -f "$out/deflate/snapped-128.pcap" "$out/deflate/snapped-128.sent.jsonl"
+  cap_start lo "$out/deflate/snapped-128.pcap" "tcp port 9230" "" "-s 128"
+  "$py" "$here/deflate_scenarios.py" websockets-default "$out/deflate/snapped-128.sent.jsonl" 127.0.0.1 9230
+  cap_stop $CAP_PID "$out/deflate/snapped-128.pcap"
+  "$py" "$here/compact_log.py" "$out/deflate/snapped-128.sent.jsonl"
+}
+
 rec_port_reuse() {
   fresh port-reuse
   cap_start lo "$out/port-reuse.pcap" "tcp port 9014"
@@ -265,7 +277,7 @@ rec_port_reuse() {
   cap_stop $CAP_PID "$out/port-reuse.pcap"
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped port_reuse violations deflate rfc_examples push"
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate port_reuse violations deflate rfc_examples push"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"

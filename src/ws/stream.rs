@@ -149,6 +149,10 @@ pub struct WsDecoder {
     /// The inflate window is not known (capture began mid-connection, or bytes
     /// were lost) and context takeover is in force.
     inflate_ctx_lost: bool,
+    /// The inflater is inside a message that did not end cleanly (bytes
+    /// lost, abandoned): it must be reset before the next message, or that
+    /// message's bytes would be read as the middle of the old one.
+    inflate_mid: bool,
     frame_buf: Vec<u8>,
     msg_buf: Vec<u8>,
     scratch: Vec<u8>,
@@ -182,6 +186,7 @@ impl WsDecoder {
             close_sent: false,
             inflater: None,
             inflate_ctx_lost: false,
+            inflate_mid: false,
             frame_buf: Vec::new(),
             msg_buf: Vec::new(),
             scratch: Vec::new(),
@@ -321,7 +326,12 @@ impl WsDecoder {
                 m.damaged = true;
                 m.wire_len += lost;
             }
-            if cur.in_message && self.msg.as_ref().is_some_and(|m| m.compressed) {
+            if cur.in_message
+                && let Some(m) = self.msg.as_mut()
+                && m.compressed
+            {
+                // The rest of it cannot be inflated without the lost bytes.
+                m.inflate_stopped = true;
                 self.inflate_ctx_lost = true;
             }
             if cur.received == cur.h.payload_len {
@@ -505,7 +515,12 @@ impl WsDecoder {
         if self.no_context_takeover {
             inf.reset();
             self.inflate_ctx_lost = false;
+        } else if self.inflate_mid {
+            // The previous message did not end cleanly: its window is lost.
+            inf.reset();
+            self.inflate_ctx_lost = true;
         }
+        self.inflate_mid = true;
         inf.begin_message();
     }
 
@@ -748,6 +763,8 @@ impl WsDecoder {
         {
             let buf = &mut self.msg_buf;
             let r = inf.finish(&mut |out: &[u8]| m.absorb(out, true, buf, cx.cfg));
+            // Ended cleanly: the next message continues from this window.
+            self.inflate_mid = r.is_err();
             if let Err(stop) = r {
                 self.msg = Some(m);
                 self.inflate_failed(stop, cx);

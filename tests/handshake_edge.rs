@@ -1,0 +1,156 @@
+//! Handshakes that are cut, partial or oversized (issue 12, items 2, 3, 24),
+//! on captures recorded from real peers over kernel TCP.
+
+mod common;
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use wsdissect::event::Event;
+use wsdissect::{Config, analyze};
+
+fn sample(rel: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(rel)
+}
+
+/// A message: side, decodable, compressed, key, finding codes, packets.
+type Msg = (
+    String,
+    bool,
+    bool,
+    common::MsgKey,
+    Vec<String>,
+    std::ops::RangeInclusive<u64>,
+);
+
+/// What a run saw: messages, findings (code, message), frame count, packets
+/// of frames whose payload was not all captured, and the negotiated deflate.
+#[derive(Default)]
+struct Seen {
+    messages: Vec<Msg>,
+    cut_frames: Vec<u64>,
+    findings: Vec<(String, String)>,
+    frames: usize,
+    handshake_deflate: Option<bool>,
+}
+
+fn run(path: &std::path::Path) -> Seen {
+    let mut s = Seen::default();
+    analyze(
+        std::fs::File::open(path).unwrap(),
+        &Config::default(),
+        &mut |ev: Event<'_>| match ev {
+            Event::Message(m) => s.messages.push((
+                m.from.as_str().to_string(),
+                m.decodable,
+                m.compressed,
+                common::key(m.from.as_str(), m.opcode.as_u8(), m.data),
+                m.findings.iter().map(|c| c.as_str().to_string()).collect(),
+                m.first_packet..=m.last_packet,
+            )),
+            Event::Finding(f) => s
+                .findings
+                .push((f.code.as_str().to_string(), f.message.clone())),
+            Event::Frame(f) => {
+                s.frames += 1;
+                if !f.payload_complete {
+                    s.cut_frames.push(f.packet);
+                }
+            }
+            Event::Handshake(_, h) => s.handshake_deflate = Some(h.deflate.is_some()),
+            _ => {}
+        },
+    )
+    .unwrap();
+    s
+}
+
+fn check_status(path: &std::path::Path) -> Option<i32> {
+    Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+        .arg("check")
+        .arg(path)
+        .output()
+        .unwrap()
+        .status
+        .code()
+}
+
+/// Item 2: permessage-deflate captured with `tcpdump -s 128`. The upgrade
+/// is cut, so the negotiation is unknown; RSV1 messages are inflated where
+/// they can be and equal the applications' log byte for byte, the others are
+/// undecodable, and nothing compressed is judged as text.
+#[test]
+fn snapped_handshake_compressed_messages_inflate_or_are_undecodable() {
+    let path = sample("deflate/snapped-128.pcap");
+    let sent = common::load_sent(&path.with_extension("sent.jsonl"));
+    let s = run(&path);
+    let codes: Vec<&str> = s.findings.iter().map(|f| f.0.as_str()).collect();
+    assert!(
+        !codes.contains(&"message.invalid-utf8"),
+        "compressed bytes judged as text: {codes:?}"
+    );
+    assert_eq!(
+        check_status(&path),
+        Some(0),
+        "check fails on a snapped capture"
+    );
+    // The capture holds every message (some cut): the i-th message of a side
+    // is the i-th that side logged.
+    for side in ["client", "server"] {
+        let want: Vec<_> = sent.iter().filter(|m| m.0 == side).collect();
+        let got: Vec<_> = s.messages.iter().filter(|m| m.0 == side).collect();
+        assert_eq!(got.len(), want.len(), "{side}: message count");
+        let mut inflated = 0;
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                g.2,
+                "{side} message {i}: RSV1 message not treated as compressed"
+            );
+            if g.1 {
+                assert_eq!(
+                    &g.3, *w,
+                    "{side} message {i}: inflated bytes differ from the log"
+                );
+                inflated += 1;
+            } else {
+                let cut = s.cut_frames.iter().any(|p| g.5.contains(p));
+                assert!(
+                    cut || g.4.iter().any(|c| c == "deflate.no-context"),
+                    "{side} message {i}: undecodable without a reason: {:?}",
+                    g.4
+                );
+            }
+        }
+        // Hello, Hello (from the shared window), the fox, and the empty text.
+        assert!(inflated >= 4, "{side}: only {inflated} inflated");
+    }
+    // The note says the handshake was cut, not that it was never captured.
+    let note = s
+        .findings
+        .iter()
+        .find(|f| f.0 == "stream.no-handshake")
+        .expect("stream.no-handshake");
+    assert!(
+        note.1.contains("snapshot length") && !note.1.contains("not captured"),
+        "{}",
+        note.1
+    );
+}
+
+/// A connection whose start was never captured keeps the old sentence.
+#[test]
+fn mid_connection_note_says_not_captured() {
+    let s = run(&sample("midconn.pcap"));
+    let note = s
+        .findings
+        .iter()
+        .find(|f| f.0 == "stream.no-handshake")
+        .expect("stream.no-handshake");
+    assert!(
+        note.1.contains("not captured") && !note.1.contains("snapshot"),
+        "{}",
+        note.1
+    );
+}
