@@ -95,9 +95,15 @@ impl Handshake {
     }
 }
 
-/// Whether a request head asks for a WebSocket upgrade.
+/// Whether a request head attempts a WebSocket upgrade: `Upgrade: websocket`,
+/// or a header only WebSocket uses (`Sec-WebSocket-Key`, `-Version`, ...)
+/// on a request that lacks it. A partial attempt is judged like a whole one
+/// and each missing header named.
 pub fn is_upgrade_request(head: &HttpHead) -> bool {
     head.has_token("upgrade", "websocket")
+        || head.headers.iter().any(|(n, _)| {
+            n.len() > 14 && n.as_bytes()[..14].eq_ignore_ascii_case(b"sec-websocket-")
+        })
 }
 
 /// Builds the handshake from the request and judges the request (section 4.1).
@@ -148,6 +154,11 @@ pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
             Code::HandshakeMissingHeader,
             "the upgrade request has no Host header (RFC 6455 section 4.1, item 4)".into(),
         ));
+    }
+    if !head.has_token("upgrade", "websocket") {
+        f.push((Code::HandshakeMissingHeader, format!(
+            "the upgrade request's Upgrade header is {}; it must include the token \"websocket\" (RFC 6455 section 4.1, item 5)",
+            head.header("upgrade").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
     }
     if !head.has_token("connection", "upgrade") {
         f.push((Code::HandshakeMissingHeader, format!(
@@ -381,6 +392,36 @@ mod tests {
                 Code::HandshakeExtensionNotOffered,
             ]
         );
+    }
+
+    #[test]
+    fn partial_attempts_are_recognised_and_each_missing_header_named() {
+        // Connection, key and version but no Upgrade header (issue 12, item 3).
+        let req = head(&[
+            ("Host", "server.example.com"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+        ]);
+        assert!(is_upgrade_request(&req));
+        let hs = from_request(req, 1, 0.0);
+        assert_eq!(hs.findings.len(), 1, "{:?}", hs.findings);
+        assert_eq!(hs.findings[0].0, Code::HandshakeMissingHeader);
+        assert!(hs.findings[0].1.contains("Upgrade header is missing"));
+        // Only the version: still an attempt.
+        assert!(is_upgrade_request(&head(&[(
+            "Sec-WebSocket-Version",
+            "13"
+        )])));
+        // An upgrade to another protocol, or plain HTTP, is not.
+        assert!(!is_upgrade_request(&head(&[
+            ("Upgrade", "h2c"),
+            ("Connection", "Upgrade, HTTP2-Settings"),
+        ])));
+        assert!(!is_upgrade_request(&head(&[
+            ("Host", "a"),
+            ("Sec-Fetch-Mode", "cors")
+        ])));
     }
 
     #[test]

@@ -53,12 +53,19 @@ def close(code=None, reason=b"", raw=None):
     return frame(8, b"" if code is None else struct.pack(">H", code) + reason)
 
 
-def request(host, port, key=None, version="13", connection="Upgrade", extra=""):
+def request(host, port, key=None, version="13", connection="Upgrade", extra="", upgrade="websocket"):
+    """An upgrade request; connection, upgrade, version or key (when False)
+    set to None/False leave that header out."""
     key = key if key is not None else base64.b64encode(os.urandom(16)).decode()
-    lines = [f"GET /raw HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket"]
+    lines = [f"GET /raw HTTP/1.1", f"Host: {host}:{port}"]
+    if upgrade is not None:
+        lines.append(f"Upgrade: {upgrade}")
     if connection is not None:
         lines.append(f"Connection: {connection}")
-    lines += [f"Sec-WebSocket-Key: {key}", f"Sec-WebSocket-Version: {version}"]
+    if key is not False:
+        lines.append(f"Sec-WebSocket-Key: {key}")
+    if version is not None:
+        lines.append(f"Sec-WebSocket-Version: {version}")
     return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
 
 
@@ -106,6 +113,12 @@ CLIENT = {
     "c-key-invalid": [request("127.0.0.1", 0, key="c2hvcnQ=")],
     "c-version-unsupported": [request("127.0.0.1", 0, version="8")],
     "c-missing-connection": [request("127.0.0.1", 0, connection=None)],
+    # Partial upgrade requests that still carry the WebSocket key (or version):
+    # WebSocket attempts to be judged, whatever the server answers.
+    "c-missing-upgrade": [request("127.0.0.1", 0, upgrade=None)],
+    "c-key-only": [request("127.0.0.1", 0, upgrade=None, connection=None)],
+    "c-missing-version": [request("127.0.0.1", 0, version=None)],
+    "c-missing-key": [request("127.0.0.1", 0, key=False)],
     # Valid but unusual: none of this may be flagged.
     "c-unusual-valid": [
         "handshake",
