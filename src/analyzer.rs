@@ -771,7 +771,9 @@ impl ConnState {
                 let method_head = head.method.as_deref() == Some("HEAD");
                 let mode = BodyMode::for_request(&head);
                 if upgrade && handshake.as_ref().is_none_or(|h| h.status.is_some()) {
-                    *handshake = Some(Box::new(handshake::from_request(head, pcx.number, pcx.ts)));
+                    let mut hs = handshake::from_request(head, pcx.number, pcx.ts);
+                    handshake::report_oversized_request(&mut hs, pcx.cfg.max_http_header_bytes);
+                    *handshake = Some(Box::new(hs));
                     *emitted = false;
                     requests.push_back(PendingRequest {
                         head_method: false,
@@ -874,7 +876,9 @@ impl ConnState {
         for (code, msg) in &hs.findings {
             let from = match code {
                 Code::HandshakeKeyInvalid | Code::HandshakeVersionUnsupported => Some(Dir::Client),
-                Code::HandshakeMissingHeader if hs.status.is_none() || msg.contains("request") => {
+                Code::HandshakeMissingHeader | Code::LimitReached
+                    if hs.status.is_none() || msg.contains("request") =>
+                {
                     Some(Dir::Client)
                 }
                 _ => Some(Dir::Server),

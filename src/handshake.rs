@@ -132,6 +132,8 @@ pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
             .unwrap_or_default(),
         ..Handshake::default()
     };
+    // Headers of an oversized head that could not be kept are not judged.
+    let cut = |name: &str| head.cut.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     let f = &mut hs.findings;
     if hs.method != "GET" {
         f.push((
@@ -149,23 +151,24 @@ pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
                 .into(),
         ));
     }
-    if hs.host.is_none() {
+    if hs.host.is_none() && !cut("host") {
         f.push((
             Code::HandshakeMissingHeader,
             "the upgrade request has no Host header (RFC 6455 section 4.1, item 4)".into(),
         ));
     }
-    if !head.has_token("upgrade", "websocket") {
+    if !head.has_token("upgrade", "websocket") && !cut("upgrade") {
         f.push((Code::HandshakeMissingHeader, format!(
             "the upgrade request's Upgrade header is {}; it must include the token \"websocket\" (RFC 6455 section 4.1, item 5)",
             head.header("upgrade").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
     }
-    if !head.has_token("connection", "upgrade") {
+    if !head.has_token("connection", "upgrade") && !cut("connection") {
         f.push((Code::HandshakeMissingHeader, format!(
             "the upgrade request's Connection header is {}; it must include the token \"Upgrade\" (RFC 6455 section 4.1, item 6)",
             head.header("connection").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
     }
     match &hs.key {
+        None if cut("sec-websocket-key") => {}
         None => f.push((Code::HandshakeKeyInvalid, "the upgrade request has no Sec-WebSocket-Key (RFC 6455 section 4.1, item 7)".into())),
         Some(k) => match STANDARD.decode(k) {
             Ok(b) if b.len() == 16 => {}
@@ -177,6 +180,7 @@ pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
     }
     match hs.version.as_deref() {
         Some("13") => {}
+        None if cut("sec-websocket-version") => {}
         Some(v) => f.push((
             Code::HandshakeVersionUnsupported,
             format!("Sec-WebSocket-Version is {v}; RFC 6455 section 4.1 requires 13"),
@@ -190,6 +194,28 @@ pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
     hs.accept_expected = hs.key.as_deref().map(accept_for);
     hs.request = head;
     hs
+}
+
+/// The request head passed the `cap` on an HTTP head: it is reported, with
+/// the header lines that could not be kept (and so are not judged).
+pub fn report_oversized_request(hs: &mut Handshake, cap: usize) {
+    let cut = &hs.request.cut;
+    if cut.is_empty() {
+        return;
+    }
+    let mut names: Vec<String> = cut
+        .iter()
+        .map(|(n, len)| format!("{n} ({len} bytes)"))
+        .collect();
+    if cut.len() >= crate::http::MAX_CUT {
+        names.push("more".into());
+    }
+    hs.findings.push((Code::LimitReached, format!(
+        "the upgrade request's head is {} bytes, past the {cap}-byte cap on an HTTP head; the line{} {} could not be kept and {} not judged; the rest of the request was read, and the frames after it are decoded with what the server's answer negotiated",
+        hs.request.len,
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        if names.len() == 1 { "is" } else { "are" })));
 }
 
 /// Records the server's answer and judges it (section 4.2.2, RFC 7692 section 7).
@@ -236,10 +262,22 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
         (Some(_), Some(_)) => hs.accept_ok = Some(true),
         (Some(_), None) => hs.accept_ok = Some(false),
     }
+    // What the request offered is unknown where its header was cut.
+    let cut = |name: &str| {
+        hs.request
+            .cut
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    let (protocols_cut, extensions_cut) = (
+        cut("sec-websocket-protocol"),
+        cut("sec-websocket-extensions"),
+    );
     hs.subprotocol = head
         .header("sec-websocket-protocol")
         .map(|v| v.trim().to_string());
     if let Some(p) = &hs.subprotocol
+        && !protocols_cut
         && !hs.offered_protocols.iter().any(|o| o == p)
     {
         f.push((Code::HandshakeSubprotocolNotOffered, format!(
@@ -254,7 +292,7 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
     if let Some(accepted) = &hs.extensions {
         for ext in parse_extensions(accepted) {
             let offers: Vec<&Extension> = offered.iter().filter(|o| o.name == ext.name).collect();
-            if offers.is_empty() {
+            if offers.is_empty() && !extensions_cut {
                 f.push((Code::HandshakeExtensionNotOffered, format!(
                     "the server accepted extension \"{}\", which the client did not offer (RFC 6455 section 9.1)", ext.name)));
                 continue;
@@ -267,7 +305,7 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
                     "the server's permessage-deflate parameters \"{accepted}\" are not valid (RFC 7692 section 7.1)"))),
                 Some(p) => {
                     // client_max_window_bits may only come back if some offer carried it (7.1.2.2).
-                    let allowed = offers.iter().any(|o| o.params.iter().any(|(k, _)| k == "client_max_window_bits"));
+                    let allowed = extensions_cut || offers.iter().any(|o| o.params.iter().any(|(k, _)| k == "client_max_window_bits"));
                     if p.client_max_window_bits.is_some() && !allowed {
                         f.push((Code::HandshakeExtensionNotOffered, "the server sent client_max_window_bits, but the client's offer did not allow it (RFC 7692 section 7.1.2.2)".into()));
                     }

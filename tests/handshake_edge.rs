@@ -154,3 +154,91 @@ fn mid_connection_note_says_not_captured() {
         note.1
     );
 }
+
+/// Item 24: one Sec-WebSocket-Extensions header of 10,000 offers (~300 KiB,
+/// past the 64 KiB cap on a head), accepted by Node ws with
+/// permessage-deflate. The oversized head is reported, the 101's
+/// negotiation is used, every frame after it is decoded and every message
+/// inflates byte-exact against the log.
+#[test]
+fn oversized_handshake_is_reported_and_everything_after_it_decoded() {
+    let path = sample("deflate/oversized-extensions.pcap");
+    let sent = common::load_sent(&path.with_extension("sent.jsonl"));
+    let cfg = Config::default();
+    let mut s = Seen::default();
+    let (mut data_frames, mut msg_frames) = (0u32, 0u32);
+    let mut controls = Vec::new();
+    let mut request_len = 0;
+    analyze(
+        std::fs::File::open(&path).unwrap(),
+        &cfg,
+        &mut |ev: Event<'_>| match ev {
+            Event::Frame(f) => {
+                s.frames += 1;
+                if f.header.opcode.is_control() {
+                    controls.push(f.header.opcode.name());
+                } else {
+                    data_frames += 1;
+                }
+            }
+            Event::Message(m) => {
+                assert!(m.decodable && m.data_complete, "packet {}", m.first_packet);
+                msg_frames += m.frames;
+                s.messages.push((
+                    m.from.as_str().to_string(),
+                    m.decodable,
+                    m.compressed,
+                    common::key(m.from.as_str(), m.opcode.as_u8(), m.data),
+                    Vec::new(),
+                    m.first_packet..=m.last_packet,
+                ));
+            }
+            Event::Finding(f) => s
+                .findings
+                .push((f.code.as_str().to_string(), f.message.clone())),
+            Event::Handshake(_, h) => {
+                s.handshake_deflate = Some(h.deflate.is_some());
+                request_len = h.request.len;
+                assert_eq!(h.status, Some(101));
+                assert_eq!(
+                    h.accept_ok,
+                    Some(true),
+                    "the key after the long header was read"
+                );
+            }
+            _ => {}
+        },
+    )
+    .unwrap();
+    assert!(
+        request_len > cfg.max_http_header_bytes * 4,
+        "the request is not oversized: {request_len}"
+    );
+    assert_eq!(s.handshake_deflate, Some(true), "negotiation lost");
+    // One finding: the limit, naming the header that could not be kept.
+    assert_eq!(s.findings.len(), 1, "{:?}", s.findings);
+    assert_eq!(s.findings[0].0, "limit.reached");
+    assert!(s.findings[0].1.contains("Sec-WebSocket-Extensions"));
+    assert_eq!(check_status(&path), Some(0));
+    // Every frame decoded: data frames all belong to messages, and the
+    // ping, its pong and both closes are there.
+    assert_eq!(data_frames, msg_frames);
+    controls.sort();
+    assert_eq!(controls, ["close", "close", "ping", "pong"]);
+    // Every message, in order per side, byte-exact; most were compressed.
+    for side in ["client", "server"] {
+        let want: Vec<_> = sent.iter().filter(|m| m.0 == side).collect();
+        let got: Vec<_> = s
+            .messages
+            .iter()
+            .filter(|m| m.0 == side)
+            .map(|m| &m.3)
+            .collect();
+        assert_eq!(got, want, "{side}");
+    }
+    let compressed = s.messages.iter().filter(|m| m.2).count();
+    assert!(
+        compressed * 4 >= s.messages.len() * 3,
+        "{compressed} compressed"
+    );
+}

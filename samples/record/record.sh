@@ -270,6 +270,22 @@ rec_snapped_deflate() {
   "$py" "$here/compact_log.py" "$out/deflate/snapped-128.sent.jsonl"
 }
 
+rec_oversized_extensions() {
+  # One Sec-WebSocket-Extensions header of 10,000 offers (~300 KiB) from
+  # raw_peer.py, accepted with permessage-deflate by a Node ws echo server
+  # whose HTTP parser allows 1 MiB heads; then compressed messages both ways.
+  mkdir -p "$out/deflate"
+  rm -f "$out/deflate/oversized-extensions.pcap" "$out/deflate/oversized-extensions.sent.jsonl"
+  cap_start lo "$out/deflate/oversized-extensions.pcap" "tcp port 9231"
+  node --max-http-header-size=1048576 "$here/node_echo_server.js" 127.0.0.1 9231 4000 deflate > /dev/null &
+  local srv=$!
+  sleep 0.6
+  "$py" "$here/raw_peer.py" oversized-extensions 127.0.0.1 9231 "$out/deflate/oversized-extensions.sent.jsonl"
+  "$py" "$here/compact_log.py" "$out/deflate/oversized-extensions.sent.jsonl"
+  kill $srv 2>/dev/null || true; wait $srv 2>/dev/null || true
+  cap_stop $CAP_PID "$out/deflate/oversized-extensions.pcap"
+}
+
 rec_port_reuse() {
   fresh port-reuse
   cap_start lo "$out/port-reuse.pcap" "tcp port 9014"
@@ -277,7 +293,7 @@ rec_port_reuse() {
   cap_stop $CAP_PID "$out/port-reuse.pcap"
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate port_reuse violations deflate rfc_examples push"
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate oversized_extensions port_reuse violations deflate rfc_examples push"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"
