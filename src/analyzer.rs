@@ -560,6 +560,10 @@ impl ConnState {
                 });
             }
         }
+        // The server's answer to an upgrade is being read: what of it was seen.
+        let answering = self.client_side.is_some_and(|c| c != side)
+            && self.handshake.as_ref().is_some_and(|h| h.status.is_none());
+        let mut cut_answer = None;
         match &mut self.proto[side] {
             Proto::Ws(_) => {
                 let mut proto = std::mem::replace(&mut self.proto[side], Proto::Unknown);
@@ -569,6 +573,9 @@ impl ConnState {
                 self.proto[side] = proto;
             }
             Proto::Http(p) => {
+                if answering {
+                    cut_answer = p.partial_head();
+                }
                 p.gap();
                 if p.is_broken() && self.handshake.is_none() {
                     // The head was lost (a snapped upgrade, say): look for frames instead.
@@ -581,6 +588,36 @@ impl ConnState {
                 self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake()));
             }
             Proto::Ignore => {}
+        }
+        if let Some(head) = cut_answer {
+            self.cut_answer(side, head, pcx, sink);
+        }
+    }
+
+    /// The server's answer to an upgrade was cut (by the snapshot length, or
+    /// lost) after `head`'s lines. A 101 is taken as read: the handshake is
+    /// judged on what was seen, the client's frames are decoded from their
+    /// start, and the server's are looked for past the lost bytes. Where the
+    /// cut hid Sec-WebSocket-Extensions, RSV1 messages are inflated if they can be.
+    fn cut_answer(&mut self, side: usize, head: HttpHead, pcx: &PacketCx<'_>, sink: &mut dyn Sink) {
+        if head.status != Some(101) {
+            return;
+        }
+        sink.event(Event::HttpHead(&HttpHeadRecord {
+            conn: self.conn_ref(),
+            from: Dir::Server,
+            packet: pcx.number,
+            ts: pcx.ts,
+            head: &head,
+            rtt: self.rtt(),
+        }));
+        self.requests.pop_front();
+        if let Some(hs) = self.handshake.as_mut() {
+            handshake::add_response(hs, head, pcx.number);
+        }
+        self.emit_handshake(pcx, sink);
+        if let Proto::Ws(_) = self.after_response(side, 0, &[], pcx, sink) {
+            self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake()));
         }
     }
 
@@ -919,8 +956,17 @@ impl ConnState {
         let deflate = hs.deflate.clone();
         let on = deflate.is_some();
         let d = deflate.unwrap_or_default();
-        let mut server = Box::new(WsDecoder::new(on, d.server_no_context_takeover));
-        let client = Box::new(WsDecoder::new(on, d.client_no_context_takeover));
+        let (mut server, client) = if hs.extensions_unknown {
+            (
+                Box::new(WsDecoder::negotiation_unknown()),
+                Box::new(WsDecoder::negotiation_unknown()),
+            )
+        } else {
+            (
+                Box::new(WsDecoder::new(on, d.server_no_context_takeover)),
+                Box::new(WsDecoder::new(on, d.client_no_context_takeover)),
+            )
+        };
         let client_side = 1 - server_side;
         self.websocket = true;
         self.proto[client_side] = Proto::Ws(client);

@@ -82,6 +82,9 @@ pub struct Handshake {
     pub extensions: Option<String>,
     /// permessage-deflate, when negotiated.
     pub deflate: Option<DeflateParams>,
+    /// The 101 was cut before its Sec-WebSocket-Extensions could be read:
+    /// whether permessage-deflate is in force is not known.
+    pub extensions_unknown: bool,
     pub request: HttpHead,
     pub response: Option<HttpHead>,
     /// Rules broken, each with a sentence.
@@ -235,13 +238,16 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
         hs.response = Some(head);
         return;
     }
+    // A 101 cut by the capture: headers after the cut are unknown, not missing.
+    let unseen = |name: &str| head.truncated && head.header(name).is_none();
+    hs.extensions_unknown = unseen("sec-websocket-extensions");
     let f = &mut hs.findings;
-    if !head.has_token("upgrade", "websocket") {
+    if !head.has_token("upgrade", "websocket") && !unseen("upgrade") {
         f.push((Code::HandshakeMissingHeader, format!(
             "the 101 response's Upgrade header is {}; it must be \"websocket\" (RFC 6455 section 4.2.2)",
             head.header("upgrade").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
     }
-    if !head.has_token("connection", "upgrade") {
+    if !head.has_token("connection", "upgrade") && !unseen("connection") {
         f.push((Code::HandshakeMissingHeader, format!(
             "the 101 response's Connection header is {}; it must be \"Upgrade\" (RFC 6455 section 4.2.2)",
             head.header("connection").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
@@ -250,6 +256,7 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
         .header("sec-websocket-accept")
         .map(|v| v.trim().to_string());
     match (&hs.accept, &hs.accept_expected) {
+        (None, _) if unseen("sec-websocket-accept") => {}
         (None, _) => f.push((
             Code::HandshakeAcceptMissing,
             "the 101 response has no Sec-WebSocket-Accept header (RFC 6455 section 4.2.2)".into(),
@@ -460,6 +467,28 @@ mod tests {
             ("Host", "a"),
             ("Sec-Fetch-Mode", "cors")
         ])));
+    }
+
+    #[test]
+    fn a_cut_101_is_judged_on_what_was_seen() {
+        let mut hs = from_request(good_request(), 1, 0.0);
+        let mut r = response(&[("Upgrade", "websocket")]);
+        r.truncated = true;
+        add_response(&mut hs, r.clone(), 2);
+        // Connection, the accept and the extensions were cut, not missing.
+        assert!(hs.findings.is_empty(), "{:?}", hs.findings);
+        assert!(hs.upgraded() && hs.extensions_unknown && hs.deflate.is_none());
+        assert_eq!(hs.accept_ok, None);
+        // The same head whole: those headers are missing.
+        let mut hs = from_request(good_request(), 1, 0.0);
+        r.truncated = false;
+        add_response(&mut hs, r, 2);
+        assert!(!hs.extensions_unknown);
+        let codes: Vec<Code> = hs.findings.iter().map(|f| f.0).collect();
+        assert_eq!(
+            codes,
+            [Code::HandshakeMissingHeader, Code::HandshakeAcceptMissing]
+        );
     }
 
     #[test]

@@ -24,6 +24,9 @@ pub struct HttpHead {
     /// (name as far as it was read, line length), at most [`MAX_CUT`];
     /// they are absent from `headers`. Empty for heads within the cap.
     pub cut: Vec<(String, usize)>,
+    /// The head's end was never captured (cut by the snapshot length or
+    /// lost): these are the lines before the cut; what followed is unknown.
+    pub truncated: bool,
 }
 
 /// Cut header lines listed per head.
@@ -302,6 +305,32 @@ impl HttpParser {
             on_event(HttpEvent::End);
             self.state = State::Head;
         }
+    }
+
+    /// The complete lines of a head still being read, as a head marked
+    /// `truncated` (for a head whose end is about to be lost in a gap).
+    pub fn partial_head(&self) -> Option<HttpHead> {
+        if self.state != State::Head {
+            return None;
+        }
+        let (buf, len) = match &self.over {
+            Some(o) => (o.kept.as_slice(), o.total),
+            None => {
+                let end = memchr::memrchr(b'\n', &self.head_buf)? + 1;
+                (&self.head_buf[..end], self.head_buf.len())
+            }
+        };
+        let mut block = buf.to_vec();
+        block.extend_from_slice(b"\r\n");
+        let mut head = self.parse(&block).ok()?;
+        head.len = len;
+        head.truncated = true;
+        head.cut = self
+            .over
+            .as_ref()
+            .map(|o| o.cut.clone())
+            .unwrap_or_default();
+        Some(head)
     }
 
     /// Bytes lost from the stream: the parser cannot know where it is.

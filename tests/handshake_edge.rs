@@ -242,3 +242,74 @@ fn oversized_handshake_is_reported_and_everything_after_it_decoded() {
         "{compressed} compressed"
     );
 }
+
+/// The same session with `tcpdump -s 356`: the request is whole, the 101
+/// loses its last bytes to the snapshot length. The handshake is taken from
+/// what was seen (a 101 whose accept matches), the client's frames are
+/// decoded from their start and the server's found past the cut: every
+/// message inflates byte-exact or is one whose frames were cut.
+#[test]
+fn cut_101_still_upgrades_the_connection() {
+    let path = sample("deflate/snapped-101.pcap");
+    let sent = common::load_sent(&path.with_extension("sent.jsonl"));
+    let mut status = None;
+    let mut accept_ok = None;
+    let mut s = Seen::default();
+    analyze(
+        std::fs::File::open(&path).unwrap(),
+        &Config::default(),
+        &mut |ev: Event<'_>| match ev {
+            Event::Handshake(_, h) => {
+                status = h.status;
+                accept_ok = h.accept_ok;
+                s.handshake_deflate = Some(h.deflate.is_some());
+            }
+            Event::Frame(f) => {
+                s.frames += 1;
+                if !f.payload_complete {
+                    s.cut_frames.push(f.packet);
+                }
+            }
+            Event::Message(m) => s.messages.push((
+                m.from.as_str().to_string(),
+                m.decodable,
+                m.compressed,
+                common::key(m.from.as_str(), m.opcode.as_u8(), m.data),
+                m.findings.iter().map(|c| c.as_str().to_string()).collect(),
+                m.first_packet..=m.last_packet,
+            )),
+            Event::Finding(f) => s
+                .findings
+                .push((f.code.as_str().to_string(), f.message.clone())),
+            _ => {}
+        },
+    )
+    .unwrap();
+    assert_eq!((status, accept_ok), (Some(101), Some(true)));
+    assert_eq!(s.handshake_deflate, Some(true));
+    // Only the snapshot length's cuts are reported.
+    for (code, msg) in &s.findings {
+        assert_eq!(code, "tcp.truncated", "{msg}");
+    }
+    assert_eq!(check_status(&path), Some(0));
+    for side in ["client", "server"] {
+        let want: Vec<_> = sent.iter().filter(|m| m.0 == side).collect();
+        let got: Vec<_> = s.messages.iter().filter(|m| m.0 == side).collect();
+        assert_eq!(got.len(), want.len(), "{side}: message count");
+        let mut inflated = 0;
+        for (i, (g, w)) in got.iter().zip(&want).enumerate() {
+            assert!(g.2, "{side} message {i} not compressed");
+            if g.1 {
+                assert_eq!(&g.3, *w, "{side} message {i}");
+                inflated += 1;
+            } else {
+                assert!(
+                    s.cut_frames.iter().any(|p| g.5.contains(p))
+                        || g.4.iter().any(|c| c == "deflate.no-context"),
+                    "{side} message {i}: undecodable without a reason"
+                );
+            }
+        }
+        assert!(inflated >= 4, "{side}: only {inflated} inflated");
+    }
+}

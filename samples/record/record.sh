@@ -268,6 +268,13 @@ rec_snapped_deflate() {
   "$py" "$here/deflate_scenarios.py" websockets-default "$out/deflate/snapped-128.sent.jsonl" 127.0.0.1 9230
   cap_stop $CAP_PID "$out/deflate/snapped-128.pcap"
   "$py" "$here/compact_log.py" "$out/deflate/snapped-128.sent.jsonl"
+  # The same with -s 356: the request (282 bytes) is whole, the 101 (303
+  # bytes) loses its last 13 to the snapshot length.
+  rm -f "$out/deflate/snapped-101.pcap" "$out/deflate/snapped-101.sent.jsonl"
+  cap_start lo "$out/deflate/snapped-101.pcap" "tcp port 9232" "" "-s 356"
+  "$py" "$here/deflate_scenarios.py" websockets-default "$out/deflate/snapped-101.sent.jsonl" 127.0.0.1 9232
+  cap_stop $CAP_PID "$out/deflate/snapped-101.pcap"
+  "$py" "$here/compact_log.py" "$out/deflate/snapped-101.sent.jsonl"
 }
 
 rec_oversized_extensions() {

@@ -198,6 +198,15 @@ impl WsDecoder {
         }
     }
 
+    /// A decoder at the start of a stream whose negotiation is not known (the
+    /// 101 was cut): frames start here, RSV1 messages are inflated if they can be.
+    pub fn negotiation_unknown() -> Self {
+        WsDecoder {
+            deflate: None,
+            ..Self::new(false, false)
+        }
+    }
+
     /// A decoder for a stream whose handshake was not captured: it must find
     /// a frame boundary first, and knows nothing of extensions.
     pub fn without_handshake() -> Self {
