@@ -94,7 +94,14 @@ pub struct Analyzer<'c> {
     fragments: u64,
     /// Out-of-order bytes held by all streams.
     ooo_total: usize,
+    /// Port pairs of ended connections (by id), so that their stray packets
+    /// do not open a new one; at most MAX_TOMBS, the oldest forgotten first.
+    tombs: HashMap<(SocketAddr, SocketAddr), u64>,
+    tomb_order: VecDeque<((SocketAddr, SocketAddr), u64)>,
 }
+
+/// Ended connections remembered (a few dozen bytes each).
+const MAX_TOMBS: usize = 100_000;
 
 fn flow_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
     if a <= b { (a, b) } else { (b, a) }
@@ -136,6 +143,8 @@ impl<'c> Analyzer<'c> {
             unsupported_links: Vec::new(),
             fragments: 0,
             ooo_total: 0,
+            tombs: HashMap::default(),
+            tomb_order: VecDeque::new(),
         }
     }
 
@@ -192,7 +201,16 @@ impl<'c> Analyzer<'c> {
                 &mut self.ooo_total,
                 sink,
             );
+            if conn.closed {
+                self.bury(key);
+            }
             return;
+        }
+        if self.tombs.contains_key(&key) {
+            if !seg.syn {
+                return; // a stray packet of a connection that ended
+            }
+            self.tombs.remove(&key); // a new connection on the port pair
         }
         let pure_syn = seg.syn && seg.ack.is_none();
         // A new connection on a used port pair (or a stale entry).
@@ -238,6 +256,26 @@ impl<'c> Analyzer<'c> {
                 &mut self.ooo_total,
                 sink,
             );
+            if conn.closed {
+                self.bury(key);
+            }
+        }
+    }
+
+    /// Replaces an ended connection by its port pair alone: its state is
+    /// freed, and its stray packets are still recognised.
+    fn bury(&mut self, key: (SocketAddr, SocketAddr)) {
+        let Some(c) = self.conns.remove(&key) else {
+            return;
+        };
+        self.tombs.insert(key, c.st.id);
+        self.tomb_order.push_back((key, c.st.id));
+        while self.tomb_order.len() > MAX_TOMBS {
+            if let Some((k, id)) = self.tomb_order.pop_front()
+                && self.tombs.get(&k) == Some(&id)
+            {
+                self.tombs.remove(&k);
+            }
         }
     }
 
@@ -293,8 +331,8 @@ impl<'c> Analyzer<'c> {
 fn finalize(cfg: &Config, conn: &mut Conn, number: u64, ts: f64, sink: &mut dyn Sink) {
     let pcx = PacketCx { number, ts, cfg };
     let Conn { tcp, st, .. } = conn;
-    for side in 0..2 {
-        tcp[side].flush(&mut |c| st.deliver(side, c, &pcx, sink));
+    for (side, t) in tcp.iter_mut().enumerate() {
+        t.flush(&mut |c| st.deliver(side, c, &pcx, sink));
     }
     st.finish(&pcx, sink);
 }

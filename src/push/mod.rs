@@ -23,8 +23,16 @@ use sse::{SseEvent, SseParser, SseProblem};
 
 /// Exchanges remembered per channel (timings); past it only counts grow.
 const MAX_EXCHANGES_PER_CHANNEL: usize = 100_000;
-/// Channels tracked.
-const MAX_CHANNELS: usize = 100_000;
+/// Exchanges remembered over all channels (40 bytes each).
+const MAX_EXCHANGES: usize = 1_000_000;
+/// Channels tracked; requests to further channels are counted in a
+/// `limit.reached` finding.
+pub const MAX_CHANNELS: usize = 10_000;
+/// Channels that keep a timeline (for `explain`, which shows the first ones).
+const TIMELINE_CHANNELS: usize = 32;
+/// Connections with an exchange in progress tracked at once; past it the
+/// least recently active half is forgotten.
+const MAX_CONN_TRACKS: usize = 65_536;
 /// Bytes of an HTML response scanned for `<script` across body pieces.
 const SCRIPT_TAG: &[u8] = b"<script";
 
@@ -132,11 +140,13 @@ struct Channel {
     /// Requests that carried a Last-Event-ID.
     with_last_event_id: u64,
     timeline: Vec<TimelineItem>,
+    /// Only the first channels keep one.
+    keeps_timeline: bool,
 }
 
 impl Channel {
     fn note(&mut self, ts: f64, conn: u64, what: &'static str, detail: String) {
-        if self.timeline.len() < MAX_TIMELINE {
+        if self.keeps_timeline && self.timeline.len() < MAX_TIMELINE {
             self.timeline.push(TimelineItem {
                 ts,
                 conn,
@@ -166,8 +176,12 @@ struct ConnTrack {
     tail: Vec<u8>,
     /// A WebSocket channel this connection upgraded to.
     ws_channel: Option<usize>,
-    rtt: Option<f64>,
+    /// The last HTTP activity (to forget the idlest connections first).
+    last_ts: f64,
 }
+
+/// What `PushSink::on_sse` hands each event to.
+type OnSse<'a> = Box<dyn FnMut(&SseRecord) + 'a>;
 
 /// Collects the channels from the event stream.
 pub struct PushSink<'a> {
@@ -177,9 +191,13 @@ pub struct PushSink<'a> {
     /// Findings on push traffic, as they come (capped).
     pub findings: Vec<Finding>,
     last_ts: f64,
+    /// Exchange timings kept over all channels.
+    exchanges: usize,
+    /// Requests to channels past MAX_CHANNELS (not classified).
+    pub dropped_requests: u64,
     /// Receives each dispatched SSE event as it is decoded (streamed, never
     /// stored); the counts are kept either way.
-    on_sse: Option<Box<dyn FnMut(&SseRecord) + 'a>>,
+    on_sse: Option<OnSse<'a>>,
 }
 
 fn path_only(target: &str) -> String {
@@ -206,6 +224,8 @@ impl<'a> PushSink<'a> {
             conns: HashMap::new(),
             findings: Vec::new(),
             last_ts: 0.0,
+            exchanges: 0,
+            dropped_requests: 0,
             on_sse: None,
         }
     }
@@ -219,7 +239,8 @@ impl<'a> PushSink<'a> {
     fn channel(&mut self, key: ChannelKey, conn: u64, ts: f64) -> Option<usize> {
         if let Some(&i) = self.keys.get(&key) {
             let ch = &mut self.channels[i].1;
-            if !ch.conns.contains(&conn) {
+            // Connection ids grow in capture order: a new one is the largest.
+            if ch.conns.last().is_none_or(|&l| conn > l) || !ch.conns.contains(&conn) {
                 ch.conns.push(conn);
             }
             return Some(i);
@@ -235,6 +256,7 @@ impl<'a> PushSink<'a> {
                 conns: vec![conn],
                 first_ts: ts,
                 last_ts: ts,
+                keeps_timeline: i < TIMELINE_CHANNELS,
                 ..Channel::default()
             },
         ));
@@ -270,9 +292,17 @@ impl<'a> PushSink<'a> {
                     websocket: upgrade,
                 };
                 let Some(ci) = self.channel(key, id, h.ts) else {
+                    if self.dropped_requests == 0 {
+                        let msg = format!(
+                            "more than {MAX_CHANNELS} push channels: requests to further channels are not classified"
+                        );
+                        self.finding(Code::LimitReached, h.conn, Dir::Client, h.packet, msg);
+                    }
+                    self.dropped_requests += 1;
                     return;
                 };
                 let ch = &mut self.channels[ci].1;
+                let exchanges = &mut self.exchanges;
                 ch.requests += 1;
                 let detail = match head.header("last-event-id") {
                     Some(l) => format!(
@@ -309,15 +339,21 @@ impl<'a> PushSink<'a> {
                         ch.last_event_ids.push(l.to_string());
                     }
                 }
-                let index = (ch.exchanges.len() < MAX_EXCHANGES_PER_CHANNEL).then(|| {
+                let room =
+                    ch.exchanges.len() < MAX_EXCHANGES_PER_CHANNEL && *exchanges < MAX_EXCHANGES;
+                let index = room.then(|| {
+                    *exchanges += 1;
                     ch.exchanges.push(ExchangeTimes {
                         request_ts: h.ts,
                         ..Default::default()
                     });
                     ch.exchanges.len() - 1
                 });
+                if !self.conns.contains_key(&id) && self.conns.len() >= MAX_CONN_TRACKS {
+                    self.forget_idle_conns();
+                }
                 let t = self.conns.entry(id).or_default();
-                t.rtt = h.rtt.or(t.rtt);
+                t.last_ts = h.ts;
                 if t.waiting.len() < 1024 {
                     t.waiting.push_back(Pending {
                         channel: ci,
@@ -331,7 +367,9 @@ impl<'a> PushSink<'a> {
                 if (100..200).contains(&status) && status != 101 {
                     return; // interim
                 }
-                let t = self.conns.entry(id).or_default();
+                let Some(t) = self.conns.get_mut(&id) else {
+                    return;
+                };
                 let Some(p) = t.waiting.pop_front() else {
                     return;
                 };
@@ -465,6 +503,11 @@ impl<'a> PushSink<'a> {
         };
         let Some(p) = t.reading.take() else { return };
         t.sse = None;
+        t.last_ts = e.ts;
+        if t.waiting.is_empty() && t.ws_channel.is_none() {
+            // Nothing more is expected: the next request starts afresh.
+            self.conns.remove(&e.conn.id);
+        }
         let ch = &mut self.channels[p.channel].1;
         ch.last_ts = ch.last_ts.max(e.ts);
         ch.note(
@@ -498,6 +541,15 @@ impl<'a> PushSink<'a> {
                 format!("{} message, {} bytes", m.opcode.name(), m.len),
             );
         }
+    }
+
+    /// Makes room among the tracked connections: the least recently
+    /// active half is forgotten (their exchanges stay counted as requests).
+    fn forget_idle_conns(&mut self) {
+        let mut ts: Vec<f64> = self.conns.values().map(|t| t.last_ts).collect();
+        ts.sort_by(f64::total_cmp);
+        let cut = ts[ts.len() / 2];
+        self.conns.retain(|_, t| t.last_ts > cut);
     }
 
     /// The verdict for every channel, in order of first request.
@@ -690,6 +742,9 @@ impl Sink for PushSink<'_> {
             Event::HttpBody(b) => self.body(b),
             Event::HttpEnd(e) => self.end(e),
             Event::Message(m) => self.message(m),
+            Event::ConnEnd(s) => {
+                self.conns.remove(&s.conn.id);
+            }
             Event::Finding(f) if f.code == Code::HttpBadChunk && self.findings.len() < 10_000 => {
                 self.findings.push(f.clone())
             }
