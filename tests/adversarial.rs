@@ -639,7 +639,7 @@ fn measured(args: &[&str]) -> (f64, Option<u64>, i32) {
 /// Every command over `cap`: each must exit 0 within `secs` and 256 MiB.
 /// `more` then looks at the capture (its path) for what it must show.
 fn every_command_bounded(cap: &Pcap, name: &str, secs: f64, more: impl Fn(&str)) {
-    let dir = std::env::temp_dir().join(format!("wsdissect-extreme-{}", std::process::id()));
+    let dir = std::env::temp_dir().join(format!("wsdissect-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
     let path = dir.join(name);
     std::fs::write(&path, &cap.bytes).unwrap();
@@ -735,5 +735,51 @@ fn every_command_over_a_hundred_thousand_http_connections() {
         );
         let channels = recs.iter().filter(|r| r["type"] == "push").count();
         assert!((1000..=50_001).contains(&channels), "{channels}");
+    });
+}
+#[test]
+fn every_command_over_a_hundred_thousand_tiny_frames() {
+    let (mut cap, mut f) = upgraded(false);
+    for i in 0..100_000u32 {
+        let client = i % 2 == 0;
+        f.send(
+            &mut cap,
+            client,
+            &frame(client, 0x81, format!("m{i}").as_bytes()),
+        );
+    }
+    every_command_bounded(&cap, "frames100k.pcap", 20.0, |p| {
+        // Streamed, the walkthrough still has every frame, each tied to its
+        // message (one a frame here), and counts right.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+            .args(["explain", "--format", "json", "--max-frames", "100000", p])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut frames = 0u64;
+        let mut end = None;
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["type"] == "explain-frame" {
+                frames += 1;
+                assert_eq!(v["index"], frames);
+                assert_eq!(v["message"], frames, "{l}");
+                assert_eq!(v["payload_len"], format!("m{}", frames - 1).len());
+            } else if v["type"] == "explain-end" {
+                end = Some(v);
+            }
+        }
+        assert_eq!(frames, 100_000);
+        let end = end.unwrap();
+        assert_eq!(end["frames_shown"], 100_000);
+        assert_eq!(end["frames_not_shown"], 0);
+        let listed = text
+            .lines()
+            .filter(|l| l.starts_with("{\"type\":\"explain-message\""))
+            .count() as u64;
+        assert_eq!(
+            listed + end["messages_not_listed"].as_u64().unwrap(),
+            100_000
+        );
     });
 }

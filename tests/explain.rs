@@ -370,3 +370,98 @@ fn push_techniques_are_explained_with_a_timeline() {
         assert!(l.chars().count() <= 100, "{l}");
     }
 }
+
+/// The numbers in "… (N more bytes)" lines of a block of text.
+fn more_bytes(block: &str) -> Vec<u64> {
+    block
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("…  ("))
+        .filter_map(|r| r.strip_suffix(" more bytes)"))
+        .map(|n| n.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn stated_payload_sizes_are_the_frames_and_messages_sizes() {
+    // rfc-examples holds 256- and 65,536-byte frames, deflate/ and
+    // violations/ the others; every size and "shown" count is checked
+    // against `frames` and `messages` JSON.
+    let mut checked = 0;
+    for name in [
+        "rfc-examples.pcap",
+        "node-fragments.pcap",
+        "deflate/node-deflate.pcap",
+        "violations/c-unusual-valid.pcap",
+    ] {
+        let p = sample(name);
+        let p = p.to_str().unwrap();
+        let frames = lines(&run(&["frames", "--format", "json", p]));
+        let frames: Vec<&Value> = frames.iter().filter(|f| f["conn"] == 0).collect();
+        let messages = lines(&run(&["messages", "--format", "json", p]));
+        let messages: Vec<&Value> = messages.iter().filter(|m| m["conn"] == 0).collect();
+        let text = run(&["explain", "--color", "never", "--max-frames", "100000", p]);
+        // Frame sections: "   Frame N · ..." up to the next one.
+        let mut parts = text.split("\n   Frame ").skip(1).peekable();
+        let mut n = 0;
+        while let Some(part) = parts.next() {
+            let part = part.split("\n4. ").next().unwrap();
+            let part = part.split("\n5. ").next().unwrap();
+            n += 1;
+            let f = frames[n - 1];
+            let len = f["payload_len"].as_u64().unwrap();
+            if let Some(l) = part.lines().find(|l| l.starts_with("   Payload: ")) {
+                let rest = l.trim_start_matches("   Payload: ");
+                let (stated, shown) = rest.split_once(" bytes").unwrap();
+                assert_eq!(stated.parse::<u64>().unwrap(), len, "{name} frame {n}: {l}");
+                let shown: u64 = shown
+                    .strip_prefix(", the first ")
+                    .map_or(len, |s| s.trim_end_matches(" shown").parse().unwrap());
+                assert!(shown <= len, "{name} frame {n}: {l}");
+                for more in more_bytes(part) {
+                    assert_eq!(shown + more, len, "{name} frame {n}: {l}");
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(n, frames.len(), "{name}");
+        // Messages: "Message N · ... · L bytes" and its "more bytes".
+        let msgs = text
+            .split("From frames to messages")
+            .nth(1)
+            .map(|s| s.split("\n\n").next().unwrap_or(s).to_string())
+            .unwrap_or_default();
+        let mut blocks = msgs.split("   Message ").skip(1);
+        for m in &messages {
+            let b = blocks.next().unwrap_or_else(|| panic!("{name}: {msgs}"));
+            let len = m["len"].as_u64().unwrap();
+            assert!(
+                b.lines()
+                    .next()
+                    .unwrap()
+                    .contains(&format!(" · {len} bytes")),
+                "{name}: {b}"
+            );
+            for more in more_bytes(b) {
+                assert!(more < len && len - more <= 32, "{name}: {b}");
+            }
+            checked += 1;
+        }
+        let html = run(&["explain", "--format", "html", "--max-frames", "100000", p]);
+        for (i, part) in html.split("<div class=\"frame\"").skip(1).enumerate() {
+            let len = frames[i]["payload_len"].as_u64().unwrap();
+            if let Some(at) = part.find("<p>Payload (") {
+                let l = &part[at..part[at..].find("</p>").unwrap() + at];
+                let rest = l.split("): ").nth(1).unwrap();
+                let (stated, shown) = rest.split_once(" bytes").unwrap();
+                assert_eq!(stated.parse::<u64>().unwrap(), len, "{name}: {l}");
+                let shown: u64 = shown
+                    .strip_prefix(", the first ")
+                    .map_or(len, |s| s.trim_end_matches(" shown").parse().unwrap());
+                for more in more_bytes(part.split("</pre>").next().unwrap()) {
+                    assert_eq!(shown + more, len, "{name}: {l}");
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
