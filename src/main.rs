@@ -415,7 +415,14 @@ fn explain(a: ExplainArgs) -> ExitCode {
             not_shown = channels.len().saturating_sub(EXPLAIN_PUSH_CHANNELS);
             channels.truncate(EXPLAIN_PUSH_CHANNELS);
         }
-        sink.finish(channels, not_shown);
+        // What was asked for by --conn, --frame or --packet is not there.
+        let asked = sel.conn.is_some() || sel.frame.is_some() || sel.packet.is_some();
+        if let Some(nf) = sink.finish(channels, not_shown)
+            && asked
+        {
+            eprintln!("wsdissect: {path}: {nf}");
+            ok = false;
+        }
     }
     let out = out.into_inner();
     if let Err(code) = finish_output(out) {

@@ -43,6 +43,22 @@ fn explain_text(name: &str, extra: &[&str]) -> String {
     run(&args)
 }
 
+/// Exit status, standard output and standard error of `explain`.
+fn explain_status(name: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let p = sample(name);
+    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+        .args(["explain", "--color", "never"])
+        .args(extra)
+        .arg(&p)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn rfc_examples_accept_key_unmasking_and_length_forms() {
     let t = explain_text("rfc-examples.pcap", &[]);
@@ -333,7 +349,7 @@ fn frame_and_packet_selection() {
     );
     let hs = explain_text("rfc-examples.pcap", &["--packet", "4"]);
     assert!(hs.contains("Sec-WebSocket-Accept, step by step"), "{hs}");
-    let none = explain_text("rfc-examples.pcap", &["--conn", "7"]);
+    let none = explain_status("rfc-examples.pcap", &["--conn", "7"]).1;
     assert!(
         none.contains("connection 7 is not a WebSocket connection in this capture"),
         "{none}"
@@ -464,4 +480,49 @@ fn stated_payload_sizes_are_the_frames_and_messages_sizes() {
         }
     }
     assert!(checked > 100, "{checked}");
+}
+
+#[test]
+fn asking_for_what_is_not_there_exits_2_with_one_line() {
+    let conns = lines(&run(&[
+        "conns",
+        "--format",
+        "json",
+        sample("rfc-examples.pcap").to_str().unwrap(),
+    ]));
+    let frames = lines(&run(&[
+        "frames",
+        "--format",
+        "json",
+        sample("rfc-examples.pcap").to_str().unwrap(),
+    ]));
+    let absent_conn = (conns.len() + 5).to_string();
+    let past_end = (frames.len() + 1).to_string();
+    for (args, says) in [
+        (
+            vec!["--conn", absent_conn.as_str()],
+            "is not a WebSocket connection",
+        ),
+        (vec!["--frame", past_end.as_str()], "there is no frame"),
+        (vec!["--packet", "99999"], "carries no WebSocket frame"),
+        (vec!["--conn", "0", "--frame", "99999"], "there is no frame"),
+    ] {
+        for format in ["text", "html", "json"] {
+            let mut a = args.clone();
+            a.extend(["--format", format]);
+            let (code, out, err) = explain_status("rfc-examples.pcap", &a);
+            assert_eq!(code, Some(2), "{a:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{a:?}: {err}");
+            assert!(err.contains(says), "{a:?}: {err}");
+            // The walkthrough still says it where it is read.
+            assert!(out.contains(says), "{a:?}: {out}");
+        }
+    }
+    // What exists, and no selection at all, exit 0.
+    let last = frames.len().to_string();
+    assert_eq!(
+        explain_status("rfc-examples.pcap", &["--frame", &last]).0,
+        Some(0)
+    );
+    assert_eq!(explain_status("push/chromium-sse.pcap", &[]).0, Some(0));
 }
