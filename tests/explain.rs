@@ -526,3 +526,46 @@ fn asking_for_what_is_not_there_exits_2_with_one_line() {
     );
     assert_eq!(explain_status("push/chromium-sse.pcap", &[]).0, Some(0));
 }
+
+#[test]
+fn capture_control_bytes_never_reach_the_terminal() {
+    // Recorded against Node ws: ESC sequences in a text message and a close
+    // reason, an 8-bit CSI in a header value (samples/violations/README.md).
+    let name = "violations/c-escape-bytes.pcap";
+    let t = explain_text(name, &[]);
+    let raw = |c: char| c.is_control() && c != '\n' && c != '\t';
+    assert!(!t.chars().any(raw), "raw control character in:\n{t:?}");
+    // Shown, escaped: the close reason, the header value, the message.
+    for want in [
+        r#"reason "\x1b[2Jbye\x1b[0m""#,
+        r"X-Note: \x9b31m eight-bit CSI \x9b0m",
+        r"\x1b[31mred\x1b[0m \x1b]0;title\x07 \x1b[2J",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    // In colour, the only escape sequences are the walkthrough's own SGR codes.
+    let p = sample(name);
+    let c = run(&["explain", "--color", "always", p.to_str().unwrap()]);
+    for (i, _) in c.match_indices('\x1b') {
+        let rest = &c[i + 1..];
+        let sgr = rest.strip_prefix('[').is_some_and(|r| {
+            let n = r.find(|ch: char| !ch.is_ascii_digit() && ch != ';');
+            n.is_some_and(|n| r[n..].starts_with('m'))
+        });
+        assert!(sgr, "not an SGR code: {:?}", &rest[..rest.len().min(12)]);
+    }
+    assert!(!c.contains('\u{9b}') && !c.contains('\u{7}'));
+    // HTML escapes markup and stays well-formed; JSON escapes controls.
+    let html = run(&["explain", "--format", "html", p.to_str().unwrap()]);
+    roxmltree::Document::parse_with_options(
+        &html,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(!html.contains('\x1b'));
+    let json = run(&["explain", "--format", "json", p.to_str().unwrap()]);
+    assert!(!json.contains('\x1b'));
+}

@@ -155,7 +155,7 @@ pub fn head(w: &Walkthrough, st: Style, out: &mut String) -> usize {
             h.request_packet
         );
         let req_meaning = "the method must be GET and the version HTTP/1.1 or later (section 4.1)";
-        let _ = writeln!(out, "     {}", st.bold(&h.request_line));
+        let _ = writeln!(out, "     {}", st.bold(&term(&h.request_line)));
         wrapped(out, "       ", 7, &st.dim(req_meaning));
         for hd in &h.request_headers {
             header_line(out, st, &hd.name, &hd.value, &hd.meaning);
@@ -166,7 +166,7 @@ pub fn head(w: &Walkthrough, st: Style, out: &mut String) -> usize {
                     out,
                     "\n   The server answers, packet #{p} (server → client):"
                 );
-                let _ = writeln!(out, "     {}", st.bold(line));
+                let _ = writeln!(out, "     {}", st.bold(&term(line)));
                 for hd in &h.response_headers {
                     header_line(out, st, &hd.name, &hd.value, &hd.meaning);
                 }
@@ -186,29 +186,31 @@ pub fn head(w: &Walkthrough, st: Style, out: &mut String) -> usize {
                 format!("{n} bytes once decoded")
             });
             let rows = [
-                ("the client's key", format!("{}   ({kb})", a.key)),
+                ("the client's key", format!("{}   ({kb})", term(&a.key))),
                 ("append the GUID", a.guid.to_string()),
-                ("key + GUID", a.concatenated.clone()),
+                ("key + GUID", term(&a.concatenated).into_owned()),
                 ("SHA-1 of that (hex)", a.sha1_hex.clone()),
                 ("base64 of the digest", st.bold(&a.base64)),
                 (
                     "the server sent",
-                    a.sent.clone().unwrap_or_else(|| "(nothing)".into()),
+                    a.sent
+                        .as_deref()
+                        .map_or("(nothing)".into(), |s| term(s).into_owned()),
                 ),
             ];
             for (k, v) in rows {
                 let _ = writeln!(out, "   {}{v}", pad(k, 24));
             }
             let verdict = if a.ok == Some(true) {
-                st.good(&format!("✓ {}", a.verdict))
+                st.good(&format!("✓ {}", term(&a.verdict)))
             } else {
-                st.bad(&format!("✗ {}", a.verdict))
+                st.bad(&format!("✗ {}", term(&a.verdict)))
             };
             wrapped(out, &format!("   {}", pad("", 24)), 27, &verdict);
         }
         let _ = writeln!(out);
         for n in &h.negotiated {
-            wrapped(out, "   • ", 5, n);
+            wrapped(out, "   • ", 5, &term(n));
         }
     }
     heading(
@@ -281,9 +283,9 @@ pub fn tail(w: &Walkthrough, st: Style, sections: usize, out: &mut String) {
             // A short one-line text goes on the same line.
             let inline = m.kind == "text"
                 && !m.shown.contains('\n')
-                && line.chars().count() + 2 + m.shown.chars().count() <= WIDTH;
+                && line.chars().count() + 2 + term(&m.shown).chars().count() <= WIDTH;
             if inline {
-                let _ = write!(line, ": {}", m.shown);
+                let _ = write!(line, ": {}", term(&m.shown));
             }
             wrapped(out, "   ", 5, line.trim_start());
             if !m.interleaved.is_empty() {
@@ -386,7 +388,7 @@ pub fn tail(w: &Walkthrough, st: Style, sections: usize, out: &mut String) {
             st.bold(&head)
         };
         let _ = writeln!(out, "{painted}");
-        wrapped(out, "     ", 5, &f.message);
+        wrapped(out, "     ", 5, &term(&f.message));
     }
     if w.findings_not_listed > 0 {
         let _ = writeln!(
@@ -416,17 +418,23 @@ fn push_section(out: &mut String, st: Style, n: usize, w: &Walkthrough) {
             "\n   {}",
             st.bold(&format!(
                 "{} {} · {} · {} → {} · {} request(s), {} event(s)",
-                p.method, p.path, p.technique, p.client, p.server, p.requests, p.events
+                term(&p.method),
+                term(&p.path),
+                p.technique,
+                p.client,
+                p.server,
+                p.requests,
+                p.events
             ))
         );
-        wrapped(out, "     why: ", 10, &p.reason);
+        wrapped(out, "     why: ", 10, &term(&p.reason));
         for t in &p.timeline {
             let line = format!(
                 "     +{:>8.3} s  conn {:<3} {:<9} {}",
                 t.ts - p.first_ts,
                 t.conn,
                 t.what,
-                t.detail
+                term(&t.detail)
             );
             let line: String = line.chars().take(WIDTH).collect();
             let _ = writeln!(out, "{}", line.trim_end());
@@ -445,6 +453,7 @@ fn push_section(out: &mut String, st: Style, n: usize, w: &Walkthrough) {
 }
 
 fn header_line(out: &mut String, st: Style, name: &str, value: &str, meaning: &str) {
+    let (name, value, meaning) = (term(name), term(value), term(meaning));
     let hv = format!("{name}: {value}");
     if st.color {
         let _ = writeln!(out, "     {}", st.bold(&hv));
@@ -452,7 +461,7 @@ fn header_line(out: &mut String, st: Style, name: &str, value: &str, meaning: &s
         wrapped(out, "     ", 7, &hv);
     }
     if !meaning.is_empty() {
-        wrapped(out, "       ", 7, &st.dim(meaning));
+        wrapped(out, "       ", 7, &st.dim(&meaning));
     }
 }
 
@@ -639,7 +648,7 @@ pub fn frame(out: &mut String, st: Style, f: &FrameEx, first: bool) {
             f.close_reason
                 .as_deref()
                 .filter(|r| !r.is_empty())
-                .map_or(String::new(), |r| format!("; reason \"{r}\""))
+                .map_or(String::new(), |r| format!("; reason \"{}\"", term(r)))
         );
     } else if f.opcode == 8 {
         let _ = writeln!(
