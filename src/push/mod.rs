@@ -136,6 +136,8 @@ struct Channel {
     ws_messages: u64,
     /// Requests of Socket.IO's engine.io polling transport (`transport=polling`).
     engine_io_polling: u64,
+    /// Requests that carried a body of the client's (Content-Length > 0 or chunked).
+    with_body: u64,
     last_event_ids: Vec<String>,
     /// Requests that carried a Last-Event-ID.
     with_last_event_id: u64,
@@ -332,6 +334,9 @@ impl<'a> PushSink<'a> {
                         .is_some_and(|(_, q)| q.split('&').any(|kv| kv == "transport=polling"))
                 }) {
                     ch.engine_io_polling += 1;
+                }
+                if head.content_length().is_some_and(|n| n > 0) || head.is_chunked() {
+                    ch.with_body += 1;
                 }
                 if let Some(l) = head.header("last-event-id") {
                     ch.with_last_event_id += 1;
@@ -554,9 +559,21 @@ impl<'a> PushSink<'a> {
 
     /// The verdict for every channel, in order of first request.
     pub fn finish(&self) -> Vec<PushRecord> {
+        // Resources a client polls with GET: its requests with a body to
+        // the same resource are it sending, not asking for pushes.
+        let polled: std::collections::HashSet<(IpAddr, SocketAddr, &Option<String>, &str)> = self
+            .channels
+            .iter()
+            .filter(|(k, c)| k.method == "GET" && !k.websocket && c.requests > 0)
+            .map(|(k, _)| (k.client, k.server, &k.host, k.path.as_str()))
+            .collect();
         self.channels
             .iter()
-            .map(|(k, c)| classify(k, c, self.last_ts))
+            .map(|(k, c)| {
+                let sends_to_polled =
+                    polled.contains(&(k.client, k.server, &k.host, k.path.as_str()));
+                classify(k, c, self.last_ts, sends_to_polled)
+            })
             .collect()
     }
 }
@@ -582,7 +599,8 @@ fn ms(s: f64) -> String {
     }
 }
 
-fn classify(k: &ChannelKey, c: &Channel, capture_end: f64) -> PushRecord {
+/// `polled`: the client also polls this resource with GET requests.
+fn classify(k: &ChannelKey, c: &Channel, capture_end: f64, polled: bool) -> PushRecord {
     // Thresholds from the measured round trip: a response slower than ten
     // round trips (and than 50 ms, the scheduling noise of a busy server)
     // was held; a new request within ten round trips (or 100 ms) of the
@@ -645,6 +663,24 @@ fn classify(k: &ChannelKey, c: &Channel, capture_end: f64) -> PushRecord {
                 ms(hold_threshold),
                 c.scripts,
                 c.script_pieces
+            ),
+        )
+    } else if c.engine_io_polling == n && n > 0 && k.method == "POST" {
+        // Engine.io's polling transport: the client POSTs its own packets.
+        (
+            "plain",
+            0,
+            format!(
+                "Engine.IO polling transport: the client's POSTs carry its own packets ({n} POST(s) with transport=polling); the client sending, not asking for pushes"
+            ),
+        )
+    } else if polled && k.method != "GET" && k.method != "HEAD" && n > 0 && c.with_body == n {
+        (
+            "plain",
+            0,
+            format!(
+                "the client's {n} {} request(s) carry a body of its own to a resource it polls with GET: the client sending, not asking for pushes",
+                k.method
             ),
         )
     } else if c.engine_io_polling == n && n > 0 && k.method == "GET" {
