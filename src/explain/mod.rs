@@ -145,7 +145,8 @@ pub struct FrameEx {
     pub payload_shown: String,
     /// How many of the payload's `payload_len` bytes `payload_shown` shows.
     pub payload_shown_bytes: u64,
-    /// Whether `payload_shown` holds the whole payload.
+    /// Whether the whole payload was kept (`payload_shown_bytes` says how
+    /// much of it `payload_shown` shows).
     pub payload_complete: bool,
     pub close_code: Option<u16>,
     pub close_meaning: Option<&'static str>,
@@ -1235,7 +1236,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         payload_kind,
         payload_shown,
         payload_shown_bytes,
-        payload_complete: payload_shown_bytes == h.payload_len,
+        payload_complete: whole,
         close_code: f.close_code,
         close_meaning: f.close_code.map(close::meaning),
         close_reason: f

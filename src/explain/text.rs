@@ -141,7 +141,7 @@ pub fn head(w: &Walkthrough, st: Style, out: &mut String) -> usize {
     heading(out, st, next(), "The TCP connection");
     let _ = writeln!(out, "   client  {}   ({})", c.client, c.client_by);
     let _ = writeln!(out, "   server  {}", c.server);
-    span(out, w);
+    span(out, w, "   packets");
     if let Some(h) = &w.handshake {
         heading(
             out,
@@ -226,14 +226,14 @@ pub fn head(w: &Walkthrough, st: Style, out: &mut String) -> usize {
 }
 
 /// The packets and seconds the connection spanned, when known.
-fn span(out: &mut String, w: &Walkthrough) {
+fn span(out: &mut String, w: &Walkthrough, lead: &str) {
     let Some(c) = &w.conn else { return };
     if let (Some(a), Some(b), Some(t0), Some(t1)) =
         (c.first_packet, c.last_packet, c.first_ts, c.last_ts)
     {
         let _ = writeln!(
             out,
-            "   packets #{a} to #{b} of the capture, over {:.3} s",
+            "{lead} #{a} to #{b} of the capture, over {:.3} s",
             t1 - t0
         );
     }
@@ -258,8 +258,9 @@ pub fn tail(w: &Walkthrough, st: Style, sections: usize, out: &mut String) {
         );
     }
     if !w.span_at_start {
-        let _ = writeln!(out, "\n   The connection (its end is known now):");
-        span(out, w);
+        // Written as the frames came: the connection's span is known only now.
+        let _ = writeln!(out);
+        span(out, w, "   The connection spanned packets");
     }
     if !w.messages.is_empty() {
         heading(out, st, next(), "From frames to messages (section 5.4)");
