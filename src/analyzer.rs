@@ -87,7 +87,9 @@ struct PacketCx<'a> {
 /// Runs the pipeline over one capture.
 pub struct Analyzer<'c> {
     cfg: &'c Config,
-    conns: HashMap<(SocketAddr, SocketAddr), Conn>,
+    /// Live connections, boxed: the table stays small (a connection's
+    /// state is some 600 bytes) and growing it copies pointers only.
+    conns: HashMap<(SocketAddr, SocketAddr), Box<Conn>>,
     next_id: u64,
     notes: Vec<TcpNote>,
     unsupported_links: Vec<i32>,
@@ -237,12 +239,12 @@ impl<'c> Analyzer<'c> {
             self.next_id += 1;
             self.conns.insert(
                 key,
-                Conn {
+                Box::new(Conn {
                     tcp: [HalfStream::default(), HalfStream::default()],
                     st: ConnState::new(id, [seg.src, seg.dst], number, ts),
                     rst: false,
                     closed: false,
-                },
+                }),
             );
         }
         if let Some(conn) = self.conns.get_mut(&key) {
@@ -313,7 +315,7 @@ impl<'c> Analyzer<'c> {
 
     /// The capture ended: every open connection is finalised, in id order.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
-        let mut conns: Vec<Conn> = self
+        let mut conns: Vec<Box<Conn>> = self
             .conns
             .drain()
             .map(|(_, c)| c)

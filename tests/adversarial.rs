@@ -783,3 +783,22 @@ fn every_command_over_a_hundred_thousand_tiny_frames() {
         );
     });
 }
+
+#[test]
+fn every_command_over_a_hundred_thousand_http_connections_left_open() {
+    // SYN, SYN/ACK, a request and its answer, and no FIN: 100,000 live
+    // connections at the end of the capture (about 35 MB).
+    let mut cap = Pcap::new();
+    for n in 0..100_000u32 {
+        let mut f = Flow::new(n);
+        f.open(&mut cap);
+        let req = format!("GET /item/{n} HTTP/1.1\r\nHost: example.test\r\n\r\n");
+        f.send(&mut cap, true, req.as_bytes());
+        f.send(
+            &mut cap,
+            false,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        );
+    }
+    every_command_bounded(&cap, "http100k-open.pcap", 20.0, |_| {});
+}
