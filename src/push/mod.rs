@@ -24,7 +24,7 @@ use sse::{SseEvent, SseParser, SseProblem};
 /// Exchanges remembered per channel (timings); past it only counts grow.
 const MAX_EXCHANGES_PER_CHANNEL: usize = 100_000;
 /// Exchanges remembered over all channels (40 bytes each).
-const MAX_EXCHANGES: usize = 1_000_000;
+const MAX_EXCHANGES: usize = 500_000;
 /// Channels tracked; requests to further channels are counted in a
 /// `limit.reached` finding.
 pub const MAX_CHANNELS: usize = 10_000;
@@ -195,6 +195,8 @@ pub struct PushSink<'a> {
     last_ts: f64,
     /// Exchange timings kept over all channels.
     exchanges: usize,
+    /// Whether the `limit.reached` finding for exchange timings was raised.
+    exchanges_capped: bool,
     /// Requests to channels past MAX_CHANNELS (not classified).
     pub dropped_requests: u64,
     /// Receives each dispatched SSE event as it is decoded (streamed, never
@@ -227,6 +229,7 @@ impl<'a> PushSink<'a> {
             findings: Vec::new(),
             last_ts: 0.0,
             exchanges: 0,
+            exchanges_capped: false,
             dropped_requests: 0,
             on_sse: None,
         }
@@ -354,6 +357,13 @@ impl<'a> PushSink<'a> {
                     });
                     ch.exchanges.len() - 1
                 });
+                if !room && !self.exchanges_capped {
+                    self.exchanges_capped = true;
+                    let msg = format!(
+                        "more than {MAX_EXCHANGES} HTTP exchanges (or {MAX_EXCHANGES_PER_CHANNEL} on one channel): the timings of later ones are not kept, so the push techniques are judged on the earlier ones (requests are still counted)"
+                    );
+                    self.finding(Code::LimitReached, h.conn, Dir::Client, h.packet, msg);
+                }
                 if !self.conns.contains_key(&id) && self.conns.len() >= MAX_CONN_TRACKS {
                     self.forget_idle_conns();
                 }
