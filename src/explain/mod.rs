@@ -27,6 +27,8 @@ pub const KEEP_PAYLOAD: usize = 4096;
 /// Bytes of a binary payload shown as a hex dump, per frame and per message.
 const FRAME_HEX: usize = 64;
 const MESSAGE_HEX: usize = 32;
+/// Bytes of a message's text kept for the list of messages.
+const MESSAGE_TEXT: usize = 2048;
 /// Rows of the unmasking table.
 pub const UNMASK_ROWS: usize = 8;
 /// Messages, pings and findings listed at most (the counts go on).
@@ -551,10 +553,18 @@ impl<'a> ExplainSink<'a> {
         let (kind, shown, shown_bytes) = if !m.decodable {
             ("undecodable", String::new(), 0)
         } else {
+            // A listed message keeps the start of its text (the walkthrough
+            // shows a few lines of it), cut at a character boundary.
+            let mut cut = m.data.len().min(MESSAGE_TEXT);
+            if let Err(e) = std::str::from_utf8(&m.data[..cut])
+                && e.error_len().is_none()
+            {
+                cut = e.valid_up_to();
+            }
             show_payload(
-                m.data,
+                &m.data[..cut],
                 m.opcode == OpCode::Text,
-                m.data_complete,
+                m.data_complete && cut == m.data.len(),
                 MESSAGE_HEX,
                 m.len,
             )
