@@ -90,14 +90,23 @@ struct PacketCx<'a> {
 /// Runs the pipeline over one capture.
 pub struct Analyzer<'c> {
     cfg: &'c Config,
-    conns: HashMap<(SocketAddr, SocketAddr), Conn>,
+    /// Live connections, boxed: the table stays small (a connection's
+    /// state is some 600 bytes) and growing it copies pointers only.
+    conns: HashMap<(SocketAddr, SocketAddr), Box<Conn>>,
     next_id: u64,
     notes: Vec<TcpNote>,
     unsupported_links: Vec<i32>,
     fragments: u64,
     /// Out-of-order bytes held by all streams.
     ooo_total: usize,
+    /// Port pairs of ended connections (by id), so that their stray packets
+    /// do not open a new one; at most MAX_TOMBS, the oldest forgotten first.
+    tombs: HashMap<(SocketAddr, SocketAddr), u64>,
+    tomb_order: VecDeque<((SocketAddr, SocketAddr), u64)>,
 }
+
+/// Ended connections remembered (a few dozen bytes each).
+const MAX_TOMBS: usize = 100_000;
 
 fn flow_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
     if a <= b { (a, b) } else { (b, a) }
@@ -139,6 +148,8 @@ impl<'c> Analyzer<'c> {
             unsupported_links: Vec::new(),
             fragments: 0,
             ooo_total: 0,
+            tombs: HashMap::default(),
+            tomb_order: VecDeque::new(),
         }
     }
 
@@ -195,7 +206,16 @@ impl<'c> Analyzer<'c> {
                 &mut self.ooo_total,
                 sink,
             );
+            if conn.closed {
+                self.bury(key);
+            }
             return;
+        }
+        if self.tombs.contains_key(&key) {
+            if !seg.syn {
+                return; // a stray packet of a connection that ended
+            }
+            self.tombs.remove(&key); // a new connection on the port pair
         }
         let pure_syn = seg.syn && seg.ack.is_none();
         // A new connection on a used port pair (or a stale entry).
@@ -222,12 +242,12 @@ impl<'c> Analyzer<'c> {
             self.next_id += 1;
             self.conns.insert(
                 key,
-                Conn {
+                Box::new(Conn {
                     tcp: [HalfStream::default(), HalfStream::default()],
                     st: ConnState::new(id, [seg.src, seg.dst], number, ts),
                     rst: false,
                     closed: false,
-                },
+                }),
             );
         }
         if let Some(conn) = self.conns.get_mut(&key) {
@@ -241,6 +261,26 @@ impl<'c> Analyzer<'c> {
                 &mut self.ooo_total,
                 sink,
             );
+            if conn.closed {
+                self.bury(key);
+            }
+        }
+    }
+
+    /// Replaces an ended connection by its port pair alone: its state is
+    /// freed, and its stray packets are still recognised.
+    fn bury(&mut self, key: (SocketAddr, SocketAddr)) {
+        let Some(c) = self.conns.remove(&key) else {
+            return;
+        };
+        self.tombs.insert(key, c.st.id);
+        self.tomb_order.push_back((key, c.st.id));
+        while self.tomb_order.len() > MAX_TOMBS {
+            if let Some((k, id)) = self.tomb_order.pop_front()
+                && self.tombs.get(&k) == Some(&id)
+            {
+                self.tombs.remove(&k);
+            }
         }
     }
 
@@ -278,7 +318,7 @@ impl<'c> Analyzer<'c> {
 
     /// The capture ended: every open connection is finalised, in id order.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
-        let mut conns: Vec<Conn> = self
+        let mut conns: Vec<Box<Conn>> = self
             .conns
             .drain()
             .map(|(_, c)| c)
@@ -296,8 +336,8 @@ impl<'c> Analyzer<'c> {
 fn finalize(cfg: &Config, conn: &mut Conn, number: u64, ts: f64, sink: &mut dyn Sink) {
     let pcx = PacketCx { number, ts, cfg };
     let Conn { tcp, st, .. } = conn;
-    for side in 0..2 {
-        tcp[side].flush(&mut |c| st.deliver(side, c, &pcx, sink));
+    for (side, t) in tcp.iter_mut().enumerate() {
+        t.flush(&mut |c| st.deliver(side, c, &pcx, sink));
     }
     st.finish(&pcx, sink);
 }

@@ -136,6 +136,17 @@ CLIENT = {
     "c-close-empty": ["handshake", close()],
     "c-close-3000": ["handshake", close(3000, b"library code")],
     "c-close-4999": ["handshake", close(4999)],
+    # Terminal control sequences in capture data (valid WebSocket, nothing
+    # to flag): an 8-bit CSI (U+009B, bytes c2 9b) in a header value, ESC
+    # sequences (colour, clear screen, an OSC title ended by BEL) in a text
+    # message the server echoes, and in the close reason it echoes too. A
+    # tool must print them escaped, never to the terminal as they are.
+    "c-escape-bytes": [
+        ("handshake", None, "X-Note: \u009b31m eight-bit CSI \u009b0m\r\n"),
+        frame(1, b"\x1b[31mred\x1b[0m \x1b]0;title\x07 \x1b[2J"),
+        0.1,
+        close(1000, b"\x1b[2Jbye\x1b[0m"),
+    ],
 }
 
 # The worked examples of RFC 6455, sent by a valid client to a real server
@@ -165,7 +176,10 @@ def run_client(name, host, port):
     s.settimeout(1.0)
     for step in steps:
         if step == "handshake" or isinstance(step, tuple):
-            s.sendall(request(host, port, key=step[1] if isinstance(step, tuple) else None))
+            # ("handshake", KEY) or ("handshake", KEY, EXTRA_HEADER_LINES)
+            key = step[1] if isinstance(step, tuple) else None
+            extra = step[2] if isinstance(step, tuple) and len(step) > 2 else ""
+            s.sendall(request(host, port, key=key, extra=extra))
             read_head(s)
             time.sleep(0.05)
         elif step == "split-header":

@@ -246,8 +246,10 @@ rec_push() {
     push_rec "chromium-$mode" $port bash -c "$(declare -f push_server chromium_page); here=$here out=$out; push_server $port chromium-$mode 9000; chromium_page http://127.0.0.1:$port/page?mode=$mode 7; wait"
   done
   push_rec malformed-push 9031 "$py" "$here/sse_peers.py" malformed 127.0.0.1 9031 "$out/push/malformed-push.log"
-  "$py" "$here/push_expect.py"
+  push_rec node-pollpost 9032 bash -c "$(declare -f push_server); here=$here out=$out; push_server 9032 node-pollpost 6000; node $here/push_clients.js pollpost 127.0.0.1 9032; wait"
   push_rec socketio 9030 bash -c "cd $here && node socketio_demo.js 127.0.0.1 9030 $out/push/socketio.log"
+  push_rec socketio-polling 9033 bash -c "cd $here && node socketio_polling_demo.js 9033 $out/push/socketio-polling.log"
+  "$py" "$here/push_expect.py"
 }
 
 rec_snapped() {
