@@ -53,13 +53,13 @@ def close(code=None, reason=b"", raw=None):
     return frame(8, b"" if code is None else struct.pack(">H", code) + reason)
 
 
-def request(host, port, key=None, version="13", connection="Upgrade", extra=""):
+def request(host, port, key=None, version="13", connection="Upgrade", extra="", path="/raw"):
     key = key if key is not None else base64.b64encode(os.urandom(16)).decode()
-    lines = [f"GET /raw HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket"]
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket"]
     if connection is not None:
         lines.append(f"Connection: {connection}")
     lines += [f"Sec-WebSocket-Key: {key}", f"Sec-WebSocket-Version: {version}"]
-    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
+    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()  # UTF-8
 
 
 def read_head(sock):
@@ -124,6 +124,38 @@ CLIENT = {
     "c-close-4999": ["handshake", close(4999)],
 }
 
+# Capture data that would drive a terminal (issue 12, item 21): ESC
+# sequences, BEL, backspace, CR and C1 controls in text messages (one of
+# them fragmented), a ping, a binary message and a close reason; a second
+# connection sends an upgrade request whose header value holds ESC (the
+# server refuses it). Output of every command must show them escaped.
+ESC_TEXT = "\x1b[2J\x1b]0;pwned\x07title\x1b[31m red \x1b[0m\x08\r\n\x9b31m c1 \x7f".encode()
+ESCAPES = {
+    "control-bytes": [
+        "handshake",
+        frame(1, ESC_TEXT),
+        frame(1, b"\x1b[1mbold", fin=False), frame(0, b"\x1b[0m\x07 end"),
+        frame(9, b"\x1b[5mping"),
+        frame(2, b"\x1b[41m\x00\x01binary"),
+        close(1000, b"\x1b[31mbye\x1b[0m\x07"),
+    ],
+    "control-bytes-header": [
+        request("127.0.0.1", 0, extra="X-Note: \x1b[31mred\x1b[0m\r\n"),
+    ],
+    # U+009B (CSI, UTF-8 c2 9b) passes HTTP parsers as obs-text in header
+    # values: an accepted upgrade whose X-Note carries it, and a
+    # refused one whose Sec-WebSocket-Version does (quoted by the finding).
+    "control-bytes-c1": [
+        ("handshake", None, "/raw", "X-Note: \u009b31mred\r\n"),
+        frame(1, "c1 \u009b31m text".encode()),
+        close(1000, "\u009b0m".encode()),
+    ],
+    "control-bytes-version": [
+        request("127.0.0.1", 0, version="13\u009b2J"),
+    ],
+}
+
+
 # The worked examples of RFC 6455, sent by a valid client to a real server
 # (Node ws, which echoes): the section 1.3 sample key, the section 5.7
 # masking key 37 fa 21 3d and its "Hello" frames, a ping, the 256-byte and
@@ -145,13 +177,15 @@ RFC_SENT = [b"Hello".decode(), "Hello", bytes(range(256)), bytes(i * 7 % 256 for
 
 
 def run_client(name, host, port):
-    steps = RFC_EXAMPLES if name == "rfc-examples" else CLIENT[name]
+    steps = RFC_EXAMPLES if name == "rfc-examples" else ESCAPES[name] if name in ESCAPES else CLIENT[name]
     s = socket.create_connection((host, port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.settimeout(1.0)
     for step in steps:
         if step == "handshake" or isinstance(step, tuple):
-            s.sendall(request(host, port, key=step[1] if isinstance(step, tuple) else None))
+            key = step[1] if isinstance(step, tuple) else None
+            path, extra = (step[2], step[3]) if isinstance(step, tuple) and len(step) > 2 else ("/raw", "")
+            s.sendall(request(host, port, key=key, path=path, extra=extra))
             read_head(s)
             time.sleep(0.05)
         elif step == "split-header":
@@ -243,7 +277,7 @@ def main():
             for m in RFC_SENT:
                 log_message(log, side, m)
         run_client(name, host, port)
-    elif name in CLIENT:
+    elif name in CLIENT or name in ESCAPES:
         run_client(name, host, port)
     else:
         ready = threading.Event()
