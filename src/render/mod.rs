@@ -1,8 +1,10 @@
 //! Output: every format is a consumer of the event stream.
 
 pub mod check;
+pub mod escape;
 pub mod json;
 pub mod table;
+pub mod width;
 
 use std::io::{self, Write};
 
