@@ -241,6 +241,8 @@ pub struct ExplainSink {
     pings: Vec<PingEx>,
     ping_ts: HashMap<usize, f64>,
     first_frame_ts: Option<f64>,
+    /// The capture's first packet: the base of every relative time.
+    capture_ts: Option<f64>,
     messages_seen: usize,
     deflate: bool,
     done: bool,
@@ -265,6 +267,7 @@ impl ExplainSink {
             pings: Vec::new(),
             ping_ts: HashMap::new(),
             first_frame_ts: None,
+            capture_ts: None,
             messages_seen: 0,
             deflate: false,
             done: false,
@@ -388,9 +391,8 @@ impl ExplainSink {
     }
 
     fn base_ts(&self) -> f64 {
-        self.hs
-            .as_ref()
-            .map(|h| h.ts)
+        self.capture_ts
+            .or(self.hs.as_ref().map(|h| h.ts))
             .or(self.first_frame_ts)
             .unwrap_or(0.0)
     }
@@ -554,6 +556,9 @@ impl ExplainSink {
 }
 
 impl Sink for ExplainSink {
+    fn capture_start(&mut self, ts: f64) {
+        self.capture_ts.get_or_insert(ts);
+    }
     fn event(&mut self, ev: Event<'_>) {
         match ev {
             Event::Handshake(c, hs) => self.handshake(c, hs),

@@ -10,6 +10,9 @@ use std::io::{self, Write};
 
 use base64::Engine;
 
+use crate::event::FrameRecord;
+use crate::ws::frame::OpCode;
+
 /// How payloads appear in output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum PayloadMode {
@@ -104,9 +107,137 @@ pub fn preview(bytes: &[u8], is_text: bool, max_chars: usize) -> String {
     s
 }
 
+/// What a frame's payload is, for previews and JSON: the type of the data
+/// message it belongs to (a continuation frame is of its message's type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadKind {
+    Text,
+    Binary,
+    /// Ping and pong: application data of no declared type.
+    Control,
+    /// A frame of a compressed message (RSV1 on its first frame): deflate
+    /// data, shown as bytes.
+    Compressed,
+    /// A continuation whose first frame was not seen, or a reserved opcode.
+    Unknown,
+}
+
+/// Follows each connection direction's open data message, so that its
+/// continuation frames are shown as what the message is.
+#[derive(Default)]
+pub struct MessageTypes {
+    /// The open message's opcode and whether it is compressed.
+    open: foldhash::HashMap<(u64, usize), (OpCode, bool)>,
+}
+
+impl MessageTypes {
+    /// The kind of `f`'s payload (call once per frame, in order).
+    pub fn kind(&mut self, f: &FrameRecord<'_>) -> PayloadKind {
+        let key = (f.conn.id, f.from.index());
+        let op = match f.header.opcode {
+            op @ (OpCode::Text | OpCode::Binary) => {
+                if f.header.fin {
+                    self.open.remove(&key);
+                } else {
+                    self.open.insert(key, (op, f.header.rsv1));
+                }
+                Some((op, f.header.rsv1))
+            }
+            OpCode::Continuation => {
+                let op = self.open.get(&key).copied();
+                if f.header.fin {
+                    self.open.remove(&key);
+                }
+                op
+            }
+            OpCode::Ping | OpCode::Pong | OpCode::Close => return PayloadKind::Control,
+            OpCode::Reserved(_) => None,
+        };
+        match op {
+            Some((_, true)) => PayloadKind::Compressed,
+            Some((OpCode::Text, _)) => PayloadKind::Text,
+            Some((OpCode::Binary, _)) => PayloadKind::Binary,
+            _ => PayloadKind::Unknown,
+        }
+    }
+
+    /// Forgets a connection that ended.
+    pub fn end(&mut self, conn: u64) {
+        self.open.retain(|k, _| k.0 != conn);
+    }
+}
+
+/// Whether bytes of no declared type read as text: valid UTF-8 without
+/// control characters other than whitespace.
+pub fn looks_like_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|s| {
+        s.chars()
+            .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+    })
+}
+
+/// A one-line preview of a payload in at most `max_cols` display columns,
+/// as `mode` asks: text (text messages as text with control characters
+/// escaped, binary ones as hex, pings and unknown data as text when they
+/// read as text), hex or base64; `None` gives nothing.
+pub fn preview_as(bytes: &[u8], kind: PayloadKind, mode: PayloadMode, max_cols: usize) -> String {
+    let bytes = &bytes[..bytes.len().min(max_cols.saturating_mul(4))];
+    let full = match mode {
+        PayloadMode::None => return String::new(),
+        PayloadMode::Text
+            if kind == PayloadKind::Text
+                || (matches!(kind, PayloadKind::Control | PayloadKind::Unknown)
+                    && looks_like_text(bytes)) =>
+        {
+            escape::bytes(bytes)
+        }
+        PayloadMode::Text | PayloadMode::Hex => {
+            let mut s = String::with_capacity(bytes.len() * 3);
+            for (i, b) in bytes.iter().enumerate() {
+                if i > 0 {
+                    s.push(' ');
+                }
+                s.push_str(&format!("{b:02x}"));
+            }
+            s
+        }
+        PayloadMode::Base64 => {
+            let mut s = String::new();
+            base64_into(bytes, &mut s);
+            s
+        }
+    };
+    width::truncate(&full, max_cols)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn previews_follow_the_mode_and_kind() {
+        let t = PayloadKind::Text;
+        assert_eq!(
+            preview_as(b"hi \x1b[2J", t, PayloadMode::Text, 40),
+            "hi \\x1b[2J"
+        );
+        assert_eq!(
+            preview_as(b"hi", PayloadKind::Binary, PayloadMode::Text, 40),
+            "68 69"
+        );
+        assert_eq!(preview_as(b"hi", t, PayloadMode::Hex, 40), "68 69");
+        assert_eq!(preview_as(b"hi", t, PayloadMode::Base64, 40), "aGk=");
+        assert_eq!(preview_as(b"hi", t, PayloadMode::None, 40), "");
+        assert_eq!(
+            preview_as(b"ping 1", PayloadKind::Control, PayloadMode::Text, 40),
+            "ping 1"
+        );
+        assert_eq!(
+            preview_as(&[0, 1], PayloadKind::Unknown, PayloadMode::Text, 40),
+            "00 01"
+        );
+        assert_eq!(preview_as(b"abcdefghij", t, PayloadMode::Text, 5), "abcd…");
+    }
 
     #[test]
     fn hex_and_preview() {
