@@ -419,11 +419,17 @@ fn help_describes_every_option_with_examples_exit_codes_and_a_legend() {
         ("push", &["reconn"][..]),
         ("check", &["  1  "][..]),
     ];
+    let readme =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("README.md"))
+            .unwrap();
     for (cmd, marks) in legend {
         let help = stdout(&[cmd, "--help"]);
         for m in marks {
             assert!(help.contains(m), "{cmd} --help explains {m:?}");
         }
+    }
+    for m in ["F123M", "`!2`", "`z`", "`c/s`", "`reconn`"] {
+        assert!(readme.contains(m), "README legend explains {m}");
     }
     // conns takes no --payload, so its help does not offer it.
     let conns = stdout(&["conns", "--help"]);
@@ -483,5 +489,31 @@ fn no_control_byte_from_the_capture_reaches_table_or_text_output() {
     assert!(
         recs.iter()
             .any(|r| r["text"].as_str().is_some_and(|t| t.contains('\u{1b}')))
+    );
+}
+
+#[test]
+fn install_and_toolchain_are_stated_truthfully() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let manifest = std::fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let rv = manifest
+        .lines()
+        .find_map(|l| l.strip_prefix("rust-version = \""))
+        .and_then(|v| v.strip_suffix('"'))
+        .expect("Cargo.toml states rust-version");
+    assert!(
+        readme.contains(&format!("{rv} or later")),
+        "README states Rust {rv}"
+    );
+    assert!(readme.contains("cargo install --locked --path ."));
+    assert!(readme.contains("~/.cargo/bin"));
+    // The script renders to a path it is given or a temporary file, and
+    // builds where CARGO_TARGET_DIR says.
+    let script = std::fs::read_to_string(root.join("scripts/render-explain.sh")).unwrap();
+    assert!(script.contains("CARGO_TARGET_DIR"));
+    assert!(
+        !script.contains("docs/explain.png"),
+        "no default overwrite of docs/explain.png"
     );
 }
