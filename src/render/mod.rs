@@ -181,33 +181,48 @@ pub fn looks_like_text(bytes: &[u8]) -> bool {
 /// escaped, binary ones as hex, pings and unknown data as text when they
 /// read as text), hex or base64; `None` gives nothing.
 pub fn preview_as(bytes: &[u8], kind: PayloadKind, mode: PayloadMode, max_cols: usize) -> String {
-    let bytes = &bytes[..bytes.len().min(max_cols.saturating_mul(4))];
-    let full = match mode {
+    let as_text = match mode {
         PayloadMode::None => return String::new(),
-        PayloadMode::Text
-            if kind == PayloadKind::Text
+        PayloadMode::Text => {
+            kind == PayloadKind::Text
                 || (matches!(kind, PayloadKind::Control | PayloadKind::Unknown)
-                    && looks_like_text(bytes)) =>
-        {
-            escape::bytes(bytes)
+                    && looks_like_text(bytes))
         }
-        PayloadMode::Text | PayloadMode::Hex => {
-            let mut s = String::with_capacity(bytes.len() * 3);
-            for (i, b) in bytes.iter().enumerate() {
-                if i > 0 {
-                    s.push(' ');
-                }
-                s.push_str(&format!("{b:02x}"));
-            }
-            s
-        }
-        PayloadMode::Base64 => {
-            let mut s = String::new();
-            base64_into(bytes, &mut s);
-            s
-        }
+        PayloadMode::Hex | PayloadMode::Base64 => false,
     };
-    width::truncate(&full, max_cols)
+    // Only what can show is formatted, plus enough to know it was cut.
+    if as_text {
+        let slice = &bytes[..bytes
+            .len()
+            .min(max_cols.saturating_mul(4).saturating_add(4))];
+        let mut o = String::with_capacity(max_cols + 8);
+        let mut w = 0;
+        for c in String::from_utf8_lossy(slice).chars() {
+            if w > max_cols {
+                break;
+            }
+            let at = o.len();
+            escape::push_escaped(&mut o, c);
+            w += width::cols(&o[at..]);
+        }
+        return width::truncate(&o, max_cols);
+    }
+    let mut s = String::new();
+    if mode == PayloadMode::Base64 {
+        let n = (max_cols / 4 + 2).saturating_mul(3);
+        base64_into(&bytes[..bytes.len().min(n)], &mut s);
+    } else {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let n = max_cols / 3 + 2;
+        for (i, &b) in bytes.iter().take(n).enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push(DIGITS[usize::from(b >> 4)] as char);
+            s.push(DIGITS[usize::from(b & 15)] as char);
+        }
+    }
+    width::truncate(&s, max_cols)
 }
 
 #[cfg(test)]
@@ -237,6 +252,21 @@ mod tests {
             "00 01"
         );
         assert_eq!(preview_as(b"abcdefghij", t, PayloadMode::Text, 5), "abcd…");
+        let bytes: Vec<u8> = (0..100).collect();
+        let hex = preview_as(&bytes, PayloadKind::Binary, PayloadMode::Hex, 20);
+        assert_eq!(hex, "00 01 02 03 04 05 0…");
+        let b64 = preview_as(&bytes, PayloadKind::Binary, PayloadMode::Base64, 20);
+        assert!(b64.ends_with('…') && b64.chars().count() == 20, "{b64}");
+        assert_eq!(
+            preview_as(&bytes[..2], PayloadKind::Binary, PayloadMode::Hex, 20),
+            "00 01"
+        );
+        // A ping that is text as a whole stays text when the preview cuts a character.
+        let ping = "é".repeat(30);
+        assert!(
+            preview_as(ping.as_bytes(), PayloadKind::Control, PayloadMode::Text, 10)
+                .starts_with('é')
+        );
     }
 
     #[test]
