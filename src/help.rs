@@ -15,6 +15,20 @@ const EXIT_LIST: &str = "Exit status:
   0  every capture was read
   2  bad usage, or a capture that cannot be read (one line on stderr)";
 
+pub fn top() -> String {
+    "`wsdissect COMMAND --help` explains each command's columns and markers, with examples.
+JSON records and finding codes: docs/schema.md; `wsdissect check --list-codes`.
+
+Examples:
+  wsdissect frames capture.pcap
+  wsdissect check capture.pcapng && echo clean
+  tcpdump -i lo -U -w - 'tcp port 8080' | wsdissect messages -
+
+Exit status: 0 success; 1 `check` found a finding at or above --fail-on; 2 bad usage or a capture
+that cannot be read."
+        .to_string()
+}
+
 pub fn frames() -> String {
     format!(
         "Columns: pkt (the packet that completed the frame), time, conn (connection id, as in \

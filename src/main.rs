@@ -21,7 +21,8 @@ use wsdissect::render::table::{TableKind, TableSink};
 #[command(
     name = "wsdissect",
     version,
-    about = "Dissect WebSocket traffic in pcap and pcapng captures"
+    about = "Dissect WebSocket traffic in pcap and pcapng captures",
+    after_help = help::top()
 )]
 struct Cli {
     #[command(subcommand)]

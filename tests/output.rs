@@ -412,6 +412,10 @@ fn help_describes_every_option_with_examples_exit_codes_and_a_legend() {
         assert!(help.contains("Exit status"), "{cmd}: exit codes");
         assert!(help.contains("  2  "), "{cmd}: exit 2");
     }
+    let top = stdout(&["--help"]);
+    assert!(
+        top.contains("Exit status") && top.contains("Examples") && top.contains("--list-codes")
+    );
     let legend = [
         ("frames", &["F123M", "!2", "C>S", "cont"][..]),
         ("messages", &["z "][..]),
