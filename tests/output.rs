@@ -488,7 +488,28 @@ fn no_control_byte_from_the_capture_reaches_table_or_text_output() {
         codes,
         ["handshake.version-unsupported", "handshake.rejected"]
     );
-    // JSON escapes C0 controls itself; its text keeps the data exactly.
+    // JSON lines carry none raw either (JSON allows DEL and C1 raw; they
+    // are written as \u007f, \u009b), and decode to the data exactly.
+    for cmd in ["frames", "messages", "conns", "check", "push"] {
+        let out = run(&[cmd, "--format", "json", "--payload", "text", path], &[]);
+        let out = if cmd == "conns" || cmd == "check" || cmd == "push" {
+            run(&[cmd, "--format", "json", path], &[])
+        } else {
+            out
+        };
+        let text = String::from_utf8(out.stdout).unwrap();
+        let bad = controls(&text);
+        assert!(bad.is_empty(), "{cmd} --format json wrote {bad:?}");
+    }
+    let texts: Vec<String> = json(&["messages", "--format", "json", path])
+        .iter()
+        .filter_map(|r| r["text"].as_str().map(str::to_string))
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains('\u{9b}') && t.contains('\u{7f}'))
+    );
     let recs = json(&["messages", "--format", "json", path]);
     assert!(
         recs.iter()

@@ -15,7 +15,7 @@ fn line<T: Serialize>(out: &mut String, ty: &str, capture: Option<&str>, v: &T) 
             o.insert("capture".into(), c.into());
         }
         o.extend(m);
-        out.push_str(&serde_json::Value::Object(o).to_string());
+        out.push_str(&escape::json_string(&serde_json::Value::Object(o)));
         out.push('\n');
     }
 }

@@ -147,7 +147,8 @@ impl CheckSink {
         for cap in &self.captures {
             let name = Some(cap.name.as_str());
             for f in cap.findings.values().flatten() {
-                if let Ok(mut line) = serde_json::to_vec(&FindingJson::new(f, name)) {
+                let mut line = Vec::new();
+                if escape::json_into(&mut line, &FindingJson::new(f, name)).is_ok() {
                     line.push(b'\n');
                     out.write_all(&line);
                 }

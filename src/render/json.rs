@@ -203,7 +203,7 @@ fn emit_into<W: Write, T: Serialize>(out: &mut Out<W>, line: &mut Vec<u8>, v: &T
         return;
     }
     line.clear();
-    if serde_json::to_writer(&mut *line, v).is_ok() {
+    if super::escape::json_into(line, v).is_ok() {
         line.push(b'\n');
         out.write_all(line);
     }
@@ -270,14 +270,17 @@ impl<W: Write> JsonSink<W> {
                 client: Addr,
                 server: Addr,
             }
-            let mut v = serde_json::to_vec(&Head {
-                ty: "frame",
-                capture,
-                conn: f.conn.id,
-                client: Addr(f.conn.client),
-                server: Addr(f.conn.server),
-            })
-            .unwrap_or_default();
+            let mut v = Vec::new();
+            let _ = super::escape::json_into(
+                &mut v,
+                &Head {
+                    ty: "frame",
+                    capture,
+                    conn: f.conn.id,
+                    client: Addr(f.conn.client),
+                    server: Addr(f.conn.server),
+                },
+            );
             v.pop(); // the closing brace: the record goes on after it
             v
         });
@@ -351,7 +354,7 @@ impl<W: Write> JsonSink<W> {
             line.clear();
             line.extend_from_slice(head);
             let at = line.len();
-            if serde_json::to_writer(&mut *line, &rec).is_ok() {
+            if super::escape::json_into(line, &rec).is_ok() {
                 line[at] = b','; // the tail's opening brace joins the head
                 line.push(b'\n');
                 self.out.write_all(line);
