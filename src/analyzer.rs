@@ -119,7 +119,14 @@ pub fn analyze<R: Read + Send>(
     sink: &mut dyn Sink,
 ) -> Result<CaptureSummary, NotACapture> {
     let mut a = Analyzer::new(cfg);
-    let summary = capture::read_capture(input, |rec| a.record(rec, sink))?;
+    let mut started = false;
+    let summary = capture::read_capture(input, |rec| {
+        if !started {
+            started = true;
+            sink.capture_start(rec.ts.as_f64());
+        }
+        a.record(rec, sink)
+    })?;
     a.finish(sink);
     if let Some(p) = &summary.problem {
         let f = Finding {

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod help;
+
 use wsdissect::Config;
 use wsdissect::event::Sink;
 use wsdissect::findings::{Code, Severity};
@@ -19,7 +21,8 @@ use wsdissect::render::table::{TableKind, TableSink};
 #[command(
     name = "wsdissect",
     version,
-    about = "Dissect WebSocket traffic in pcap and pcapng captures"
+    about = "Dissect WebSocket traffic in pcap and pcapng captures",
+    after_help = help::top()
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,16 +32,25 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Every WebSocket frame.
+    #[command(after_help = help::frames())]
     Frames(ListArgs),
     /// Reassembled (and inflated) messages.
+    #[command(after_help = help::messages())]
     Messages(ListArgs),
     /// One row per WebSocket connection: handshake, counts, close codes.
+    #[command(after_help = help::conns(), mut_arg("payload", |a| a.hide(true)))]
     Conns(ListArgs),
     /// Findings (RFC 6455 / RFC 7692 violations, capture problems); exit 1 on errors.
+    #[command(
+        after_help = help::check(),
+        mut_arg("captures", |a| a.required(false).required_unless_present("list_codes"))
+    )]
     Check(CheckArgs),
     /// A teaching walkthrough of one connection: handshake, accept key, every header bit, unmasking.
+    #[command(after_help = help::explain())]
     Explain(ExplainArgs),
     /// Which server-push technique each channel uses: polling, long polling, iframe streaming, SSE, WebSocket.
+    #[command(after_help = help::push())]
     Push(PushArgs),
 }
 
@@ -47,7 +59,7 @@ struct PushArgs {
     #[command(flatten)]
     common: Common,
     /// A table per channel for people, or JSON lines (push, sse-event and finding records).
-    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    #[arg(long, value_enum, default_value_t = ListFormat::Table, display_order = 1)]
     format: ListFormat,
 }
 
@@ -70,7 +82,7 @@ struct ExplainArgs {
     #[command(flatten)]
     common: Common,
     /// text for a terminal, html for a classroom projector (one self-contained file), json for tools.
-    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text, display_order = 1)]
     format: ExplainFormat,
     /// Colour in the text walkthrough.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
@@ -85,7 +97,7 @@ struct ExplainArgs {
     #[arg(long, value_name = "N")]
     packet: Option<u64>,
     /// At most N frames in detail.
-    #[arg(long, value_name = "N", default_value_t = 200)]
+    #[arg(long, value_name = "N", default_value_t = 200, help_heading = "Limits")]
     max_frames: usize,
 }
 
@@ -95,22 +107,22 @@ struct Common {
     #[arg(required = true, value_name = "CAPTURE")]
     captures: Vec<String>,
     /// Bytes of one frame's payload kept for output.
-    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_frame_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_frame_bytes, help_heading = "Limits")]
     max_frame_bytes: usize,
     /// Bytes of one message kept for output.
-    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_message_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_message_bytes, help_heading = "Limits")]
     max_message_bytes: usize,
     /// Bytes one compressed message may inflate to before the rest is skipped.
-    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_inflated_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_inflated_bytes, help_heading = "Limits")]
     max_inflated_bytes: u64,
     /// Out-of-order bytes held per stream direction while waiting for a hole.
-    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_ooo_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_ooo_bytes, help_heading = "Limits")]
     max_ooo_bytes: usize,
-    /// Connections tracked at once.
-    #[arg(long, value_name = "N", default_value_t = Config::default().max_connections)]
+    /// Connections tracked at once (past it, the oldest idle one is closed).
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_connections, help_heading = "Limits")]
     max_connections: usize,
     /// No progress line on standard error (it is shown only on a terminal).
-    #[arg(long, short)]
+    #[arg(long, short, display_order = 90)]
     quiet: bool,
 }
 
@@ -125,10 +137,11 @@ struct ListArgs {
     #[command(flatten)]
     common: Common,
     /// Output format: a table for people or JSON lines for programs.
-    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    #[arg(long, value_enum, default_value_t = ListFormat::Table, display_order = 1)]
     format: ListFormat,
-    /// How payloads appear (JSON: `text` falls back to hex for binary data).
-    #[arg(long, value_enum)]
+    /// How payloads appear: text (text messages as text, binary ones as hex), hex, base64, or none
+    /// [default: text; frames --format json: none]
+    #[arg(long, value_enum, display_order = 2)]
     payload: Option<PayloadMode>,
 }
 
@@ -149,7 +162,9 @@ enum FailOn {
 struct CheckArgs {
     #[command(flatten)]
     common: Common,
-    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    /// Output format: findings grouped by connection, JSON lines (finding records and a summary),
+    /// or JUnit XML for CI (a test case per connection).
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table, display_order = 1)]
     format: CheckFormat,
     /// Lowest severity that makes the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
@@ -157,6 +172,10 @@ struct CheckArgs {
     /// A finding code to ignore (repeatable).
     #[arg(long, value_name = "CODE", value_parser = parse_code)]
     allow: Vec<Code>,
+    /// Print every finding code with its severity and meaning (as a table, or JSON lines with
+    /// --format json), and exit.
+    #[arg(long)]
+    list_codes: bool,
 }
 
 /// Push channels `explain` describes (the rest are counted).
@@ -262,6 +281,12 @@ fn finish_output<W: Write>(out: wsdissect::render::Out<W>) -> Result<(), ExitCod
 }
 
 fn list(kind: TableKind, a: ListArgs) -> ExitCode {
+    if kind == TableKind::Conns && a.payload.is_some() {
+        eprintln!(
+            "wsdissect: conns shows counts, not payloads: --payload does not apply (use frames or messages)"
+        );
+        return ExitCode::from(2);
+    }
     let mut cfg = config(&a.common);
     let stdout = BufWriter::with_capacity(1 << 16, io::stdout().lock());
     let many = a.common.captures.len() > 1;
@@ -285,7 +310,7 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
                 &a.common,
                 &cfg,
                 &mut sink,
-                |s, name| s.set_capture(many.then(|| name.to_string())),
+                |s, name| s.set_capture(Some(name.to_string())),
                 |_, _| {},
             );
             if let Err(code) = finish_output(sink.out) {
@@ -299,7 +324,9 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             cfg.keep_message_data = kind == TableKind::Messages;
             cfg.max_frame_bytes = cfg.max_frame_bytes.min(TABLE_PREVIEW_BYTES);
             cfg.max_message_bytes = cfg.max_message_bytes.min(TABLE_PREVIEW_BYTES);
-            let mut sink = TableSink::new(stdout, kind);
+            let mut sink = TableSink::new(stdout, kind)
+                .payload(a.payload.unwrap_or(PayloadMode::Text))
+                .width(wsdissect::render::width::output_width());
             let ok = run_all(
                 &a.common,
                 &cfg,
@@ -318,6 +345,18 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
 }
 
 fn check(a: CheckArgs) -> ExitCode {
+    if a.list_codes {
+        let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
+        let text = wsdissect::render::check::list_codes(
+            a.format == CheckFormat::Json,
+            wsdissect::render::width::output_width(),
+        );
+        out.write_all(text.as_bytes());
+        return match finish_output(out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(code) => code,
+        };
+    }
     let mut cfg = config(&a.common);
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
@@ -335,7 +374,7 @@ fn check(a: CheckArgs) -> ExitCode {
     };
     let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
     match a.format {
-        CheckFormat::Table => sink.render_table(&mut out),
+        CheckFormat::Table => sink.render_table(&mut out, wsdissect::render::width::output_width()),
         CheckFormat::Json => sink.render_json(&mut out),
         CheckFormat::Junit => sink.render_junit(&mut out, fail_on),
     }
@@ -441,8 +480,9 @@ fn push(a: PushArgs) -> ExitCode {
     )));
     let mut ok = true;
     let many = a.common.captures.len() > 1;
+    let width = wsdissect::render::width::output_width();
     for path in &a.common.captures {
-        let capture = many.then_some(path.as_str());
+        let capture = Some(path.as_str());
         let mut sink = wsdissect::push::PushSink::new();
         if a.format == ListFormat::Json {
             sink = sink.on_sse(|e| {
@@ -456,7 +496,9 @@ fn push(a: PushArgs) -> ExitCode {
         }
         let text = match a.format {
             ListFormat::Json => wsdissect::push::render::json_lines(&sink, capture),
-            ListFormat::Table => wsdissect::push::render::table(&sink, capture),
+            ListFormat::Table => {
+                wsdissect::push::render::table(&sink, many.then_some(path.as_str()), width)
+            }
         };
         out.borrow_mut().write_all(text.as_bytes());
     }

@@ -538,7 +538,7 @@ fn capture_control_bytes_never_reach_the_terminal() {
     // Shown, escaped: the close reason, the header value, the message.
     for want in [
         r#"reason "\x1b[2Jbye\x1b[0m""#,
-        r"X-Note: \x9b31m eight-bit CSI \x9b0m",
+        r"X-Note: \u{9b}31m eight-bit CSI \u{9b}0m",
         r"\x1b[31mred\x1b[0m \x1b]0;title\x07 \x1b[2J",
     ] {
         assert!(t.contains(want), "missing {want:?} in:\n{t}");

@@ -54,11 +54,11 @@ def close(code=None, reason=b"", raw=None):
     return frame(8, b"" if code is None else struct.pack(">H", code) + reason)
 
 
-def request(host, port, key=None, version="13", connection="Upgrade", extra="", upgrade="websocket"):
+def request(host, port, key=None, version="13", connection="Upgrade", extra="", upgrade="websocket", path="/raw"):
     """An upgrade request; connection, upgrade, version or key (when False)
     set to None/False leave that header out."""
     key = key if key is not None else base64.b64encode(os.urandom(16)).decode()
-    lines = [f"GET /raw HTTP/1.1", f"Host: {host}:{port}"]
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}"]
     if upgrade is not None:
         lines.append(f"Upgrade: {upgrade}")
     if connection is not None:
@@ -67,7 +67,7 @@ def request(host, port, key=None, version="13", connection="Upgrade", extra="", 
         lines.append(f"Sec-WebSocket-Key: {key}")
     if version is not None:
         lines.append(f"Sec-WebSocket-Version: {version}")
-    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
+    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()  # UTF-8
 
 
 def read_head(sock):
@@ -149,6 +149,38 @@ CLIENT = {
     ],
 }
 
+# Capture data that would drive a terminal (issue 12, item 21): ESC
+# sequences, BEL, backspace, CR and C1 controls in text messages (one of
+# them fragmented), a ping, a binary message and a close reason; a second
+# connection sends an upgrade request whose header value holds ESC (the
+# server refuses it). Output of every command must show them escaped.
+ESC_TEXT = "\x1b[2J\x1b]0;pwned\x07title\x1b[31m red \x1b[0m\x08\r\n\x9b31m c1 \x7f".encode()
+ESCAPES = {
+    "control-bytes": [
+        "handshake",
+        frame(1, ESC_TEXT),
+        frame(1, b"\x1b[1mbold", fin=False), frame(0, b"\x1b[0m\x07 end"),
+        frame(9, b"\x1b[5mping"),
+        frame(2, b"\x1b[41m\x00\x01binary"),
+        close(1000, b"\x1b[31mbye\x1b[0m\x07"),
+    ],
+    "control-bytes-header": [
+        request("127.0.0.1", 0, extra="X-Note: \x1b[31mred\x1b[0m\r\n"),
+    ],
+    # U+009B (CSI, UTF-8 c2 9b) passes HTTP parsers as obs-text in header
+    # values: an accepted upgrade whose X-Note carries it, and a
+    # refused one whose Sec-WebSocket-Version does (quoted by the finding).
+    "control-bytes-c1": [
+        ("handshake", None, "/raw", "X-Note: \u009b31mred\r\n"),
+        frame(1, "c1 \u009b31m text".encode()),
+        close(1000, "\u009b0m".encode()),
+    ],
+    "control-bytes-version": [
+        request("127.0.0.1", 0, version="13\u009b2J"),
+    ],
+}
+
+
 # The worked examples of RFC 6455, sent by a valid client to a real server
 # (Node ws, which echoes): the section 1.3 sample key, the section 5.7
 # masking key 37 fa 21 3d and its "Hello" frames, a ping, the 256-byte and
@@ -170,16 +202,21 @@ RFC_SENT = [b"Hello".decode(), "Hello", bytes(range(256)), bytes(i * 7 % 256 for
 
 
 def run_client(name, host, port):
-    steps = RFC_EXAMPLES if name == "rfc-examples" else CLIENT[name]
+    steps = RFC_EXAMPLES if name == "rfc-examples" else ESCAPES[name] if name in ESCAPES else CLIENT[name]
     s = socket.create_connection((host, port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.settimeout(1.0)
     for step in steps:
         if step == "handshake" or isinstance(step, tuple):
-            # ("handshake", KEY) or ("handshake", KEY, EXTRA_HEADER_LINES)
+            # ("handshake", KEY), ("handshake", KEY, EXTRA_HEADER_LINES)
+            # or ("handshake", KEY, PATH, EXTRA_HEADER_LINES)
             key = step[1] if isinstance(step, tuple) else None
-            extra = step[2] if isinstance(step, tuple) and len(step) > 2 else ""
-            s.sendall(request(host, port, key=key, extra=extra))
+            path, extra = "/raw", ""
+            if isinstance(step, tuple) and len(step) == 3:
+                extra = step[2]
+            elif isinstance(step, tuple) and len(step) > 3:
+                path, extra = step[2], step[3]
+            s.sendall(request(host, port, key=key, path=path, extra=extra))
             read_head(s)
             time.sleep(0.05)
         elif step == "split-header":
@@ -348,7 +385,7 @@ def main():
             for m in RFC_SENT:
                 log_message(log, side, m)
         run_client(name, host, port)
-    elif name in CLIENT:
+    elif name in CLIENT or name in ESCAPES:
         run_client(name, host, port)
     else:
         ready = threading.Event()

@@ -214,6 +214,24 @@ rec_rfc_examples() {
   cap_stop $CAP_PID "$out/rfc-examples.pcap"
 }
 
+rec_escapes() {
+  # Control bytes (ESC sequences, BEL, C1) in messages, a close reason and a
+  # header value, from a raw client to a Node ws echo server: what no
+  # table or text output may copy to a terminal.
+  mkdir -p "$out/escapes"
+  rm -f "$out/escapes/control-bytes.pcap"
+  cap_start lo "$out/escapes/control-bytes.pcap" "tcp port 9110"
+  node "$here/node_echo_server.js" 127.0.0.1 9110 5000 > /dev/null &
+  local srv=$!
+  sleep 0.6
+  "$py" "$here/raw_peer.py" control-bytes 127.0.0.1 9110
+  "$py" "$here/raw_peer.py" control-bytes-header 127.0.0.1 9110
+  "$py" "$here/raw_peer.py" control-bytes-c1 127.0.0.1 9110
+  "$py" "$here/raw_peer.py" control-bytes-version 127.0.0.1 9110
+  kill $srv 2>/dev/null || true; wait $srv 2>/dev/null || true
+  cap_stop $CAP_PID "$out/escapes/control-bytes.pcap"
+}
+
 # Server push (issue 8): each technique from real programs over loopback TCP,
 # in samples/push/. NAME.log is what the programs did (requests made, events
 # pushed), the reference the tests compare against.
@@ -302,7 +320,7 @@ rec_port_reuse() {
   cap_stop $CAP_PID "$out/port-reuse.pcap"
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate oversized_extensions port_reuse violations deflate rfc_examples push"
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate oversized_extensions port_reuse violations deflate rfc_examples push escapes"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"

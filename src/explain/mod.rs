@@ -318,6 +318,8 @@ pub struct ExplainSink<'a> {
     shared_packets: Vec<PacketEx>,
     split_frames: Vec<SplitEx>,
     first_frame_ts: Option<f64>,
+    /// The capture's first packet: the base of every relative time.
+    capture_ts: Option<f64>,
     messages_seen: usize,
     deflate: bool,
     done: bool,
@@ -354,6 +356,7 @@ impl<'a> ExplainSink<'a> {
             shared_packets: Vec::new(),
             split_frames: Vec::new(),
             first_frame_ts: None,
+            capture_ts: None,
             messages_seen: 0,
             deflate: false,
             done: false,
@@ -517,9 +520,8 @@ impl<'a> ExplainSink<'a> {
     }
 
     fn base_ts(&self) -> f64 {
-        self.hs
-            .as_ref()
-            .map(|h| h.ts)
+        self.capture_ts
+            .or(self.hs.as_ref().map(|h| h.ts))
             .or(self.first_frame_ts)
             .unwrap_or(0.0)
     }
@@ -803,6 +805,9 @@ impl<'a> ExplainSink<'a> {
 }
 
 impl Sink for ExplainSink<'_> {
+    fn capture_start(&mut self, ts: f64) {
+        self.capture_ts.get_or_insert(ts);
+    }
     fn event(&mut self, ev: Event<'_>) {
         match ev {
             Event::Handshake(c, hs) => self.handshake(c, hs),
@@ -1363,7 +1368,7 @@ fn json_record<T: Serialize>(out: &mut String, ty: &str, v: &T) {
         let mut o = serde_json::Map::new();
         o.insert("type".into(), ty.into());
         o.extend(m);
-        out.push_str(&serde_json::Value::Object(o).to_string());
+        out.push_str(&crate::render::escape::json_string(&serde_json::Value::Object(o)));
         out.push('\n');
     }
 }

@@ -59,10 +59,10 @@ pub fn term(s: &str) -> Cow<'_, str> {
     }
     let mut o = String::with_capacity(s.len() + 8);
     for c in s.chars() {
-        if bad(c) {
-            let _ = write!(o, "\\x{:02x}", c as u32);
-        } else {
+        if c == '\t' {
             o.push(c);
+        } else {
+            crate::render::escape::push_escaped(&mut o, c);
         }
     }
     Cow::Owned(o)
