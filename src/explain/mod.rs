@@ -1368,7 +1368,9 @@ fn json_record<T: Serialize>(out: &mut String, ty: &str, v: &T) {
         let mut o = serde_json::Map::new();
         o.insert("type".into(), ty.into());
         o.extend(m);
-        out.push_str(&crate::render::escape::json_string(&serde_json::Value::Object(o)));
+        out.push_str(&crate::render::escape::json_string(
+            &serde_json::Value::Object(o),
+        ));
         out.push('\n');
     }
 }
