@@ -47,6 +47,9 @@ struct Pending {
     first_ts: f64,
     /// Matches the queue entry that made it (a key can be used again).
     serial: u64,
+    /// Began with a fragment of a datagram completed lately: most likely a
+    /// late duplicate, not worth a finding if nothing completes it.
+    stray: bool,
 }
 
 /// Why a datagram was given up.
@@ -164,6 +167,7 @@ impl Defragmenter {
                     first_packet: number,
                     first_ts: ts,
                     serial: self.serial,
+                    stray: self.recent.contains(&key),
                 },
             );
             self.order.push_back((key, self.serial));
@@ -192,7 +196,7 @@ impl Defragmenter {
             Err(detail) => {
                 if let Some(p) = self.remove(&key) {
                     self.report(
-                        &key,
+                        p.stray,
                         DropNote {
                             why: Dropped::Invalid,
                             first_packet: p.first_packet,
@@ -223,7 +227,7 @@ impl Defragmenter {
                 && let Some(p) = self.remove(&key)
             {
                 self.report(
-                    &key,
+                    p.stray,
                     DropNote {
                         why: Dropped::Incomplete,
                         first_packet: p.first_packet,
@@ -254,7 +258,7 @@ impl Defragmenter {
             self.order.pop_front();
             if let Some(p) = self.remove(&key) {
                 self.report(
-                    &key,
+                    p.stray,
                     DropNote {
                         why: Dropped::Incomplete,
                         first_packet: p.first_packet,
@@ -281,7 +285,7 @@ impl Defragmenter {
                 && let Some(p) = self.remove(&key)
             {
                 self.report(
-                    &key,
+                    p.stray,
                     DropNote {
                         why: Dropped::Evicted,
                         first_packet: p.first_packet,
@@ -299,9 +303,9 @@ impl Defragmenter {
 
     /// Reports a datagram given up, unless it only held late copies of
     /// fragments of a datagram already completed.
-    fn report(&mut self, key: &Key, note: DropNote, dropped: &mut dyn FnMut(DropNote)) {
+    fn report(&mut self, stray: bool, note: DropNote, dropped: &mut dyn FnMut(DropNote)) {
         self.dropped += 1;
-        if note.why == Dropped::Invalid || !self.recent.contains(key) {
+        if note.why == Dropped::Invalid || !stray {
             dropped(note);
         }
     }
@@ -389,6 +393,10 @@ mod tests {
         );
         let whole = pool.add(&frag(1, 0, true, &d[..24]), 4, 0.0, &mut on);
         assert_eq!(whole.as_deref(), Some(&d[..]));
+        // A late copy of a fragment opens a datagram that never completes:
+        // given up at the end, without a note.
+        assert!(pool.add(&frag(1, 32, false, &d[32..]), 5, 0.0, &mut on).is_none());
+        pool.finish(5, &mut on);
         assert!(notes.borrow().is_empty(), "{:?}", notes.borrow());
         assert_eq!((pool.pending(), pool.bytes()), (0, 0));
     }
