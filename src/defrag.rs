@@ -395,7 +395,10 @@ mod tests {
         assert_eq!(whole.as_deref(), Some(&d[..]));
         // A late copy of a fragment opens a datagram that never completes:
         // given up at the end, without a note.
-        assert!(pool.add(&frag(1, 32, false, &d[32..]), 5, 0.0, &mut on).is_none());
+        assert!(
+            pool.add(&frag(1, 32, false, &d[32..]), 5, 0.0, &mut on)
+                .is_none()
+        );
         pool.finish(5, &mut on);
         assert!(notes.borrow().is_empty(), "{:?}", notes.borrow());
         assert_eq!((pool.pending(), pool.bytes()), (0, 0));
