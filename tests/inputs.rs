@@ -1,0 +1,160 @@
+//! Odd and damaged inputs at the command line: gzip-compressed captures,
+//! directories, files cut short, captures without WebSocket.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use flate2::Compression;
+use flate2::write::GzEncoder;
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+}
+
+fn sample(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+}
+
+/// A scratch file for this test process.
+fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
+    let p = std::env::temp_dir().join(format!("wsdissect-inputs-{}-{name}", std::process::id()));
+    std::fs::write(&p, bytes).unwrap();
+    p
+}
+
+fn gzip(bytes: &[u8]) -> Vec<u8> {
+    let mut e = GzEncoder::new(Vec::new(), Compression::default());
+    e.write_all(bytes).unwrap();
+    e.finish().unwrap()
+}
+
+fn run(args: &[&str], file: &Path) -> Output {
+    bin().args(args).arg(file).output().unwrap()
+}
+
+fn run_stdin(args: &[&str], input: &[u8]) -> Output {
+    let mut child = bin()
+        .args(args)
+        .arg("-")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = std::thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let out = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    out
+}
+
+fn stderr_lines(o: &Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn gzip_captures_are_read_from_files_and_standard_input() {
+    let raw = std::fs::read(sample("veth-lengths.pcap")).unwrap();
+    let args = ["frames", "--format", "json", "--payload", "hex"];
+    let plain = run(&args, &sample("veth-lengths.pcap"));
+    assert!(plain.status.success());
+    assert!(!plain.stdout.is_empty());
+    // One gzip member, and the same capture as two members (as `cat a.gz
+    // b.gz` makes): both are one stream.
+    let one = gzip(&raw);
+    let (a, b) = raw.split_at(raw.len() / 3);
+    let mut two = gzip(a);
+    two.extend_from_slice(&gzip(b));
+    for (name, gz) in [("one", one), ("two", two)] {
+        let f = scratch(&format!("{name}.pcap.gz"), &gz);
+        let from_file = run(&args, &f);
+        let _ = std::fs::remove_file(&f);
+        assert!(
+            from_file.status.success(),
+            "{name}: {}",
+            String::from_utf8_lossy(&from_file.stderr)
+        );
+        assert_eq!(from_file.stdout, plain.stdout, "{name}: from a file");
+        assert!(from_file.stderr.is_empty(), "{name}");
+        let from_stdin = run_stdin(&args, &gz);
+        assert!(from_stdin.status.success(), "{name}");
+        assert_eq!(
+            from_stdin.stdout, plain.stdout,
+            "{name}: from standard input"
+        );
+    }
+}
+
+#[test]
+fn a_directory_is_named_as_one_and_exits_2() {
+    let dir = sample("deflate");
+    for cmd in ["frames", "conns", "check"] {
+        let o = run(&[cmd], &dir);
+        assert_eq!(o.status.code(), Some(2), "{cmd}");
+        let lines = stderr_lines(&o);
+        assert_eq!(lines.len(), 1, "{cmd}: {lines:?}");
+        assert!(
+            lines[0].ends_with("deflate: is a directory"),
+            "{cmd}: {lines:?}"
+        );
+    }
+}
+
+#[test]
+fn a_file_cut_short_gives_one_warning_line_and_keeps_what_was_read() {
+    let raw = std::fs::read(sample("python-echo.pcap")).unwrap();
+    let cut = scratch("cut.pcap", &raw[..3000]);
+    for cmd in ["frames", "messages", "conns"] {
+        let o = run(&[cmd], &cut);
+        assert_eq!(o.status.code(), Some(0), "{cmd}");
+        assert!(!o.stdout.is_empty(), "{cmd}: the records before the cut");
+        let lines = stderr_lines(&o);
+        assert_eq!(lines.len(), 1, "{cmd}: {lines:?}");
+        assert!(lines[0].contains("warning"), "{cmd}: {lines:?}");
+        assert!(lines[0].contains("cut short"), "{cmd}: {lines:?}");
+        assert!(lines[0].contains("after packet 18"), "{cmd}: {lines:?}");
+    }
+    // The whole file: no warning.
+    let o = run(&["frames"], &sample("python-echo.pcap"));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let _ = std::fs::remove_file(&cut);
+}
+
+#[test]
+fn a_capture_without_websocket_says_so_on_stderr() {
+    // Plain HTTP polling, recorded from Chromium: no WebSocket at all.
+    let http = sample("push/chromium-poll.pcap");
+    for cmd in ["frames", "messages", "conns"] {
+        for format in ["table", "json"] {
+            let o = run(&[cmd, "--format", format], &http);
+            assert_eq!(o.status.code(), Some(0), "{cmd} {format}");
+            assert!(o.stdout.is_empty(), "{cmd} {format}");
+            let lines = stderr_lines(&o);
+            assert_eq!(lines.len(), 1, "{cmd} {format}: {lines:?}");
+            assert!(
+                lines[0].contains("no WebSocket connection in")
+                    && lines[0].ends_with("chromium-poll.pcap"),
+                "{cmd} {format}: {lines:?}"
+            );
+        }
+        let o = run(&[cmd], &sample("python-echo.pcap"));
+        assert!(
+            o.stderr.is_empty(),
+            "{cmd}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    }
+}
