@@ -17,8 +17,9 @@ const READ_BUFFER: usize = 1 << 20;
 const MAX_RECORD: usize = 64 << 20;
 
 /// Set (by the binary's SIGINT handler) to end the capture being read where
-/// it is, as if the file ended there: every record read so far is decoded
-/// and the connections are finished through the same end-of-capture path.
+/// it is, as if the file ended there: the records already read are decoded,
+/// no more are read, and the connections are finished through the same
+/// end-of-capture path.
 pub static STOP: AtomicBool = AtomicBool::new(false);
 
 fn stopped() -> bool {
@@ -243,10 +244,6 @@ where
     let mut last_ts = Timestamp::default();
     let mut saw_header = false;
     loop {
-        if stopped() {
-            summary.interrupted = true;
-            break;
-        }
         match reader.next() {
             Ok((offset, block)) => {
                 summary.bytes_read += offset as u64;
@@ -344,9 +341,15 @@ where
                 }
                 reader.consume(offset);
             }
-            Err(PcapError::Eof) => break,
+            Err(PcapError::Eof) => {
+                // A live input ended by STOP reads as the end of the file.
+                summary.interrupted = stopped();
+                break;
+            }
             Err(PcapError::Incomplete(_)) => {
-                if reader.reader_exhausted() && stopped() {
+                // At a STOP, the records already read are decoded; no more
+                // are read.
+                if stopped() {
                     summary.interrupted = true;
                     break;
                 }
@@ -361,6 +364,10 @@ where
                     summary.problem = Some(problem(summary.packets, "read error"));
                     break;
                 }
+            }
+            Err(PcapError::BufferTooSmall) if stopped() => {
+                summary.interrupted = true;
+                break;
             }
             Err(PcapError::BufferTooSmall) => {
                 capacity *= 2;

@@ -158,3 +158,44 @@ fn a_capture_without_websocket_says_so_on_stderr() {
         );
     }
 }
+
+#[test]
+fn sigint_on_a_silent_pipe_ends_the_run_with_what_was_read() {
+    // The whole capture is written, but the pipe stays open (as tcpdump's
+    // does between packets): only SIGINT can end the run.
+    let raw = std::fs::read(sample("python-echo.pcap")).unwrap();
+    for (cmd, expect) in [("conns", "8/8"), ("check", "1 WebSocket connection")] {
+        let mut child = bin()
+            .args([cmd, "-"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        stdin.write_all(&raw).unwrap();
+        stdin.flush().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "{cmd}: still waiting for more"
+        );
+        // SAFETY: kill with a valid pid and signal number.
+        unsafe {
+            libc::kill(child.id() as libc::pid_t, libc::SIGINT);
+        }
+        let t = std::time::Instant::now();
+        let out = child.wait_with_output().unwrap();
+        drop(stdin);
+        assert!(t.elapsed().as_secs() < 5, "{cmd}: SIGINT ended the run");
+        assert_eq!(out.status.code(), Some(0), "{cmd}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains(expect), "{cmd}: {stdout}");
+        let lines = stderr_lines(&out);
+        assert_eq!(lines.len(), 1, "{cmd}: {lines:?}");
+        assert!(
+            lines[0].contains("interrupted after packet 26"),
+            "{cmd}: {lines:?}"
+        );
+    }
+}
