@@ -284,6 +284,23 @@ impl Write for Stdout {
     }
 }
 
+/// A table whose held rows (`conns` prints them in batches, for aligned
+/// columns) are printed as each one is complete when the run is live.
+struct RowsNow<W: Write> {
+    table: TableSink<W>,
+    live: bool,
+}
+
+impl<W: Write> Sink for RowsNow<W> {
+    fn event(&mut self, ev: wsdissect::event::Event<'_>) {
+        let row_done = matches!(ev, wsdissect::event::Event::ConnEnd(_));
+        self.table.event(ev);
+        if self.live && row_done {
+            self.table.flush();
+        }
+    }
+}
+
 /// Passes events on, noting whether any WebSocket connection showed up.
 struct WatchWs<'a> {
     inner: &'a mut dyn Sink,
@@ -424,7 +441,8 @@ fn finish_output<W: Write>(out: wsdissect::render::Out<W>) -> Result<(), ExitCod
 
 fn list(kind: TableKind, a: ListArgs) -> ExitCode {
     let mut cfg = config(&a.common);
-    let stdout = Stdout::new(is_live(&a.common));
+    let live = is_live(&a.common);
+    let stdout = Stdout::new(live);
     let many = a.common.captures.len() > 1;
     let ok = match a.format {
         ListFormat::Json => {
@@ -461,15 +479,19 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             cfg.keep_message_data = kind == TableKind::Messages;
             cfg.max_frame_bytes = cfg.max_frame_bytes.min(TABLE_PREVIEW_BYTES);
             cfg.max_message_bytes = cfg.max_message_bytes.min(TABLE_PREVIEW_BYTES);
-            let mut sink = TableSink::new(stdout, kind);
+            let mut sink = RowsNow {
+                table: TableSink::new(stdout, kind),
+                live,
+            };
             let ok = run_all_noting(
                 &a.common,
                 &cfg,
                 &mut sink,
                 true,
-                &mut |s, name| s.set_capture(many.then(|| name.to_string())),
+                &mut |s, name| s.table.set_capture(many.then(|| name.to_string())),
                 &mut |_, _| {},
             );
+            let mut sink = sink.table;
             sink.flush();
             if let Err(code) = finish_output(sink.out) {
                 return code;

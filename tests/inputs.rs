@@ -199,3 +199,43 @@ fn sigint_on_a_silent_pipe_ends_the_run_with_what_was_read() {
         );
     }
 }
+
+#[test]
+fn conns_rows_come_out_while_a_pipe_is_still_open() {
+    use std::io::{BufRead, BufReader};
+    // 20 connections that all close inside the capture; the pipe stays open.
+    let raw = std::fs::read(sample("aiohttp-concurrent.pcap")).unwrap();
+    let mut child = bin()
+        .args(["conns", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&raw).unwrap();
+    stdin.flush().unwrap();
+    let out = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for l in BufReader::new(out).lines().map_while(Result::ok) {
+            let _ = tx.send(l);
+        }
+    });
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let mut rows = 0;
+    while rows < 20 && std::time::Instant::now() < deadline {
+        if let Ok(l) = rx.recv_timeout(std::time::Duration::from_millis(100))
+            && l.contains("/chat?n=")
+        {
+            rows += 1;
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    drop(stdin);
+    assert_eq!(
+        rows, 20,
+        "every closed connection's row, before the input ended"
+    );
+}
