@@ -189,7 +189,11 @@ fn config(c: &Common) -> Config {
 fn open(path: &str, progress: bool) -> io::Result<Box<dyn Read + Send>> {
     use wsdissect::capture::LiveReader;
     let (r, total): (Box<dyn Read + Send>, _) = if path == "-" {
-        (Box::new(LiveReader::new(io::stdin())), None)
+        if stdin_is_file() {
+            (Box::new(io::stdin()), None)
+        } else {
+            (Box::new(LiveReader::new(io::stdin())), None)
+        }
     } else {
         let f = File::open(path)?;
         let meta = f.metadata()?;
@@ -240,10 +244,18 @@ fn gunzip_if_gzip(mut r: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send
 /// terminal. Else output goes through a big buffer.
 fn is_live(common: &Common) -> bool {
     io::stdout().is_terminal()
-        || common
-            .captures
-            .iter()
-            .any(|p| p == "-" || std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir()))
+        || common.captures.iter().any(|p| {
+            if p == "-" {
+                !stdin_is_file()
+            } else {
+                std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir())
+            }
+        })
+}
+
+/// Standard input redirected from a regular file (`< capture.pcap`).
+fn stdin_is_file() -> bool {
+    std::fs::metadata("/dev/stdin").is_ok_and(|m| m.is_file())
 }
 
 /// Standard output: buffered for files, written through (line by line: std's
@@ -305,6 +317,9 @@ impl<W: Write> Sink for RowsNow<W> {
 struct WatchWs<'a> {
     inner: &'a mut dyn Sink,
     seen: bool,
+    /// Capture-level problems worth a line on stderr (besides a file cut
+    /// short): link types whose packets are all skipped.
+    problems: Vec<String>,
 }
 
 impl Sink for WatchWs<'_> {
@@ -313,6 +328,11 @@ impl Sink for WatchWs<'_> {
         match ev {
             Event::Frame(_) | Event::Handshake(..) => self.seen = true,
             Event::ConnEnd(c) if c.websocket => self.seen = true,
+            Event::Finding(f)
+                if f.code == Code::CaptureUnsupportedLink && self.problems.len() < 4 =>
+            {
+                self.problems.push(f.message.clone());
+            }
             _ => {}
         }
         self.inner.event(ev);
@@ -354,9 +374,13 @@ fn run_all_noting<S: Sink>(
                 let mut watch = WatchWs {
                     inner: sink,
                     seen: false,
+                    problems: Vec::new(),
                 };
                 match wsdissect::analyze(r, cfg, &mut watch) {
                     Ok(summary) => {
+                        for p in &watch.problems {
+                            eprintln!("wsdissect: {}: warning: {p}", escape_name(path));
+                        }
                         if let Some(p) = &summary.problem {
                             eprintln!(
                                 "wsdissect: {}: warning: the capture appears to have been cut short or damaged after packet {}: {}; everything before it was decoded",
