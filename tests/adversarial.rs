@@ -543,7 +543,7 @@ fn overlapping_fragments_with_different_bytes_are_dropped_and_named() {
     f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
     let s = run(&cap.bytes);
     assert!(
-        s.findings.get("capture.ip-fragment").is_some(),
+        s.findings.contains_key("capture.ip-fragment"),
         "{:?}",
         s.findings
     );

@@ -165,7 +165,7 @@ fn a_live_pipe_shows_each_frame_within_a_second_and_sigint_keeps_the_summary() {
         "the peer sent every message (is websockets installed?)"
     );
     // Each client frame's row, and when it arrived.
-    let mut seen = vec![None; COUNT];
+    let mut seen = [None; COUNT];
     let deadline = Instant::now() + Duration::from_secs(5);
     while seen.iter().any(Option::is_none) && Instant::now() < deadline {
         if let Ok((t, line)) = frames.lines.recv_timeout(Duration::from_millis(100)) {
