@@ -59,6 +59,9 @@ struct ConnState {
     findings: Vec<Code>,
     websocket: bool,
     no_handshake_warned: bool,
+    /// Bytes before the WebSocket frames were cut by the snapshot length
+    /// (a snapped upgrade), as opposed to never captured.
+    head_snapped: bool,
     /// TCP handshake times (SYN, SYN/ACK, the client's ACK), for the RTT.
     syn_ts: [Option<f64>; 3],
     /// Capture findings seen before the connection showed itself to be
@@ -87,7 +90,9 @@ struct PacketCx<'a> {
 /// Runs the pipeline over one capture.
 pub struct Analyzer<'c> {
     cfg: &'c Config,
-    conns: HashMap<(SocketAddr, SocketAddr), Conn>,
+    /// Live connections, boxed: the table stays small (a connection's
+    /// state is some 600 bytes) and growing it copies pointers only.
+    conns: HashMap<(SocketAddr, SocketAddr), Box<Conn>>,
     next_id: u64,
     notes: Vec<TcpNote>,
     unsupported_links: Vec<i32>,
@@ -98,7 +103,14 @@ pub struct Analyzer<'c> {
     last_packet: u64,
     /// Out-of-order bytes held by all streams.
     ooo_total: usize,
+    /// Port pairs of ended connections (by id), so that their stray packets
+    /// do not open a new one; at most MAX_TOMBS, the oldest forgotten first.
+    tombs: HashMap<(SocketAddr, SocketAddr), u64>,
+    tomb_order: VecDeque<((SocketAddr, SocketAddr), u64)>,
 }
+
+/// Ended connections remembered (a few dozen bytes each).
+const MAX_TOMBS: usize = 100_000;
 
 fn flow_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
     if a <= b { (a, b) } else { (b, a) }
@@ -142,6 +154,8 @@ impl<'c> Analyzer<'c> {
             frag_reported: [false; 3],
             last_packet: 0,
             ooo_total: 0,
+            tombs: HashMap::default(),
+            tomb_order: VecDeque::new(),
         }
     }
 
@@ -239,7 +253,16 @@ impl<'c> Analyzer<'c> {
                 &mut self.ooo_total,
                 sink,
             );
+            if conn.closed {
+                self.bury(key);
+            }
             return;
+        }
+        if self.tombs.contains_key(&key) {
+            if !seg.syn {
+                return; // a stray packet of a connection that ended
+            }
+            self.tombs.remove(&key); // a new connection on the port pair
         }
         let pure_syn = seg.syn && seg.ack.is_none();
         // A new connection on a used port pair (or a stale entry).
@@ -266,12 +289,12 @@ impl<'c> Analyzer<'c> {
             self.next_id += 1;
             self.conns.insert(
                 key,
-                Conn {
+                Box::new(Conn {
                     tcp: [HalfStream::default(), HalfStream::default()],
                     st: ConnState::new(id, [seg.src, seg.dst], number, ts),
                     rst: false,
                     closed: false,
-                },
+                }),
             );
         }
         if let Some(conn) = self.conns.get_mut(&key) {
@@ -285,6 +308,26 @@ impl<'c> Analyzer<'c> {
                 &mut self.ooo_total,
                 sink,
             );
+            if conn.closed {
+                self.bury(key);
+            }
+        }
+    }
+
+    /// Replaces an ended connection by its port pair alone: its state is
+    /// freed, and its stray packets are still recognised.
+    fn bury(&mut self, key: (SocketAddr, SocketAddr)) {
+        let Some(c) = self.conns.remove(&key) else {
+            return;
+        };
+        self.tombs.insert(key, c.st.id);
+        self.tomb_order.push_back((key, c.st.id));
+        while self.tomb_order.len() > MAX_TOMBS {
+            if let Some((k, id)) = self.tomb_order.pop_front()
+                && self.tombs.get(&k) == Some(&id)
+            {
+                self.tombs.remove(&k);
+            }
         }
     }
 
@@ -327,7 +370,7 @@ impl<'c> Analyzer<'c> {
         for n in notes {
             self.frag_dropped(&n, sink);
         }
-        let mut conns: Vec<Conn> = self
+        let mut conns: Vec<Box<Conn>> = self
             .conns
             .drain()
             .map(|(_, c)| c)
@@ -345,8 +388,8 @@ impl<'c> Analyzer<'c> {
 fn finalize(cfg: &Config, conn: &mut Conn, number: u64, ts: f64, sink: &mut dyn Sink) {
     let pcx = PacketCx { number, ts, cfg };
     let Conn { tcp, st, .. } = conn;
-    for side in 0..2 {
-        tcp[side].flush(&mut |c| st.deliver(side, c, &pcx, sink));
+    for (side, t) in tcp.iter_mut().enumerate() {
+        t.flush(&mut |c| st.deliver(side, c, &pcx, sink));
     }
     st.finish(&pcx, sink);
 }
@@ -478,6 +521,7 @@ impl ConnState {
             findings: Vec::new(),
             websocket: false,
             no_handshake_warned: false,
+            head_snapped: false,
             syn_ts: [None; 3],
             deferred: Vec::new(),
         }
@@ -566,6 +610,9 @@ impl ConnState {
         sink: &mut dyn Sink,
     ) {
         let from = self.dir_of(side);
+        if kind == GapKind::Snapped && !matches!(self.proto[side], Proto::Ws(_) | Proto::Ignore) {
+            self.head_snapped = true;
+        }
         let (code, why) = match kind {
             GapKind::Lost => (Code::TcpGap, "were never captured"),
             GapKind::Snapped => (
@@ -605,6 +652,10 @@ impl ConnState {
                 });
             }
         }
+        // The server's answer to an upgrade is being read: what of it was seen.
+        let answering = self.client_side.is_some_and(|c| c != side)
+            && self.handshake.as_ref().is_some_and(|h| h.status.is_none());
+        let mut cut_answer = None;
         match &mut self.proto[side] {
             Proto::Ws(_) => {
                 let mut proto = std::mem::replace(&mut self.proto[side], Proto::Unknown);
@@ -614,6 +665,9 @@ impl ConnState {
                 self.proto[side] = proto;
             }
             Proto::Http(p) => {
+                if answering {
+                    cut_answer = p.partial_head();
+                }
                 p.gap();
                 if p.is_broken() && self.handshake.is_none() {
                     // The head was lost (a snapped upgrade, say): look for frames instead.
@@ -626,6 +680,36 @@ impl ConnState {
                 self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake()));
             }
             Proto::Ignore => {}
+        }
+        if let Some(head) = cut_answer {
+            self.cut_answer(side, head, pcx, sink);
+        }
+    }
+
+    /// The server's answer to an upgrade was cut (by the snapshot length, or
+    /// lost) after `head`'s lines. A 101 is taken as read: the handshake is
+    /// judged on what was seen, the client's frames are decoded from their
+    /// start, and the server's are looked for past the lost bytes. Where the
+    /// cut hid Sec-WebSocket-Extensions, RSV1 messages are inflated if they can be.
+    fn cut_answer(&mut self, side: usize, head: HttpHead, pcx: &PacketCx<'_>, sink: &mut dyn Sink) {
+        if head.status != Some(101) {
+            return;
+        }
+        sink.event(Event::HttpHead(&HttpHeadRecord {
+            conn: self.conn_ref(),
+            from: Dir::Server,
+            packet: pcx.number,
+            ts: pcx.ts,
+            head: &head,
+            rtt: self.rtt(),
+        }));
+        self.requests.pop_front();
+        if let Some(hs) = self.handshake.as_mut() {
+            handshake::add_response(hs, head, pcx.number);
+        }
+        self.emit_handshake(pcx, sink);
+        if let Proto::Ws(_) = self.after_response(side, 0, &[], pcx, sink) {
+            self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake()));
         }
     }
 
@@ -662,8 +746,13 @@ impl ConnState {
             if d.no_handshake && !self.no_handshake_warned && self.handshake.is_none() {
                 self.no_handshake_warned = true;
                 let from = self.dir_of(side);
-                self.finding(sink, Code::StreamNoHandshake, from, pcx.number, None,
-                    "WebSocket frames were found on a connection whose opening handshake was not captured; extensions and roles are inferred".into());
+                let why = if self.head_snapped {
+                    "was cut by the capture's snapshot length"
+                } else {
+                    "was not captured"
+                };
+                self.finding(sink, Code::StreamNoHandshake, from, pcx.number, None, format!(
+                    "WebSocket frames were found on a connection whose opening handshake {why}; extensions and roles are inferred"));
             }
         }
     }
@@ -811,7 +900,9 @@ impl ConnState {
                 let method_head = head.method.as_deref() == Some("HEAD");
                 let mode = BodyMode::for_request(&head);
                 if upgrade && handshake.as_ref().is_none_or(|h| h.status.is_some()) {
-                    *handshake = Some(Box::new(handshake::from_request(head, pcx.number, pcx.ts)));
+                    let mut hs = handshake::from_request(head, pcx.number, pcx.ts);
+                    handshake::report_oversized_request(&mut hs, pcx.cfg.max_http_header_bytes);
+                    *handshake = Some(Box::new(hs));
                     *emitted = false;
                     requests.push_back(PendingRequest {
                         head_method: false,
@@ -914,7 +1005,9 @@ impl ConnState {
         for (code, msg) in &hs.findings {
             let from = match code {
                 Code::HandshakeKeyInvalid | Code::HandshakeVersionUnsupported => Some(Dir::Client),
-                Code::HandshakeMissingHeader if hs.status.is_none() || msg.contains("request") => {
+                Code::HandshakeMissingHeader | Code::LimitReached
+                    if hs.status.is_none() || msg.contains("request") =>
+                {
                     Some(Dir::Client)
                 }
                 _ => Some(Dir::Server),
@@ -955,8 +1048,17 @@ impl ConnState {
         let deflate = hs.deflate.clone();
         let on = deflate.is_some();
         let d = deflate.unwrap_or_default();
-        let mut server = Box::new(WsDecoder::new(on, d.server_no_context_takeover));
-        let client = Box::new(WsDecoder::new(on, d.client_no_context_takeover));
+        let (mut server, client) = if hs.extensions_unknown {
+            (
+                Box::new(WsDecoder::negotiation_unknown()),
+                Box::new(WsDecoder::negotiation_unknown()),
+            )
+        } else {
+            (
+                Box::new(WsDecoder::new(on, d.server_no_context_takeover)),
+                Box::new(WsDecoder::new(on, d.client_no_context_takeover)),
+            )
+        };
         let client_side = 1 - server_side;
         self.websocket = true;
         self.proto[client_side] = Proto::Ws(client);

@@ -561,7 +561,7 @@ fn check(a: CheckArgs) -> ExitCode {
 }
 
 fn explain(a: ExplainArgs) -> ExitCode {
-    use wsdissect::explain::{ExplainSink, Selection};
+    use wsdissect::explain::{ExplainSink, Format, Selection};
     let mut cfg = config(&a.common);
     cfg.keep_frame_payload = true;
     cfg.keep_message_data = true;
@@ -578,7 +578,9 @@ fn explain(a: ExplainArgs) -> ExitCode {
         packet: a.packet,
         max_frames: Some(a.max_frames),
     };
-    let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
+    let out = std::cell::RefCell::new(wsdissect::render::Out::new(BufWriter::new(
+        io::stdout().lock(),
+    )));
     let mut ok = true;
     for path in &a.common.captures {
         let mut sel = sel.clone();
@@ -600,7 +602,14 @@ fn explain(a: ExplainArgs) -> ExitCode {
                 }
             }
         }
-        let mut sink = ExplainSink::new(sel.clone(), path);
+        let format = match a.format {
+            ExplainFormat::Text => Format::Text(wsdissect::explain::text::Style { color }),
+            ExplainFormat::Html => Format::Html,
+            ExplainFormat::Json => Format::Json,
+        };
+        // The walkthrough is written as the frames arrive.
+        let emit = Box::new(|b: &[u8]| out.borrow_mut().write_all(b));
+        let mut sink = ExplainSink::new(sel.clone(), path, format, emit);
         // The push techniques are explained from the same pass.
         let mut push = wsdissect::push::PushSink::new();
         let mut tee = wsdissect::event::Tee(&mut sink, &mut push);
@@ -608,22 +617,23 @@ fn explain(a: ExplainArgs) -> ExitCode {
             ok = false;
             continue;
         }
-        let mut w = sink.finish();
+        let (mut channels, mut not_shown) = (Vec::new(), 0);
         if sel.frame.is_none() && sel.packet.is_none() {
-            w.push = push.finish();
+            channels = push.finish();
             // A teaching page, not an inventory: `wsdissect push` lists them all.
-            w.push_not_shown = w.push.len().saturating_sub(EXPLAIN_PUSH_CHANNELS);
-            w.push.truncate(EXPLAIN_PUSH_CHANNELS);
+            not_shown = channels.len().saturating_sub(EXPLAIN_PUSH_CHANNELS);
+            channels.truncate(EXPLAIN_PUSH_CHANNELS);
         }
-        let text = match a.format {
-            ExplainFormat::Text => {
-                wsdissect::explain::text::render(&w, wsdissect::explain::text::Style { color })
-            }
-            ExplainFormat::Html => wsdissect::explain::html::render(&w),
-            ExplainFormat::Json => wsdissect::explain::json_lines(&w),
-        };
-        out.write_all(text.as_bytes());
+        // What was asked for by --conn, --frame or --packet is not there.
+        let asked = sel.conn.is_some() || sel.frame.is_some() || sel.packet.is_some();
+        if let Some(nf) = sink.finish(channels, not_shown)
+            && asked
+        {
+            eprintln!("wsdissect: {path}: {nf}");
+            ok = false;
+        }
     }
+    let out = out.into_inner();
     if let Err(code) = finish_output(out) {
         return code;
     }

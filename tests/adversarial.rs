@@ -744,3 +744,205 @@ fn holes_on_many_connections_share_one_memory_budget() {
         s.frames.len()
     );
 }
+
+/// Wall seconds, peak RSS (MiB, from GNU time where installed) and exit
+/// status of the binary run with `args` under 256 MiB of address space, its
+/// output discarded. (wait4 of a child of this big test process would
+/// report this process's own peak: Linux carries it across exec.)
+fn measured(args: &[&str]) -> (f64, Option<u64>, i32) {
+    let time = std::path::Path::new("/usr/bin/time").exists();
+    let script = format!(
+        "ulimit -v {}; exec {}\"$0\" \"$@\"",
+        256 * 1024,
+        if time {
+            "/usr/bin/time -f 'rss %M' "
+        } else {
+            ""
+        }
+    );
+    let t0 = Instant::now();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_wsdissect"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let rss = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("rss "))
+        .next_back()
+        .and_then(|k| k.trim().parse::<u64>().ok())
+        .map(|kib| kib / 1024);
+    let code = out.status.code().unwrap_or(-1);
+    (t0.elapsed().as_secs_f64(), rss, code)
+}
+
+/// Every command over `cap`: each must exit 0 within `secs` and 256 MiB.
+/// `more` then looks at the capture (its path) for what it must show.
+fn every_command_bounded(cap: &Pcap, name: &str, secs: f64, more: impl Fn(&str)) {
+    let dir = std::env::temp_dir().join(format!("wsdissect-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, &cap.bytes).unwrap();
+    let p = path.to_str().unwrap();
+    // Unoptimised builds are an order of magnitude slower.
+    let secs = if cfg!(debug_assertions) {
+        secs * 10.0
+    } else {
+        secs
+    };
+    let runs: &[&[&str]] = &[
+        &["frames", p],
+        &["frames", "--format", "json", p],
+        &["messages", "--format", "json", p],
+        &["conns", p],
+        &["check", p],
+        &["check", "--format", "json", p],
+        &["explain", "--color", "never", "--max-frames", "100000", p],
+        &["explain", "--format", "html", "--max-frames", "100000", p],
+        &["explain", "--format", "json", "--max-frames", "100000", p],
+        &["push", p],
+        &["push", "--format", "json", p],
+    ];
+    let mut report = Vec::new();
+    let mut verdicts = Vec::new();
+    for args in runs {
+        let (t, rss, code) = measured(args);
+        report.push(format!("{args:?}: {t:.1} s, {rss:?} MiB, exit {code}"));
+        eprintln!("{}", report.last().unwrap());
+        verdicts.push(code == 0 && rss.is_none_or(|r| r <= 256) && t <= secs);
+    }
+    more(p);
+    let _ = std::fs::remove_dir_all(&dir);
+    for (ok, line) in verdicts.iter().zip(&report) {
+        assert!(ok, "over {name}: {line}\n{}", report.join("\n"));
+    }
+}
+
+/// 100,000 short HTTP/1.1 connections and no WebSocket: half from 100,000
+/// different clients (a channel each), half from one client to one path (one
+/// channel of 50,000 exchanges).
+fn hundred_thousand_http_connections() -> Pcap {
+    let mut cap = Pcap::new();
+    for n in 0..100_000u32 {
+        let mut f = Flow::new(n);
+        if n % 2 == 1 {
+            f.client = ([10, 200, 0, 1], 1024 + (n / 2) as u16);
+        }
+        f.open(&mut cap);
+        let req = format!("GET /item/{n}?q={n} HTTP/1.1\r\nHost: example.test\r\n\r\n");
+        let req = if n % 2 == 1 {
+            "GET /poll HTTP/1.1\r\nHost: example.test\r\n\r\n".to_string()
+        } else {
+            req
+        };
+        f.send(&mut cap, true, req.as_bytes());
+        f.send(
+            &mut cap,
+            false,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        );
+        let fin = f.segment(true, f.seq[0], "FA", &[]);
+        cap.record(&fin, None);
+        f.seq[0] += 1;
+        let fin = f.segment(false, f.seq[1], "FA", &[]);
+        cap.record(&fin, None);
+        f.seq[1] += 1;
+    }
+    cap
+}
+
+#[test]
+fn every_command_over_a_hundred_thousand_http_connections() {
+    let cap = hundred_thousand_http_connections();
+    every_command_bounded(&cap, "http100k.pcap", 20.0, |p| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+            .args(["push", "--format", "json", p])
+            .output()
+            .unwrap();
+        let recs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        // The one client polling /poll is classified over all its requests.
+        let poll: Vec<_> = recs.iter().filter(|r| r["path"] == "/poll").collect();
+        assert_eq!(poll.len(), 1);
+        assert_eq!(poll[0]["requests"], 50_000);
+        assert_eq!(poll[0]["technique"], "polling", "{}", poll[0]["reason"]);
+        // The channels past the cap are said to be left out.
+        assert!(
+            recs.iter()
+                .any(|r| r["type"] == "finding" && r["code"] == "limit.reached")
+        );
+        let channels = recs.iter().filter(|r| r["type"] == "push").count();
+        assert!((1000..=50_001).contains(&channels), "{channels}");
+    });
+}
+#[test]
+fn every_command_over_a_hundred_thousand_tiny_frames() {
+    let (mut cap, mut f) = upgraded(false);
+    for i in 0..100_000u32 {
+        let client = i % 2 == 0;
+        f.send(
+            &mut cap,
+            client,
+            &frame(client, 0x81, format!("m{i}").as_bytes()),
+        );
+    }
+    every_command_bounded(&cap, "frames100k.pcap", 20.0, |p| {
+        // Streamed, the walkthrough still has every frame, each tied to its
+        // message (one a frame here), and counts right.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+            .args(["explain", "--format", "json", "--max-frames", "100000", p])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut frames = 0u64;
+        let mut end = None;
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["type"] == "explain-frame" {
+                frames += 1;
+                assert_eq!(v["index"], frames);
+                assert_eq!(v["message"], frames, "{l}");
+                assert_eq!(v["payload_len"], format!("m{}", frames - 1).len());
+            } else if v["type"] == "explain-end" {
+                end = Some(v);
+            }
+        }
+        assert_eq!(frames, 100_000);
+        let end = end.unwrap();
+        assert_eq!(end["frames_shown"], 100_000);
+        assert_eq!(end["frames_not_shown"], 0);
+        let listed = text
+            .lines()
+            .filter(|l| l.starts_with("{\"type\":\"explain-message\""))
+            .count() as u64;
+        assert_eq!(
+            listed + end["messages_not_listed"].as_u64().unwrap(),
+            100_000
+        );
+    });
+}
+
+#[test]
+fn every_command_over_a_hundred_thousand_http_connections_left_open() {
+    // SYN, SYN/ACK, a request and its answer, and no FIN: 100,000 live
+    // connections at the end of the capture (about 35 MB).
+    let mut cap = Pcap::new();
+    for n in 0..100_000u32 {
+        let mut f = Flow::new(n);
+        f.open(&mut cap);
+        let req = format!("GET /item/{n} HTTP/1.1\r\nHost: example.test\r\n\r\n");
+        f.send(&mut cap, true, req.as_bytes());
+        f.send(
+            &mut cap,
+            false,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        );
+    }
+    every_command_bounded(&cap, "http100k-open.pcap", 20.0, |_| {});
+}

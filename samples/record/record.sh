@@ -246,8 +246,10 @@ rec_push() {
     push_rec "chromium-$mode" $port bash -c "$(declare -f push_server chromium_page); here=$here out=$out; push_server $port chromium-$mode 9000; chromium_page http://127.0.0.1:$port/page?mode=$mode 7; wait"
   done
   push_rec malformed-push 9031 "$py" "$here/sse_peers.py" malformed 127.0.0.1 9031 "$out/push/malformed-push.log"
-  "$py" "$here/push_expect.py"
+  push_rec node-pollpost 9032 bash -c "$(declare -f push_server); here=$here out=$out; push_server 9032 node-pollpost 6000; node $here/push_clients.js pollpost 127.0.0.1 9032; wait"
   push_rec socketio 9030 bash -c "cd $here && node socketio_demo.js 127.0.0.1 9030 $out/push/socketio.log"
+  push_rec socketio-polling 9033 bash -c "cd $here && node socketio_polling_demo.js 9033 $out/push/socketio-polling.log"
+  "$py" "$here/push_expect.py"
 }
 
 rec_snapped() {
@@ -256,6 +258,41 @@ rec_snapped() {
   cap_start lo "$out/snapped.pcap" "tcp port 9013" "" "-s 120"
   "$py" "$here/py_scenarios.py" echo "$out/snapped.sent.jsonl" 127.0.0.1 9013
   cap_stop $CAP_PID "$out/snapped.pcap"
+}
+
+rec_snapped_deflate() {
+  # A permessage-deflate session (websockets, context takeover) captured with
+  # tcpdump -s 128: the upgrade request and the 101 are cut by the snapshot
+  # length, so the negotiation is never seen; frames past 128 bytes are cut.
+  mkdir -p "$out/deflate"
+  rm -f "$out/deflate/snapped-128.pcap" "$out/deflate/snapped-128.sent.jsonl"
+  cap_start lo "$out/deflate/snapped-128.pcap" "tcp port 9230" "" "-s 128"
+  "$py" "$here/deflate_scenarios.py" websockets-default "$out/deflate/snapped-128.sent.jsonl" 127.0.0.1 9230
+  cap_stop $CAP_PID "$out/deflate/snapped-128.pcap"
+  "$py" "$here/compact_log.py" "$out/deflate/snapped-128.sent.jsonl"
+  # The same with -s 356: the request (282 bytes) is whole, the 101 (303
+  # bytes) loses its last 13 to the snapshot length.
+  rm -f "$out/deflate/snapped-101.pcap" "$out/deflate/snapped-101.sent.jsonl"
+  cap_start lo "$out/deflate/snapped-101.pcap" "tcp port 9232" "" "-s 356"
+  "$py" "$here/deflate_scenarios.py" websockets-default "$out/deflate/snapped-101.sent.jsonl" 127.0.0.1 9232
+  cap_stop $CAP_PID "$out/deflate/snapped-101.pcap"
+  "$py" "$here/compact_log.py" "$out/deflate/snapped-101.sent.jsonl"
+}
+
+rec_oversized_extensions() {
+  # One Sec-WebSocket-Extensions header of 10,000 offers (~300 KiB) from
+  # raw_peer.py, accepted with permessage-deflate by a Node ws echo server
+  # whose HTTP parser allows 1 MiB heads; then compressed messages both ways.
+  mkdir -p "$out/deflate"
+  rm -f "$out/deflate/oversized-extensions.pcap" "$out/deflate/oversized-extensions.sent.jsonl"
+  cap_start lo "$out/deflate/oversized-extensions.pcap" "tcp port 9231"
+  node --max-http-header-size=1048576 "$here/node_echo_server.js" 127.0.0.1 9231 4000 deflate > /dev/null &
+  local srv=$!
+  sleep 0.6
+  "$py" "$here/raw_peer.py" oversized-extensions 127.0.0.1 9231 "$out/deflate/oversized-extensions.sent.jsonl"
+  "$py" "$here/compact_log.py" "$out/deflate/oversized-extensions.sent.jsonl"
+  kill $srv 2>/dev/null || true; wait $srv 2>/dev/null || true
+  cap_stop $CAP_PID "$out/deflate/oversized-extensions.pcap"
 }
 
 rec_port_reuse() {
@@ -334,7 +371,7 @@ rec_ipv6_fragments() {
   netns_cleanup
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped port_reuse violations deflate rfc_examples push ipv4_fragments ipv6_fragments"
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate oversized_extensions port_reuse violations deflate rfc_examples push ipv4_fragments ipv6_fragments"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"
