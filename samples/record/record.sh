@@ -371,7 +371,37 @@ rec_ipv6_fragments() {
   netns_cleanup
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate oversized_extensions port_reuse violations deflate rfc_examples push ipv4_fragments ipv6_fragments"
+rec_ipv4_fragments_reordered() {
+  # As ipv6-fragments, over IPv4: both ends clear DF, frag_bridge.py
+  # fragments every TCP packet over 600 bytes (some fragments reversed, some
+  # sent twice) and wsB's kernel reassembles them. Captured in wsB.
+  fresh ipv4-fragments-reordered
+  netns_cleanup
+  ip netns add wsA; ip netns add wsB; ip netns add wsM
+  ip link add va type veth peer name fwa; ip link add vb type veth peer name fwb
+  ip link set va netns wsA; ip link set fwa netns wsM; ip link set fwb netns wsM; ip link set vb netns wsB
+  ip -n wsA addr add 10.99.0.1/24 dev va; ip -n wsB addr add 10.99.0.2/24 dev vb
+  for p in "wsA va" "wsB vb" "wsM fwa" "wsM fwb"; do
+    set -- $p
+    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+  done
+  for n in wsA wsB; do ip netns exec $n sysctl -qw net.ipv4.ip_no_pmtu_disc=1; done
+  ip netns exec wsM "$py" "$here/frag_bridge.py" fwa fwb 25 23 600 &
+  local br=$!
+  sleep 0.5
+  cap_start vb "$out/ipv4-fragments-reordered.pcap" "$FRAG_FILTER" wsB "-B 65536"
+  ip netns exec wsB "$py" "$here/py_scenarios.py" lengths "$out/ipv4-fragments-reordered.sent.jsonl" 10.99.0.2 9018 server &
+  local srv=$!
+  sleep 0.5
+  ip netns exec wsA "$py" "$here/py_scenarios.py" lengths "$out/ipv4-fragments-reordered.sent.jsonl" 10.99.0.2 9018 client
+  wait $srv || true
+  cap_stop $CAP_PID "$out/ipv4-fragments-reordered.pcap"
+  kill $br 2>/dev/null || true; wait $br 2>/dev/null || true
+  netns_cleanup
+}
+
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate oversized_extensions port_reuse violations deflate rfc_examples push ipv4_fragments ipv6_fragments ipv4_fragments_reordered"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"
