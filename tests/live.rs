@@ -36,7 +36,31 @@ struct Pipeline {
     tcpdump: Child,
     ws: Child,
     lines: mpsc::Receiver<(f64, String)>,
-    stderr: thread::JoinHandle<String>,
+    stderr: Option<thread::JoinHandle<String>>,
+}
+
+/// A failing assertion must not leave tcpdump (or wsdissect) running.
+impl Drop for Pipeline {
+    fn drop(&mut self) {
+        for c in [&mut self.ws, &mut self.tcpdump] {
+            if let Ok(None) = c.try_wait() {
+                let _ = c.kill();
+                let _ = c.wait();
+            }
+        }
+    }
+}
+
+/// Kills the peer when the test ends, however it ends.
+struct Reap(Child);
+
+impl Drop for Reap {
+    fn drop(&mut self) {
+        if let Ok(None) = self.0.try_wait() {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
 }
 
 fn start(cmd: &str, port: u16) -> Pipeline {
@@ -102,7 +126,7 @@ fn start(cmd: &str, port: u16) -> Pipeline {
         tcpdump,
         ws,
         lines,
-        stderr,
+        stderr: Some(stderr),
     }
 }
 
@@ -139,17 +163,19 @@ fn a_live_pipe_shows_each_frame_within_a_second_and_sigint_keeps_the_summary() {
     let mut frames = start("frames", port);
     let mut conns = start("conns", port);
     const COUNT: usize = 6;
-    let mut peer = Command::new("python3")
-        .arg(concat!(
-            env!("CARGO_MANIFEST_DIR"),
-            "/tests/live/ws_peer.py"
-        ))
-        .args([&port.to_string(), &COUNT.to_string(), "0.3", "30"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("python3 starts");
+    let mut peer = Reap(
+        Command::new("python3")
+            .arg(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/tests/live/ws_peer.py"
+            ))
+            .args([&port.to_string(), &COUNT.to_string(), "0.3", "30"])
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3 starts"),
+    );
     let mut sent = Vec::new();
-    for line in BufReader::new(peer.stdout.take().unwrap())
+    for line in BufReader::new(peer.0.stdout.take().unwrap())
         .lines()
         .map_while(Result::ok)
     {
@@ -199,8 +225,7 @@ fn a_live_pipe_shows_each_frame_within_a_second_and_sigint_keeps_the_summary() {
             .unwrap_or_else(|| panic!("{name}: SIGINT did not end the run"));
         assert!(st.success(), "{name}: {st:?}");
     }
-    let _ = peer.kill();
-    let _ = peer.wait();
+    drop(peer);
     for p in [&mut frames, &mut conns] {
         interrupt(&p.tcpdump);
         if wait_for(&mut p.tcpdump, Duration::from_secs(5)).is_none() {
@@ -209,7 +234,7 @@ fn a_live_pipe_shows_each_frame_within_a_second_and_sigint_keeps_the_summary() {
         }
     }
     let rows: Vec<String> = conns.lines.try_iter().map(|(_, l)| l).collect();
-    let err = conns.stderr.join().unwrap();
+    let err = conns.stderr.take().unwrap().join().unwrap();
     assert!(err.contains("interrupted"), "{err}");
     let row = rows
         .iter()
@@ -218,6 +243,6 @@ fn a_live_pipe_shows_each_frame_within_a_second_and_sigint_keeps_the_summary() {
     assert!(row.contains("101 ok"), "{row}");
     let counts = format!("{COUNT}/{COUNT}");
     assert!(row.contains(&counts), "every frame counted: {row}");
-    let err = frames.stderr.join().unwrap();
+    let err = frames.stderr.take().unwrap().join().unwrap();
     assert!(err.contains("interrupted"), "{err}");
 }
