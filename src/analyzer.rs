@@ -96,7 +96,11 @@ pub struct Analyzer<'c> {
     next_id: u64,
     notes: Vec<TcpNote>,
     unsupported_links: Vec<i32>,
-    fragments: u64,
+    /// IP fragments of datagrams carrying TCP, being put back together.
+    defrag: crate::defrag::Defragmenter,
+    /// Which kinds of given-up datagram were reported (one finding each).
+    frag_reported: [bool; 3],
+    last_packet: u64,
     /// Out-of-order bytes held by all streams.
     ooo_total: usize,
     /// Port pairs of ended connections (by id), so that their stray packets
@@ -153,7 +157,9 @@ impl<'c> Analyzer<'c> {
             next_id: 0,
             notes: Vec::new(),
             unsupported_links: Vec::new(),
-            fragments: 0,
+            defrag: crate::defrag::Defragmenter::default(),
+            frag_reported: [false; 3],
+            last_packet: 0,
             ooo_total: 0,
             tombs: HashMap::default(),
             tomb_order: VecDeque::new(),
@@ -162,6 +168,7 @@ impl<'c> Analyzer<'c> {
 
     /// One capture record.
     pub fn record(&mut self, rec: &Record<'_>, sink: &mut dyn Sink) {
+        self.last_packet = rec.number;
         match packet::decode(rec.link, rec.data) {
             Decoded::Tcp(seg) => self.segment(&seg, rec.number, rec.ts.as_f64(), sink),
             Decoded::UnsupportedLink(l) => {
@@ -178,22 +185,62 @@ impl<'c> Analyzer<'c> {
                     sink.event(Event::Finding(&f));
                 }
             }
-            Decoded::IpFragment => {
-                self.fragments += 1;
-                if self.fragments == 1 {
-                    let f = Finding {
-                        code: Code::CaptureIpFragment,
-                        conn: None,
-                        from: None,
-                        packet: rec.number,
-                        offset: None,
-                        message: "a fragmented IP datagram carries TCP; IP fragments are not reassembled, so its bytes are missing".into(),
-                    };
-                    sink.event(Event::Finding(&f));
+            Decoded::IpFragment(frag) => {
+                let ts = rec.ts.as_f64();
+                let mut notes = Vec::new();
+                let whole = self
+                    .defrag
+                    .add(&frag, rec.number, ts, &mut |n| notes.push(n));
+                for n in notes {
+                    self.frag_dropped(&n, sink);
+                }
+                if let Some(data) = whole {
+                    // The datagram is numbered by the packet that completed it.
+                    if let Decoded::Tcp(seg) = packet::reassembled_tcp(frag.src, frag.dst, &data) {
+                        self.segment(&seg, rec.number, ts, sink);
+                    }
+                    self.defrag.recycle(data);
                 }
             }
             Decoded::Other | Decoded::Malformed(_) => {}
         }
+    }
+
+    /// Reports a fragmented datagram that was given up (the first of each kind).
+    fn frag_dropped(&mut self, n: &crate::defrag::DropNote, sink: &mut dyn Sink) {
+        use crate::defrag::Dropped;
+        let (i, code, what) = match n.why {
+            Dropped::Incomplete => (
+                0,
+                Code::CaptureIpFragment,
+                "a fragmented IP datagram carrying TCP never completed",
+            ),
+            Dropped::Evicted => (
+                1,
+                Code::LimitReached,
+                "too many fragmented IP datagrams pending at once; the oldest was dropped",
+            ),
+            Dropped::Invalid => (
+                2,
+                Code::CaptureIpFragment,
+                "the fragments of an IP datagram carrying TCP do not fit together; it was dropped, as receivers do",
+            ),
+        };
+        if std::mem::replace(&mut self.frag_reported[i], true) {
+            return;
+        }
+        let f = Finding {
+            code,
+            conn: None,
+            from: None,
+            packet: n.first_packet,
+            offset: None,
+            message: format!(
+                "{what} (first fragment in packet {}, given up at packet {}: {}); its bytes are missing",
+                n.first_packet, n.packet, n.detail
+            ),
+        };
+        sink.event(Event::Finding(&f));
     }
 
     fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64, sink: &mut dyn Sink) {
@@ -325,6 +372,11 @@ impl<'c> Analyzer<'c> {
 
     /// The capture ended: every open connection is finalised, in id order.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
+        let mut notes = Vec::new();
+        self.defrag.finish(self.last_packet, &mut |n| notes.push(n));
+        for n in notes {
+            self.frag_dropped(&n, sink);
+        }
         let mut conns: Vec<Box<Conn>> = self
             .conns
             .drain()
