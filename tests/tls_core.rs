@@ -49,6 +49,7 @@ struct Out {
     summary: Option<TlsSummary>,
     packets: u64,
     client_addr: String,
+    hello_retry: bool,
 }
 
 impl Out {
@@ -126,6 +127,7 @@ fn run(capture: &Path, keys: &KeyLog) -> Out {
         }
     }
     out.summary = Some(conn.summary());
+    out.hello_retry = conn.hello_retry();
     out.client_addr = client_addr.map(|a| a.to_string()).unwrap_or_default();
     out
 }
@@ -459,6 +461,52 @@ fn tls13_key_updates_from_openssl_follow_tshark() {
             out.client == c && out.server == s,
             "plaintext differs from tshark's"
         );
+    }
+}
+
+#[test]
+fn openssl_hello_retry_and_resumed_sessions_follow_tshark() {
+    // (capture, port, version, suite, HelloRetryRequest expected)
+    for (name, port, version, hrr) in [
+        ("openssl-hrr", 9432, "1.3", true),
+        ("openssl-resume13", 9433, "1.3", false),
+        ("openssl-resume12", 9434, "1.2", false),
+    ] {
+        let cap = dir().join(format!("{name}.pcap"));
+        let keys_path = dir().join(format!("{name}.keys"));
+        let out = run(&cap, &keylog_file(&keys_path));
+        assert_eq!(
+            out.codes(),
+            Vec::<&str>::new(),
+            "{name}: {:?}",
+            out.findings
+        );
+        assert_eq!(out.hello_retry, hrr, "{name}");
+        let s = out.summary.as_ref().unwrap();
+        assert_eq!(
+            (s.version, s.sni.as_deref(), s.decrypted),
+            (Some(version), Some("localhost"), true),
+            "{name}"
+        );
+        // s_client sent two lines; s_server -rev answers each reversed.
+        let hello = format!("hello {port}");
+        for line in [hello.as_str(), "second line"] {
+            assert!(
+                contains(&out.client, line.as_bytes()),
+                "{name}: client {line}"
+            );
+            let rev: String = line.chars().rev().collect();
+            assert!(
+                contains(&out.server, rev.as_bytes()),
+                "{name}: server {rev}"
+            );
+        }
+        if let Some((c, sv)) = tshark_follow(&cap, Some(&keys_path), &out.client_addr) {
+            assert!(
+                out.client == c && out.server == sv,
+                "{name}: plaintext differs from tshark's"
+            );
+        }
     }
 }
 

@@ -69,7 +69,38 @@ rec_openssl_keyupdate() { # TLS 1.3 KeyUpdates: s_client's `K` (update, request 
   cap_stop
 }
 
+ossl_server() { # PORT NACCEPT ARGS...: a line-reversing TLS server that stops after NACCEPT connections
+  local port=$1 n=$2; shift 2
+  openssl s_server -accept "127.0.0.1:$port" -cert "$tmp/cert.pem" -key "$tmp/key.pem" -rev -naccept "$n" -quiet "$@" \
+    >/dev/null 2>&1 &
+  SRV_PID=$!; sleep 0.5
+}
+ossl_client() { # PORT KEYLOG ARGS...: two lines, then end of input (close_notify)
+  local port=$1 keylog=$2; shift 2
+  { echo "hello $port"; sleep 0.3; echo "second line"; sleep 0.5; } |
+    openssl s_client -connect "127.0.0.1:$port" -servername localhost -keylogfile "$keylog" "$@" >/dev/null 2>&1 || true
+}
+rec_openssl_hrr() { # the client's key share is X25519, the server only takes P-256: HelloRetryRequest
+  fresh openssl-hrr
+  cap_start "$out/openssl-hrr.pcap" 9432
+  ossl_server 9432 1 -tls1_3 -groups P-256
+  ossl_client 9432 "$out/openssl-hrr.keys" -tls1_3 -groups X25519:P-256
+  wait "$SRV_PID" || true
+  cap_stop
+}
+resumed() { # NAME PORT VERSION-FLAG: a first connection saves its session (not captured), the second resumes it
+  fresh "$1"
+  ossl_server "$2" 2 "$3"
+  ossl_client "$2" "$tmp/first.keys" "$3" -sess_out "$tmp/$1.sess"
+  cap_start "$out/$1.pcap" "$2"
+  ossl_client "$2" "$out/$1.keys" "$3" -sess_in "$tmp/$1.sess"
+  wait "$SRV_PID" || true
+  cap_stop
+}
+rec_openssl_resume13() { resumed openssl-resume13 9433 -tls1_3; }
+rec_openssl_resume12() { resumed openssl-resume12 9434 -tls1_2; }
+
 all="py_tls13 py_tls13_nokeys py_tls13_dsb node_tls13_aes128 node_tls13_aes256 node_tls13_chacha
   node_tls12_aes128gcm node_tls12_aes256gcm node_tls12_chacha node_tls12_cbc_sha384 node_tls12_cbc_sha1_mte
-  openssl_keyupdate"
+  openssl_keyupdate openssl_hrr openssl_resume13 openssl_resume12"
 for n in ${@:-$all}; do "rec_${n//-/_}"; done
