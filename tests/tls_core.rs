@@ -65,6 +65,12 @@ impl Out {
 /// Reads a one-connection capture, reassembles TCP with the crate's
 /// reassembler and runs the TLS core over both directions.
 fn run(capture: &Path, keys: &KeyLog) -> Out {
+    run_dropping(capture, keys, &[])
+}
+
+/// As [`run`], with the packets numbered in `drop` left out (as if the
+/// capture had lost them): acknowledgments then reveal TCP gaps.
+fn run_dropping(capture: &Path, keys: &KeyLog, drop: &[u64]) -> Out {
     let cfg = Config::default();
     let mut client_addr = None;
     let mut halves = [HalfStream::default(), HalfStream::default()];
@@ -81,34 +87,49 @@ fn run(capture: &Path, keys: &KeyLog) -> Out {
             client_addr = Some(seg.src);
         }
         let Some(c) = client_addr else { return };
-        let d = if seg.src == c {
-            Dir::Client
-        } else {
-            Dir::Server
-        };
-        let h = &mut halves[if d == Dir::Client { 0 } else { 1 }];
-        if seg.syn {
-            h.syn(seg.seq);
+        if drop.contains(&rec.number) {
             return;
         }
-        let mut chunks: Vec<(Option<Vec<u8>>, u64)> = Vec::new();
-        let mut notes = Vec::new();
-        h.segment(
-            seg.seq,
-            seg.payload,
-            seg.missing,
-            seg.fin,
-            &cfg,
-            &mut notes,
-            &mut |ch| match ch {
-                Chunk::Data { bytes, .. } => chunks.push((Some(bytes.to_vec()), 0)),
-                Chunk::Gap { len, .. } => chunks.push((None, len)),
-            },
-        );
-        for (bytes, len) in chunks {
+        let (d, i) = if seg.src == c {
+            (Dir::Client, 0)
+        } else {
+            (Dir::Server, 1)
+        };
+        let mut chunks: Vec<(Dir, Option<Vec<u8>>, u64)> = Vec::new();
+        let mut push = |dir: Dir| {
+            move |ch: Chunk<'_>| match ch {
+                Chunk::Data { bytes, .. } => (dir, Some(bytes.to_vec()), 0),
+                Chunk::Gap { len, .. } => (dir, None, len),
+            }
+        };
+        if seg.syn {
+            halves[i].syn(seg.seq);
+        } else {
+            let mut notes = Vec::new();
+            let f = push(d);
+            halves[i].segment(
+                seg.seq,
+                seg.payload,
+                seg.missing,
+                seg.fin,
+                &cfg,
+                &mut notes,
+                &mut |ch| chunks.push(f(ch)),
+            );
+        }
+        if let Some(ack) = seg.ack {
+            let other = if d == Dir::Client {
+                Dir::Server
+            } else {
+                Dir::Client
+            };
+            let f = push(other);
+            halves[1 - i].peer_ack(ack, &mut |ch| chunks.push(f(ch)));
+        }
+        for (dir, bytes, len) in chunks {
             match bytes {
-                Some(b) => conn.feed(d, &b, rec.number, keys, &mut |e| events.push(e)),
-                None => conn.gap(d, len, rec.number, keys, &mut |e| events.push(e)),
+                Some(b) => conn.feed(dir, &b, rec.number, keys, &mut |e| events.push(e)),
+                None => conn.gap(dir, len, rec.number, keys, &mut |e| events.push(e)),
             }
         }
     })
@@ -507,6 +528,71 @@ fn openssl_hello_retry_and_resumed_sessions_follow_tshark() {
                 "{name}: plaintext differs from tshark's"
             );
         }
+    }
+}
+
+#[test]
+fn real_captures_with_a_lost_segment_resume_at_the_next_sequence_number() {
+    // Leave out one segment holding whole records (the server's echo of
+    // the 20000-byte message: two records); the records after it carry
+    // sequence numbers two past the last one seen.
+    for (name, drop, side) in [
+        ("node-tls13-aes128", 14, Dir::Server),
+        ("node-tls13-aes128", 11, Dir::Client),
+        ("py-tls13", 22, Dir::Server),
+        ("node-tls12-cbc-sha1-mte", 16, Dir::Server),
+        ("node-tls12-chacha", 0, Dir::Server),
+    ] {
+        let cap = dir().join(format!("{name}.pcap"));
+        let keys = keylog_file(&dir().join(format!("{name}.keys")));
+        let whole = run(&cap, &keys);
+        // node-tls12-chacha: find its big server segment the same way (the
+        // one whose records end the furthest apart).
+        let drop = if drop != 0 {
+            drop
+        } else {
+            whole
+                .data
+                .iter()
+                .filter(|p| p.dir == side)
+                .max_by_key(|p| p.data.len())
+                .unwrap()
+                .packet
+        };
+        let lossy = run_dropping(&cap, &keys, &[drop]);
+        assert_eq!(
+            lossy.codes(),
+            Vec::<&str>::new(),
+            "{name} -{drop}: {:?}",
+            lossy.findings
+        );
+        let all: Vec<&Plaintext> = whole.data.iter().filter(|p| p.dir == side).collect();
+        let got: Vec<&Plaintext> = lossy.data.iter().filter(|p| p.dir == side).collect();
+        let lost: Vec<&&Plaintext> = all.iter().filter(|p| p.packet == drop).collect();
+        assert!(
+            !lost.is_empty(),
+            "{name}: packet {drop} held no {side:?} record"
+        );
+        // What comes out is exactly the intact plaintext without the lost records.
+        let want: Vec<&Vec<u8>> = all
+            .iter()
+            .filter(|p| p.packet != drop)
+            .map(|p| &p.data)
+            .collect();
+        let have: Vec<&Vec<u8>> = got.iter().map(|p| &p.data).collect();
+        assert_eq!(have, want, "{name} -{drop}");
+        // And past the gap the stream offsets go on where the intact ones do.
+        let after: Vec<u64> = all
+            .iter()
+            .filter(|p| p.packet > drop)
+            .map(|p| p.end_offset)
+            .collect();
+        let after_lossy: Vec<u64> = got
+            .iter()
+            .filter(|p| p.packet > drop)
+            .map(|p| p.end_offset)
+            .collect();
+        assert_eq!(after_lossy, after, "{name} -{drop}");
     }
 }
 
