@@ -96,7 +96,7 @@ fn run_dropping(capture: &Path, keys: &KeyLog, drop: &[u64]) -> Out {
             (Dir::Server, 1)
         };
         let mut chunks: Vec<(Dir, Option<Vec<u8>>, u64)> = Vec::new();
-        let mut push = |dir: Dir| {
+        let push = |dir: Dir| {
             move |ch: Chunk<'_>| match ch {
                 Chunk::Data { bytes, .. } => (dir, Some(bytes.to_vec()), 0),
                 Chunk::Gap { len, .. } => (dir, None, len),
