@@ -486,12 +486,38 @@ fn tls13_key_updates_from_openssl_follow_tshark() {
 }
 
 #[test]
-fn openssl_hello_retry_and_resumed_sessions_follow_tshark() {
-    // (capture, port, version, suite, HelloRetryRequest expected)
-    for (name, port, version, hrr) in [
-        ("openssl-hrr", 9432, "1.3", true),
-        ("openssl-resume13", 9433, "1.3", false),
-        ("openssl-resume12", 9434, "1.2", false),
+fn openssl_hello_retry_resumption_and_ccm_follow_tshark() {
+    // (capture, port, version, suite the recorder forced or OpenSSL's first choice, HelloRetryRequest)
+    for (name, port, version, cipher, hrr) in [
+        ("openssl-hrr", 9432, "1.3", "TLS_AES_256_GCM_SHA384", true),
+        (
+            "openssl-resume13",
+            9433,
+            "1.3",
+            "TLS_AES_256_GCM_SHA384",
+            false,
+        ),
+        (
+            "openssl-resume12",
+            9434,
+            "1.2",
+            "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
+            false,
+        ),
+        (
+            "openssl-tls13-ccm",
+            9435,
+            "1.3",
+            "TLS_AES_128_CCM_SHA256",
+            false,
+        ),
+        (
+            "openssl-tls13-ccm8",
+            9436,
+            "1.3",
+            "TLS_AES_128_CCM_8_SHA256",
+            false,
+        ),
     ] {
         let cap = dir().join(format!("{name}.pcap"));
         let keys_path = dir().join(format!("{name}.keys"));
@@ -505,8 +531,8 @@ fn openssl_hello_retry_and_resumed_sessions_follow_tshark() {
         assert_eq!(out.hello_retry, hrr, "{name}");
         let s = out.summary.as_ref().unwrap();
         assert_eq!(
-            (s.version, s.sni.as_deref(), s.decrypted),
-            (Some(version), Some("localhost"), true),
+            (s.version, s.cipher, s.sni.as_deref(), s.decrypted),
+            (Some(version), Some(cipher), Some("localhost"), true),
             "{name}"
         );
         // s_client sent two lines; s_server -rev answers each reversed.
@@ -522,6 +548,18 @@ fn openssl_hello_retry_and_resumed_sessions_follow_tshark() {
                 "{name}: server {rev}"
             );
         }
+        // Both ends close with close_notify (encrypted in TLS 1.3).
+        let alerts: Vec<_> = out
+            .findings
+            .iter()
+            .filter(|f| f.kind == TlsFindingKind::Alert)
+            .collect();
+        assert!(
+            alerts
+                .iter()
+                .any(|f| f.dir == Some(Dir::Client) && f.message.contains("close_notify")),
+            "{name}: {alerts:?}"
+        );
         if let Some((c, sv)) = tshark_follow(&cap, Some(&keys_path), &out.client_addr) {
             assert!(
                 out.client == c && out.server == sv,
@@ -529,6 +567,26 @@ fn openssl_hello_retry_and_resumed_sessions_follow_tshark() {
             );
         }
     }
+}
+
+#[test]
+fn a_suite_we_cannot_decrypt_is_reported_once_and_yields_nothing() {
+    // TLS 1.2 ECDHE-ARIA128-GCM-SHA256 (0xc060) from OpenSSL, keys present.
+    let out = run(
+        &dir().join("openssl-tls12-aria.pcap"),
+        &keylog_file(&dir().join("openssl-tls12-aria.keys")),
+    );
+    assert_eq!(out.codes(), vec!["tls.unsupported-cipher"]);
+    assert!(out.data.is_empty());
+    let s = out.summary.unwrap();
+    assert_eq!(
+        (s.version, s.cipher, s.decrypted),
+        (
+            Some("1.2"),
+            Some("TLS_ECDHE_RSA_WITH_ARIA_128_GCM_SHA256"),
+            false
+        )
+    );
 }
 
 #[test]

@@ -97,10 +97,23 @@ resumed() { # NAME PORT VERSION-FLAG: a first connection saves its session (not 
   wait "$SRV_PID" || true
   cap_stop
 }
+suite() { # NAME PORT ARGS...: one connection with the suite the args force on both sides
+  local name=$1 port=$2; shift 2
+  fresh "$name"
+  cap_start "$out/$name.pcap" "$port"
+  ossl_server "$port" 1 "$@"
+  ossl_client "$port" "$out/$name.keys" "$@"
+  wait "$SRV_PID" || true
+  cap_stop
+}
+rec_openssl_tls13_ccm() { suite openssl-tls13-ccm 9435 -tls1_3 -ciphersuites TLS_AES_128_CCM_SHA256; }
+rec_openssl_tls13_ccm8() { suite openssl-tls13-ccm8 9436 -tls1_3 -ciphersuites TLS_AES_128_CCM_8_SHA256; }
+rec_openssl_tls12_aria() { suite openssl-tls12-aria 9437 -tls1_2 -cipher ECDHE-ARIA128-GCM-SHA256; }
 rec_openssl_resume13() { resumed openssl-resume13 9433 -tls1_3; }
 rec_openssl_resume12() { resumed openssl-resume12 9434 -tls1_2; }
 
 all="py_tls13 py_tls13_nokeys py_tls13_dsb node_tls13_aes128 node_tls13_aes256 node_tls13_chacha
   node_tls12_aes128gcm node_tls12_aes256gcm node_tls12_chacha node_tls12_cbc_sha384 node_tls12_cbc_sha1_mte
-  openssl_keyupdate openssl_hrr openssl_resume13 openssl_resume12"
+  openssl_keyupdate openssl_hrr openssl_resume13 openssl_resume12
+  openssl_tls13_ccm openssl_tls13_ccm8 openssl_tls12_aria"
 for n in ${@:-$all}; do "rec_${n//-/_}"; done
