@@ -570,6 +570,45 @@ fn openssl_hello_retry_resumption_and_ccm_follow_tshark() {
 }
 
 #[test]
+fn tls13_early_data_is_decrypted_with_the_early_secret_and_skipped_without() {
+    // OpenSSL 0-RTT: the ClientHello, a middlebox CCS and the early data
+    // record share one segment, before the ServerHello; EndOfEarlyData
+    // (early keys) and the client's Finished (handshake keys) share another.
+    let cap = dir().join("openssl-early-data.pcap");
+    let keys_path = dir().join("openssl-early-data.keys");
+    let text = fs::read_to_string(&keys_path).unwrap();
+    assert!(text.contains("CLIENT_EARLY_TRAFFIC_SECRET "));
+    let out = run(&cap, &keylog_file(&keys_path));
+    assert_eq!(out.codes(), Vec::<&str>::new(), "{:?}", out.findings);
+    let early = b"GET /early HTTP/1.0\r\n\r\n";
+    assert!(
+        out.client.starts_with(early),
+        "{:?}",
+        String::from_utf8_lossy(&out.client)
+    );
+    assert!(contains(&out.client, b"hello 9438\n") && contains(&out.client, b"second line\n"));
+    let tshark = tshark_follow(&cap, Some(&keys_path), &out.client_addr);
+    if let Some((c, sv)) = &tshark {
+        assert!(
+            out.client == *c && out.server == *sv,
+            "plaintext differs from tshark's"
+        );
+    }
+    // Without the early secret the 0-RTT records are skipped, not failed,
+    // and everything after the handshake still comes out.
+    let mut no_early = KeyLog::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with("CLIENT_EARLY_TRAFFIC_SECRET"))
+    {
+        no_early.add_line(line.as_bytes());
+    }
+    let out2 = run(&cap, &no_early);
+    assert_eq!(out2.codes(), Vec::<&str>::new(), "{:?}", out2.findings);
+    assert_eq!(out2.client, out.client[early.len()..]);
+}
+
+#[test]
 fn a_suite_we_cannot_decrypt_is_reported_once_and_yields_nothing() {
     // TLS 1.2 ECDHE-ARIA128-GCM-SHA256 (0xc060) from OpenSSL, keys present.
     let out = run(

@@ -109,11 +109,24 @@ suite() { # NAME PORT ARGS...: one connection with the suite the args force on b
 rec_openssl_tls13_ccm() { suite openssl-tls13-ccm 9435 -tls1_3 -ciphersuites TLS_AES_128_CCM_SHA256; }
 rec_openssl_tls13_ccm8() { suite openssl-tls13-ccm8 9436 -tls1_3 -ciphersuites TLS_AES_128_CCM_8_SHA256; }
 rec_openssl_tls12_aria() { suite openssl-tls12-aria 9437 -tls1_2 -cipher ECDHE-ARIA128-GCM-SHA256; }
+rec_openssl_early_data() { # TLS 1.3 0-RTT: a resumed session whose client sends early data before the ServerHello
+  fresh openssl-early-data
+  printf 'GET /early HTTP/1.0\r\n\r\n' >"$tmp/early.txt"
+  # -early_data does not go with -rev: this server prints what it gets and sends nothing.
+  sleep 5 | openssl s_server -accept 127.0.0.1:9438 -cert "$tmp/cert.pem" -key "$tmp/key.pem" -naccept 2 -quiet \
+    -tls1_3 -early_data >/dev/null 2>&1 &
+  SRV_PID=$!; sleep 0.5
+  ossl_client 9438 "$tmp/first.keys" -tls1_3 -sess_out "$tmp/early.sess"
+  cap_start "$out/openssl-early-data.pcap" 9438
+  ossl_client 9438 "$out/openssl-early-data.keys" -tls1_3 -sess_in "$tmp/early.sess" -early_data "$tmp/early.txt"
+  wait "$SRV_PID" || true
+  cap_stop
+}
 rec_openssl_resume13() { resumed openssl-resume13 9433 -tls1_3; }
 rec_openssl_resume12() { resumed openssl-resume12 9434 -tls1_2; }
 
 all="py_tls13 py_tls13_nokeys py_tls13_dsb node_tls13_aes128 node_tls13_aes256 node_tls13_chacha
   node_tls12_aes128gcm node_tls12_aes256gcm node_tls12_chacha node_tls12_cbc_sha384 node_tls12_cbc_sha1_mte
   openssl_keyupdate openssl_hrr openssl_resume13 openssl_resume12
-  openssl_tls13_ccm openssl_tls13_ccm8 openssl_tls12_aria"
+  openssl_tls13_ccm openssl_tls13_ccm8 openssl_tls12_aria openssl_early_data"
 for n in ${@:-$all}; do "rec_${n//-/_}"; done

@@ -29,6 +29,8 @@ pub struct ClientHello {
     pub alpn: Vec<String>,
     pub supported_versions: Vec<u16>,
     pub legacy_version: u16,
+    /// The early_data extension: 0-RTT data may follow the ClientHello.
+    pub early_data: bool,
 }
 
 /// What the ServerHello says.
@@ -81,6 +83,7 @@ pub fn parse_client_hello(msg: &[u8]) -> Option<ClientHello> {
                 TlsExtension::SupportedVersions(v) => {
                     out.supported_versions = v.iter().map(|v| v.0).collect()
                 }
+                TlsExtension::EarlyData(_) => out.early_data = true,
                 _ => {}
             }
         }

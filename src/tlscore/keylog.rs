@@ -27,6 +27,8 @@ pub struct Secrets {
     pub client_traffic: Option<Vec<u8>>,
     /// TLS 1.3 `SERVER_TRAFFIC_SECRET_0`.
     pub server_traffic: Option<Vec<u8>>,
+    /// TLS 1.3 `CLIENT_EARLY_TRAFFIC_SECRET` (0-RTT data).
+    pub client_early: Option<Vec<u8>>,
 }
 
 /// What reading the key log met, line by line.
@@ -56,6 +58,7 @@ enum Label {
     ServerHs,
     ClientTraffic,
     ServerTraffic,
+    ClientEarly,
 }
 
 fn label(name: &[u8]) -> Option<Label> {
@@ -65,6 +68,7 @@ fn label(name: &[u8]) -> Option<Label> {
         b"SERVER_HANDSHAKE_TRAFFIC_SECRET" => Label::ServerHs,
         b"CLIENT_TRAFFIC_SECRET_0" => Label::ClientTraffic,
         b"SERVER_TRAFFIC_SECRET_0" => Label::ServerTraffic,
+        b"CLIENT_EARLY_TRAFFIC_SECRET" => Label::ClientEarly,
         _ => return None,
     })
 }
@@ -213,6 +217,7 @@ impl KeyLog {
             Label::ServerHs => &mut e.server_handshake,
             Label::ClientTraffic => &mut e.client_traffic,
             Label::ServerTraffic => &mut e.server_traffic,
+            Label::ClientEarly => &mut e.client_early,
         };
         *slot = Some(secret);
     }

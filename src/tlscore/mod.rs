@@ -48,6 +48,10 @@ pub const RESYNC_CANDIDATES: u32 = 16;
 pub const RESYNC_SEQ_WINDOW: u64 = 32;
 /// Bytes held while looking for a record boundary after a gap.
 pub const RESYNC_BUFFER: usize = 2 * (MAX_RECORD + 5);
+/// TLS 1.3 0-RTT: client record bytes held until the ServerHello names the suite.
+pub const MAX_EARLY_HELD: usize = 64 * 1024;
+/// TLS 1.3 0-RTT without the early secret: client records skipped before giving up.
+pub const MAX_EARLY_SKIPPED: u64 = 1024;
 
 /// What went wrong or was noticed, as DESIGN.md names it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -321,6 +325,12 @@ struct Half {
     state: HalfState,
     /// Records that could not be decrypted (no keys, early data).
     skipped: u64,
+    /// TLS 1.3 0-RTT (client): early traffic keys and their sequence number.
+    early: Option<RecordKeys>,
+    early_seq: u64,
+    /// 0-RTT records that came before the ServerHello: header, fragment, end offset, packet.
+    early_held: Vec<([u8; 5], Vec<u8>, u64, u64)>,
+    early_held_bytes: usize,
 }
 
 impl Half {
@@ -335,6 +345,10 @@ impl Half {
             app: false,
             state: HalfState::Live,
             skipped: 0,
+            early: None,
+            early_seq: 0,
+            early_held: Vec::new(),
+            early_held_bytes: 0,
         }
     }
 }
@@ -581,6 +595,13 @@ impl TlsConn {
             return;
         }
         if self.halves[i].keys.is_some() {
+            // TLS 1.3 client before its first handshake record: 0-RTT records may come first.
+            let early_possible = d == Dir::Client
+                && self.client_hello.as_ref().is_some_and(|c| c.early_data)
+                && self.is_tls13()
+                && !self.halves[i].app
+                && self.halves[i].seq == 0;
+            let backup = early_possible.then(|| body.to_vec());
             let h = &mut self.halves[i];
             let Some(k) = h.keys.as_ref() else { return };
             match k.open(header, body, h.seq) {
@@ -589,6 +610,10 @@ impl TlsConn {
                     self.decrypted = true;
                     let plain = &body[op.start..op.end];
                     self.on_plaintext(d, op.content_type, plain, end_offset, packet, keys, out);
+                }
+                Err(_) if backup.is_some() => {
+                    let mut b = backup.unwrap_or_default();
+                    self.early_record(header, &mut b, end_offset, packet, keys, out);
                 }
                 Err(e) => {
                     let seq = h.seq;
@@ -611,8 +636,19 @@ impl TlsConn {
             return;
         }
         if ct == CT_APPLICATION_DATA {
-            // Encrypted, and no keys: early data before the ServerHello, or a connection without secrets.
-            self.halves[i].skipped += 1;
+            // Encrypted, and no keys: 0-RTT data before the ServerHello (held
+            // until the suite is known), or a connection without secrets.
+            let h = &mut self.halves[i];
+            let early = d == Dir::Client
+                && self.server_hello.is_none()
+                && self.client_hello.as_ref().is_some_and(|c| c.early_data);
+            if early && h.early_held_bytes + body.len() <= MAX_EARLY_HELD {
+                h.early_held_bytes += body.len();
+                h.early_held
+                    .push((*header, body.to_vec(), end_offset, packet));
+            } else {
+                h.skipped += 1;
+            }
             return;
         }
         self.on_plaintext(d, ct, body, end_offset, packet, keys, out);
@@ -767,6 +803,54 @@ impl TlsConn {
         }
     }
 
+    /// A TLS 1.3 client record that is not under the handshake keys: 0-RTT
+    /// data (or EndOfEarlyData) under the early traffic keys when the key
+    /// log has them, else skipped (bounded).
+    #[allow(clippy::too_many_arguments)]
+    fn early_record<F: FnMut(TlsEvent)>(
+        &mut self,
+        header: &[u8; 5],
+        body: &mut [u8],
+        end_offset: u64,
+        packet: u64,
+        keys: &KeyLog,
+        out: &mut F,
+    ) {
+        let h = &mut self.halves[0];
+        let opened = h
+            .early
+            .as_ref()
+            .and_then(|k| k.open(header, body, h.early_seq).ok());
+        match opened {
+            Some(op) => {
+                h.early_seq += 1;
+                self.decrypted = true;
+                let plain = &body[op.start..op.end];
+                self.on_plaintext(
+                    Dir::Client,
+                    op.content_type,
+                    plain,
+                    end_offset,
+                    packet,
+                    keys,
+                    out,
+                );
+            }
+            None => {
+                h.skipped += 1;
+                if h.skipped > MAX_EARLY_SKIPPED {
+                    self.give_up(
+                        Dir::Client,
+                        packet,
+                        TlsFindingKind::DecryptFailed,
+                        format!("{MAX_EARLY_SKIPPED} client records opened neither as handshake nor as 0-RTT data; direction given up"),
+                        out,
+                    );
+                }
+            }
+        }
+    }
+
     fn is_tls13(&self) -> bool {
         self.server_hello
             .as_ref()
@@ -823,6 +907,7 @@ impl TlsConn {
                         let [hc, hs] = &mut self.halves;
                         hc.keys = Some(c);
                         hc.secret = s.client_handshake.clone();
+                        hc.early = s.client_early.as_deref().and_then(|x| tls13_keys(suite, x));
                         hs.keys = Some(sv);
                         hs.secret = s.server_handshake.clone();
                         hs.hs = HandshakeReader::new();
@@ -852,6 +937,13 @@ impl TlsConn {
             (None, _) => false,
         };
         self.secrets = secrets;
+        if ready {
+            // 0-RTT records held until now.
+            for (h, mut b, end, pkt) in std::mem::take(&mut self.halves[0].early_held) {
+                self.early_record(&h, &mut b, end, pkt, keys, out);
+            }
+            self.halves[0].early_held_bytes = 0;
+        }
         if !ready {
             self.no_keys = true;
             self.off_both();
