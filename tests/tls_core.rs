@@ -71,6 +71,12 @@ fn run(capture: &Path, keys: &KeyLog) -> Out {
 /// As [`run`], with the packets numbered in `drop` left out (as if the
 /// capture had lost them): acknowledgments then reveal TCP gaps.
 fn run_dropping(capture: &Path, keys: &KeyLog, drop: &[u64]) -> Out {
+    run_altered(capture, keys, drop, None)
+}
+
+/// As [`run_dropping`], and with `flip` = (packet, n) the n-th byte (modulo
+/// its length) of that packet's TCP payload inverted.
+fn run_altered(capture: &Path, keys: &KeyLog, drop: &[u64], flip: Option<(u64, usize)>) -> Out {
     let cfg = Config::default();
     let mut client_addr = None;
     let mut halves = [HalfStream::default(), HalfStream::default()];
@@ -89,6 +95,14 @@ fn run_dropping(capture: &Path, keys: &KeyLog, drop: &[u64]) -> Out {
         let Some(c) = client_addr else { return };
         if drop.contains(&rec.number) {
             return;
+        }
+        let mut payload = seg.payload.to_vec();
+        if let Some((n, at)) = flip
+            && n == rec.number
+            && !payload.is_empty()
+        {
+            let at = at % payload.len();
+            payload[at] ^= 0xff;
         }
         let (d, i) = if seg.src == c {
             (Dir::Client, 0)
@@ -109,7 +123,7 @@ fn run_dropping(capture: &Path, keys: &KeyLog, drop: &[u64]) -> Out {
             let f = push(d);
             halves[i].segment(
                 seg.seq,
-                seg.payload,
+                &payload,
                 seg.missing,
                 seg.fin,
                 &cfg,
@@ -690,6 +704,69 @@ fn real_captures_with_a_lost_segment_resume_at_the_next_sequence_number() {
             .map(|p| p.end_offset)
             .collect();
         assert_eq!(after_lossy, after, "{name} -{drop}");
+    }
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 48, ..Default::default() })]
+
+    /// A byte changed anywhere in a real capture's TLS payload: what comes
+    /// out is the intact run's plaintext, chunk for chunk, up to where it
+    /// stops; never different bytes.
+    #[test]
+    fn a_flipped_byte_never_yields_different_plaintext(
+        which in 0usize..4,
+        pick in proptest::prelude::any::<usize>(),
+        at in proptest::prelude::any::<usize>(),
+    ) {
+        let name = ["py-tls13", "node-tls13-chacha", "node-tls12-cbc-sha1-mte", "node-tls12-aes256gcm"][which];
+        let cap = dir().join(format!("{name}.pcap"));
+        let keys = keylog_file(&dir().join(format!("{name}.keys")));
+        let whole = run(&cap, &keys);
+        let packets: Vec<u64> = {
+            let mut v: Vec<u64> = whole.data.iter().map(|p| p.packet).collect();
+            v.dedup();
+            v
+        };
+        let packet = packets[pick % packets.len()];
+        let bad = run_altered(&cap, &keys, &[], Some((packet, at)));
+        for side in [Dir::Client, Dir::Server] {
+            let want: Vec<&Vec<u8>> = whole.data.iter().filter(|p| p.dir == side).map(|p| &p.data).collect();
+            let have: Vec<&Vec<u8>> = bad.data.iter().filter(|p| p.dir == side).map(|p| &p.data).collect();
+            proptest::prop_assert!(have.len() <= want.len());
+            proptest::prop_assert_eq!(&have[..], &want[..have.len()], "{} packet {} byte {}", name, packet, at);
+        }
+        // The altered record is never passed off as authentic.
+        proptest::prop_assert!(bad.data.len() < whole.data.len(), "{} packet {}: nothing lost", name, packet);
+    }
+
+    /// Arbitrary bytes in arbitrary pieces, with gaps, on both sides.
+    #[test]
+    fn arbitrary_input_never_panics(
+        pieces in proptest::collection::vec(
+            (proptest::prelude::any::<bool>(), proptest::collection::vec(proptest::prelude::any::<u8>(), 0..600), 0u64..3),
+            0..40,
+        ),
+        prefix in proptest::prelude::any::<bool>(),
+    ) {
+        let keys = synthetic_keys();
+        let mut conn = TlsConn::new();
+        let mut n = 0usize;
+        if prefix {
+            // Start like a real connection so the later bytes reach the keyed paths.
+            let (client, server) = one_byte_records_stream(3);
+            conn.feed(Dir::Client, &client, 0, &keys, &mut |_| n += 1);
+            conn.feed(Dir::Server, &server[0], 0, &keys, &mut |_| n += 1);
+        }
+        for (i, (client, bytes, gap)) in pieces.into_iter().enumerate() {
+            let d = if client { Dir::Client } else { Dir::Server };
+            if gap == 2 {
+                conn.gap(d, bytes.len() as u64 + 1, i as u64, &keys, &mut |_| n += 1);
+            }
+            conn.feed(d, &bytes, i as u64, &keys, &mut |_| n += 1);
+        }
+        conn.finish(&keys, &mut |_| n += 1);
+        let _ = conn.summary();
     }
 }
 
