@@ -143,3 +143,42 @@ pub fn encrypted_extensions_alpn(msg: &[u8]) -> Option<String> {
 pub fn cipher_name(id: u16) -> Option<&'static str> {
     tls_parser::TlsCipherSuite::from_id(id).map(|c| c.name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn server_hello(exts: &[u8]) -> Vec<u8> {
+        let mut b = vec![3, 3];
+        b.extend_from_slice(&[7; 32]);
+        b.extend_from_slice(&[0, 0xc0, 0x28, 0]);
+        b.extend_from_slice(&(exts.len() as u16).to_be_bytes());
+        b.extend_from_slice(exts);
+        let mut m = vec![HS_SERVER_HELLO, 0];
+        m.extend_from_slice(&(b.len() as u16).to_be_bytes());
+        m.extend_from_slice(&b);
+        m
+    }
+
+    #[test]
+    fn encrypt_then_mac_is_extension_22_not_21() {
+        // RFC 7366: encrypt_then_mac is 22; 21 is padding (RFC 7685).
+        let etm = parse_server_hello(&server_hello(&[0, 22, 0, 0, 0, 23, 0, 0])).unwrap();
+        assert!(etm.encrypt_then_mac && etm.extended_master_secret);
+        let padding = parse_server_hello(&server_hello(&[0, 21, 0, 0])).unwrap();
+        assert!(!padding.encrypt_then_mac && !padding.extended_master_secret);
+        assert_eq!(
+            (etm.version, etm.cipher, etm.hello_retry),
+            (0x0303, 0xc028, false)
+        );
+    }
+
+    #[test]
+    fn hello_retry_request_is_told_by_its_random() {
+        let mut m = server_hello(&[0, 43, 0, 2, 3, 4]);
+        m[6..38].copy_from_slice(&HRR_RANDOM);
+        let sh = parse_server_hello(&m).unwrap();
+        assert!(sh.hello_retry);
+        assert_eq!(sh.version, 0x0304);
+    }
+}
