@@ -623,6 +623,34 @@ fn tls13_early_data_is_decrypted_with_the_early_secret_and_skipped_without() {
 }
 
 #[test]
+fn a_refused_handshake_gives_the_alert_and_no_keys() {
+    // OpenSSL server with only AES128-SHA, client with only AES256-SHA: the
+    // server answers the ClientHello with a plaintext fatal alert 40; the
+    // client's key log has no line (nothing was negotiated).
+    let keys_path = dir().join("openssl-no-common-suite.keys");
+    let keys = keylog_file(&keys_path);
+    assert_eq!((keys.stats.entries, keys.stats.comments), (0, 1));
+    let out = run(&dir().join("openssl-no-common-suite.pcap"), &keys);
+    let alerts: Vec<_> = out
+        .findings
+        .iter()
+        .filter(|f| f.kind == TlsFindingKind::Alert)
+        .collect();
+    assert_eq!(alerts.len(), 1, "{:?}", out.findings);
+    assert_eq!(alerts[0].dir, Some(Dir::Server));
+    assert!(
+        alerts[0].message.contains("fatal") && alerts[0].message.contains("handshake_failure (40)")
+    );
+    assert_eq!(out.codes(), vec!["tls.no-keys"]);
+    assert!(out.data.is_empty());
+    let s = out.summary.unwrap();
+    assert_eq!(
+        (s.version, s.cipher, s.sni.as_deref(), s.decrypted),
+        (None, None, Some("localhost"), false)
+    );
+}
+
+#[test]
 fn a_suite_we_cannot_decrypt_is_reported_once_and_yields_nothing() {
     // TLS 1.2 ECDHE-ARIA128-GCM-SHA256 (0xc060) from OpenSSL, keys present.
     let out = run(

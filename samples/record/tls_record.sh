@@ -122,11 +122,20 @@ rec_openssl_early_data() { # TLS 1.3 0-RTT: a resumed session whose client sends
   wait "$SRV_PID" || true
   cap_stop
 }
+rec_openssl_no_common_suite() { # the handshake fails: the server answers the ClientHello with a fatal alert
+  fresh openssl-no-common-suite
+  cap_start "$out/openssl-no-common-suite.pcap" 9439
+  ossl_server 9439 1 -tls1_2 -cipher AES128-SHA
+  ossl_client 9439 "$out/openssl-no-common-suite.keys" -tls1_2 -cipher AES256-SHA
+  wait "$SRV_PID" || true
+  cap_stop
+}
 rec_openssl_resume13() { resumed openssl-resume13 9433 -tls1_3; }
 rec_openssl_resume12() { resumed openssl-resume12 9434 -tls1_2; }
 
 all="py_tls13 py_tls13_nokeys py_tls13_dsb node_tls13_aes128 node_tls13_aes256 node_tls13_chacha
   node_tls12_aes128gcm node_tls12_aes256gcm node_tls12_chacha node_tls12_cbc_sha384 node_tls12_cbc_sha1_mte
   openssl_keyupdate openssl_hrr openssl_resume13 openssl_resume12
-  openssl_tls13_ccm openssl_tls13_ccm8 openssl_tls12_aria openssl_early_data"
+  openssl_tls13_ccm openssl_tls13_ccm8 openssl_tls12_aria openssl_early_data
+  openssl_no_common_suite"
 for n in ${@:-$all}; do "rec_${n//-/_}"; done
