@@ -13,7 +13,7 @@
 //!     TlsEvent::Data(p) => { /* p.dir, p.data, p.packet, p.end_offset */ }
 //!     TlsEvent::Finding(f) => { /* f.kind.code(), f.dir, f.packet, f.message */ }
 //! });
-//! conn.gap(Dir::Server, missing_bytes, packet_no, &keys, &mut sink);
+//! conn.gap(Dir::Server, missing_bytes); // a TCP gap: resynchronise on the next record
 //! conn.finish(&keys, &mut sink);
 //! let summary = conn.summary();
 //! ```
@@ -419,6 +419,17 @@ impl TlsConn {
         matches!(self.halves[idx(d)].state, HalfState::Off)
     }
 
+    /// Whether the key log had usable secrets for this connection.
+    pub fn secrets_found(&self) -> bool {
+        self.secrets.is_some() && !self.no_keys
+    }
+
+    /// Encrypted records of a direction passed over undecrypted (no keys
+    /// yet, 0-RTT data without the early secret).
+    pub fn skipped_records(&self, d: Dir) -> u64 {
+        self.halves[idx(d)].skipped
+    }
+
     /// The `tls` summary.
     pub fn summary(&self) -> TlsSummary {
         let sh = self.server_hello.as_ref();
@@ -501,16 +512,13 @@ impl TlsConn {
         }
     }
 
-    /// Tells of `len` bytes missing from one direction (a TCP gap).
-    pub fn gap<F: FnMut(TlsEvent)>(
-        &mut self,
-        d: Dir,
-        len: u64,
-        packet: u64,
-        keys: &KeyLog,
-        out: &mut F,
-    ) {
-        let _ = (keys, packet, &out);
+    /// Tells of `len` bytes missing from one direction (a TCP gap). The
+    /// partial record and handshake message are dropped; the direction then
+    /// looks for the next record header that authenticates with a sequence
+    /// number within [`RESYNC_SEQ_WINDOW`] of the expected one, trying at
+    /// most [`RESYNC_CANDIDATES`] headers before giving up
+    /// (`tls.decrypt-failed`).
+    pub fn gap(&mut self, d: Dir, len: u64) {
         let h = &mut self.halves[idx(d)];
         let base_offset = match &h.state {
             HalfState::Off => return,
