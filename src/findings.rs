@@ -92,6 +92,8 @@ codes! {
     SseContentType = "sse.content-type", Error;
     SseInvalidUtf8 = "sse.invalid-utf8", Error;
     SseInvalidRetry = "sse.invalid-retry", Warning;
+    // Second release (DESIGN.md): TLS recognised, not decrypted.
+    TlsNoKeys = "tls.no-keys", Warning;
 }
 
 /// Which way a finding's bytes travelled.

@@ -18,6 +18,7 @@ pub mod progress;
 pub mod push;
 pub mod render;
 pub mod tcp;
+pub mod tls;
 pub mod ws;
 
 pub use analyzer::analyze;

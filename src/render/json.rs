@@ -188,6 +188,8 @@ struct ConnJson<'a> {
     accept_ok: Option<bool>,
     subprotocol: Option<&'a str>,
     extensions: Option<&'a str>,
+    /// null for plaintext (DESIGN.md, second release).
+    tls: Option<&'a crate::tls::TlsInfo>,
     client_to_server: DirJson<'a>,
     server_to_client: DirJson<'a>,
     findings: Codes<'a>,
@@ -442,6 +444,7 @@ impl<W: Write> JsonSink<W> {
             accept_ok: c.accept_ok,
             subprotocol: c.subprotocol.as_deref(),
             extensions: c.extensions.as_deref(),
+            tls: c.tls.as_ref(),
             client_to_server: dir(0),
             server_to_client: dir(1),
             findings: Codes(&c.findings),

@@ -28,6 +28,18 @@ const KEEP_CAPACITY: usize = 64 << 10;
 /// Positions tried per chunk when looking for a frame boundary after a gap.
 const MAX_RESYNC_SCAN: usize = 64 << 10;
 
+/// Bytes held while looking for the first frame of a stream caught mid-way;
+/// a chain of frames must prove itself within them.
+const HUNT_MAX_BYTES: usize = 64 << 10;
+/// Segment starts held as candidate frame boundaries meanwhile.
+const HUNT_MAX_PIECES: usize = 16;
+/// A lock-on needs this many frames chained exactly, of which this many
+/// end where a TCP segment ends (WebSocket senders write a frame at a time)...
+const HUNT_MIN_FRAMES: u32 = 3;
+const HUNT_MIN_ALIGNED: u32 = 2;
+/// ...or this many frames chained inside the held bytes.
+const HUNT_MANY_FRAMES: u32 = 6;
+
 /// What the decoder is told about the packet being processed.
 pub struct Ctx<'s> {
     pub conn: ConnRef,
@@ -162,6 +174,36 @@ pub struct WsDecoder {
     no_context_reported: bool,
     /// The decoder started without a handshake (mid-connection capture).
     pub no_handshake: bool,
+    /// The stream is known to be WebSocket: a handshake led to it, or a
+    /// strict chain of frames was found. Until then nothing is decoded.
+    proven: bool,
+    /// The packet where the first frame of a stream caught mid-way begins.
+    pub locked_at: Option<u64>,
+    /// The segments held while looking for the first frame (stream caught
+    /// mid-way).
+    hunt: Hunt,
+}
+
+/// Segments of a stream caught mid-way, held until a chain of frames that
+/// starts at one of them proves the stream is WebSocket.
+#[derive(Default)]
+struct Hunt {
+    buf: Vec<u8>,
+    /// Stream offset of `buf[0]`.
+    start: u64,
+    /// Where each segment starts in `buf`, with its packet and time.
+    pieces: Vec<(usize, u64, f64)>,
+}
+
+/// What a candidate chain of frames shows so far.
+#[derive(Debug, PartialEq)]
+enum Chain {
+    /// Not WebSocket from here.
+    No,
+    /// Well formed so far; more bytes are needed to decide.
+    Maybe,
+    /// Enough frames chain exactly.
+    Yes,
 }
 
 impl WsDecoder {
@@ -190,6 +232,9 @@ impl WsDecoder {
             msg_state_unknown: false,
             no_context_reported: false,
             no_handshake: false,
+            proven: true,
+            locked_at: None,
+            hunt: Hunt::default(),
         }
     }
 
@@ -202,12 +247,31 @@ impl WsDecoder {
             inflate_ctx_lost: true,
             no_handshake: true,
             msg_state_unknown: true,
+            proven: false,
             ..Self::new(false, false)
         }
     }
 
     pub fn is_synced(&self) -> bool {
         self.synced
+    }
+
+    /// Still looking for the first frame of a stream caught mid-way.
+    pub fn is_hunting(&self) -> bool {
+        !self.proven
+    }
+
+    /// Bytes held while hunting (counted in the capture-wide budget of
+    /// bytes held for later).
+    pub fn hunt_held(&self) -> usize {
+        self.hunt.buf.len()
+    }
+
+    /// The capture-wide budget is spent: the held bytes are let go (the
+    /// hunt goes on from the next segment).
+    pub fn drop_hunt(&mut self) {
+        self.skipped += self.hunt.buf.len() as u64;
+        self.hunt = Hunt::default();
     }
 
     /// Whether anything was decoded.
@@ -217,6 +281,10 @@ impl WsDecoder {
 
     /// Feeds bytes starting at stream `offset`.
     pub fn data(&mut self, mut offset: u64, mut bytes: &[u8], cx: &mut Ctx<'_>) {
+        if !self.proven {
+            self.hunt_piece(offset, bytes, cx);
+            return;
+        }
         while !bytes.is_empty() {
             if !self.synced {
                 match self.find_boundary(bytes, cx.from) {
@@ -305,6 +373,12 @@ impl WsDecoder {
 
     /// `len` bytes are missing from the stream at the current position.
     pub fn gap(&mut self, len: u64, cx: &mut Ctx<'_>) {
+        if !self.proven {
+            // A chain cannot be followed across missing bytes.
+            self.skipped += self.hunt.buf.len() as u64;
+            self.hunt = Hunt::default();
+            return;
+        }
         if !self.synced {
             return;
         }
@@ -361,6 +435,205 @@ impl WsDecoder {
             );
             cx.finding(Code::StreamIncompleteFrame, Some(self.hdr_offset), msg);
             self.hdr_len = 0;
+        }
+    }
+
+    /// A segment of a stream caught mid-way, before any frame was found: it
+    /// is held, and each held segment start is tried as a frame boundary.
+    /// Only a chain strict enough that other protocols do not give it (see
+    /// [`Self::strict_chain`]) locks on; the held segments are then decoded
+    /// as they came (their packets and times), and the rest follows.
+    fn hunt_piece(&mut self, offset: u64, bytes: &[u8], cx: &mut Ctx<'_>) {
+        if bytes.is_empty() {
+            return;
+        }
+        let h = &mut self.hunt;
+        if h.start + h.buf.len() as u64 != offset || bytes.len() > HUNT_MAX_BYTES {
+            self.skipped += h.buf.len() as u64;
+            h.buf.clear();
+            h.pieces.clear();
+            h.start = offset;
+        }
+        if bytes.len() > HUNT_MAX_BYTES {
+            // Too large to hold: tried on its own.
+            if self.strict_chain(bytes, &[bytes.len()], cx.from) == Chain::Yes {
+                self.locked_at = Some(cx.packet);
+                self.lock_on(cx, |d, cx| d.data(offset, bytes, cx));
+            } else {
+                self.skipped += bytes.len() as u64;
+                h_reset(&mut self.hunt, offset + bytes.len() as u64);
+            }
+            return;
+        }
+        let h = &mut self.hunt;
+        h.pieces.push((h.buf.len(), cx.packet, cx.ts));
+        h.buf.extend_from_slice(bytes);
+        // Drop the oldest segments past the caps.
+        let mut drop = 0;
+        while drop + 1 < h.pieces.len()
+            && (h.pieces.len() - drop > HUNT_MAX_PIECES
+                || h.buf.len() - h.pieces[drop].0 > HUNT_MAX_BYTES)
+        {
+            drop += 1;
+        }
+        let mut ends: Vec<usize> = h.pieces[1..].iter().map(|p| p.0).collect();
+        ends.push(h.buf.len());
+        let mut found = None;
+        let mut rejected = 0;
+        for (i, &(at, _, _)) in self.hunt.pieces.iter().enumerate().skip(drop) {
+            let rel: Vec<usize> = ends[i..].iter().map(|e| e - at).collect();
+            match self.strict_chain(&self.hunt.buf[at..], &rel, cx.from) {
+                Chain::Yes => {
+                    found = Some(i);
+                    break;
+                }
+                Chain::No if i == drop + rejected => rejected += 1,
+                _ => {}
+            }
+        }
+        if let Some(i) = found {
+            let h = std::mem::take(&mut self.hunt);
+            let (packet, ts) = (cx.packet, cx.ts);
+            self.skipped += h.pieces[i].0 as u64;
+            self.locked_at = Some(h.pieces[i].1);
+            self.lock_on(cx, |d, cx| {
+                for (j, &(at, p, t)) in h.pieces.iter().enumerate().skip(i) {
+                    let end = h.pieces.get(j + 1).map_or(h.buf.len(), |n| n.0);
+                    cx.packet = p;
+                    cx.ts = t;
+                    d.data(h.start + at as u64, &h.buf[at..end], cx);
+                }
+                cx.packet = packet;
+                cx.ts = ts;
+            });
+            return;
+        }
+        // Segments that cannot start a chain are let go.
+        let h = &mut self.hunt;
+        let keep = drop + rejected;
+        if keep > 0 {
+            let cut = h.pieces.get(keep).map_or(h.buf.len(), |p| p.0);
+            self.skipped += cut as u64;
+            h.buf.drain(..cut);
+            h.pieces.drain(..keep);
+            for p in &mut h.pieces {
+                p.0 -= cut;
+            }
+            h.start += cut as u64;
+        }
+        if h.buf.capacity() > KEEP_CAPACITY && h.buf.len() < KEEP_CAPACITY / 2 {
+            h.buf.shrink_to(KEEP_CAPACITY);
+        }
+    }
+
+    /// The stream is WebSocket from here: decode what `replay` feeds.
+    fn lock_on(&mut self, cx: &mut Ctx<'_>, replay: impl FnOnce(&mut Self, &mut Ctx<'_>)) {
+        self.proven = true;
+        self.synced = true;
+        self.hunt = Hunt::default();
+        replay(self, cx);
+    }
+
+    /// Whether `d` (from a segment start) is a chain of frames that only
+    /// WebSocket gives: each header well formed (a known opcode, control
+    /// frames final and at most 125 bytes, the shortest length form, RSV1
+    /// only on a message's first frame and RSV2/RSV3 never, no empty
+    /// non-final fragment), one masking rule for the direction, messages
+    /// well nested (no data frame inside an open message, no continuation
+    /// outside one), uncompressed text valid UTF-8, close codes valid; and
+    /// enough of them chained exactly (`ends` are the segment ends in `d`).
+    fn strict_chain(&self, d: &[u8], ends: &[usize], from: Option<Dir>) -> Chain {
+        let mut i = 0usize;
+        let (mut n, mut aligned) = (0u32, 0u32);
+        let mut masked = from.map(|f| f == Dir::Client);
+        // Whether a message is open (None: unknown, at the chain's start),
+        // and whether it is uncompressed text.
+        let mut open: Option<bool> = None;
+        let mut text = false;
+        let mut scratch = Vec::new();
+        loop {
+            let Some(h) = parse_header(&d[i..]) else {
+                return Chain::Maybe;
+            };
+            let total = (h.header_len as u64).saturating_add(h.payload_len);
+            let well_formed = !matches!(h.opcode, OpCode::Reserved(_))
+                && !h.rsv2
+                && !h.rsv3
+                && (!h.rsv1 || (h.opcode.is_data() && self.deflate != Some(false)))
+                && (!h.opcode.is_control() || (h.fin && h.payload_len <= 125))
+                && h.length_form == crate::ws::frame::minimal_form(h.payload_len)
+                && masked.is_none_or(|m| m == h.masked())
+                && (h.fin || h.payload_len > 0 || h.opcode.is_control())
+                && total <= HUNT_MAX_BYTES as u64;
+            if !well_formed {
+                return Chain::No;
+            }
+            masked = Some(h.masked());
+            match h.opcode {
+                OpCode::Text | OpCode::Binary => {
+                    if open == Some(true) {
+                        return Chain::No;
+                    }
+                    open = Some(!h.fin);
+                    text = h.opcode == OpCode::Text && !h.rsv1;
+                }
+                OpCode::Continuation => {
+                    if open == Some(false) {
+                        return Chain::No;
+                    }
+                    if open.is_none() {
+                        text = false; // the message's type is not known
+                    }
+                    open = Some(!h.fin);
+                }
+                _ => {}
+            }
+            let end = i + total as usize;
+            if end > d.len() {
+                return Chain::Maybe;
+            }
+            let payload = &d[i + h.header_len..end];
+            let clear: &[u8] = match h.mask_key {
+                Some(k) if text || h.opcode == OpCode::Close => {
+                    scratch.clear();
+                    unmask_into(payload, k, 0, &mut scratch);
+                    &scratch
+                }
+                _ => payload,
+            };
+            if text && h.opcode != OpCode::Continuation {
+                // Whole UTF-8, or (for a first fragment) cut only at its end.
+                if let Err(e) = simdutf8::compat::from_utf8(clear)
+                    && (h.fin || e.error_len().is_some())
+                {
+                    return Chain::No;
+                }
+            }
+            if h.opcode == OpCode::Close {
+                match clear.len() {
+                    0 => {}
+                    1 => return Chain::No,
+                    _ => {
+                        let code = u16::from_be_bytes([clear[0], clear[1]]);
+                        if close::judge_code(code).is_some()
+                            || simdutf8::basic::from_utf8(&clear[2..]).is_err()
+                        {
+                            return Chain::No;
+                        }
+                    }
+                }
+            }
+            n += 1;
+            if ends.contains(&end) {
+                aligned += 1;
+            }
+            if (n >= HUNT_MIN_FRAMES && aligned >= HUNT_MIN_ALIGNED) || n >= HUNT_MANY_FRAMES {
+                return Chain::Yes;
+            }
+            if end == d.len() {
+                return Chain::Maybe;
+            }
+            i = end;
         }
     }
 
@@ -799,6 +1072,12 @@ impl WsDecoder {
             self.msg_buf = Vec::new();
         }
     }
+}
+
+fn h_reset(h: &mut Hunt, offset: u64) {
+    h.buf.clear();
+    h.pieces.clear();
+    h.start = offset;
 }
 
 #[cfg(test)]
