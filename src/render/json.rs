@@ -125,6 +125,8 @@ struct HandshakeJson<'a> {
     subprotocols_offered: &'a [String],
     extensions: Option<&'a str>,
     extensions_offered: Option<&'a str>,
+    /// null: a handshake is only read in clear for now (DESIGN.md, second release).
+    tls: Option<&'a crate::tls::TlsInfo>,
     findings: Vec<&'static str>,
 }
 
@@ -413,6 +415,7 @@ impl<W: Write> JsonSink<W> {
             subprotocols_offered: &h.offered_protocols,
             extensions: h.extensions.as_deref(),
             extensions_offered: h.offered_extensions.as_deref(),
+            tls: None,
             findings: h.findings.iter().map(|f| f.0.as_str()).collect(),
         };
         self.emit(&rec);
