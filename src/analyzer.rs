@@ -590,14 +590,18 @@ impl ConnState {
                 p.gap();
                 if p.is_broken() && self.handshake.is_none() {
                     // The head was lost (a snapped upgrade, say): look for frames instead.
-                    self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake()));
+                    self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake_relaxed(
+                        self.websocket,
+                    )));
                 }
             }
             Proto::AwaitUpgrade => self.pending_overflow = true,
             Proto::Tls(t) => t.gap(),
             Proto::Unknown => {
                 // The stream's start is lost: whatever follows is decoded without a handshake.
-                self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake()));
+                self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake_relaxed(
+                    self.websocket,
+                )));
             }
             Proto::Ignore => {}
         }
@@ -629,6 +633,19 @@ impl ConnState {
             self.client_side = Some(if from == Dir::Client { side } else { 1 - side });
         }
         if d.saw_frames() {
+            if d.no_handshake && !self.websocket {
+                // This direction proved the connection WebSocket: the other
+                // one, if still hunting, may lock on a shorter chain.
+                let mut other = std::mem::replace(&mut self.proto[1 - side], Proto::Ignore);
+                self.websocket = true;
+                if let Proto::Ws(o) = &mut other
+                    && o.is_hunting()
+                    && !o.is_relaxed()
+                {
+                    self.relax(1 - side, pcx, sink, o);
+                }
+                self.proto[1 - side] = other;
+            }
             self.websocket = true;
             if !self.deferred.is_empty() {
                 self.flush_deferred(sink);
@@ -641,6 +658,23 @@ impl ConnState {
                     "WebSocket frames were found on a connection whose opening handshake was not captured; extensions and roles are inferred".into());
             }
         }
+    }
+
+    /// Tells a hunting decoder that the other direction proved the
+    /// connection WebSocket (roles are known by now).
+    fn relax(&mut self, side: usize, pcx: &PacketCx<'_>, sink: &mut dyn Sink, d: &mut WsDecoder) {
+        let mut cx = Ctx {
+            conn: self.conn_ref(),
+            from: self.dir_of(side),
+            sender: self.addr[side],
+            receiver: self.addr[1 - side],
+            packet: pcx.number,
+            ts: pcx.ts,
+            cfg: pcx.cfg,
+            sink,
+            conn_findings: &mut self.findings,
+        };
+        d.relax(&mut cx);
     }
 
     fn data(
@@ -708,7 +742,7 @@ impl ConnState {
                     Err((at, _)) => {
                         // Not HTTP (or broken), caught mid-stream: try it as
                         // frames without a handshake.
-                        let mut d = Box::new(WsDecoder::without_handshake());
+                        let mut d = Box::new(WsDecoder::without_handshake_relaxed(self.websocket));
                         let rest = &bytes[at..];
                         self.with_ctx(
                             side,
@@ -799,7 +833,9 @@ impl ConnState {
                     self.mark_tls(pcx);
                     Proto::Tls(Box::new(TlsSide::mid_stream()))
                 } else {
-                    Proto::Ws(Box::new(WsDecoder::without_handshake()))
+                    Proto::Ws(Box::new(WsDecoder::without_handshake_relaxed(
+                        self.websocket,
+                    )))
                 }
             }
         }

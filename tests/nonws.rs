@@ -245,3 +245,35 @@ fn a_stream_whose_start_was_seen_and_did_not_upgrade_is_not_websocket() {
     assert_eq!(seen.frames, 0);
     assert_eq!(seen.ws_conns, 0);
 }
+
+#[test]
+fn once_one_direction_locks_the_other_needs_only_one_frame() {
+    // No SYN; the server pushes five updates, the client answers once.
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(10);
+    for i in 0..5 {
+        f.send(
+            &mut cap,
+            false,
+            &frame(false, 0x81, format!("tick {i}").as_bytes()),
+        );
+    }
+    f.send(&mut cap, true, &frame(true, 0x88, b"\x03\xe8"));
+    let seen = run(&cap.bytes);
+    assert_eq!(seen.frames, 6, "{seen:?}");
+    assert!(seen.errors.is_empty(), "{:?}", seen.errors);
+}
+
+#[test]
+fn a_frame_too_large_to_hold_ends_a_chain_that_still_locks() {
+    // No SYN: two small frames, then a 100,000-byte one, then a close.
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(11);
+    f.send(&mut cap, false, &frame(false, 0x81, b"first"));
+    f.send(&mut cap, false, &frame(false, 0x81, b"second"));
+    f.send(&mut cap, false, &frame(false, 0x82, &vec![7u8; 100_000]));
+    f.send(&mut cap, false, &frame(false, 0x88, b"\x03\xe8"));
+    let seen = run(&cap.bytes);
+    assert_eq!(seen.frames, 4, "{seen:?}");
+    assert_eq!(seen.messages, 3);
+}

@@ -39,6 +39,8 @@ const HUNT_MIN_FRAMES: u32 = 3;
 const HUNT_MIN_ALIGNED: u32 = 2;
 /// ...or this many frames chained inside the held bytes.
 const HUNT_MANY_FRAMES: u32 = 6;
+/// A frame declaring more than this is not believed while hunting.
+const HUNT_MAX_FRAME: u64 = 1 << 31;
 
 /// What the decoder is told about the packet being processed.
 pub struct Ctx<'s> {
@@ -179,6 +181,9 @@ pub struct WsDecoder {
     proven: bool,
     /// The packet where the first frame of a stream caught mid-way begins.
     pub locked_at: Option<u64>,
+    /// The connection's other direction is known to be WebSocket: a
+    /// shorter chain is enough to lock on.
+    relaxed: bool,
     /// The segments held while looking for the first frame (stream caught
     /// mid-way).
     hunt: Hunt,
@@ -234,6 +239,7 @@ impl WsDecoder {
             no_handshake: false,
             proven: true,
             locked_at: None,
+            relaxed: false,
             hunt: Hunt::default(),
         }
     }
@@ -254,6 +260,15 @@ impl WsDecoder {
 
     pub fn is_synced(&self) -> bool {
         self.synced
+    }
+
+    /// A decoder without handshake for a connection whose other direction
+    /// is already known to be WebSocket (`relaxed`), or not.
+    pub fn without_handshake_relaxed(relaxed: bool) -> Self {
+        WsDecoder {
+            relaxed,
+            ..Self::without_handshake()
+        }
     }
 
     /// Still looking for the first frame of a stream caught mid-way.
@@ -468,6 +483,29 @@ impl WsDecoder {
         let h = &mut self.hunt;
         h.pieces.push((h.buf.len(), cx.packet, cx.ts));
         h.buf.extend_from_slice(bytes);
+        self.hunt_evaluate(cx);
+    }
+
+    /// The other direction of this connection locked on: this one is
+    /// WebSocket too, and one well-formed frame from a segment start to a
+    /// segment end is enough from now on (the held segments are tried again).
+    pub fn relax(&mut self, cx: &mut Ctx<'_>) {
+        if self.proven || self.relaxed {
+            return;
+        }
+        self.relaxed = true;
+        if !self.hunt.pieces.is_empty() {
+            self.hunt_evaluate(cx);
+        }
+    }
+
+    pub fn is_relaxed(&self) -> bool {
+        self.relaxed
+    }
+
+    /// Tries each held segment start as the first frame boundary.
+    fn hunt_evaluate(&mut self, cx: &mut Ctx<'_>) {
+        let h = &mut self.hunt;
         // Drop the oldest segments past the caps.
         let mut drop = 0;
         while drop + 1 < h.pieces.len()
@@ -564,7 +602,7 @@ impl WsDecoder {
                 && h.length_form == crate::ws::frame::minimal_form(h.payload_len)
                 && masked.is_none_or(|m| m == h.masked())
                 && (h.fin || h.payload_len > 0 || h.opcode.is_control())
-                && total <= HUNT_MAX_BYTES as u64;
+                && h.payload_len < HUNT_MAX_FRAME;
             if !well_formed {
                 return Chain::No;
             }
@@ -587,6 +625,15 @@ impl WsDecoder {
                     open = Some(!h.fin);
                 }
                 _ => {}
+            }
+            if total > HUNT_MAX_BYTES as u64 {
+                // Too large to hold: the chain ends with its header, which
+                // counts as a frame (not one ending at a segment end).
+                return if self.chain_enough(n + 1, aligned) {
+                    Chain::Yes
+                } else {
+                    Chain::No
+                };
             }
             let end = i + total as usize;
             if end > d.len() {
@@ -627,7 +674,7 @@ impl WsDecoder {
             if ends.contains(&end) {
                 aligned += 1;
             }
-            if (n >= HUNT_MIN_FRAMES && aligned >= HUNT_MIN_ALIGNED) || n >= HUNT_MANY_FRAMES {
+            if self.chain_enough(n, aligned) {
                 return Chain::Yes;
             }
             if end == d.len() {
@@ -635,6 +682,14 @@ impl WsDecoder {
             }
             i = end;
         }
+    }
+
+    /// Whether `n` chained frames, `aligned` of them ending at a segment
+    /// end, are enough to lock on.
+    fn chain_enough(&self, n: u32, aligned: u32) -> bool {
+        (n >= HUNT_MIN_FRAMES && aligned >= HUNT_MIN_ALIGNED)
+            || n >= HUNT_MANY_FRAMES
+            || (self.relaxed && (aligned >= 1 || n >= 2))
     }
 
     /// Whether `bytes` starts with a believable chain of frames.
