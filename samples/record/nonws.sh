@@ -86,6 +86,11 @@ for i in 1 2 3; do
 done
 wait "$sub" || true
 cap_stop
+# A raw client subscribing topic by topic: SUBSCRIBE is `82 LL`, a valid
+# binary frame header; caught without its SYN it must not pass for frames.
+cap_start "$out/mqtt-subs.pcap" "tcp port 9106"
+"$py" "$here/nonws_peers.py" mqtt-subs 9106
+cap_stop
 kill "$srv"; wait "$srv" || true
 
 # --- Redis --------------------------------------------------------------------
@@ -120,7 +125,7 @@ cap_start "$out/random.pcap" "tcp port 9109"
 cap_stop
 
 # --- Mid-stream versions: the first packets dropped (SYN, hellos, first bytes) --------
-for f in https-tls13 https-tls12 wss h2c postgres mqtt redis ssh random; do
+for f in https-tls13 https-tls12 wss h2c postgres mqtt mqtt-subs redis ssh random; do
   n=$(tcpdump -r "$out/$f.pcap" 2>/dev/null | wc -l)
   for cut in 4 $((n / 2 + 1)); do
     editcap -r "$out/$f.pcap" "$out/mid-$f-$cut.pcap" "$((cut + 1))-$n" 2>/dev/null

@@ -13,6 +13,10 @@ loopback and stops by itself:
       a `websockets` echo server over TLS and a client exchanging messages.
   random PORT SEED
       a socket pair exchanging os.urandom-like bytes (seeded) both ways.
+  mqtt-subs PORT
+      a raw-socket MQTT 3.1.1 client of a running broker: CONNECT, five
+      SUBSCRIBEs each in its own segment (`82 LL ...`: also a valid
+      unmasked WebSocket binary frame header), three PINGREQs, DISCONNECT.
 """
 
 import asyncio
@@ -125,6 +129,30 @@ def rand(port, seed):
     ls.close()
 
 
+def mqtt_subs(port):
+    import struct
+    import time
+
+    s = socket.create_connection(("127.0.0.1", int(port)))
+    cid = b"nonws-subs"
+    vh = b"\x00\x04MQTT\x04\x02\x00\x3c"
+    pl = struct.pack("!H", len(cid)) + cid
+    s.sendall(bytes([0x10, len(vh) + len(pl)]) + vh + pl)
+    s.recv(100)
+    topics = [b"home/temp", b"home/humidity", b"home/door", b"office/light", b"office/co2"]
+    for i, t in enumerate(topics):
+        body = struct.pack("!H", i + 1) + struct.pack("!H", len(t)) + t + b"\x01"
+        s.sendall(bytes([0x82, len(body)]) + body)
+        s.recv(100)
+        time.sleep(0.05)
+    for _ in range(3):
+        s.sendall(b"\xc0\x00")
+        s.recv(100)
+        time.sleep(0.05)
+    s.sendall(b"\xe0\x00")
+    s.close()
+
+
 if __name__ == "__main__":
     cmd, args = sys.argv[1], sys.argv[2:]
-    {"https": https, "wss": wss, "random": rand}[cmd](*args)
+    {"https": https, "wss": wss, "random": rand, "mqtt-subs": mqtt_subs}[cmd](*args)

@@ -471,7 +471,7 @@ impl WsDecoder {
         }
         if bytes.len() > HUNT_MAX_BYTES {
             // Too large to hold: tried on its own.
-            if self.strict_chain(bytes, &[bytes.len()], cx.from) == Chain::Yes {
+            if self.strict_chain(bytes, &[bytes.len()], hunt_role(cx)) == Chain::Yes {
                 self.locked_at = Some(cx.packet);
                 self.lock_on(cx, |d, cx| d.data(offset, bytes, cx));
             } else {
@@ -520,7 +520,7 @@ impl WsDecoder {
         let mut rejected = 0;
         for (i, &(at, _, _)) in self.hunt.pieces.iter().enumerate().skip(drop) {
             let rel: Vec<usize> = ends[i..].iter().map(|e| e - at).collect();
-            match self.strict_chain(&self.hunt.buf[at..], &rel, cx.from) {
+            match self.strict_chain(&self.hunt.buf[at..], &rel, hunt_role(cx)) {
                 Chain::Yes => {
                     found = Some(i);
                     break;
@@ -1126,6 +1126,27 @@ impl WsDecoder {
         if self.msg_buf.capacity() > KEEP_CAPACITY {
             self.msg_buf = Vec::new();
         }
+    }
+}
+
+/// This direction's role for the hunt: the one known (SYN, handshake, the
+/// other direction's masking), else a guess from the ports when they leave
+/// no doubt (a well-known or registered port below 10000 facing an
+/// ephemeral one, 32768 and up: the ephemeral side is the client). The
+/// guess only makes the hunt stricter (a client must mask, a server must
+/// not): an MQTT client's unmasked SUBSCRIBE packets, which are valid
+/// binary frame headers, do not pass for a server's frames.
+fn hunt_role(cx: &Ctx<'_>) -> Option<Dir> {
+    if cx.from.is_some() {
+        return cx.from;
+    }
+    let (s, r) = (cx.sender.port(), cx.receiver.port());
+    if s >= 32768 && r < 10000 {
+        Some(Dir::Client)
+    } else if r >= 32768 && s < 10000 {
+        Some(Dir::Server)
+    } else {
+        None
     }
 }
 
