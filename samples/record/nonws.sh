@@ -6,7 +6,8 @@
 #
 # Needs root, tcpdump, editcap, curl, openssl, python3 with websockets, and
 # the Debian packages nghttp2-client nghttp2-server postgresql mosquitto
-# mosquitto-clients redis-server redis-tools openssh-server openssh-client.
+# mosquitto-clients redis-server redis-tools openssh-server openssh-client
+# dnsmasq-base bind9-dnsutils.
 #
 # Usage: sudo samples/record/nonws.sh
 #
@@ -119,13 +120,25 @@ ssh -q -p 9108 -i "$work/user" -o StrictHostKeyChecking=no -o UserKnownHostsFile
 cap_stop
 kill "$srv"; wait "$srv" || true
 
+# --- DNS over TCP: twelve queries on one connection ------------------------------
+# Each message is prefixed by its 2-byte length: `00 LL` reads as a non-final
+# continuation frame that reaches the next message exactly.
+for i in $(seq 1 12); do echo "10.0.0.$i host$i.nonws.test"; done > "$work/hosts"
+dnsmasq --no-daemon --port 9110 --listen-address=127.0.0.1 --bind-interfaces --no-resolv \
+  --no-hosts --addn-hosts="$work/hosts" -C /dev/null 2>/dev/null & srv=$!
+sleep 0.5
+cap_start "$out/dns-tcp.pcap" "tcp port 9110"
+dig +tcp +keepopen @127.0.0.1 -p 9110 $(for i in $(seq 1 12); do echo "host$i.nonws.test"; done) +short >/dev/null
+cap_stop
+kill "$srv"; wait "$srv" || true
+
 # --- Random bytes both ways ---------------------------------------------------------
 cap_start "$out/random.pcap" "tcp port 9109"
 "$py" "$here/nonws_peers.py" random 9109 12
 cap_stop
 
 # --- Mid-stream versions: the first packets dropped (SYN, hellos, first bytes) --------
-for f in https-tls13 https-tls12 wss h2c postgres mqtt mqtt-subs redis ssh random; do
+for f in https-tls13 https-tls12 wss h2c postgres mqtt mqtt-subs redis ssh dns-tcp random; do
   n=$(tcpdump -r "$out/$f.pcap" 2>/dev/null | wc -l)
   for cut in 4 $((n / 2 + 1)); do
     editcap -r "$out/$f.pcap" "$out/mid-$f-$cut.pcap" "$((cut + 1))-$n" 2>/dev/null

@@ -588,6 +588,10 @@ impl WsDecoder {
         // and whether it is uncompressed text.
         let mut open: Option<bool> = None;
         let mut text = false;
+        // A message boundary was seen: a data or control frame, or a final
+        // fragment. A run of non-final continuations alone is what a 2-byte
+        // length prefix below 256 looks like (DNS over TCP): never enough.
+        let mut boundary = false;
         let mut scratch = Vec::new();
         loop {
             let Some(h) = parse_header(&d[i..]) else {
@@ -607,6 +611,7 @@ impl WsDecoder {
                 return Chain::No;
             }
             masked = Some(h.masked());
+            boundary |= h.fin || h.opcode != OpCode::Continuation;
             match h.opcode {
                 OpCode::Text | OpCode::Binary => {
                     if open == Some(true) {
@@ -629,7 +634,7 @@ impl WsDecoder {
             if total > HUNT_MAX_BYTES as u64 {
                 // Too large to hold: the chain ends with its header, which
                 // counts as a frame (not one ending at a segment end).
-                return if self.chain_enough(n + 1, aligned) {
+                return if boundary && self.chain_enough(n + 1, aligned) {
                     Chain::Yes
                 } else {
                     Chain::No
@@ -674,7 +679,7 @@ impl WsDecoder {
             if ends.contains(&end) {
                 aligned += 1;
             }
-            if self.chain_enough(n, aligned) {
+            if boundary && self.chain_enough(n, aligned) {
                 return Chain::Yes;
             }
             if end == d.len() {
