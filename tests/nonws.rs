@@ -277,3 +277,46 @@ fn a_frame_too_large_to_hold_ends_a_chain_that_still_locks() {
     assert_eq!(seen.frames, 4, "{seen:?}");
     assert_eq!(seen.messages, 3);
 }
+
+/// Raw (unmasked) frame bytes with any first byte, for hostile chains.
+fn raw(b0: u8, payload: &[u8]) -> Vec<u8> {
+    let mut v = vec![b0, payload.len() as u8];
+    v.extend_from_slice(payload);
+    v
+}
+
+#[test]
+fn seven_bit_binary_data_chaining_as_text_fragments_is_not_locked_on() {
+    // Pixel-like bytes below 0x80 (valid UTF-8, full of NULs and controls)
+    // whose values happen to chain as a text fragment and continuations,
+    // in one segment of a stream caught mid-way (no SYN).
+    let mut seg = raw(0x01, &[0x6a, 0x4c, 0x00, 0x1f, 0x69, 0x4b, 0x00, 0x21]);
+    for i in 0..6u8 {
+        seg.extend(raw(
+            0x00,
+            &[0x6c, 0x4e, 0x00, 0x27 + i, 0x6a, 0x4d, 0x00, 0x1e],
+        ));
+    }
+    seg.extend(raw(0x80, &[0x01, 0x02, 0x00, 0x1b]));
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(12);
+    f.send(&mut cap, false, &seg);
+    let seen = run(&cap.bytes);
+    assert_eq!(seen.frames, 0, "{seen:?}");
+}
+
+#[test]
+fn a_chain_contradicted_later_in_the_held_bytes_is_not_locked_on() {
+    // Seven well-formed binary frames, then a header with RSV2 and RSV3 set
+    // and a reserved opcode, all in one segment: not a frame boundary.
+    let mut seg = Vec::new();
+    for i in 0..7u8 {
+        seg.extend(raw(0x82, &[i; 30]));
+    }
+    seg.extend(raw(0x34, &[0; 40]));
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(13);
+    f.send(&mut cap, false, &seg);
+    let seen = run(&cap.bytes);
+    assert_eq!(seen.frames, 0, "{seen:?}");
+}

@@ -593,9 +593,12 @@ impl WsDecoder {
         // length prefix below 256 looks like (DNS over TCP): never enough.
         let mut boundary = false;
         let mut scratch = Vec::new();
+        // Enough frames chained; the rest of the held bytes must agree.
+        let mut enough = false;
+        let undecided = |enough: bool| if enough { Chain::Yes } else { Chain::Maybe };
         loop {
             let Some(h) = parse_header(&d[i..]) else {
-                return Chain::Maybe;
+                return undecided(enough);
             };
             let total = (h.header_len as u64).saturating_add(h.payload_len);
             let well_formed = !matches!(h.opcode, OpCode::Reserved(_))
@@ -634,7 +637,7 @@ impl WsDecoder {
             if total > HUNT_MAX_BYTES as u64 {
                 // Too large to hold: the chain ends with its header, which
                 // counts as a frame (not one ending at a segment end).
-                return if boundary && self.chain_enough(n + 1, aligned) {
+                return if enough || (boundary && self.chain_enough(n + 1, aligned)) {
                     Chain::Yes
                 } else {
                     Chain::No
@@ -642,7 +645,7 @@ impl WsDecoder {
             }
             let end = i + total as usize;
             if end > d.len() {
-                return Chain::Maybe;
+                return undecided(enough);
             }
             let payload = &d[i + h.header_len..end];
             let clear: &[u8] = match h.mask_key {
@@ -660,6 +663,16 @@ impl WsDecoder {
                 {
                     return Chain::No;
                 }
+            }
+            // Text carries no C0 control but tab, LF and CR (JSON and the
+            // like escape them); binary data that happens to be UTF-8 does.
+            if text
+                && !h.opcode.is_control()
+                && clear
+                    .iter()
+                    .any(|&c| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0x7f)
+            {
+                return Chain::No;
             }
             if h.opcode == OpCode::Close {
                 match clear.len() {
@@ -679,11 +692,9 @@ impl WsDecoder {
             if ends.contains(&end) {
                 aligned += 1;
             }
-            if boundary && self.chain_enough(n, aligned) {
-                return Chain::Yes;
-            }
+            enough |= boundary && self.chain_enough(n, aligned);
             if end == d.len() {
-                return Chain::Maybe;
+                return undecided(enough);
             }
             i = end;
         }
