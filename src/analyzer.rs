@@ -334,8 +334,10 @@ fn drive(
             t.give_up(&mut |c| st.deliver(side, c, &pcx, sink));
         }
         for p in &mut st.proto {
-            if let Proto::Ws(d) = p {
-                d.drop_hunt();
+            match p {
+                Proto::Ws(d) => d.drop_hunt(),
+                Proto::Tls(t) => t.gap(),
+                _ => {}
             }
         }
         *ooo_total -= after;
@@ -346,7 +348,7 @@ fn drive(
 
 impl Conn {
     /// Out-of-order bytes this connection holds (and bytes held by a frame
-    /// hunt on a stream caught mid-way).
+    /// hunt on a stream caught mid-way, or for a TLS hello not yet whole).
     fn held(&self) -> usize {
         let hunt: usize = self
             .st
@@ -354,6 +356,7 @@ impl Conn {
             .iter()
             .map(|p| match p {
                 Proto::Ws(d) => d.hunt_held(),
+                Proto::Tls(t) => t.held(),
                 _ => 0,
             })
             .sum();

@@ -110,7 +110,13 @@ impl TlsSide {
         }
     }
 
-    /// Bytes were lost: a hello not yet read never will be.
+    /// Bytes held while the hello is incomplete.
+    pub fn held(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Bytes were lost (or the budget for held bytes is spent): a hello
+    /// not yet read never will be.
     pub fn gap(&mut self) {
         self.finish_hello();
     }
@@ -223,5 +229,56 @@ mod tests {
         assert!(is_record_chain(&two[..60]));
         assert!(!is_record_chain(&[0x17, 3, 3, 0xff, 0xff, 0]));
         assert!(!is_record_chain(b"GET / HTTP/1.1\r\n"));
+    }
+
+    /// A ClientHello and the first record of its ServerHello, from
+    /// samples/nonws/https-tls12.pcap (curl and Python's ssl, TLS 1.2).
+    const CLIENT_HELLO: &str = concat!(
+        "16030100de010000da03035e141d2739fc92e1c766ae2d0ae785ef57acdae3a06791103354daf780fb1301000038c02c",
+        "c030009fcca9cca8ccaac02bc02f009ec024c028006bc023c0270067c00ac0140039c009c0130033009d009c003d003c",
+        "0035002f00ff01000079000000150013000010746c7331322e6e6f6e77732e74657374000b000403000102000a000c00",
+        "0a001d0017001e001900180010000e000c02683208687474702f312e310016000000170000000d002a00280403050306",
+        "03080708080809080a080b080408050806040105010601030303010302040205020602",
+    );
+    const SERVER_HELLO: &str = concat!(
+        "160303006c020000680303be92db5985b77c44e825c0be6eca6a97f8c9b8d66dd8c8886f99ce4d6cb5dd9820b50b5cfc",
+        "bc245a5087261776e5b3e13a0af83bdf813796261b562127832a899dc030000020ff01000100000b0004030001020010",
+        "000b000908687474702f312e3100170000",
+    );
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len() / 2)
+            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap_or(0))
+            .collect()
+    }
+
+    #[test]
+    fn hellos_read_whole_or_split_anywhere() {
+        let ch = unhex(CLIENT_HELLO);
+        let sh = unhex(SERVER_HELLO);
+        assert!(is_client_hello(&ch) && is_server_hello(&sh));
+        for cut in 0..ch.len() {
+            let mut info = TlsInfo::default();
+            let mut c = TlsSide::new();
+            c.data(&ch[..cut], &mut info);
+            c.data(&ch[cut..], &mut info);
+            let mut s = TlsSide::new();
+            s.data(&sh, &mut info);
+            assert_eq!(info.sni.as_deref(), Some("tls12.nonws.test"), "cut {cut}");
+            assert_eq!(info.version.as_deref(), Some("1.2"));
+            assert_eq!(info.alpn.as_deref(), Some("http/1.1"));
+            assert_eq!(
+                info.cipher.as_deref(),
+                Some("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")
+            );
+            assert_eq!(c.held(), 0);
+        }
+        // Cut short, the hello is given up at the gap and nothing is held.
+        let mut info = TlsInfo::default();
+        let mut c = TlsSide::new();
+        c.data(&ch[..100], &mut info);
+        assert!(c.held() > 0);
+        c.gap();
+        assert_eq!((c.held(), info.sni), (0, None));
     }
 }
