@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
-# Renders `explain --format html` in headless Chromium: a PNG for the README
-# (docs/explain.png) and a check that the browser's DOM has one sequence
-# arrow per frame. Needs Debian's chromium (apt-get install chromium).
+# Renders `explain --format html` in headless Chromium: a PNG, and a check
+# that the browser's DOM has one sequence arrow per frame. Needs Debian's
+# chromium (apt-get install chromium).
 #   scripts/render-explain.sh [CAPTURE] [OUT.png]
+# OUT.png defaults to a new temporary file (its path is printed); the
+# README's picture is made with an explicit path under docs/. The binary is
+# built where CARGO_TARGET_DIR says (default: target/ in the repository).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cap=${1:-$root/samples/rfc-examples.pcap}
-png=${2:-$root/docs/explain.png}
+png=${2:-$(mktemp --suffix=.png "${TMPDIR:-/tmp}/wsdissect-explain.XXXXXX")}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-cargo build --release --quiet --manifest-path "$root/Cargo.toml"
-ws=$root/target/release/wsdissect
+target=${CARGO_TARGET_DIR:-$root/target}
+CARGO_TARGET_DIR=$target cargo build --release --quiet --manifest-path "$root/Cargo.toml"
+ws=$target/release/wsdissect
 "$ws" explain --format html --max-frames 1000 "$cap" > "$tmp/explain.html"
 chrome=(chromium --headless --no-sandbox --disable-gpu --disable-quic --no-first-run
   --disable-background-networking --disable-component-update --disable-sync

@@ -62,6 +62,9 @@ struct ConnState {
     findings: Vec<Code>,
     websocket: bool,
     no_handshake_warned: bool,
+    /// Bytes before the WebSocket frames were cut by the snapshot length
+    /// (a snapped upgrade), as opposed to never captured.
+    head_snapped: bool,
     /// TCP handshake times (SYN, SYN/ACK, the client's ACK), for the RTT.
     syn_ts: [Option<f64>; 3],
     /// Capture findings seen before the connection showed itself to be
@@ -94,14 +97,27 @@ struct PacketCx<'a> {
 /// Runs the pipeline over one capture.
 pub struct Analyzer<'c> {
     cfg: &'c Config,
-    conns: HashMap<(SocketAddr, SocketAddr), Conn>,
+    /// Live connections, boxed: the table stays small (a connection's
+    /// state is some 600 bytes) and growing it copies pointers only.
+    conns: HashMap<(SocketAddr, SocketAddr), Box<Conn>>,
     next_id: u64,
     notes: Vec<TcpNote>,
     unsupported_links: Vec<i32>,
-    fragments: u64,
+    /// IP fragments of datagrams carrying TCP, being put back together.
+    defrag: crate::defrag::Defragmenter,
+    /// Which kinds of given-up datagram were reported (one finding each).
+    frag_reported: [bool; 3],
+    last_packet: u64,
     /// Out-of-order bytes held by all streams.
     ooo_total: usize,
+    /// Port pairs of ended connections (by id), so that their stray packets
+    /// do not open a new one; at most MAX_TOMBS, the oldest forgotten first.
+    tombs: HashMap<(SocketAddr, SocketAddr), u64>,
+    tomb_order: VecDeque<((SocketAddr, SocketAddr), u64)>,
 }
+
+/// Ended connections remembered (a few dozen bytes each).
+const MAX_TOMBS: usize = 100_000;
 
 fn flow_key(a: SocketAddr, b: SocketAddr) -> (SocketAddr, SocketAddr) {
     if a <= b { (a, b) } else { (b, a) }
@@ -114,7 +130,14 @@ pub fn analyze<R: Read + Send>(
     sink: &mut dyn Sink,
 ) -> Result<CaptureSummary, NotACapture> {
     let mut a = Analyzer::new(cfg);
-    let summary = capture::read_capture(input, |rec| a.record(rec, sink))?;
+    let mut started = false;
+    let summary = capture::read_capture(input, |rec| {
+        if !started {
+            started = true;
+            sink.capture_start(rec.ts.as_f64());
+        }
+        a.record(rec, sink)
+    })?;
     a.finish(sink);
     if let Some(p) = &summary.problem {
         let f = Finding {
@@ -141,13 +164,18 @@ impl<'c> Analyzer<'c> {
             next_id: 0,
             notes: Vec::new(),
             unsupported_links: Vec::new(),
-            fragments: 0,
+            defrag: crate::defrag::Defragmenter::default(),
+            frag_reported: [false; 3],
+            last_packet: 0,
             ooo_total: 0,
+            tombs: HashMap::default(),
+            tomb_order: VecDeque::new(),
         }
     }
 
     /// One capture record.
     pub fn record(&mut self, rec: &Record<'_>, sink: &mut dyn Sink) {
+        self.last_packet = rec.number;
         match packet::decode(rec.link, rec.data) {
             Decoded::Tcp(seg) => self.segment(&seg, rec.number, rec.ts.as_f64(), sink),
             Decoded::UnsupportedLink(l) => {
@@ -164,22 +192,62 @@ impl<'c> Analyzer<'c> {
                     sink.event(Event::Finding(&f));
                 }
             }
-            Decoded::IpFragment => {
-                self.fragments += 1;
-                if self.fragments == 1 {
-                    let f = Finding {
-                        code: Code::CaptureIpFragment,
-                        conn: None,
-                        from: None,
-                        packet: rec.number,
-                        offset: None,
-                        message: "a fragmented IP datagram carries TCP; IP fragments are not reassembled, so its bytes are missing".into(),
-                    };
-                    sink.event(Event::Finding(&f));
+            Decoded::IpFragment(frag) => {
+                let ts = rec.ts.as_f64();
+                let mut notes = Vec::new();
+                let whole = self
+                    .defrag
+                    .add(&frag, rec.number, ts, &mut |n| notes.push(n));
+                for n in notes {
+                    self.frag_dropped(&n, sink);
+                }
+                if let Some(data) = whole {
+                    // The datagram is numbered by the packet that completed it.
+                    if let Decoded::Tcp(seg) = packet::reassembled_tcp(frag.src, frag.dst, &data) {
+                        self.segment(&seg, rec.number, ts, sink);
+                    }
+                    self.defrag.recycle(data);
                 }
             }
             Decoded::Other | Decoded::Malformed(_) => {}
         }
+    }
+
+    /// Reports a fragmented datagram that was given up (the first of each kind).
+    fn frag_dropped(&mut self, n: &crate::defrag::DropNote, sink: &mut dyn Sink) {
+        use crate::defrag::Dropped;
+        let (i, code, what) = match n.why {
+            Dropped::Incomplete => (
+                0,
+                Code::CaptureIpFragment,
+                "a fragmented IP datagram carrying TCP never completed",
+            ),
+            Dropped::Evicted => (
+                1,
+                Code::LimitReached,
+                "too many fragmented IP datagrams pending at once; the oldest was dropped",
+            ),
+            Dropped::Invalid => (
+                2,
+                Code::CaptureIpFragment,
+                "the fragments of an IP datagram carrying TCP do not fit together; it was dropped, as receivers do",
+            ),
+        };
+        if std::mem::replace(&mut self.frag_reported[i], true) {
+            return;
+        }
+        let f = Finding {
+            code,
+            conn: None,
+            from: None,
+            packet: n.first_packet,
+            offset: None,
+            message: format!(
+                "{what} (first fragment in packet {}, given up at packet {}: {}); its bytes are missing",
+                n.first_packet, n.packet, n.detail
+            ),
+        };
+        sink.event(Event::Finding(&f));
     }
 
     fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64, sink: &mut dyn Sink) {
@@ -199,7 +267,16 @@ impl<'c> Analyzer<'c> {
                 &mut self.ooo_total,
                 sink,
             );
+            if conn.closed {
+                self.bury(key);
+            }
             return;
+        }
+        if self.tombs.contains_key(&key) {
+            if !seg.syn {
+                return; // a stray packet of a connection that ended
+            }
+            self.tombs.remove(&key); // a new connection on the port pair
         }
         let pure_syn = seg.syn && seg.ack.is_none();
         // A new connection on a used port pair (or a stale entry).
@@ -226,12 +303,12 @@ impl<'c> Analyzer<'c> {
             self.next_id += 1;
             self.conns.insert(
                 key,
-                Conn {
+                Box::new(Conn {
                     tcp: [HalfStream::default(), HalfStream::default()],
                     st: ConnState::new(id, [seg.src, seg.dst], number, ts),
                     rst: false,
                     closed: false,
-                },
+                }),
             );
         }
         if let Some(conn) = self.conns.get_mut(&key) {
@@ -245,6 +322,26 @@ impl<'c> Analyzer<'c> {
                 &mut self.ooo_total,
                 sink,
             );
+            if conn.closed {
+                self.bury(key);
+            }
+        }
+    }
+
+    /// Replaces an ended connection by its port pair alone: its state is
+    /// freed, and its stray packets are still recognised.
+    fn bury(&mut self, key: (SocketAddr, SocketAddr)) {
+        let Some(c) = self.conns.remove(&key) else {
+            return;
+        };
+        self.tombs.insert(key, c.st.id);
+        self.tomb_order.push_back((key, c.st.id));
+        while self.tomb_order.len() > MAX_TOMBS {
+            if let Some((k, id)) = self.tomb_order.pop_front()
+                && self.tombs.get(&k) == Some(&id)
+            {
+                self.tombs.remove(&k);
+            }
         }
     }
 
@@ -282,7 +379,12 @@ impl<'c> Analyzer<'c> {
 
     /// The capture ended: every open connection is finalised, in id order.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
-        let mut conns: Vec<Conn> = self
+        let mut notes = Vec::new();
+        self.defrag.finish(self.last_packet, &mut |n| notes.push(n));
+        for n in notes {
+            self.frag_dropped(&n, sink);
+        }
+        let mut conns: Vec<Box<Conn>> = self
             .conns
             .drain()
             .map(|(_, c)| c)
@@ -300,8 +402,8 @@ impl<'c> Analyzer<'c> {
 fn finalize(cfg: &Config, conn: &mut Conn, number: u64, ts: f64, sink: &mut dyn Sink) {
     let pcx = PacketCx { number, ts, cfg };
     let Conn { tcp, st, .. } = conn;
-    for side in 0..2 {
-        tcp[side].flush(&mut |c| st.deliver(side, c, &pcx, sink));
+    for (side, t) in tcp.iter_mut().enumerate() {
+        t.flush(&mut |c| st.deliver(side, c, &pcx, sink));
     }
     st.finish(&pcx, sink);
 }
@@ -452,6 +554,7 @@ impl ConnState {
             findings: Vec::new(),
             websocket: false,
             no_handshake_warned: false,
+            head_snapped: false,
             syn_ts: [None; 3],
             deferred: Vec::new(),
             start_seen: [false; 2],
@@ -542,6 +645,9 @@ impl ConnState {
         sink: &mut dyn Sink,
     ) {
         let from = self.dir_of(side);
+        if kind == GapKind::Snapped && !matches!(self.proto[side], Proto::Ws(_) | Proto::Ignore) {
+            self.head_snapped = true;
+        }
         let (code, why) = match kind {
             GapKind::Lost => (Code::TcpGap, "were never captured"),
             GapKind::Snapped => (
@@ -581,6 +687,10 @@ impl ConnState {
                 });
             }
         }
+        // The server's answer to an upgrade is being read: what of it was seen.
+        let answering = self.client_side.is_some_and(|c| c != side)
+            && self.handshake.as_ref().is_some_and(|h| h.status.is_none());
+        let mut cut_answer = None;
         match &mut self.proto[side] {
             Proto::Ws(_) => {
                 let mut proto = std::mem::replace(&mut self.proto[side], Proto::Unknown);
@@ -590,6 +700,9 @@ impl ConnState {
                 self.proto[side] = proto;
             }
             Proto::Http(p) => {
+                if answering {
+                    cut_answer = p.partial_head();
+                }
                 p.gap();
                 if p.is_broken() && self.handshake.is_none() {
                     // The head was lost (a snapped upgrade, say): look for frames instead.
@@ -607,6 +720,36 @@ impl ConnState {
                 )));
             }
             Proto::Ignore => {}
+        }
+        if let Some(head) = cut_answer {
+            self.cut_answer(side, head, pcx, sink);
+        }
+    }
+
+    /// The server's answer to an upgrade was cut (by the snapshot length, or
+    /// lost) after `head`'s lines. A 101 is taken as read: the handshake is
+    /// judged on what was seen, the client's frames are decoded from their
+    /// start, and the server's are looked for past the lost bytes. Where the
+    /// cut hid Sec-WebSocket-Extensions, RSV1 messages are inflated if they can be.
+    fn cut_answer(&mut self, side: usize, head: HttpHead, pcx: &PacketCx<'_>, sink: &mut dyn Sink) {
+        if head.status != Some(101) {
+            return;
+        }
+        sink.event(Event::HttpHead(&HttpHeadRecord {
+            conn: self.conn_ref(),
+            from: Dir::Server,
+            packet: pcx.number,
+            ts: pcx.ts,
+            head: &head,
+            rtt: self.rtt(),
+        }));
+        self.requests.pop_front();
+        if let Some(hs) = self.handshake.as_mut() {
+            handshake::add_response(hs, head, pcx.number);
+        }
+        self.emit_handshake(pcx, sink);
+        if let Proto::Ws(_) = self.after_response(side, 0, &[], pcx, sink) {
+            self.proto[side] = Proto::Ws(Box::new(WsDecoder::after_cut_handshake()));
         }
     }
 
@@ -656,9 +799,14 @@ impl ConnState {
             if d.no_handshake && !self.no_handshake_warned && self.handshake.is_none() {
                 self.no_handshake_warned = true;
                 let from = self.dir_of(side);
+                let why = if self.head_snapped {
+                    "was cut by the capture's snapshot length"
+                } else {
+                    "was not captured"
+                };
                 let at = d.locked_at.unwrap_or(pcx.number);
-                self.finding(sink, Code::StreamNoHandshake, from, at, None,
-                    "WebSocket frames were found on a connection whose opening handshake was not captured; extensions and roles are inferred".into());
+                self.finding(sink, Code::StreamNoHandshake, from, at, None, format!(
+                    "WebSocket frames were found on a connection whose opening handshake {why}; extensions and roles are inferred"));
             }
         }
     }
@@ -872,7 +1020,9 @@ impl ConnState {
                 let method_head = head.method.as_deref() == Some("HEAD");
                 let mode = BodyMode::for_request(&head);
                 if upgrade && handshake.as_ref().is_none_or(|h| h.status.is_some()) {
-                    *handshake = Some(Box::new(handshake::from_request(head, pcx.number, pcx.ts)));
+                    let mut hs = handshake::from_request(head, pcx.number, pcx.ts);
+                    handshake::report_oversized_request(&mut hs, pcx.cfg.max_http_header_bytes);
+                    *handshake = Some(Box::new(hs));
                     *emitted = false;
                     requests.push_back(PendingRequest {
                         head_method: false,
@@ -975,7 +1125,9 @@ impl ConnState {
         for (code, msg) in &hs.findings {
             let from = match code {
                 Code::HandshakeKeyInvalid | Code::HandshakeVersionUnsupported => Some(Dir::Client),
-                Code::HandshakeMissingHeader if hs.status.is_none() || msg.contains("request") => {
+                Code::HandshakeMissingHeader | Code::LimitReached
+                    if hs.status.is_none() || msg.contains("request") =>
+                {
                     Some(Dir::Client)
                 }
                 _ => Some(Dir::Server),
@@ -1016,8 +1168,17 @@ impl ConnState {
         let deflate = hs.deflate.clone();
         let on = deflate.is_some();
         let d = deflate.unwrap_or_default();
-        let mut server = Box::new(WsDecoder::new(on, d.server_no_context_takeover));
-        let client = Box::new(WsDecoder::new(on, d.client_no_context_takeover));
+        let (mut server, client) = if hs.extensions_unknown {
+            (
+                Box::new(WsDecoder::negotiation_unknown()),
+                Box::new(WsDecoder::negotiation_unknown()),
+            )
+        } else {
+            (
+                Box::new(WsDecoder::new(on, d.server_no_context_takeover)),
+                Box::new(WsDecoder::new(on, d.client_no_context_takeover)),
+            )
+        };
         let client_side = 1 - server_side;
         self.websocket = true;
         self.proto[client_side] = Proto::Ws(client);

@@ -153,6 +153,9 @@ pub enum Event<'a> {
 /// Receives the event stream.
 pub trait Sink {
     fn event(&mut self, ev: Event<'_>);
+    /// The time of the capture's first packet (of any kind), before any
+    /// event: the base every relative time counts from, as tshark's.
+    fn capture_start(&mut self, _ts: f64) {}
 }
 
 impl<F: FnMut(Event<'_>)> Sink for F {
@@ -168,5 +171,9 @@ impl Sink for Tee<'_> {
     fn event(&mut self, ev: Event<'_>) {
         self.0.event(ev);
         self.1.event(ev);
+    }
+    fn capture_start(&mut self, ts: f64) {
+        self.0.capture_start(ts);
+        self.1.capture_start(ts);
     }
 }

@@ -96,6 +96,73 @@ codes! {
     TlsNoKeys = "tls.no-keys", Warning;
 }
 
+impl Code {
+    /// What the finding means, in one line (for `check --list-codes`).
+    pub fn meaning(self) -> &'static str {
+        use Code::*;
+        match self {
+            HandshakeAcceptMismatch => {
+                "Sec-WebSocket-Accept is not the SHA-1/base64 of the client's key and the GUID"
+            }
+            HandshakeAcceptMissing => "a 101 answer without Sec-WebSocket-Accept",
+            HandshakeKeyInvalid => "Sec-WebSocket-Key is not 16 bytes in base64",
+            HandshakeVersionUnsupported => "Sec-WebSocket-Version is not 13",
+            HandshakeMissingHeader => {
+                "the upgrade lacks a required header (Upgrade, Connection, key or version)"
+            }
+            HandshakeExtensionNotOffered => {
+                "the server accepted an extension the client did not offer"
+            }
+            HandshakeSubprotocolNotOffered => {
+                "the server chose a subprotocol the client did not offer"
+            }
+            FrameClientUnmasked => "a client frame without a mask",
+            FrameServerMasked => "a server frame with a mask",
+            FrameRsvWithoutExtension => "an RSV bit set that no negotiated extension defines",
+            FrameReservedOpcode => "a reserved opcode (3-7, 0xB-0xF)",
+            FrameControlTooLong => "a control frame with more than 125 payload bytes",
+            FrameControlFragmented => "a control frame without FIN",
+            FrameNonMinimalLength => "a length in a longer form than needed",
+            FrameLengthMsbSet => "a 64-bit length with its most significant bit set",
+            MessageUnexpectedContinuation => "a continuation frame with no message open",
+            MessageInterleavedData => "a new data message before the open one finished",
+            MessageInvalidUtf8 => "a text message (whole, after inflation) that is not UTF-8",
+            CloseInvalidCode => {
+                "a close code that may not be sent (below 1000, unassigned, 5000 or more)"
+            }
+            CloseReservedCode => "a close code reserved for local use (1005, 1006, 1015)",
+            ClosePayloadTooShort => "a close payload of one byte",
+            CloseInvalidUtf8Reason => "a close reason that is not UTF-8",
+            CloseDataAfterClose => "data frames after the sender's close frame",
+            DeflateInflateError => "a compressed message that does not inflate",
+            TcpGap => "stream bytes missing from the capture; decoding resumes after them",
+            TcpTruncated => "packets cut by the snapshot length",
+            StreamIncompleteFrame => "the capture ends inside a frame",
+            StreamNoHandshake => {
+                "a connection whose upgrade was not captured; frames found by resynchronisation"
+            }
+            HandshakeRejected => "a non-101 answer to an upgrade request",
+            TcpOverlapConflict => "retransmitted bytes that differ from the bytes first seen",
+            CaptureTruncated => "the capture file is damaged or cut short",
+            CaptureUnsupportedLink => "packets of a link type that is not supported were skipped",
+            CaptureIpFragment => "IP fragments carrying TCP that were not reassembled",
+            LimitReached => "a memory cap (--max-*) was reached; the rest of that item was skipped",
+            DeflateNoContext => {
+                "compressed messages whose inflate context is missing (capture started mid-connection)"
+            }
+            HttpBadChunk => "a malformed chunk in a chunked HTTP body",
+            SseContentType => "an event stream not served as text/event-stream",
+            SseInvalidUtf8 => "an event stream that is not UTF-8",
+            SseInvalidRetry => "a retry field that is not all digits",
+            TlsNoKeys => {
+                "a TLS connection (recognised by its hellos or records, on any port) with no secrets to decrypt it; nothing inside is decoded"
+            }
+            #[allow(unreachable_patterns)]
+            _ => "see docs/schema.md",
+        }
+    }
+}
+
 /// Which way a finding's bytes travelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]

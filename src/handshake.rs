@@ -82,6 +82,9 @@ pub struct Handshake {
     pub extensions: Option<String>,
     /// permessage-deflate, when negotiated.
     pub deflate: Option<DeflateParams>,
+    /// The 101 was cut before its Sec-WebSocket-Extensions could be read:
+    /// whether permessage-deflate is in force is not known.
+    pub extensions_unknown: bool,
     pub request: HttpHead,
     pub response: Option<HttpHead>,
     /// Rules broken, each with a sentence.
@@ -95,9 +98,15 @@ impl Handshake {
     }
 }
 
-/// Whether a request head asks for a WebSocket upgrade.
+/// Whether a request head attempts a WebSocket upgrade: `Upgrade: websocket`,
+/// or a header only WebSocket uses (`Sec-WebSocket-Key`, `-Version`, ...)
+/// on a request that lacks it. A partial attempt is judged like a whole one
+/// and each missing header named.
 pub fn is_upgrade_request(head: &HttpHead) -> bool {
     head.has_token("upgrade", "websocket")
+        || head.headers.iter().any(|(n, _)| {
+            n.len() > 14 && n.as_bytes()[..14].eq_ignore_ascii_case(b"sec-websocket-")
+        })
 }
 
 /// Builds the handshake from the request and judges the request (section 4.1).
@@ -126,6 +135,8 @@ pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
             .unwrap_or_default(),
         ..Handshake::default()
     };
+    // Headers of an oversized head that could not be kept are not judged.
+    let cut = |name: &str| head.cut.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
     let f = &mut hs.findings;
     if hs.method != "GET" {
         f.push((
@@ -143,18 +154,24 @@ pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
                 .into(),
         ));
     }
-    if hs.host.is_none() {
+    if hs.host.is_none() && !cut("host") {
         f.push((
             Code::HandshakeMissingHeader,
             "the upgrade request has no Host header (RFC 6455 section 4.1, item 4)".into(),
         ));
     }
-    if !head.has_token("connection", "upgrade") {
+    if !head.has_token("upgrade", "websocket") && !cut("upgrade") {
+        f.push((Code::HandshakeMissingHeader, format!(
+            "the upgrade request's Upgrade header is {}; it must include the token \"websocket\" (RFC 6455 section 4.1, item 5)",
+            head.header("upgrade").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
+    }
+    if !head.has_token("connection", "upgrade") && !cut("connection") {
         f.push((Code::HandshakeMissingHeader, format!(
             "the upgrade request's Connection header is {}; it must include the token \"Upgrade\" (RFC 6455 section 4.1, item 6)",
             head.header("connection").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
     }
     match &hs.key {
+        None if cut("sec-websocket-key") => {}
         None => f.push((Code::HandshakeKeyInvalid, "the upgrade request has no Sec-WebSocket-Key (RFC 6455 section 4.1, item 7)".into())),
         Some(k) => match STANDARD.decode(k) {
             Ok(b) if b.len() == 16 => {}
@@ -166,6 +183,7 @@ pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
     }
     match hs.version.as_deref() {
         Some("13") => {}
+        None if cut("sec-websocket-version") => {}
         Some(v) => f.push((
             Code::HandshakeVersionUnsupported,
             format!("Sec-WebSocket-Version is {v}; RFC 6455 section 4.1 requires 13"),
@@ -179,6 +197,28 @@ pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
     hs.accept_expected = hs.key.as_deref().map(accept_for);
     hs.request = head;
     hs
+}
+
+/// The request head passed the `cap` on an HTTP head: it is reported, with
+/// the header lines that could not be kept (and so are not judged).
+pub fn report_oversized_request(hs: &mut Handshake, cap: usize) {
+    let cut = &hs.request.cut;
+    if cut.is_empty() {
+        return;
+    }
+    let mut names: Vec<String> = cut
+        .iter()
+        .map(|(n, len)| format!("{n} ({len} bytes)"))
+        .collect();
+    if cut.len() >= crate::http::MAX_CUT {
+        names.push("more".into());
+    }
+    hs.findings.push((Code::LimitReached, format!(
+        "the upgrade request's head is {} bytes, past the {cap}-byte cap on an HTTP head; the line{} {} could not be kept and {} not judged; the rest of the request was read, and the frames after it are decoded with what the server's answer negotiated",
+        hs.request.len,
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        if names.len() == 1 { "is" } else { "are" })));
 }
 
 /// Records the server's answer and judges it (section 4.2.2, RFC 7692 section 7).
@@ -198,13 +238,16 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
         hs.response = Some(head);
         return;
     }
+    // A 101 cut by the capture: headers after the cut are unknown, not missing.
+    let unseen = |name: &str| head.truncated && head.header(name).is_none();
+    hs.extensions_unknown = unseen("sec-websocket-extensions");
     let f = &mut hs.findings;
-    if !head.has_token("upgrade", "websocket") {
+    if !head.has_token("upgrade", "websocket") && !unseen("upgrade") {
         f.push((Code::HandshakeMissingHeader, format!(
             "the 101 response's Upgrade header is {}; it must be \"websocket\" (RFC 6455 section 4.2.2)",
             head.header("upgrade").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
     }
-    if !head.has_token("connection", "upgrade") {
+    if !head.has_token("connection", "upgrade") && !unseen("connection") {
         f.push((Code::HandshakeMissingHeader, format!(
             "the 101 response's Connection header is {}; it must be \"Upgrade\" (RFC 6455 section 4.2.2)",
             head.header("connection").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
@@ -213,6 +256,7 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
         .header("sec-websocket-accept")
         .map(|v| v.trim().to_string());
     match (&hs.accept, &hs.accept_expected) {
+        (None, _) if unseen("sec-websocket-accept") => {}
         (None, _) => f.push((
             Code::HandshakeAcceptMissing,
             "the 101 response has no Sec-WebSocket-Accept header (RFC 6455 section 4.2.2)".into(),
@@ -225,10 +269,22 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
         (Some(_), Some(_)) => hs.accept_ok = Some(true),
         (Some(_), None) => hs.accept_ok = Some(false),
     }
+    // What the request offered is unknown where its header was cut.
+    let cut = |name: &str| {
+        hs.request
+            .cut
+            .iter()
+            .any(|(n, _)| n.eq_ignore_ascii_case(name))
+    };
+    let (protocols_cut, extensions_cut) = (
+        cut("sec-websocket-protocol"),
+        cut("sec-websocket-extensions"),
+    );
     hs.subprotocol = head
         .header("sec-websocket-protocol")
         .map(|v| v.trim().to_string());
     if let Some(p) = &hs.subprotocol
+        && !protocols_cut
         && !hs.offered_protocols.iter().any(|o| o == p)
     {
         f.push((Code::HandshakeSubprotocolNotOffered, format!(
@@ -243,7 +299,7 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
     if let Some(accepted) = &hs.extensions {
         for ext in parse_extensions(accepted) {
             let offers: Vec<&Extension> = offered.iter().filter(|o| o.name == ext.name).collect();
-            if offers.is_empty() {
+            if offers.is_empty() && !extensions_cut {
                 f.push((Code::HandshakeExtensionNotOffered, format!(
                     "the server accepted extension \"{}\", which the client did not offer (RFC 6455 section 9.1)", ext.name)));
                 continue;
@@ -256,7 +312,7 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
                     "the server's permessage-deflate parameters \"{accepted}\" are not valid (RFC 7692 section 7.1)"))),
                 Some(p) => {
                     // client_max_window_bits may only come back if some offer carried it (7.1.2.2).
-                    let allowed = offers.iter().any(|o| o.params.iter().any(|(k, _)| k == "client_max_window_bits"));
+                    let allowed = extensions_cut || offers.iter().any(|o| o.params.iter().any(|(k, _)| k == "client_max_window_bits"));
                     if p.client_max_window_bits.is_some() && !allowed {
                         f.push((Code::HandshakeExtensionNotOffered, "the server sent client_max_window_bits, but the client's offer did not allow it (RFC 7692 section 7.1.2.2)".into()));
                     }
@@ -380,6 +436,58 @@ mod tests {
                 Code::HandshakeSubprotocolNotOffered,
                 Code::HandshakeExtensionNotOffered,
             ]
+        );
+    }
+
+    #[test]
+    fn partial_attempts_are_recognised_and_each_missing_header_named() {
+        // Connection, key and version but no Upgrade header (issue 12, item 3).
+        let req = head(&[
+            ("Host", "server.example.com"),
+            ("Connection", "Upgrade"),
+            ("Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ=="),
+            ("Sec-WebSocket-Version", "13"),
+        ]);
+        assert!(is_upgrade_request(&req));
+        let hs = from_request(req, 1, 0.0);
+        assert_eq!(hs.findings.len(), 1, "{:?}", hs.findings);
+        assert_eq!(hs.findings[0].0, Code::HandshakeMissingHeader);
+        assert!(hs.findings[0].1.contains("Upgrade header is missing"));
+        // Only the version: still an attempt.
+        assert!(is_upgrade_request(&head(&[(
+            "Sec-WebSocket-Version",
+            "13"
+        )])));
+        // An upgrade to another protocol, or plain HTTP, is not.
+        assert!(!is_upgrade_request(&head(&[
+            ("Upgrade", "h2c"),
+            ("Connection", "Upgrade, HTTP2-Settings"),
+        ])));
+        assert!(!is_upgrade_request(&head(&[
+            ("Host", "a"),
+            ("Sec-Fetch-Mode", "cors")
+        ])));
+    }
+
+    #[test]
+    fn a_cut_101_is_judged_on_what_was_seen() {
+        let mut hs = from_request(good_request(), 1, 0.0);
+        let mut r = response(&[("Upgrade", "websocket")]);
+        r.truncated = true;
+        add_response(&mut hs, r.clone(), 2);
+        // Connection, the accept and the extensions were cut, not missing.
+        assert!(hs.findings.is_empty(), "{:?}", hs.findings);
+        assert!(hs.upgraded() && hs.extensions_unknown && hs.deflate.is_none());
+        assert_eq!(hs.accept_ok, None);
+        // The same head whole: those headers are missing.
+        let mut hs = from_request(good_request(), 1, 0.0);
+        r.truncated = false;
+        add_response(&mut hs, r, 2);
+        assert!(!hs.extensions_unknown);
+        let codes: Vec<Code> = hs.findings.iter().map(|f| f.0).collect();
+        assert_eq!(
+            codes,
+            [Code::HandshakeMissingHeader, Code::HandshakeAcceptMissing]
         );
     }
 

@@ -20,7 +20,17 @@ pub struct HttpHead {
     pub headers: Vec<(String, String)>,
     /// Bytes of the head, including the blank line.
     pub len: usize,
+    /// Header lines of a head past the size cap that could not be kept
+    /// (name as far as it was read, line length), at most [`MAX_CUT`];
+    /// they are absent from `headers`. Empty for heads within the cap.
+    pub cut: Vec<(String, usize)>,
+    /// The head's end was never captured (cut by the snapshot length or
+    /// lost): these are the lines before the cut; what followed is unknown.
+    pub truncated: bool,
 }
+
+/// Cut header lines listed per head.
+pub const MAX_CUT: usize = 16;
 
 impl HttpHead {
     /// The first header of that name (case-insensitive).
@@ -147,12 +157,34 @@ enum State {
     Broken,
 }
 
+/// A head that passed the size cap, read line by line as it streams: whole
+/// lines are kept while they fit in the cap, longer ones skipped (their
+/// name noted); only the end of the current line is looked for, so memory
+/// stays within twice the cap however long the head is.
+#[derive(Debug, Default)]
+struct Oversize {
+    /// Kept lines (the start line first), each ended by CRLF.
+    kept: Vec<u8>,
+    kept_lines: usize,
+    /// The current line's first bytes (up to the cap).
+    line: Vec<u8>,
+    line_len: usize,
+    /// Bytes of the head so far.
+    total: usize,
+    cut: Vec<(String, usize)>,
+}
+
+/// A head may run to this many times the cap (read line by line past the
+/// cap) before the stream is given up as not HTTP.
+const OVERSIZE_FACTOR: usize = 64;
+
 /// Streaming parser for one direction.
 #[derive(Debug)]
 pub struct HttpParser {
     request: bool,
     state: State,
     head_buf: Vec<u8>,
+    over: Option<Box<Oversize>>,
     max_head: usize,
     chunk_size: u64,
     chunk_digits: u8,
@@ -167,6 +199,7 @@ impl HttpParser {
             request,
             state: State::Head,
             head_buf: Vec::new(),
+            over: None,
             max_head,
             chunk_size: 0,
             chunk_digits: 0,
@@ -183,7 +216,7 @@ impl HttpParser {
 
     /// Whether the parser sits between messages (nothing half-read).
     pub fn at_message_start(&self) -> bool {
-        self.state == State::Head && self.head_buf.is_empty()
+        self.state == State::Head && self.head_buf.is_empty() && self.over.is_none()
     }
 
     /// In a close-delimited body.
@@ -274,6 +307,32 @@ impl HttpParser {
         }
     }
 
+    /// The complete lines of a head still being read, as a head marked
+    /// `truncated` (for a head whose end is about to be lost in a gap).
+    pub fn partial_head(&self) -> Option<HttpHead> {
+        if self.state != State::Head {
+            return None;
+        }
+        let (buf, len) = match &self.over {
+            Some(o) => (o.kept.as_slice(), o.total),
+            None => {
+                let end = memchr::memrchr(b'\n', &self.head_buf)? + 1;
+                (&self.head_buf[..end], self.head_buf.len())
+            }
+        };
+        let mut block = buf.to_vec();
+        block.extend_from_slice(b"\r\n");
+        let mut head = self.parse(&block).ok()?;
+        head.len = len;
+        head.truncated = true;
+        head.cut = self
+            .over
+            .as_ref()
+            .map(|o| o.cut.clone())
+            .unwrap_or_default();
+        Some(head)
+    }
+
     /// Bytes lost from the stream: the parser cannot know where it is.
     pub fn gap(&mut self) {
         self.state = match self.state {
@@ -282,9 +341,13 @@ impl HttpParser {
             _ => State::Broken,
         };
         self.head_buf.clear();
+        self.over = None;
     }
 
     fn take_head(&mut self, data: &[u8]) -> Result<Option<(HttpHead, usize)>, HttpError> {
+        if self.over.is_some() {
+            return self.take_oversized(data);
+        }
         // Skip blank lines between messages (RFC 9112 2.2).
         if self.head_buf.is_empty() {
             let skip = data
@@ -299,7 +362,8 @@ impl HttpParser {
                         .map(|r| r.map(|(h, used)| (h, used + skip)))
                 };
             }
-            if let Some(end) = find_head_end(data, 0) {
+            // A whole head in one piece is parsed in place, within the cap.
+            if let Some(end) = find_head_end(&data[..data.len().min(self.max_head)], 0) {
                 let head = self.parse(&data[..end])?;
                 return Ok(Some((head, end)));
             }
@@ -315,10 +379,81 @@ impl HttpParser {
             let head = self.parse(&buf[..end])?;
             return Ok(Some((head, end - old)));
         }
-        if self.head_buf.len() >= self.max_head {
-            return Err(HttpError::HeadTooLong(self.max_head));
-        }
         self.check_start(&self.head_buf)?;
+        if self.head_buf.len() >= self.max_head {
+            // Past the cap: read the rest line by line, keeping what fits.
+            let buf = std::mem::take(&mut self.head_buf);
+            self.over = Some(Box::default());
+            if let Some((h, used)) = self.take_oversized(&buf)? {
+                // (Not reached: the end would have been found in `buf`.)
+                return Ok(Some((h, used.saturating_sub(old))));
+            }
+            return Ok(self
+                .take_oversized(&data[add..])?
+                .map(|(h, used)| (h, used + add)));
+        }
+        Ok(None)
+    }
+
+    /// Goes on with a head past the cap; see [`Oversize`].
+    fn take_oversized(&mut self, data: &[u8]) -> Result<Option<(HttpHead, usize)>, HttpError> {
+        let cap = self.max_head;
+        let Some(o) = self.over.as_mut() else {
+            return Ok(None);
+        };
+        let mut i = 0;
+        while i < data.len() {
+            let (piece, ends) = match memchr::memchr(b'\n', &data[i..]) {
+                Some(p) => (&data[i..i + p], true),
+                None => (&data[i..], false),
+            };
+            i += piece.len() + usize::from(ends);
+            o.total += piece.len() + usize::from(ends);
+            if o.total > cap.saturating_mul(OVERSIZE_FACTOR) {
+                self.over = None;
+                return Err(HttpError::HeadTooLong(cap));
+            }
+            if piece
+                .iter()
+                .any(|&b| (b < 0x20 && b != b'\t' && b != b'\r') || b == 0x7f)
+            {
+                self.over = None;
+                return Err(HttpError::BadHead("a control byte in an HTTP head".into()));
+            }
+            let room = cap.saturating_sub(o.line.len());
+            o.line.extend_from_slice(&piece[..piece.len().min(room)]);
+            o.line_len += piece.len();
+            if !ends {
+                continue;
+            }
+            let line = o.line.strip_suffix(b"\r").unwrap_or(&o.line);
+            let line_len = o.line_len - (o.line.len() - line.len());
+            if line_len == 0 {
+                // The blank line: the head ends here.
+                let mut block = std::mem::take(&mut o.kept);
+                block.extend_from_slice(b"\r\n");
+                let (total, cut) = (o.total, std::mem::take(&mut o.cut));
+                self.over = None;
+                let mut head = self.parse(&block)?;
+                head.len = total;
+                head.cut = cut;
+                return Ok(Some((head, i)));
+            }
+            let whole = line_len == line.len();
+            let fits = o.kept.len() + line.len() + 2 <= cap && o.kept_lines <= MAX_HEADERS;
+            if whole && fits {
+                o.kept.extend_from_slice(line);
+                o.kept.extend_from_slice(b"\r\n");
+                o.kept_lines += 1;
+            } else if o.cut.len() < MAX_CUT {
+                let name = line.split(|&b| b == b':').next().unwrap_or(&[]);
+                let name = &name[..name.len().min(64)];
+                o.cut
+                    .push((String::from_utf8_lossy(name).trim().to_string(), line_len));
+            }
+            o.line.clear();
+            o.line_len = 0;
+        }
         Ok(None)
     }
 
@@ -584,9 +719,64 @@ mod tests {
         let r = p.feed(b"\x81\x85abcd", &mut |_| BodyMode::None, &mut |_| {});
         assert!(matches!(r, Err((0, HttpError::BadHead(_)))));
         let mut p = HttpParser::new(true, 64);
-        let long = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b'a'; 100]].concat();
+        // A head past the cap is read on (see the next test), but not forever.
+        let long = [b"GET / HTTP/1.1\r\nX: ".as_slice(), &[b'a'; 64 * 64]].concat();
         let r = p.feed(&long, &mut |_| BodyMode::None, &mut |_| {});
         assert!(matches!(r, Err((_, HttpError::HeadTooLong(64)))));
+    }
+
+    #[test]
+    fn oversized_head_keeps_what_fits_and_finds_its_end() {
+        // One header line far past the cap, with headers before and after it.
+        let offers: String = (0..2000).map(|i| format!("x-{i}; a=1, ")).collect();
+        let wire = format!(
+            "GET /big HTTP/1.1\r\nHost: h\r\nSec-WebSocket-Extensions: {offers}permessage-deflate\r\nSec-WebSocket-Key: k\r\n\r\n\x01\x00"
+        );
+        let wire = wire.as_bytes();
+        let head_len = wire.len() - 2;
+        for cut in [
+            0,
+            1,
+            20,
+            100,
+            1000,
+            1024,
+            5000,
+            head_len - 3,
+            head_len - 1,
+            head_len,
+        ] {
+            let mut p = HttpParser::new(true, 1024);
+            let mut heads = Vec::new();
+            let mut used = 0;
+            for part in [&wire[..cut], &wire[cut..]] {
+                used += p
+                    .feed(
+                        part,
+                        &mut |h| {
+                            heads.push(h);
+                            BodyMode::Switch
+                        },
+                        &mut |_| {},
+                    )
+                    .unwrap();
+            }
+            assert_eq!(heads.len(), 1, "cut {cut}");
+            let h = &heads[0];
+            assert_eq!(
+                used, head_len,
+                "cut {cut}: the frame after the head is left"
+            );
+            assert_eq!(h.len, head_len);
+            assert_eq!(h.path.as_deref(), Some("/big"));
+            assert_eq!(h.header("host"), Some("h"));
+            assert_eq!(h.header("sec-websocket-key"), Some("k"));
+            assert!(h.header("sec-websocket-extensions").is_none());
+            assert_eq!(h.cut.len(), 1);
+            assert_eq!(h.cut[0].0, "Sec-WebSocket-Extensions");
+            assert!(h.cut[0].1 > 20_000);
+            assert!(p.over.is_none() && p.head_buf.capacity() <= 2048);
+        }
     }
 
     #[test]

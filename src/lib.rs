@@ -8,6 +8,7 @@
 pub mod analyzer;
 pub mod capture;
 pub mod config;
+pub mod defrag;
 pub mod event;
 pub mod explain;
 pub mod findings;

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod help;
+
 use wsdissect::Config;
 use wsdissect::event::Sink;
 use wsdissect::findings::{Code, Severity};
@@ -19,7 +21,8 @@ use wsdissect::render::table::{TableKind, TableSink};
 #[command(
     name = "wsdissect",
     version,
-    about = "Dissect WebSocket traffic in pcap and pcapng captures"
+    about = "Dissect WebSocket traffic in pcap and pcapng captures",
+    after_help = help::top()
 )]
 struct Cli {
     #[command(subcommand)]
@@ -29,16 +32,25 @@ struct Cli {
 #[derive(Subcommand)]
 enum Cmd {
     /// Every WebSocket frame.
+    #[command(after_help = help::frames())]
     Frames(ListArgs),
     /// Reassembled (and inflated) messages.
+    #[command(after_help = help::messages())]
     Messages(ListArgs),
     /// One row per WebSocket connection: handshake, counts, close codes.
+    #[command(after_help = help::conns(), mut_arg("payload", |a| a.hide(true)))]
     Conns(ListArgs),
     /// Findings (RFC 6455 / RFC 7692 violations, capture problems); exit 1 on errors.
+    #[command(
+        after_help = help::check(),
+        mut_arg("captures", |a| a.required(false).required_unless_present("list_codes"))
+    )]
     Check(CheckArgs),
     /// A teaching walkthrough of one connection: handshake, accept key, every header bit, unmasking.
+    #[command(after_help = help::explain())]
     Explain(ExplainArgs),
     /// Which server-push technique each channel uses: polling, long polling, iframe streaming, SSE, WebSocket.
+    #[command(after_help = help::push())]
     Push(PushArgs),
 }
 
@@ -47,7 +59,7 @@ struct PushArgs {
     #[command(flatten)]
     common: Common,
     /// A table per channel for people, or JSON lines (push, sse-event and finding records).
-    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    #[arg(long, value_enum, default_value_t = ListFormat::Table, display_order = 1)]
     format: ListFormat,
 }
 
@@ -70,7 +82,7 @@ struct ExplainArgs {
     #[command(flatten)]
     common: Common,
     /// text for a terminal, html for a classroom projector (one self-contained file), json for tools.
-    #[arg(long, value_enum, default_value_t = ExplainFormat::Text)]
+    #[arg(long, value_enum, default_value_t = ExplainFormat::Text, display_order = 1)]
     format: ExplainFormat,
     /// Colour in the text walkthrough.
     #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
@@ -85,7 +97,7 @@ struct ExplainArgs {
     #[arg(long, value_name = "N")]
     packet: Option<u64>,
     /// At most N frames in detail.
-    #[arg(long, value_name = "N", default_value_t = 200)]
+    #[arg(long, value_name = "N", default_value_t = 200, help_heading = "Limits")]
     max_frames: usize,
 }
 
@@ -95,22 +107,22 @@ struct Common {
     #[arg(required = true, value_name = "CAPTURE")]
     captures: Vec<String>,
     /// Bytes of one frame's payload kept for output.
-    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_frame_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_frame_bytes, help_heading = "Limits")]
     max_frame_bytes: usize,
     /// Bytes of one message kept for output.
-    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_message_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_message_bytes, help_heading = "Limits")]
     max_message_bytes: usize,
     /// Bytes one compressed message may inflate to before the rest is skipped.
-    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_inflated_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_inflated_bytes, help_heading = "Limits")]
     max_inflated_bytes: u64,
     /// Out-of-order bytes held per stream direction while waiting for a hole.
-    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_ooo_bytes)]
+    #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_ooo_bytes, help_heading = "Limits")]
     max_ooo_bytes: usize,
-    /// Connections tracked at once.
-    #[arg(long, value_name = "N", default_value_t = Config::default().max_connections)]
+    /// Connections tracked at once (past it, the oldest idle one is closed).
+    #[arg(long, value_name = "N", default_value_t = Config::default().max_connections, help_heading = "Limits")]
     max_connections: usize,
     /// No progress line on standard error (it is shown only on a terminal).
-    #[arg(long, short)]
+    #[arg(long, short, display_order = 90)]
     quiet: bool,
 }
 
@@ -125,10 +137,11 @@ struct ListArgs {
     #[command(flatten)]
     common: Common,
     /// Output format: a table for people or JSON lines for programs.
-    #[arg(long, value_enum, default_value_t = ListFormat::Table)]
+    #[arg(long, value_enum, default_value_t = ListFormat::Table, display_order = 1)]
     format: ListFormat,
-    /// How payloads appear (JSON: `text` falls back to hex for binary data).
-    #[arg(long, value_enum)]
+    /// How payloads appear: text (text messages as text, binary ones as hex), hex, base64, or none
+    /// [default: text; frames --format json: none]
+    #[arg(long, value_enum, display_order = 2)]
     payload: Option<PayloadMode>,
 }
 
@@ -149,7 +162,9 @@ enum FailOn {
 struct CheckArgs {
     #[command(flatten)]
     common: Common,
-    #[arg(long, value_enum, default_value_t = CheckFormat::Table)]
+    /// Output format: findings grouped by connection, JSON lines (finding records and a summary),
+    /// or JUnit XML for CI (a test case per connection).
+    #[arg(long, value_enum, default_value_t = CheckFormat::Table, display_order = 1)]
     format: CheckFormat,
     /// Lowest severity that makes the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
@@ -157,6 +172,10 @@ struct CheckArgs {
     /// A finding code to ignore (repeatable).
     #[arg(long, value_name = "CODE", value_parser = parse_code)]
     allow: Vec<Code>,
+    /// Print every finding code with its severity and meaning (as a table, or JSON lines with
+    /// --format json), and exit.
+    #[arg(long)]
+    list_codes: bool,
 }
 
 /// Push channels `explain` describes (the rest are counted).
@@ -184,14 +203,29 @@ fn config(c: &Common) -> Config {
 }
 
 /// Opens a capture; with `progress`, reading it redraws a status line on stderr.
+/// A pipe, FIFO or terminal is read live (`capture::LiveReader`); a gzip
+/// stream (by its magic bytes) is inflated on the way.
 fn open(path: &str, progress: bool) -> io::Result<Box<dyn Read + Send>> {
+    use wsdissect::capture::LiveReader;
     let (r, total): (Box<dyn Read + Send>, _) = if path == "-" {
-        (Box::new(io::stdin()), None)
+        if stdin_is_file() {
+            (Box::new(io::stdin()), None)
+        } else {
+            (Box::new(LiveReader::new(io::stdin())), None)
+        }
     } else {
         let f = File::open(path)?;
-        let len = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-        (Box::new(f), len)
+        let meta = f.metadata()?;
+        if meta.is_dir() {
+            return Err(io::Error::other("is a directory"));
+        }
+        if meta.is_file() {
+            (Box::new(f), Some(meta.len()))
+        } else {
+            (Box::new(LiveReader::new(f)), None)
+        }
     };
+    let r = gunzip_if_gzip(r)?;
     if !progress {
         return Ok(r);
     }
@@ -199,7 +233,140 @@ fn open(path: &str, progress: bool) -> io::Result<Box<dyn Read + Send>> {
     Ok(Box::new(Progress::new(r, io::stderr(), path, total, every)))
 }
 
+/// Inflates the input when it starts with gzip's magic bytes (`.pcap.gz`,
+/// as tshark reads them), streaming; else hands it on unchanged.
+fn gunzip_if_gzip(mut r: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+    let mut magic = Vec::with_capacity(2);
+    while magic.len() < 2 {
+        let mut b = [0u8; 2];
+        let n = match r.read(&mut b[..2 - magic.len()]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        magic.extend_from_slice(&b[..n]);
+    }
+    let gzip = magic == [0x1f, 0x8b];
+    let r = io::Cursor::new(magic).chain(r);
+    if gzip {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(r)))
+    } else {
+        Ok(Box::new(r))
+    }
+}
+
+/// Whether records should reach the reader as soon as they are decoded:
+/// some input is a pipe, FIFO or terminal (a live capture), or stdout is a
+/// terminal. Else output goes through a big buffer.
+fn is_live(common: &Common) -> bool {
+    io::stdout().is_terminal()
+        || common.captures.iter().any(|p| {
+            if p == "-" {
+                !stdin_is_file()
+            } else {
+                std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir())
+            }
+        })
+}
+
+/// Standard input redirected from a regular file (`< capture.pcap`).
+fn stdin_is_file() -> bool {
+    std::fs::metadata("/dev/stdin").is_ok_and(|m| m.is_file())
+}
+
+/// Standard output: buffered for files, written through (line by line: std's
+/// stdout is line-buffered) when live.
+enum Stdout {
+    Buffered(BufWriter<io::StdoutLock<'static>>),
+    Live(io::StdoutLock<'static>),
+}
+
+impl Stdout {
+    fn new(live: bool) -> Self {
+        if live {
+            Stdout::Live(io::stdout().lock())
+        } else {
+            Stdout::Buffered(BufWriter::with_capacity(1 << 16, io::stdout().lock()))
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stdout::Buffered(w) => w.write(buf),
+            Stdout::Live(w) => w.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Stdout::Buffered(w) => w.write_all(buf),
+            Stdout::Live(w) => w.write_all(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stdout::Buffered(w) => w.flush(),
+            Stdout::Live(w) => w.flush(),
+        }
+    }
+}
+
+/// A table whose held rows (`conns` prints them in batches, for aligned
+/// columns) are printed as each one is complete when the run is live.
+struct RowsNow<W: Write> {
+    table: TableSink<W>,
+    live: bool,
+}
+
+impl<W: Write> Sink for RowsNow<W> {
+    fn capture_start(&mut self, ts: f64) {
+        self.table.capture_start(ts);
+    }
+    fn event(&mut self, ev: wsdissect::event::Event<'_>) {
+        let row_done = matches!(ev, wsdissect::event::Event::ConnEnd(_));
+        self.table.event(ev);
+        if self.live && row_done {
+            self.table.flush();
+        }
+    }
+}
+
+/// Passes events on, noting whether any WebSocket connection showed up.
+struct WatchWs<'a> {
+    inner: &'a mut dyn Sink,
+    seen: bool,
+    /// Capture-level problems worth a line on stderr (besides a file cut
+    /// short): link types whose packets are all skipped.
+    problems: Vec<String>,
+}
+
+impl Sink for WatchWs<'_> {
+    fn capture_start(&mut self, ts: f64) {
+        self.inner.capture_start(ts);
+    }
+    fn event(&mut self, ev: wsdissect::event::Event<'_>) {
+        use wsdissect::event::Event;
+        match ev {
+            Event::Frame(_) | Event::Handshake(..) => self.seen = true,
+            Event::ConnEnd(c) if c.websocket => self.seen = true,
+            Event::Finding(f)
+                if f.code == Code::CaptureUnsupportedLink && self.problems.len() < 4 =>
+            {
+                self.problems.push(f.message.clone());
+            }
+            _ => {}
+        }
+        self.inner.event(ev);
+    }
+}
+
 /// Runs every capture through `sink`; returns whether all could be read.
+/// With `say_none`, a capture without any WebSocket connection gets a line
+/// on stderr (else the command would print nothing at all).
 fn run_all<S: Sink>(
     common: &Common,
     cfg: &Config,
@@ -207,25 +374,85 @@ fn run_all<S: Sink>(
     mut before: impl FnMut(&mut S, &str),
     mut failed: impl FnMut(&mut S, String),
 ) -> bool {
+    run_all_noting(common, cfg, sink, false, &mut before, &mut failed)
+}
+
+fn run_all_noting<S: Sink>(
+    common: &Common,
+    cfg: &Config,
+    sink: &mut S,
+    say_none: bool,
+    before: &mut dyn FnMut(&mut S, &str),
+    failed: &mut dyn FnMut(&mut S, String),
+) -> bool {
     let mut ok = true;
-    let progress = !common.quiet && io::stderr().is_terminal();
+    let progress = wsdissect::progress::should_show(
+        common.quiet,
+        io::stderr().is_terminal(),
+        io::stdout().is_terminal(),
+    );
     for path in &common.captures {
         before(sink, path);
         let reason = match open(path, progress) {
             Ok(r) => {
                 // pcap-parser reads through its own buffer: no second one.
-                match wsdissect::analyze(r, cfg, sink) {
-                    Ok(_) => continue,
+                let mut watch = WatchWs {
+                    inner: sink,
+                    seen: false,
+                    problems: Vec::new(),
+                };
+                match wsdissect::analyze(r, cfg, &mut watch) {
+                    Ok(summary) => {
+                        for p in &watch.problems {
+                            eprintln!("wsdissect: {}: warning: {p}", escape_name(path));
+                        }
+                        if let Some(p) = &summary.problem {
+                            eprintln!(
+                                "wsdissect: {}: warning: the capture appears to have been cut short or damaged after packet {}: {}; everything before it was decoded",
+                                escape_name(path),
+                                p.after_packet,
+                                p.message
+                            );
+                        }
+                        if say_none && !watch.seen && !summary.interrupted {
+                            eprintln!(
+                                "wsdissect: no WebSocket connection in {}",
+                                escape_name(path)
+                            );
+                        }
+                        if summary.interrupted {
+                            eprintln!(
+                                "wsdissect: {}: interrupted after packet {}; what was read is decoded",
+                                escape_name(path),
+                                summary.packets
+                            );
+                            break;
+                        }
+                        continue;
+                    }
                     Err(e) => e.to_string(),
                 }
             }
             Err(e) => e.to_string(),
         };
-        eprintln!("wsdissect: {path}: {reason}");
+        eprintln!("wsdissect: {}: {reason}", escape_name(path));
         failed(sink, reason);
         ok = false;
     }
     ok
+}
+
+/// A file name for a message line: control characters escaped.
+fn escape_name(path: &str) -> String {
+    let mut s = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c.is_control() {
+            s.push_str(&c.escape_unicode().to_string());
+        } else {
+            s.push(c);
+        }
+    }
+    s
 }
 
 /// Runs one capture of several through `sink` (commands that print per capture).
@@ -262,8 +489,15 @@ fn finish_output<W: Write>(out: wsdissect::render::Out<W>) -> Result<(), ExitCod
 }
 
 fn list(kind: TableKind, a: ListArgs) -> ExitCode {
+    if kind == TableKind::Conns && a.payload.is_some() {
+        eprintln!(
+            "wsdissect: conns shows counts, not payloads: --payload does not apply (use frames or messages)"
+        );
+        return ExitCode::from(2);
+    }
     let mut cfg = config(&a.common);
-    let stdout = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let live = is_live(&a.common);
+    let stdout = Stdout::new(live);
     let many = a.common.captures.len() > 1;
     let ok = match a.format {
         ListFormat::Json => {
@@ -281,12 +515,13 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
                 findings: false,
             };
             let mut sink = JsonSink::new(stdout, select, payload);
-            let ok = run_all(
+            let ok = run_all_noting(
                 &a.common,
                 &cfg,
                 &mut sink,
-                |s, name| s.set_capture(many.then(|| name.to_string())),
-                |_, _| {},
+                true,
+                &mut |s, name| s.set_capture(Some(name.to_string())),
+                &mut |_, _| {},
             );
             if let Err(code) = finish_output(sink.out) {
                 return code;
@@ -299,14 +534,21 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             cfg.keep_message_data = kind == TableKind::Messages;
             cfg.max_frame_bytes = cfg.max_frame_bytes.min(TABLE_PREVIEW_BYTES);
             cfg.max_message_bytes = cfg.max_message_bytes.min(TABLE_PREVIEW_BYTES);
-            let mut sink = TableSink::new(stdout, kind);
-            let ok = run_all(
+            let mut sink = RowsNow {
+                table: TableSink::new(stdout, kind)
+                    .payload(a.payload.unwrap_or(PayloadMode::Text))
+                    .width(wsdissect::render::width::output_width()),
+                live,
+            };
+            let ok = run_all_noting(
                 &a.common,
                 &cfg,
                 &mut sink,
-                |s, name| s.set_capture(many.then(|| name.to_string())),
-                |_, _| {},
+                true,
+                &mut |s, name| s.table.set_capture(many.then(|| name.to_string())),
+                &mut |_, _| {},
             );
+            let mut sink = sink.table;
             sink.flush();
             if let Err(code) = finish_output(sink.out) {
                 return code;
@@ -318,6 +560,18 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
 }
 
 fn check(a: CheckArgs) -> ExitCode {
+    if a.list_codes {
+        let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
+        let text = wsdissect::render::check::list_codes(
+            a.format == CheckFormat::Json,
+            wsdissect::render::width::output_width(),
+        );
+        out.write_all(text.as_bytes());
+        return match finish_output(out) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(code) => code,
+        };
+    }
     let mut cfg = config(&a.common);
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
@@ -335,7 +589,7 @@ fn check(a: CheckArgs) -> ExitCode {
     };
     let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
     match a.format {
-        CheckFormat::Table => sink.render_table(&mut out),
+        CheckFormat::Table => sink.render_table(&mut out, wsdissect::render::width::output_width()),
         CheckFormat::Json => sink.render_json(&mut out),
         CheckFormat::Junit => sink.render_junit(&mut out, fail_on),
     }
@@ -352,7 +606,7 @@ fn check(a: CheckArgs) -> ExitCode {
 }
 
 fn explain(a: ExplainArgs) -> ExitCode {
-    use wsdissect::explain::{ExplainSink, Selection};
+    use wsdissect::explain::{ExplainSink, Format, Selection};
     let mut cfg = config(&a.common);
     cfg.keep_frame_payload = true;
     cfg.keep_message_data = true;
@@ -369,7 +623,9 @@ fn explain(a: ExplainArgs) -> ExitCode {
         packet: a.packet,
         max_frames: Some(a.max_frames),
     };
-    let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
+    let out = std::cell::RefCell::new(wsdissect::render::Out::new(BufWriter::new(
+        io::stdout().lock(),
+    )));
     let mut ok = true;
     for path in &a.common.captures {
         let mut sel = sel.clone();
@@ -391,7 +647,14 @@ fn explain(a: ExplainArgs) -> ExitCode {
                 }
             }
         }
-        let mut sink = ExplainSink::new(sel.clone(), path);
+        let format = match a.format {
+            ExplainFormat::Text => Format::Text(wsdissect::explain::text::Style { color }),
+            ExplainFormat::Html => Format::Html,
+            ExplainFormat::Json => Format::Json,
+        };
+        // The walkthrough is written as the frames arrive.
+        let emit = Box::new(|b: &[u8]| out.borrow_mut().write_all(b));
+        let mut sink = ExplainSink::new(sel.clone(), path, format, emit);
         // The push techniques are explained from the same pass.
         let mut push = wsdissect::push::PushSink::new();
         let mut tee = wsdissect::event::Tee(&mut sink, &mut push);
@@ -399,22 +662,23 @@ fn explain(a: ExplainArgs) -> ExitCode {
             ok = false;
             continue;
         }
-        let mut w = sink.finish();
+        let (mut channels, mut not_shown) = (Vec::new(), 0);
         if sel.frame.is_none() && sel.packet.is_none() {
-            w.push = push.finish();
+            channels = push.finish();
             // A teaching page, not an inventory: `wsdissect push` lists them all.
-            w.push_not_shown = w.push.len().saturating_sub(EXPLAIN_PUSH_CHANNELS);
-            w.push.truncate(EXPLAIN_PUSH_CHANNELS);
+            not_shown = channels.len().saturating_sub(EXPLAIN_PUSH_CHANNELS);
+            channels.truncate(EXPLAIN_PUSH_CHANNELS);
         }
-        let text = match a.format {
-            ExplainFormat::Text => {
-                wsdissect::explain::text::render(&w, wsdissect::explain::text::Style { color })
-            }
-            ExplainFormat::Html => wsdissect::explain::html::render(&w),
-            ExplainFormat::Json => wsdissect::explain::json_lines(&w),
-        };
-        out.write_all(text.as_bytes());
+        // What was asked for by --conn, --frame or --packet is not there.
+        let asked = sel.conn.is_some() || sel.frame.is_some() || sel.packet.is_some();
+        if let Some(nf) = sink.finish(channels, not_shown)
+            && asked
+        {
+            eprintln!("wsdissect: {path}: {nf}");
+            ok = false;
+        }
     }
+    let out = out.into_inner();
     if let Err(code) = finish_output(out) {
         return code;
     }
@@ -426,13 +690,12 @@ fn push(a: PushArgs) -> ExitCode {
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
     // SSE events are written as they are decoded; the channels after each capture.
-    let out = std::cell::RefCell::new(wsdissect::render::Out::new(BufWriter::new(
-        io::stdout().lock(),
-    )));
+    let out = std::cell::RefCell::new(wsdissect::render::Out::new(Stdout::new(is_live(&a.common))));
     let mut ok = true;
     let many = a.common.captures.len() > 1;
+    let width = wsdissect::render::width::output_width();
     for path in &a.common.captures {
-        let capture = many.then_some(path.as_str());
+        let capture = Some(path.as_str());
         let mut sink = wsdissect::push::PushSink::new();
         if a.format == ListFormat::Json {
             sink = sink.on_sse(|e| {
@@ -446,7 +709,9 @@ fn push(a: PushArgs) -> ExitCode {
         }
         let text = match a.format {
             ListFormat::Json => wsdissect::push::render::json_lines(&sink, capture),
-            ListFormat::Table => wsdissect::push::render::table(&sink, capture),
+            ListFormat::Table => {
+                wsdissect::push::render::table(&sink, many.then_some(path.as_str()), width)
+            }
         };
         out.borrow_mut().write_all(text.as_bytes());
     }
@@ -458,6 +723,14 @@ fn push(a: PushArgs) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C ends the capture where it is: what was read is decoded and
+    // printed, with the summary. A second Ctrl-C exits at once.
+    {
+        use signal_hook::consts::SIGINT;
+        use wsdissect::capture::STOP;
+        let _ = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, &STOP);
+        let _ = signal_hook::flag::register(SIGINT, &STOP);
+    }
     match cli.cmd {
         Cmd::Frames(a) => list(TableKind::Frames, a),
         Cmd::Messages(a) => list(TableKind::Messages, a),

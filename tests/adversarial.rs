@@ -404,34 +404,112 @@ fn vlan_qinq_and_ethernet_padding_are_read_through() {
     );
 }
 
-/// Splits an Ethernet/IPv4 packet into two IP fragments at `at` bytes of IP payload (a multiple of 8).
-fn ip_fragments(eth: &[u8], at: usize) -> [Vec<u8>; 2] {
+/// Splits an Ethernet/IPv4 packet into IP fragments at the given offsets of
+/// its IP payload (multiples of 8).
+fn ip_fragments_at(eth: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     let ihl = usize::from(eth[14] & 0x0f) * 4;
     let (head, payload) = eth.split_at(14 + ihl);
-    let frag = |data: &[u8], off: usize, more: bool| {
-        let mut v = head.to_vec();
-        let total = (ihl + data.len()) as u16;
-        v[16..18].copy_from_slice(&total.to_be_bytes());
-        let flags = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
-        v[20..22].copy_from_slice(&flags.to_be_bytes());
-        v.extend_from_slice(data);
-        v
-    };
-    [
-        frag(&payload[..at], 0, true),
-        frag(&payload[at..], at, false),
-    ]
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(payload.len());
+    bounds
+        .windows(2)
+        .map(|w| {
+            let (off, end) = (w[0], w[1]);
+            let mut v = head.to_vec();
+            let total = (ihl + end - off) as u16;
+            v[16..18].copy_from_slice(&total.to_be_bytes());
+            let more = end < payload.len();
+            let flags = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
+            v[20..22].copy_from_slice(&flags.to_be_bytes());
+            // The header checksum is left as it was: we do not verify it.
+            v.extend_from_slice(&payload[off..end]);
+            v
+        })
+        .collect()
+}
+
+fn ip_fragments(eth: &[u8], at: usize) -> [Vec<u8>; 2] {
+    let mut v = ip_fragments_at(eth, &[at]);
+    let b = v.pop().unwrap();
+    let a = v.pop().unwrap();
+    [a, b]
+}
+
+/// Splits an Ethernet/IPv6 packet (no extension headers) into fragments at
+/// the given offsets of its payload, each with a fragment header.
+fn ipv6_fragments_at(eth: &[u8], cuts: &[usize], id: u32) -> Vec<Vec<u8>> {
+    let (head, payload) = eth.split_at(14 + 40);
+    let next = head[14 + 6];
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(payload.len());
+    bounds
+        .windows(2)
+        .map(|w| {
+            let (off, end) = (w[0], w[1]);
+            let mut v = head.to_vec();
+            v[14 + 4..14 + 6].copy_from_slice(&((8 + end - off) as u16).to_be_bytes());
+            v[14 + 6] = 44; // Fragment
+            let more = u16::from(end < payload.len());
+            v.extend_from_slice(&[next, 0]);
+            v.extend_from_slice(&((off as u16) | more).to_be_bytes());
+            v.extend_from_slice(&id.to_be_bytes());
+            v.extend_from_slice(&payload[off..end]);
+            v
+        })
+        .collect()
 }
 
 #[test]
-fn ip_fragments_are_named_and_the_stream_goes_on() {
+fn ip_fragments_are_reassembled_in_any_order_with_duplicates() {
+    for (v6, order) in [
+        (false, &[0usize, 1, 2][..]),
+        (false, &[2, 0, 1][..]),
+        (false, &[1, 1, 2, 0, 2][..]),
+        (true, &[0, 1, 2][..]),
+        (true, &[2, 1, 0, 0][..]),
+    ] {
+        let mut cap = Pcap::new();
+        let mut f = if v6 { Flow::new_v6(1) } else { Flow::new(1) };
+        f.open(&mut cap);
+        f.upgrade(&mut cap, false);
+        f.send(&mut cap, false, &frame(false, 0x81, &marker(0)));
+        let big = frame(false, 0x82, &[5u8; 1200]);
+        let p = f.segment(false, f.seq[1], "A", &big);
+        let pieces = if v6 {
+            ipv6_fragments_at(&p, &[512, 1024], 77)
+        } else {
+            ip_fragments_at(&p, &[400, 800])
+        };
+        for &i in order {
+            cap.record(&pieces[i], None);
+        }
+        f.seq[1] = f.seq[1].wrapping_add(big.len() as u32);
+        f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
+        let s = run(&cap.bytes);
+        assert!(
+            s.findings.is_empty(),
+            "v6 {v6} order {order:?}: {:?}",
+            s.findings
+        );
+        assert!(
+            s.frames.iter().any(|fr| fr.1 == vec![5u8; 1200]),
+            "v6 {v6} order {order:?}: the fragmented frame is decoded"
+        );
+        assert!(has_marker(&s, 0) && has_marker(&s, 1), "{s:?}");
+    }
+}
+
+#[test]
+fn ip_fragments_that_never_complete_are_named_and_the_stream_goes_on() {
     let (mut cap, mut f) = upgraded(false);
     f.send(&mut cap, false, &frame(false, 0x81, &marker(0)));
     let big = frame(false, 0x82, &[5u8; 600]);
     let p = f.segment(false, f.seq[1], "A", &big);
-    for piece in ip_fragments(&p, 256) {
-        cap.record(&piece, None);
-    }
+    // Only the first fragment was captured.
+    let [first, _] = ip_fragments(&p, 256);
+    cap.record(&first, None);
     f.seq[1] = f.seq[1].wrapping_add(big.len() as u32);
     f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
     // The client acknowledges everything: the fragmented bytes were lost to the capture.
@@ -447,6 +525,72 @@ fn ip_fragments_are_named_and_the_stream_goes_on() {
     );
     assert!(s.findings.contains_key("tcp.gap"), "{:?}", s.findings);
     assert!(has_marker(&s, 0) && has_marker(&s, 2), "{s:?}");
+}
+
+#[test]
+fn overlapping_fragments_with_different_bytes_are_dropped_and_named() {
+    let (mut cap, mut f) = upgraded(false);
+    let big = frame(false, 0x82, &[5u8; 600]);
+    let p = f.segment(false, f.seq[1], "A", &big);
+    let pieces = ip_fragments_at(&p, &[256]);
+    // A second fragment that starts 8 bytes early, with other bytes there.
+    let mut forged = ip_fragments_at(&p, &[248]).pop().unwrap();
+    forged[14 + 20 + 3] ^= 0xff;
+    cap.record(&pieces[0], None);
+    cap.record(&forged, None);
+    cap.record(&pieces[1], None);
+    f.seq[1] = f.seq[1].wrapping_add(big.len() as u32);
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
+    let s = run(&cap.bytes);
+    assert!(
+        s.findings.contains_key("capture.ip-fragment"),
+        "{:?}",
+        s.findings
+    );
+    assert!(!s.frames.iter().any(|fr| fr.1 == vec![5u8; 600]), "{s:?}");
+    assert!(has_marker(&s, 1), "{s:?}");
+}
+
+#[test]
+fn a_flood_of_fragments_stays_bounded_in_time_and_memory() {
+    let (mut cap, mut f) = upgraded(false);
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(0)));
+    // 200,000 first fragments of datagrams that never complete, each at the
+    // highest offset (so each would claim a 64 KiB buffer), distinct ids.
+    let p = f.segment(false, f.seq[1], "A", &[9u8; 64]);
+    let mut piece = ip_fragments_at(&p, &[8]).remove(0);
+    for id in 0..200_000u32 {
+        piece[18..20].copy_from_slice(&(id as u16).to_be_bytes());
+        // Vary the source too, so ids do not repeat.
+        piece[26 + 1] = (id >> 16) as u8;
+        piece[20..22].copy_from_slice(&(0x2000u16 | 8190).to_be_bytes());
+        cap.record(&piece, None);
+    }
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
+    // What the pool holds is capped (32 MiB; see the unit tests in
+    // src/defrag.rs): the binary runs under 256 MiB of address space, and
+    // quickly, and names the caps.
+    let out = check_under_limit(&cap.bytes, "frag-flood.pcap", 256);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = run_with(&cap.bytes, &Config::default(), Duration::from_secs(20));
+    assert_eq!(
+        s.findings.get("limit.reached"),
+        Some(&1),
+        "{:?}",
+        s.findings
+    );
+    assert_eq!(
+        s.findings.get("capture.ip-fragment"),
+        Some(&1),
+        "{:?}",
+        s.findings
+    );
+    assert!(has_marker(&s, 0) && has_marker(&s, 1), "{s:?}");
 }
 
 /// A pcapng file: section header, interfaces of the given link types, then
@@ -599,4 +743,206 @@ fn holes_on_many_connections_share_one_memory_budget() {
         "{}",
         s.frames.len()
     );
+}
+
+/// Wall seconds, peak RSS (MiB, from GNU time where installed) and exit
+/// status of the binary run with `args` under 256 MiB of address space, its
+/// output discarded. (wait4 of a child of this big test process would
+/// report this process's own peak: Linux carries it across exec.)
+fn measured(args: &[&str]) -> (f64, Option<u64>, i32) {
+    let time = std::path::Path::new("/usr/bin/time").exists();
+    let script = format!(
+        "ulimit -v {}; exec {}\"$0\" \"$@\"",
+        256 * 1024,
+        if time {
+            "/usr/bin/time -f 'rss %M' "
+        } else {
+            ""
+        }
+    );
+    let t0 = Instant::now();
+    let out = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg(env!("CARGO_BIN_EXE_wsdissect"))
+        .args(args)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    let rss = String::from_utf8_lossy(&out.stderr)
+        .lines()
+        .filter_map(|l| l.strip_prefix("rss "))
+        .next_back()
+        .and_then(|k| k.trim().parse::<u64>().ok())
+        .map(|kib| kib / 1024);
+    let code = out.status.code().unwrap_or(-1);
+    (t0.elapsed().as_secs_f64(), rss, code)
+}
+
+/// Every command over `cap`: each must exit 0 within `secs` and 256 MiB.
+/// `more` then looks at the capture (its path) for what it must show.
+fn every_command_bounded(cap: &Pcap, name: &str, secs: f64, more: impl Fn(&str)) {
+    let dir = std::env::temp_dir().join(format!("wsdissect-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, &cap.bytes).unwrap();
+    let p = path.to_str().unwrap();
+    // Unoptimised builds are an order of magnitude slower.
+    let secs = if cfg!(debug_assertions) {
+        secs * 10.0
+    } else {
+        secs
+    };
+    let runs: &[&[&str]] = &[
+        &["frames", p],
+        &["frames", "--format", "json", p],
+        &["messages", "--format", "json", p],
+        &["conns", p],
+        &["check", p],
+        &["check", "--format", "json", p],
+        &["explain", "--color", "never", "--max-frames", "100000", p],
+        &["explain", "--format", "html", "--max-frames", "100000", p],
+        &["explain", "--format", "json", "--max-frames", "100000", p],
+        &["push", p],
+        &["push", "--format", "json", p],
+    ];
+    let mut report = Vec::new();
+    let mut verdicts = Vec::new();
+    for args in runs {
+        let (t, rss, code) = measured(args);
+        report.push(format!("{args:?}: {t:.1} s, {rss:?} MiB, exit {code}"));
+        eprintln!("{}", report.last().unwrap());
+        verdicts.push(code == 0 && rss.is_none_or(|r| r <= 256) && t <= secs);
+    }
+    more(p);
+    let _ = std::fs::remove_dir_all(&dir);
+    for (ok, line) in verdicts.iter().zip(&report) {
+        assert!(ok, "over {name}: {line}\n{}", report.join("\n"));
+    }
+}
+
+/// 100,000 short HTTP/1.1 connections and no WebSocket: half from 100,000
+/// different clients (a channel each), half from one client to one path (one
+/// channel of 50,000 exchanges).
+fn hundred_thousand_http_connections() -> Pcap {
+    let mut cap = Pcap::new();
+    for n in 0..100_000u32 {
+        let mut f = Flow::new(n);
+        if n % 2 == 1 {
+            f.client = ([10, 200, 0, 1], 1024 + (n / 2) as u16);
+        }
+        f.open(&mut cap);
+        let req = format!("GET /item/{n}?q={n} HTTP/1.1\r\nHost: example.test\r\n\r\n");
+        let req = if n % 2 == 1 {
+            "GET /poll HTTP/1.1\r\nHost: example.test\r\n\r\n".to_string()
+        } else {
+            req
+        };
+        f.send(&mut cap, true, req.as_bytes());
+        f.send(
+            &mut cap,
+            false,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        );
+        let fin = f.segment(true, f.seq[0], "FA", &[]);
+        cap.record(&fin, None);
+        f.seq[0] += 1;
+        let fin = f.segment(false, f.seq[1], "FA", &[]);
+        cap.record(&fin, None);
+        f.seq[1] += 1;
+    }
+    cap
+}
+
+#[test]
+fn every_command_over_a_hundred_thousand_http_connections() {
+    let cap = hundred_thousand_http_connections();
+    every_command_bounded(&cap, "http100k.pcap", 20.0, |p| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+            .args(["push", "--format", "json", p])
+            .output()
+            .unwrap();
+        let recs: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        // The one client polling /poll is classified over all its requests.
+        let poll: Vec<_> = recs.iter().filter(|r| r["path"] == "/poll").collect();
+        assert_eq!(poll.len(), 1);
+        assert_eq!(poll[0]["requests"], 50_000);
+        assert_eq!(poll[0]["technique"], "polling", "{}", poll[0]["reason"]);
+        // The channels past the cap are said to be left out.
+        assert!(
+            recs.iter()
+                .any(|r| r["type"] == "finding" && r["code"] == "limit.reached")
+        );
+        let channels = recs.iter().filter(|r| r["type"] == "push").count();
+        assert!((1000..=50_001).contains(&channels), "{channels}");
+    });
+}
+#[test]
+fn every_command_over_a_hundred_thousand_tiny_frames() {
+    let (mut cap, mut f) = upgraded(false);
+    for i in 0..100_000u32 {
+        let client = i % 2 == 0;
+        f.send(
+            &mut cap,
+            client,
+            &frame(client, 0x81, format!("m{i}").as_bytes()),
+        );
+    }
+    every_command_bounded(&cap, "frames100k.pcap", 20.0, |p| {
+        // Streamed, the walkthrough still has every frame, each tied to its
+        // message (one a frame here), and counts right.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+            .args(["explain", "--format", "json", "--max-frames", "100000", p])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        let mut frames = 0u64;
+        let mut end = None;
+        for l in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            if v["type"] == "explain-frame" {
+                frames += 1;
+                assert_eq!(v["index"], frames);
+                assert_eq!(v["message"], frames, "{l}");
+                assert_eq!(v["payload_len"], format!("m{}", frames - 1).len());
+            } else if v["type"] == "explain-end" {
+                end = Some(v);
+            }
+        }
+        assert_eq!(frames, 100_000);
+        let end = end.unwrap();
+        assert_eq!(end["frames_shown"], 100_000);
+        assert_eq!(end["frames_not_shown"], 0);
+        let listed = text
+            .lines()
+            .filter(|l| l.starts_with("{\"type\":\"explain-message\""))
+            .count() as u64;
+        assert_eq!(
+            listed + end["messages_not_listed"].as_u64().unwrap(),
+            100_000
+        );
+    });
+}
+
+#[test]
+fn every_command_over_a_hundred_thousand_http_connections_left_open() {
+    // SYN, SYN/ACK, a request and its answer, and no FIN: 100,000 live
+    // connections at the end of the capture (about 35 MB).
+    let mut cap = Pcap::new();
+    for n in 0..100_000u32 {
+        let mut f = Flow::new(n);
+        f.open(&mut cap);
+        let req = format!("GET /item/{n} HTTP/1.1\r\nHost: example.test\r\n\r\n");
+        f.send(&mut cap, true, req.as_bytes());
+        f.send(
+            &mut cap,
+            false,
+            b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
+        );
+    }
+    every_command_bounded(&cap, "http100k-open.pcap", 20.0, |_| {});
 }

@@ -17,10 +17,9 @@ fn compressed_messages_inflate_byte_exact() {
         .map(|e| e.unwrap().path())
         .filter(|p| p.extension().is_some_and(|x| x == "pcap"))
         .filter(|p| {
-            !p.file_name()
-                .unwrap()
-                .to_string_lossy()
-                .starts_with("midconn")
+            let n = p.file_name().unwrap().to_string_lossy();
+            // Those without a readable (or within-cap) handshake have their own tests.
+            !n.starts_with("midconn") && !n.starts_with("snapped") && !n.starts_with("oversized")
         })
         .collect();
     files.sort();

@@ -43,6 +43,22 @@ fn explain_text(name: &str, extra: &[&str]) -> String {
     run(&args)
 }
 
+/// Exit status, standard output and standard error of `explain`.
+fn explain_status(name: &str, extra: &[&str]) -> (Option<i32>, String, String) {
+    let p = sample(name);
+    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+        .args(["explain", "--color", "never"])
+        .args(extra)
+        .arg(&p)
+        .output()
+        .unwrap();
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
 #[test]
 fn rfc_examples_accept_key_unmasking_and_length_forms() {
     let t = explain_text("rfc-examples.pcap", &[]);
@@ -333,7 +349,7 @@ fn frame_and_packet_selection() {
     );
     let hs = explain_text("rfc-examples.pcap", &["--packet", "4"]);
     assert!(hs.contains("Sec-WebSocket-Accept, step by step"), "{hs}");
-    let none = explain_text("rfc-examples.pcap", &["--conn", "7"]);
+    let none = explain_status("rfc-examples.pcap", &["--conn", "7"]).1;
     assert!(
         none.contains("connection 7 is not a WebSocket connection in this capture"),
         "{none}"
@@ -369,4 +385,187 @@ fn push_techniques_are_explained_with_a_timeline() {
     for l in s.lines().chain(t.lines()) {
         assert!(l.chars().count() <= 100, "{l}");
     }
+}
+
+/// The numbers in "… (N more bytes)" lines of a block of text.
+fn more_bytes(block: &str) -> Vec<u64> {
+    block
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("…  ("))
+        .filter_map(|r| r.strip_suffix(" more bytes)"))
+        .map(|n| n.parse().unwrap())
+        .collect()
+}
+
+#[test]
+fn stated_payload_sizes_are_the_frames_and_messages_sizes() {
+    // rfc-examples holds 256- and 65,536-byte frames, deflate/ and
+    // violations/ the others; every size and "shown" count is checked
+    // against `frames` and `messages` JSON.
+    let mut checked = 0;
+    for name in [
+        "rfc-examples.pcap",
+        "node-fragments.pcap",
+        "deflate/node-deflate.pcap",
+        "violations/c-unusual-valid.pcap",
+    ] {
+        let p = sample(name);
+        let p = p.to_str().unwrap();
+        let frames = lines(&run(&["frames", "--format", "json", p]));
+        let frames: Vec<&Value> = frames.iter().filter(|f| f["conn"] == 0).collect();
+        let messages = lines(&run(&["messages", "--format", "json", p]));
+        let messages: Vec<&Value> = messages.iter().filter(|m| m["conn"] == 0).collect();
+        let text = run(&["explain", "--color", "never", "--max-frames", "100000", p]);
+        // Frame sections: "   Frame N · ..." up to the next one.
+        let mut parts = text.split("\n   Frame ").skip(1).peekable();
+        let mut n = 0;
+        while let Some(part) = parts.next() {
+            let part = part.split("\n4. ").next().unwrap();
+            let part = part.split("\n5. ").next().unwrap();
+            n += 1;
+            let f = frames[n - 1];
+            let len = f["payload_len"].as_u64().unwrap();
+            if let Some(l) = part.lines().find(|l| l.starts_with("   Payload: ")) {
+                let rest = l.trim_start_matches("   Payload: ");
+                let (stated, shown) = rest.split_once(" bytes").unwrap();
+                assert_eq!(stated.parse::<u64>().unwrap(), len, "{name} frame {n}: {l}");
+                let shown: u64 = shown
+                    .strip_prefix(", the first ")
+                    .map_or(len, |s| s.trim_end_matches(" shown").parse().unwrap());
+                assert!(shown <= len, "{name} frame {n}: {l}");
+                for more in more_bytes(part) {
+                    assert_eq!(shown + more, len, "{name} frame {n}: {l}");
+                }
+                checked += 1;
+            }
+        }
+        assert_eq!(n, frames.len(), "{name}");
+        // Messages: "Message N · ... · L bytes" and its "more bytes".
+        let msgs = text
+            .split("From frames to messages")
+            .nth(1)
+            .map(|s| s.split("\n\n").next().unwrap_or(s).to_string())
+            .unwrap_or_default();
+        let mut blocks = msgs.split("   Message ").skip(1);
+        for m in &messages {
+            let b = blocks.next().unwrap_or_else(|| panic!("{name}: {msgs}"));
+            let len = m["len"].as_u64().unwrap();
+            assert!(
+                b.lines()
+                    .next()
+                    .unwrap()
+                    .contains(&format!(" · {len} bytes")),
+                "{name}: {b}"
+            );
+            for more in more_bytes(b) {
+                assert!(more < len && len - more <= 32, "{name}: {b}");
+            }
+            checked += 1;
+        }
+        let html = run(&["explain", "--format", "html", "--max-frames", "100000", p]);
+        for (i, part) in html.split("<div class=\"frame\"").skip(1).enumerate() {
+            let len = frames[i]["payload_len"].as_u64().unwrap();
+            if let Some(at) = part.find("<p>Payload (") {
+                let l = &part[at..part[at..].find("</p>").unwrap() + at];
+                let rest = l.split("): ").nth(1).unwrap();
+                let (stated, shown) = rest.split_once(" bytes").unwrap();
+                assert_eq!(stated.parse::<u64>().unwrap(), len, "{name}: {l}");
+                let shown: u64 = shown
+                    .strip_prefix(", the first ")
+                    .map_or(len, |s| s.trim_end_matches(" shown").parse().unwrap());
+                for more in more_bytes(part.split("</pre>").next().unwrap()) {
+                    assert_eq!(shown + more, len, "{name}: {l}");
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "{checked}");
+}
+
+#[test]
+fn asking_for_what_is_not_there_exits_2_with_one_line() {
+    let conns = lines(&run(&[
+        "conns",
+        "--format",
+        "json",
+        sample("rfc-examples.pcap").to_str().unwrap(),
+    ]));
+    let frames = lines(&run(&[
+        "frames",
+        "--format",
+        "json",
+        sample("rfc-examples.pcap").to_str().unwrap(),
+    ]));
+    let absent_conn = (conns.len() + 5).to_string();
+    let past_end = (frames.len() + 1).to_string();
+    for (args, says) in [
+        (
+            vec!["--conn", absent_conn.as_str()],
+            "is not a WebSocket connection",
+        ),
+        (vec!["--frame", past_end.as_str()], "there is no frame"),
+        (vec!["--packet", "99999"], "carries no WebSocket frame"),
+        (vec!["--conn", "0", "--frame", "99999"], "there is no frame"),
+    ] {
+        for format in ["text", "html", "json"] {
+            let mut a = args.clone();
+            a.extend(["--format", format]);
+            let (code, out, err) = explain_status("rfc-examples.pcap", &a);
+            assert_eq!(code, Some(2), "{a:?}: {err}");
+            assert_eq!(err.lines().count(), 1, "{a:?}: {err}");
+            assert!(err.contains(says), "{a:?}: {err}");
+            // The walkthrough still says it where it is read.
+            assert!(out.contains(says), "{a:?}: {out}");
+        }
+    }
+    // What exists, and no selection at all, exit 0.
+    let last = frames.len().to_string();
+    assert_eq!(
+        explain_status("rfc-examples.pcap", &["--frame", &last]).0,
+        Some(0)
+    );
+    assert_eq!(explain_status("push/chromium-sse.pcap", &[]).0, Some(0));
+}
+
+#[test]
+fn capture_control_bytes_never_reach_the_terminal() {
+    // Recorded against Node ws: ESC sequences in a text message and a close
+    // reason, an 8-bit CSI in a header value (samples/violations/README.md).
+    let name = "violations/c-escape-bytes.pcap";
+    let t = explain_text(name, &[]);
+    let raw = |c: char| c.is_control() && c != '\n' && c != '\t';
+    assert!(!t.chars().any(raw), "raw control character in:\n{t:?}");
+    // Shown, escaped: the close reason, the header value, the message.
+    for want in [
+        r#"reason "\x1b[2Jbye\x1b[0m""#,
+        r"X-Note: \u{9b}31m eight-bit CSI \u{9b}0m",
+        r"\x1b[31mred\x1b[0m \x1b]0;title\x07 \x1b[2J",
+    ] {
+        assert!(t.contains(want), "missing {want:?} in:\n{t}");
+    }
+    // In colour, the only escape sequences are the walkthrough's own SGR codes.
+    let p = sample(name);
+    let c = run(&["explain", "--color", "always", p.to_str().unwrap()]);
+    for (i, _) in c.match_indices('\x1b') {
+        let rest = &c[i + 1..];
+        let sgr = rest.strip_prefix('[').is_some_and(|r| {
+            let n = r.find(|ch: char| !ch.is_ascii_digit() && ch != ';');
+            n.is_some_and(|n| r[n..].starts_with('m'))
+        });
+        assert!(sgr, "not an SGR code: {:?}", &rest[..rest.len().min(12)]);
+    }
+    assert!(!c.contains('\u{9b}') && !c.contains('\u{7}'));
+    // HTML escapes markup and stays well-formed; JSON escapes controls.
+    let html = run(&["explain", "--format", "html", p.to_str().unwrap()]);
+    roxmltree::Document::parse_with_options(
+        &html,
+        roxmltree::ParsingOptions {
+            allow_dtd: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(!html.contains('\x1b'));
+    let json = run(&["explain", "--format", "json", p.to_str().unwrap()]);
+    assert!(!json.contains('\x1b'));
 }

@@ -49,6 +49,7 @@ fn every_channel_technique_requests_and_events() {
                     p["method"] == w["method"]
                         && p["path"] == w["path"]
                         && (p["technique"] == "websocket") == ws
+                        && (w.get("server").is_none() || p["server"] == w["server"])
                 })
                 .unwrap_or_else(|| panic!("{name}: no channel {w}"));
             for k in ["technique", "requests", "events"] {
@@ -95,4 +96,40 @@ fn every_channel_technique_requests_and_events() {
         }
     }
     assert!(checked >= 17, "{checked} channels checked");
+}
+
+#[test]
+fn client_posts_to_a_polled_resource_are_the_client_sending() {
+    // Engine.IO's polling transport POSTs the client's own packets
+    // (socketio-polling: a polling-only client with 6 POSTs); a client that
+    // POSTs reports to the resource it polls (node-pollpost) likewise.
+    for (name, why) in [
+        (
+            "socketio.pcap",
+            "Engine.IO polling transport: the client's POSTs carry its own packets",
+        ),
+        (
+            "socketio-polling.pcap",
+            "Engine.IO polling transport: the client's POSTs carry its own packets",
+        ),
+        ("node-pollpost.pcap", "carry a body of its own"),
+    ] {
+        let got = push_json(&dir().join(name));
+        let posts: Vec<&Value> = got
+            .iter()
+            .filter(|r| r["type"] == "push" && r["method"] == "POST")
+            .collect();
+        assert!(!posts.is_empty(), "{name}");
+        for p in posts {
+            assert_eq!(p["technique"], "plain", "{name}: {p}");
+            assert_eq!(p["events"], 0, "{name}: {p}");
+            assert!(p["reason"].as_str().unwrap().contains(why), "{name}: {p}");
+        }
+    }
+    // The polling-only client made several POSTs: once they were "polling".
+    let got = push_json(&dir().join("socketio-polling.pcap"));
+    assert!(
+        got.iter()
+            .any(|r| r["method"] == "POST" && r["requests"].as_u64().unwrap() >= 2)
+    );
 }

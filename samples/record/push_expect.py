@@ -58,11 +58,14 @@ for name in sorted(os.listdir(push)):
     cap = os.path.join(push, name)
     log = [json.loads(l) for l in open(cap[:-5] + ".log")]
     reqs = collections.Counter()
-    for method, uri, upgrade in tshark(cap, "http.request", ["http.request.method", "http.request.uri", "http.upgrade"]):
+    for method, uri, upgrade, ip, port in tshark(cap, "http.request", ["http.request.method", "http.request.uri",
+                                                                         "http.upgrade", "ip.dst", "tcp.dstport"]):
         path = uri.split("?")[0]
-        reqs[(method, path, upgrade.lower() == "websocket")] += 1
+        reqs[(method, path, upgrade.lower() == "websocket", f"{ip}:{port}")] += 1
+    # Where a capture has several servers, channels are told apart by server too.
+    many_servers = len({k[3] for k in reqs}) > 1
     channels = []
-    for (method, path, ws), n in sorted(reqs.items()):
+    for (method, path, ws, server), n in sorted(reqs.items()):
         if ws:
             frames = tshark(cap, "websocket.opcode == 1 || websocket.opcode == 2 || websocket.opcode == 0",
                             ["tcp.srcport", "websocket.fin", "websocket.opcode"])
@@ -72,10 +75,14 @@ for name in sorted(os.listdir(push)):
         elif path == "/socket.io/":
             # Engine.io's polling transport: the GETs are long polls, the POSTs carry client packets.
             tech = "long-polling" if method == "GET" else "plain"
-            gets = {f for f, m, u in tshark(cap, "http.request", ["frame.number", "http.request.method", "http.request.uri"])
-                    if m == "GET" and "transport=polling" in u}
+            gets = {f for f, m, u, ip, port in tshark(cap, "http.request", ["frame.number", "http.request.method",
+                                                                              "http.request.uri", "ip.dst", "tcp.dstport"])
+                    if m == "GET" and "transport=polling" in u and f"{ip}:{port}" == server}
             events = 0 if tech == "plain" else sum(
                 1 for (r,) in tshark(cap, "http.response", ["http.request_in"]) if r in gets)
+        elif method in ("POST", "PUT") and TECHNIQUE.get(path) in ("polling", "long-polling"):
+            # A client's own data sent to a resource it polls (push_clients.js pollpost).
+            tech, events = "plain", 0
         elif path in BAD_EVENTS:
             tech, events = TECHNIQUE[path], BAD_EVENTS[path]
         else:
@@ -83,9 +90,12 @@ for name in sorted(os.listdir(push)):
             kind = {"polling": "response", "long-polling": "response", "sse": "sse",
                     "iframe-streaming": "script"}.get(tech)
             events = 0 if kind is None else sum(
-                1 for e in log if e["kind"] == kind and e.get("path", path) == path)
+                1 for e in log if e["kind"] == kind and e.get("path", path) == path
+                and e.get("method", "GET") == method)
         channels.append({"technique": tech, "method": method, "path": path, "websocket": ws,
                          "requests": n, "events": events})
+        if many_servers:
+            channels[-1]["server"] = server
     sse = [{k: e[k] for k in ("id", "event", "data", "retry")} for e in log if e["kind"] == "sse"]
     sse += [ev for e in log if e["kind"] == "bad" for ev in BAD_SSE[e["path"]]]
     findings = sorted(BAD_FINDINGS[e["path"]] for e in log if e["kind"] == "bad")

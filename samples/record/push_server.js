@@ -62,7 +62,7 @@ http.createServer((req, res) => {
     res.end(`<!DOCTYPE html><html><body><p>push demo</p><script>${js}</script></body></html>`);
   } else if (url.pathname === '/poll') {
     const body = JSON.stringify({ n: ++polls });
-    out({ kind: 'response', path: '/poll', body });
+    out({ kind: 'response', path: '/poll', method: req.method, body });
     res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(body) });
     res.end(body);
   } else if (url.pathname === '/longpoll') {

@@ -3,6 +3,7 @@
 
 Usage: raw_peer.py SCENARIO HOST PORT
        raw_peer.py rfc-examples HOST PORT SENT_LOG
+       raw_peer.py oversized-extensions HOST PORT SENT_LOG
 
 Client scenarios ("c-..."): a plain TCP socket does the opening handshake
 by hand against a real server (Node `ws`, started by record.sh on PORT),
@@ -53,13 +54,20 @@ def close(code=None, reason=b"", raw=None):
     return frame(8, b"" if code is None else struct.pack(">H", code) + reason)
 
 
-def request(host, port, key=None, version="13", connection="Upgrade", extra=""):
+def request(host, port, key=None, version="13", connection="Upgrade", extra="", upgrade="websocket", path="/raw"):
+    """An upgrade request; connection, upgrade, version or key (when False)
+    set to None/False leave that header out."""
     key = key if key is not None else base64.b64encode(os.urandom(16)).decode()
-    lines = [f"GET /raw HTTP/1.1", f"Host: {host}:{port}", "Upgrade: websocket"]
+    lines = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}"]
+    if upgrade is not None:
+        lines.append(f"Upgrade: {upgrade}")
     if connection is not None:
         lines.append(f"Connection: {connection}")
-    lines += [f"Sec-WebSocket-Key: {key}", f"Sec-WebSocket-Version: {version}"]
-    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()
+    if key is not False:
+        lines.append(f"Sec-WebSocket-Key: {key}")
+    if version is not None:
+        lines.append(f"Sec-WebSocket-Version: {version}")
+    return ("\r\n".join(lines) + "\r\n" + extra + "\r\n").encode()  # UTF-8
 
 
 def read_head(sock):
@@ -106,6 +114,12 @@ CLIENT = {
     "c-key-invalid": [request("127.0.0.1", 0, key="c2hvcnQ=")],
     "c-version-unsupported": [request("127.0.0.1", 0, version="8")],
     "c-missing-connection": [request("127.0.0.1", 0, connection=None)],
+    # Partial upgrade requests that still carry the WebSocket key (or version):
+    # WebSocket attempts to be judged, whatever the server answers.
+    "c-missing-upgrade": [request("127.0.0.1", 0, upgrade=None)],
+    "c-key-only": [request("127.0.0.1", 0, upgrade=None, connection=None)],
+    "c-missing-version": [request("127.0.0.1", 0, version=None)],
+    "c-missing-key": [request("127.0.0.1", 0, key=False)],
     # Valid but unusual: none of this may be flagged.
     "c-unusual-valid": [
         "handshake",
@@ -122,7 +136,50 @@ CLIENT = {
     "c-close-empty": ["handshake", close()],
     "c-close-3000": ["handshake", close(3000, b"library code")],
     "c-close-4999": ["handshake", close(4999)],
+    # Terminal control sequences in capture data (valid WebSocket, nothing
+    # to flag): an 8-bit CSI (U+009B, bytes c2 9b) in a header value, ESC
+    # sequences (colour, clear screen, an OSC title ended by BEL) in a text
+    # message the server echoes, and in the close reason it echoes too. A
+    # tool must print them escaped, never to the terminal as they are.
+    "c-escape-bytes": [
+        ("handshake", None, "X-Note: \u009b31m eight-bit CSI \u009b0m\r\n"),
+        frame(1, b"\x1b[31mred\x1b[0m \x1b]0;title\x07 \x1b[2J"),
+        0.1,
+        close(1000, b"\x1b[2Jbye\x1b[0m"),
+    ],
 }
+
+# Capture data that would drive a terminal (issue 12, item 21): ESC
+# sequences, BEL, backspace, CR and C1 controls in text messages (one of
+# them fragmented), a ping, a binary message and a close reason; a second
+# connection sends an upgrade request whose header value holds ESC (the
+# server refuses it). Output of every command must show them escaped.
+ESC_TEXT = "\x1b[2J\x1b]0;pwned\x07title\x1b[31m red \x1b[0m\x08\r\n\x9b31m c1 \x7f".encode()
+ESCAPES = {
+    "control-bytes": [
+        "handshake",
+        frame(1, ESC_TEXT),
+        frame(1, b"\x1b[1mbold", fin=False), frame(0, b"\x1b[0m\x07 end"),
+        frame(9, b"\x1b[5mping"),
+        frame(2, b"\x1b[41m\x00\x01binary"),
+        close(1000, b"\x1b[31mbye\x1b[0m\x07"),
+    ],
+    "control-bytes-header": [
+        request("127.0.0.1", 0, extra="X-Note: \x1b[31mred\x1b[0m\r\n"),
+    ],
+    # U+009B (CSI, UTF-8 c2 9b) passes HTTP parsers as obs-text in header
+    # values: an accepted upgrade whose X-Note carries it, and a
+    # refused one whose Sec-WebSocket-Version does (quoted by the finding).
+    "control-bytes-c1": [
+        ("handshake", None, "/raw", "X-Note: \u009b31mred\r\n"),
+        frame(1, "c1 \u009b31m text".encode()),
+        close(1000, "\u009b0m".encode()),
+    ],
+    "control-bytes-version": [
+        request("127.0.0.1", 0, version="13\u009b2J"),
+    ],
+}
+
 
 # The worked examples of RFC 6455, sent by a valid client to a real server
 # (Node ws, which echoes): the section 1.3 sample key, the section 5.7
@@ -145,13 +202,21 @@ RFC_SENT = [b"Hello".decode(), "Hello", bytes(range(256)), bytes(i * 7 % 256 for
 
 
 def run_client(name, host, port):
-    steps = RFC_EXAMPLES if name == "rfc-examples" else CLIENT[name]
+    steps = RFC_EXAMPLES if name == "rfc-examples" else ESCAPES[name] if name in ESCAPES else CLIENT[name]
     s = socket.create_connection((host, port))
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     s.settimeout(1.0)
     for step in steps:
         if step == "handshake" or isinstance(step, tuple):
-            s.sendall(request(host, port, key=step[1] if isinstance(step, tuple) else None))
+            # ("handshake", KEY), ("handshake", KEY, EXTRA_HEADER_LINES)
+            # or ("handshake", KEY, PATH, EXTRA_HEADER_LINES)
+            key = step[1] if isinstance(step, tuple) else None
+            path, extra = "/raw", ""
+            if isinstance(step, tuple) and len(step) == 3:
+                extra = step[2]
+            elif isinstance(step, tuple) and len(step) > 3:
+                path, extra = step[2], step[3]
+            s.sendall(request(host, port, key=key, path=path, extra=extra))
             read_head(s)
             time.sleep(0.05)
         elif step == "split-header":
@@ -233,9 +298,86 @@ async def real_client(name, host, port):
         print(f"{name}: client: {type(e).__name__}: {e}", file=sys.stderr)
 
 
+# A valid client whose one Sec-WebSocket-Extensions header lists 10,000
+# offers (about 300 KiB), the last of them permessage-deflate, against a
+# Node ws echo server that accepts it (run with --max-http-header-size).
+# Then compressed messages (raw deflate, context takeover, as RFC 7692 says),
+# one uncompressed, a ping, a compressed message in two fragments, a close.
+def oversized_offers():
+    offers = [f"x-offer-{i:04d}; level={i % 10}; mode=1" for i in range(9999)]
+    offers.append("permessage-deflate; client_max_window_bits")
+    return ", ".join(offers)
+
+
+OVERSIZED_MESSAGES = [
+    "hello after a 300 KiB handshake",
+    "hello after a 300 KiB handshake",          # refers back to the first
+    "the quick brown fox " * 100,
+    bytes((i * 31 + (i >> 7)) & 0xFF for i in range(3000)),
+    ("plain", "not compressed"),                # RSV1 clear
+    ("fragmented", "compressed message in two frames ✓" * 10),
+    bytes(5000),
+    "é✓" * 200,
+]
+
+
+def run_oversized(host, port, log):
+    import zlib
+    from msglog import log_message
+    s = socket.create_connection((host, port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    s.settimeout(1.0)
+    ext = oversized_offers()
+    s.sendall(request(host, port, extra=f"Sec-WebSocket-Extensions: {ext}\r\n"))
+    head = read_head(s)
+    if head is None or b" 101 " not in head.split(b"\r\n")[0]:
+        sys.exit(f"oversized-extensions: no 101: {head!r}")
+    accepted = ""
+    for line in head.decode().split("\r\n"):
+        if line.lower().startswith("sec-websocket-extensions:"):
+            accepted = line.split(":", 1)[1].strip()
+    if not accepted.startswith("permessage-deflate"):
+        sys.exit(f"oversized-extensions: deflate not accepted: {accepted!r}")
+    bits = 15
+    for p in accepted.split(";")[1:]:
+        k, _, v = p.strip().partition("=")
+        if k == "client_max_window_bits" and v:
+            bits = int(v)
+    comp = zlib.compressobj(zlib.Z_DEFAULT_COMPRESSION, zlib.DEFLATED, -bits)
+
+    def deflate(data):
+        out = comp.compress(data) + comp.flush(zlib.Z_SYNC_FLUSH)
+        assert out.endswith(b"\x00\x00\xff\xff")
+        return out[:-4]
+
+    for m in OVERSIZED_MESSAGES:
+        if isinstance(m, tuple) and m[0] == "plain":
+            data = m[1]
+            s.sendall(frame(1, data.encode()))
+        elif isinstance(m, tuple):
+            data = m[1]
+            wire = deflate(data.encode())
+            half = len(wire) // 2
+            s.sendall(frame(1, wire[:half], fin=False, rsv=4) + frame(0, wire[half:]))
+        else:
+            data = m
+            raw = data.encode() if isinstance(data, str) else data
+            s.sendall(frame(1 if isinstance(data, str) else 2, deflate(raw), rsv=4))
+        for side in ("client", "server"):
+            log_message(log, side, data)
+        time.sleep(0.05)
+        if m == OVERSIZED_MESSAGES[3]:
+            s.sendall(frame(9, b"are you there"))
+            time.sleep(0.05)
+    s.sendall(close(1000, b"done"))
+    drain(s)
+
+
 def main():
     name, host, port = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    if name == "rfc-examples":
+    if name == "oversized-extensions":
+        run_oversized(host, port, sys.argv[4])
+    elif name == "rfc-examples":
         # Log what both sides send: this client, and the echo server its echo.
         from msglog import log_message
         log = sys.argv[4]
@@ -243,7 +385,7 @@ def main():
             for m in RFC_SENT:
                 log_message(log, side, m)
         run_client(name, host, port)
-    elif name in CLIENT:
+    elif name in CLIENT or name in ESCAPES:
         run_client(name, host, port)
     else:
         ready = threading.Event()

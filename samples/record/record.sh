@@ -20,7 +20,7 @@ cap_start() { # IFACE FILE FILTER [netns]
   CAP_PID=$!
   for _ in $(seq 50); do grep -q listening "$2.tcpdump.log" 2>/dev/null && break; sleep 0.1; done
 }
-cap_stop() { sleep 2; kill -INT "$1"; wait "$1" || true; rm -f "$2.tcpdump.log"; }
+cap_stop() { sleep 2; kill -INT "$1"; wait "$1" || true; cat "$2.tcpdump.log" >&2; rm -f "$2.tcpdump.log"; }
 
 fresh() { rm -f "$out/$1".pcap "$out/$1".pcapng "$out/$1.sent.jsonl"; }
 
@@ -214,6 +214,24 @@ rec_rfc_examples() {
   cap_stop $CAP_PID "$out/rfc-examples.pcap"
 }
 
+rec_escapes() {
+  # Control bytes (ESC sequences, BEL, C1) in messages, a close reason and a
+  # header value, from a raw client to a Node ws echo server: what no
+  # table or text output may copy to a terminal.
+  mkdir -p "$out/escapes"
+  rm -f "$out/escapes/control-bytes.pcap"
+  cap_start lo "$out/escapes/control-bytes.pcap" "tcp port 9110"
+  node "$here/node_echo_server.js" 127.0.0.1 9110 5000 > /dev/null &
+  local srv=$!
+  sleep 0.6
+  "$py" "$here/raw_peer.py" control-bytes 127.0.0.1 9110
+  "$py" "$here/raw_peer.py" control-bytes-header 127.0.0.1 9110
+  "$py" "$here/raw_peer.py" control-bytes-c1 127.0.0.1 9110
+  "$py" "$here/raw_peer.py" control-bytes-version 127.0.0.1 9110
+  kill $srv 2>/dev/null || true; wait $srv 2>/dev/null || true
+  cap_stop $CAP_PID "$out/escapes/control-bytes.pcap"
+}
+
 # Server push (issue 8): each technique from real programs over loopback TCP,
 # in samples/push/. NAME.log is what the programs did (requests made, events
 # pushed), the reference the tests compare against.
@@ -246,8 +264,10 @@ rec_push() {
     push_rec "chromium-$mode" $port bash -c "$(declare -f push_server chromium_page); here=$here out=$out; push_server $port chromium-$mode 9000; chromium_page http://127.0.0.1:$port/page?mode=$mode 7; wait"
   done
   push_rec malformed-push 9031 "$py" "$here/sse_peers.py" malformed 127.0.0.1 9031 "$out/push/malformed-push.log"
-  "$py" "$here/push_expect.py"
+  push_rec node-pollpost 9032 bash -c "$(declare -f push_server); here=$here out=$out; push_server 9032 node-pollpost 6000; node $here/push_clients.js pollpost 127.0.0.1 9032; wait"
   push_rec socketio 9030 bash -c "cd $here && node socketio_demo.js 127.0.0.1 9030 $out/push/socketio.log"
+  push_rec socketio-polling 9033 bash -c "cd $here && node socketio_polling_demo.js 9033 $out/push/socketio-polling.log"
+  "$py" "$here/push_expect.py"
 }
 
 rec_snapped() {
@@ -258,6 +278,41 @@ rec_snapped() {
   cap_stop $CAP_PID "$out/snapped.pcap"
 }
 
+rec_snapped_deflate() {
+  # A permessage-deflate session (websockets, context takeover) captured with
+  # tcpdump -s 128: the upgrade request and the 101 are cut by the snapshot
+  # length, so the negotiation is never seen; frames past 128 bytes are cut.
+  mkdir -p "$out/deflate"
+  rm -f "$out/deflate/snapped-128.pcap" "$out/deflate/snapped-128.sent.jsonl"
+  cap_start lo "$out/deflate/snapped-128.pcap" "tcp port 9230" "" "-s 128"
+  "$py" "$here/deflate_scenarios.py" websockets-default "$out/deflate/snapped-128.sent.jsonl" 127.0.0.1 9230
+  cap_stop $CAP_PID "$out/deflate/snapped-128.pcap"
+  "$py" "$here/compact_log.py" "$out/deflate/snapped-128.sent.jsonl"
+  # The same with -s 356: the request (282 bytes) is whole, the 101 (303
+  # bytes) loses its last 13 to the snapshot length.
+  rm -f "$out/deflate/snapped-101.pcap" "$out/deflate/snapped-101.sent.jsonl"
+  cap_start lo "$out/deflate/snapped-101.pcap" "tcp port 9232" "" "-s 356"
+  "$py" "$here/deflate_scenarios.py" websockets-default "$out/deflate/snapped-101.sent.jsonl" 127.0.0.1 9232
+  cap_stop $CAP_PID "$out/deflate/snapped-101.pcap"
+  "$py" "$here/compact_log.py" "$out/deflate/snapped-101.sent.jsonl"
+}
+
+rec_oversized_extensions() {
+  # One Sec-WebSocket-Extensions header of 10,000 offers (~300 KiB) from
+  # raw_peer.py, accepted with permessage-deflate by a Node ws echo server
+  # whose HTTP parser allows 1 MiB heads; then compressed messages both ways.
+  mkdir -p "$out/deflate"
+  rm -f "$out/deflate/oversized-extensions.pcap" "$out/deflate/oversized-extensions.sent.jsonl"
+  cap_start lo "$out/deflate/oversized-extensions.pcap" "tcp port 9231"
+  node --max-http-header-size=1048576 "$here/node_echo_server.js" 127.0.0.1 9231 4000 deflate > /dev/null &
+  local srv=$!
+  sleep 0.6
+  "$py" "$here/raw_peer.py" oversized-extensions 127.0.0.1 9231 "$out/deflate/oversized-extensions.sent.jsonl"
+  "$py" "$here/compact_log.py" "$out/deflate/oversized-extensions.sent.jsonl"
+  kill $srv 2>/dev/null || true; wait $srv 2>/dev/null || true
+  cap_stop $CAP_PID "$out/deflate/oversized-extensions.pcap"
+}
+
 rec_port_reuse() {
   fresh port-reuse
   cap_start lo "$out/port-reuse.pcap" "tcp port 9014"
@@ -265,7 +320,106 @@ rec_port_reuse() {
   cap_stop $CAP_PID "$out/port-reuse.pcap"
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped port_reuse violations deflate rfc_examples push"
+# Fragmented IP: captured with a filter that keeps non-first fragments
+# (they carry no TCP header, so "tcp port P" alone would miss them).
+FRAG_FILTER="tcp or (ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] == 44)"
+
+rec_ipv4_fragments() {
+  # wsA =1500= wsR1 =576= wsR2 =1500= wsB. Both ends clear DF
+  # (ip_no_pmtu_disc=1) and advertise a 1460-byte MSS, so the routers'
+  # kernels fragment every full segment onto the 576-byte link, both ways.
+  # Captured on that link (wsR1's side), where both directions are in
+  # fragments.
+  fresh ipv4-fragments
+  netns_cleanup
+  for n in wsA wsR1 wsR2 wsB; do ip netns add $n; ip -n $n link set lo up; done
+  ip link add va type veth peer name r1a; ip link add r1b type veth peer name r2a; ip link add r2b type veth peer name vb
+  ip link set va netns wsA; ip link set r1a netns wsR1; ip link set r1b netns wsR1
+  ip link set r2a netns wsR2; ip link set r2b netns wsR2; ip link set vb netns wsB
+  ip -n wsA addr add 10.99.1.1/24 dev va; ip -n wsR1 addr add 10.99.1.254/24 dev r1a
+  ip -n wsR1 addr add 10.99.2.1/24 dev r1b; ip -n wsR2 addr add 10.99.2.2/24 dev r2a
+  ip -n wsR2 addr add 10.99.3.254/24 dev r2b; ip -n wsB addr add 10.99.3.2/24 dev vb
+  for p in "wsA va 1500" "wsR1 r1a 1500" "wsR1 r1b 576" "wsR2 r2a 576" "wsR2 r2b 1500" "wsB vb 1500"; do
+    set -- $p
+    ip -n "$1" link set "$2" mtu "$3" up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+  done
+  ip -n wsA route add default via 10.99.1.254; ip -n wsB route add default via 10.99.3.254
+  ip -n wsR1 route add 10.99.3.0/24 via 10.99.2.2; ip -n wsR2 route add 10.99.1.0/24 via 10.99.2.1
+  for n in wsR1 wsR2; do ip netns exec $n sysctl -qw net.ipv4.ip_forward=1; done
+  for n in wsA wsB; do ip netns exec $n sysctl -qw net.ipv4.ip_no_pmtu_disc=1; done
+  cap_start r1b "$out/ipv4-fragments.pcap" "$FRAG_FILTER" wsR1 "-B 65536"
+  ip netns exec wsB "$py" "$here/py_scenarios.py" lengths "$out/ipv4-fragments.sent.jsonl" 10.99.3.2 9016 server &
+  local srv=$!
+  sleep 0.5
+  ip netns exec wsA "$py" "$here/py_scenarios.py" lengths "$out/ipv4-fragments.sent.jsonl" 10.99.3.2 9016 client
+  wait $srv || true
+  cap_stop $CAP_PID "$out/ipv4-fragments.pcap"
+  for n in wsR1 wsR2; do ip netns del $n; done
+  netns_cleanup
+}
+
+rec_ipv6_fragments() {
+  # wsA --va|fwa-- wsM (frag_bridge.py) --fwb|vb-- wsB over IPv6: the bridge
+  # fragments every TCP packet larger than 600 bytes (some reversed, some
+  # with a duplicate fragment); wsB's kernel reassembles them. Captured in
+  # wsB, as the fragments arrive.
+  fresh ipv6-fragments
+  netns_cleanup
+  ip netns add wsA; ip netns add wsB; ip netns add wsM
+  ip link add va type veth peer name fwa; ip link add vb type veth peer name fwb
+  ip link set va netns wsA; ip link set fwa netns wsM; ip link set fwb netns wsM; ip link set vb netns wsB
+  ip -n wsA addr add fd00:99::1/64 dev va nodad; ip -n wsB addr add fd00:99::2/64 dev vb nodad
+  for p in "wsA va" "wsB vb" "wsM fwa" "wsM fwb"; do
+    set -- $p
+    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+  done
+  ip netns exec wsM "$py" "$here/frag_bridge.py" fwa fwb 25 16 600 &
+  local br=$!
+  sleep 0.5
+  cap_start vb "$out/ipv6-fragments.pcap" "$FRAG_FILTER" wsB "-B 65536"
+  ip netns exec wsB "$py" "$here/py_scenarios.py" lengths "$out/ipv6-fragments.sent.jsonl" fd00:99::2 9017 server &
+  local srv=$!
+  sleep 0.5
+  ip netns exec wsA "$py" "$here/py_scenarios.py" lengths "$out/ipv6-fragments.sent.jsonl" fd00:99::2 9017 client
+  wait $srv || true
+  cap_stop $CAP_PID "$out/ipv6-fragments.pcap"
+  kill $br 2>/dev/null || true; wait $br 2>/dev/null || true
+  netns_cleanup
+}
+
+rec_ipv4_fragments_reordered() {
+  # As ipv6-fragments, over IPv4: both ends clear DF, frag_bridge.py
+  # fragments every TCP packet over 600 bytes (some fragments reversed, some
+  # sent twice) and wsB's kernel reassembles them. Captured in wsB.
+  fresh ipv4-fragments-reordered
+  netns_cleanup
+  ip netns add wsA; ip netns add wsB; ip netns add wsM
+  ip link add va type veth peer name fwa; ip link add vb type veth peer name fwb
+  ip link set va netns wsA; ip link set fwa netns wsM; ip link set fwb netns wsM; ip link set vb netns wsB
+  ip -n wsA addr add 10.99.0.1/24 dev va; ip -n wsB addr add 10.99.0.2/24 dev vb
+  for p in "wsA va" "wsB vb" "wsM fwa" "wsM fwb"; do
+    set -- $p
+    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+  done
+  for n in wsA wsB; do ip netns exec $n sysctl -qw net.ipv4.ip_no_pmtu_disc=1; done
+  ip netns exec wsM "$py" "$here/frag_bridge.py" fwa fwb 25 23 600 &
+  local br=$!
+  sleep 0.5
+  cap_start vb "$out/ipv4-fragments-reordered.pcap" "$FRAG_FILTER" wsB "-B 65536"
+  ip netns exec wsB "$py" "$here/py_scenarios.py" lengths "$out/ipv4-fragments-reordered.sent.jsonl" 10.99.0.2 9018 server &
+  local srv=$!
+  sleep 0.5
+  ip netns exec wsA "$py" "$here/py_scenarios.py" lengths "$out/ipv4-fragments-reordered.sent.jsonl" 10.99.0.2 9018 client
+  wait $srv || true
+  cap_stop $CAP_PID "$out/ipv4-fragments-reordered.pcap"
+  kill $br 2>/dev/null || true; wait $br 2>/dev/null || true
+  netns_cleanup
+}
+
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate oversized_extensions port_reuse violations deflate rfc_examples push ipv4_fragments ipv6_fragments ipv4_fragments_reordered escapes"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"

@@ -44,10 +44,11 @@ fn field_class(name: &str) -> &'static str {
     }
 }
 
-/// The sequence diagram: client and server lanes, one arrow per frame.
+/// The sequence diagram: client and server lanes, one arrow per frame (of
+/// the first frames, when more follow: a note says so).
 fn sequence(out: &mut String, w: &Walkthrough) {
     let (cx, sx, top, step) = (160.0, 760.0, 70.0, 34.0);
-    let rows = w.frames.len() + usize::from(w.handshake.is_some()) * 2;
+    let rows = w.frames.len() + usize::from(w.handshake.is_some()) * 2 + usize::from(w.more_frames);
     let h = top + step * rows as f64 + 30.0;
     let (client, server) = w
         .conn
@@ -112,6 +113,14 @@ fn sequence(out: &mut String, w: &Walkthrough) {
         let id = format!(r#" data-frame="{}""#, f.index);
         arrow(out, f.from, &label, "arrow", !f.findings.is_empty(), &id);
     }
+    if w.more_frames {
+        let _ = writeln!(
+            out,
+            r##"<text class="more" x="{:.0}" y="{:.0}" text-anchor="middle">… more frames follow: their cards are below</text>"##,
+            (cx + sx) / 2.0,
+            y - 6.0
+        );
+    }
     out.push_str("</svg>\n");
 }
 
@@ -147,7 +156,8 @@ fn bit_table(out: &mut String, f: &FrameEx) {
     }
 }
 
-fn frame(out: &mut String, f: &FrameEx) {
+/// One frame's card.
+pub fn frame(out: &mut String, f: &FrameEx) {
     let dir = super::arrow(f.from);
     let segs = f.carried_by();
     let _ = writeln!(
@@ -204,10 +214,16 @@ fn frame(out: &mut String, f: &FrameEx) {
         );
     }
     if !f.payload_shown.is_empty() {
+        let shown = if f.payload_shown_bytes < f.payload_len {
+            format!(", the first {} shown", f.payload_shown_bytes)
+        } else {
+            String::new()
+        };
         let _ = writeln!(
             out,
-            "<p>Payload ({}):</p><pre>{}</pre>",
+            "<p>Payload ({}): {} bytes{shown}</p><pre>{}</pre>",
             f.payload_kind,
+            f.payload_len,
             esc(&f.payload_shown)
         );
     }
@@ -241,9 +257,9 @@ fn head_table(out: &mut String, title: &str, first: &str, headers: &[super::Head
     out.push_str("</table>\n");
 }
 
-/// Renders the page.
-pub fn render(w: &Walkthrough) -> String {
-    let mut out = String::new();
+/// The page up to the frame cards: title, connection, sequence diagram,
+/// handshake, accept computation.
+pub fn head(w: &Walkthrough, out: &mut String) {
     let title = match &w.conn {
         Some(c) => format!("WebSocket walkthrough: {}, connection {}", w.capture, c.id),
         None => format!("WebSocket walkthrough: {}", w.capture),
@@ -267,18 +283,18 @@ pub fn render(w: &Walkthrough) -> String {
         );
     }
     out.push_str("<h2>The connection at a glance</h2>\n");
-    sequence(&mut out, w);
+    sequence(out, w);
     if let Some(h) = &w.handshake {
         out.push_str("<h2>The opening handshake</h2>\n");
         head_table(
-            &mut out,
+            out,
             &format!("Request, packet #{}", h.request_packet),
             &h.request_line,
             &h.request_headers,
         );
         if let (Some(line), Some(p)) = (&h.response_line, h.response_packet) {
             head_table(
-                &mut out,
+                out,
                 &format!("Response, packet #{p}"),
                 line,
                 &h.response_headers,
@@ -311,9 +327,10 @@ pub fn render(w: &Walkthrough) -> String {
         out.push_str("</ul>\n");
     }
     out.push_str("<h2>Frames</h2>\n");
-    for f in &w.frames {
-        frame(&mut out, f);
-    }
+}
+
+/// The page after the frame cards.
+pub fn tail(w: &Walkthrough, out: &mut String) {
     if w.frames_not_shown > 0 {
         let _ = writeln!(
             out,
@@ -403,5 +420,4 @@ pub fn render(w: &Walkthrough) -> String {
         }
     }
     out.push_str("</body></html>\n");
-    out
 }

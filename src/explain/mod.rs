@@ -8,7 +8,7 @@
 pub mod html;
 pub mod text;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 
 use base64::Engine;
 use serde::Serialize;
@@ -27,6 +27,8 @@ pub const KEEP_PAYLOAD: usize = 4096;
 /// Bytes of a binary payload shown as a hex dump, per frame and per message.
 const FRAME_HEX: usize = 64;
 const MESSAGE_HEX: usize = 32;
+/// Bytes of a message's text kept for the list of messages.
+const MESSAGE_TEXT: usize = 2048;
 /// Rows of the unmasking table.
 pub const UNMASK_ROWS: usize = 8;
 /// Messages, pings and findings listed at most (the counts go on).
@@ -143,7 +145,10 @@ pub struct FrameEx {
     /// How the payload is shown: text, json, hex, compressed or empty.
     pub payload_kind: &'static str,
     pub payload_shown: String,
-    /// Whether `payload_shown` holds the whole payload.
+    /// How many of the payload's `payload_len` bytes `payload_shown` shows.
+    pub payload_shown_bytes: u64,
+    /// Whether the whole payload was kept (`payload_shown_bytes` says how
+    /// much of it `payload_shown` shows).
     pub payload_complete: bool,
     pub close_code: Option<u16>,
     pub close_meaning: Option<&'static str>,
@@ -151,6 +156,9 @@ pub struct FrameEx {
     /// The message this frame belongs to (1-based), for data frames.
     pub message: Option<usize>,
     pub findings: Vec<&'static str>,
+    /// Ready to be written (a data frame waits for its message to complete).
+    #[serde(skip)]
+    pub settled: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -166,6 +174,8 @@ pub struct MessageEx {
     pub len: u64,
     pub kind: &'static str,
     pub shown: String,
+    /// How many of the message's `len` bytes `shown` shows.
+    pub shown_bytes: u64,
     pub findings: Vec<&'static str>,
 }
 
@@ -194,20 +204,33 @@ pub struct FindingEx {
     pub message: String,
 }
 
-/// Everything the renderers show.
+/// What the renderers show: everything before the frames (when the output
+/// starts) or after them (when the capture has been read).
 #[derive(Debug, Clone, Serialize)]
 pub struct Walkthrough {
     pub capture: String,
     pub conn: Option<ConnInfo>,
     pub handshake: Option<HandshakeEx>,
+    /// At the start: the first frames (the HTML diagram draws them); at the
+    /// end: empty (every frame was written as it came).
     pub frames: Vec<FrameEx>,
+    /// At the start: whether more frames follow those in `frames`.
+    pub more_frames: bool,
+    /// Frames written in detail.
+    pub frames_shown: u64,
     /// Frames of the connection left out (by --max-frames / --frame / --packet).
     pub frames_not_shown: u64,
     pub messages: Vec<MessageEx>,
+    /// Messages of the connection not listed (past the list's cap).
+    pub messages_not_listed: u64,
     pub pings: Vec<PingEx>,
     /// Packets that carried more than one frame.
     pub shared_packets: Vec<PacketEx>,
+    /// Frames split over several TCP segments.
+    pub split_frames: Vec<SplitEx>,
     pub findings: Vec<FindingEx>,
+    /// Findings of the connection not listed (past the list's cap).
+    pub findings_not_listed: u64,
     /// What was asked for but not found (a connection id, a frame, a packet).
     pub not_found: Option<String>,
     /// Every push channel of the capture (filled in by the caller from a
@@ -215,12 +238,50 @@ pub struct Walkthrough {
     pub push: Vec<crate::push::PushRecord>,
     /// Push channels left out of `push`.
     pub push_not_shown: usize,
+    /// Whether the connection's span (packets, seconds) was known when the
+    /// output started (else the end says it).
+    pub span_at_start: bool,
 }
 
-/// Collects the walkthrough of one connection from the event stream.
-pub struct ExplainSink {
+/// A frame carried by several TCP segments.
+#[derive(Debug, Clone, Serialize)]
+pub struct SplitEx {
+    pub frame: usize,
+    pub payload_len: u64,
+    pub segments: u32,
+    pub first_packet: u64,
+    pub packet: u64,
+}
+
+/// How the walkthrough is laid out.
+#[derive(Debug, Clone, Copy)]
+pub enum Format {
+    Text(text::Style),
+    Html,
+    Json,
+}
+
+/// Where the walkthrough's bytes go, as they are written.
+pub type Emit<'a> = Box<dyn FnMut(&[u8]) + 'a>;
+
+/// Frames held before the output starts: a connection with no more is laid
+/// out whole (the HTML diagram draws an arrow for each); past it the rest
+/// streams, frame by frame.
+pub const HEAD_FRAMES: usize = 1000;
+/// Frames held, once the output has started, waiting for their message to
+/// complete (to say which message they belong to).
+const MAX_QUEUE: usize = 4096;
+/// Frames remembered to tie findings to them.
+const RECENT_FRAMES: usize = 256;
+
+/// Walks through one connection: picks it from the event stream and writes
+/// its walkthrough as the frames arrive, in memory bounded whatever the
+/// number of frames.
+pub struct ExplainSink<'a> {
     sel: Selection,
     capture: String,
+    format: Format,
+    emit: Emit<'a>,
     chosen: Option<ConnRef>,
     /// Handshakes seen before a connection was chosen (for `--packet`).
     pending: HashMap<u64, Handshake>,
@@ -229,42 +290,73 @@ pub struct ExplainSink {
     pending_findings: HashMap<u64, Vec<FindingEx>>,
     hs: Option<Handshake>,
     summary: Option<ConnSummary>,
-    frames: Vec<FrameEx>,
+    /// Frames waiting to be written, in order.
+    queue: VecDeque<FrameEx>,
+    /// Whether the start of the walkthrough has been written.
+    started: bool,
+    span_at_start: bool,
+    /// Text section numbers used so far.
+    sections: usize,
+    /// Frames written in detail.
+    written: u64,
+    /// Indices of the frames shown, when focused on a few (--frame, --packet).
+    focus_shown: Vec<usize>,
     /// Every frame of the connection counted, shown or not.
     seen_frames: usize,
     messages: Vec<MessageEx>,
+    messages_not_listed: u64,
     /// Data frames (and interleaved control frames) of the open message per direction.
     open_msg: [(Vec<usize>, Vec<usize>); 2],
     findings: Vec<FindingEx>,
-    /// (from, offset) of each shown frame, to tie findings to frames.
-    frame_at: HashMap<(u8, u64), usize>,
+    findings_not_listed: u64,
+    /// (from, offset) of the latest shown frames, to tie findings to frames.
+    recent: VecDeque<((u8, u64), usize)>,
     pings: Vec<PingEx>,
     ping_ts: HashMap<usize, f64>,
+    /// The packet of the latest whole frame and the frames it carried.
+    cur_packet: Option<PacketEx>,
+    shared_packets: Vec<PacketEx>,
+    split_frames: Vec<SplitEx>,
     first_frame_ts: Option<f64>,
+    /// The capture's first packet: the base of every relative time.
+    capture_ts: Option<f64>,
     messages_seen: usize,
     deflate: bool,
     done: bool,
 }
 
-impl ExplainSink {
-    pub fn new(sel: Selection, capture: &str) -> Self {
+impl<'a> ExplainSink<'a> {
+    pub fn new(sel: Selection, capture: &str, format: Format, emit: Emit<'a>) -> Self {
         ExplainSink {
             sel,
             capture: capture.to_string(),
+            format,
+            emit,
             chosen: None,
             pending: HashMap::new(),
             pending_findings: HashMap::new(),
             hs: None,
             summary: None,
-            frames: Vec::new(),
+            queue: VecDeque::new(),
+            started: false,
+            span_at_start: false,
+            sections: 0,
+            written: 0,
+            focus_shown: Vec::new(),
             seen_frames: 0,
             messages: Vec::new(),
+            messages_not_listed: 0,
             open_msg: Default::default(),
             findings: Vec::new(),
-            frame_at: HashMap::new(),
+            findings_not_listed: 0,
+            recent: VecDeque::new(),
             pings: Vec::new(),
             ping_ts: HashMap::new(),
+            cur_packet: None,
+            shared_packets: Vec::new(),
+            split_frames: Vec::new(),
             first_frame_ts: None,
+            capture_ts: None,
             messages_seen: 0,
             deflate: false,
             done: false,
@@ -275,6 +367,10 @@ impl ExplainSink {
     /// cannot change the walkthrough).
     pub fn done(&self) -> bool {
         self.done
+    }
+
+    fn focused(&self) -> bool {
+        self.sel.frame.is_some() || self.sel.packet.is_some()
     }
 
     fn is_chosen(&self, c: &ConnRef) -> bool {
@@ -347,11 +443,13 @@ impl ExplainSink {
         let d = f.from.index();
         let op = f.header.opcode;
         // Message bookkeeping happens for every frame, shown or not.
-        if op.is_data() || op == OpCode::Continuation {
+        let mut settled = true;
+        if op.is_data() || (op == OpCode::Continuation && !self.open_msg[d].0.is_empty()) {
             if op.is_data() {
                 self.open_msg[d] = (Vec::new(), Vec::new());
             }
             self.open_msg[d].0.push(index);
+            settled = false; // until its message is complete
         } else if op.is_control() && !self.open_msg[d].0.is_empty() {
             self.open_msg[d].1.push(index);
         }
@@ -374,7 +472,7 @@ impl ExplainSink {
                 .find(|p| p.pong_frame.is_none() && p.from != f.from && p.payload == payload)
             {
                 p.pong_frame = Some(index);
-                if let Some(t) = self.ping_ts.get(&p.ping_frame) {
+                if let Some(t) = self.ping_ts.remove(&p.ping_frame) {
                     p.rtt_ms = Some((f.ts - t) * 1000.0);
                 }
             }
@@ -382,15 +480,48 @@ impl ExplainSink {
         if !self.wanted(index, f) {
             return;
         }
-        let ex = frame_ex(index, f, self.deflate, self.base_ts());
-        self.frame_at.insert((d as u8, f.offset), self.frames.len());
-        self.frames.push(ex);
+        if f.first_packet == f.packet {
+            match &mut self.cur_packet {
+                Some(p) if p.packet == f.packet => p.frames.push(index),
+                cur => {
+                    if let Some(p) = cur.take()
+                        && p.frames.len() > 1
+                        && self.shared_packets.len() < MAX_LIST
+                    {
+                        self.shared_packets.push(p);
+                    }
+                    *cur = Some(PacketEx {
+                        packet: f.packet,
+                        frames: vec![index],
+                    });
+                }
+            }
+        }
+        if f.segments > 1 && self.split_frames.len() < MAX_LIST {
+            self.split_frames.push(SplitEx {
+                frame: index,
+                payload_len: f.header.payload_len,
+                segments: f.segments,
+                first_packet: f.first_packet,
+                packet: f.packet,
+            });
+        }
+        if self.focused() && self.focus_shown.len() < MAX_LIST {
+            self.focus_shown.push(index);
+        }
+        let mut ex = frame_ex(index, f, self.deflate, self.base_ts());
+        ex.settled = settled;
+        if self.recent.len() >= RECENT_FRAMES {
+            self.recent.pop_front();
+        }
+        self.recent.push_back(((d as u8, f.offset), index));
+        self.queue.push_back(ex);
+        self.drain(false);
     }
 
     fn base_ts(&self) -> f64 {
-        self.hs
-            .as_ref()
-            .map(|h| h.ts)
+        self.capture_ts
+            .or(self.hs.as_ref().map(|h| h.ts))
             .or(self.first_frame_ts)
             .unwrap_or(0.0)
     }
@@ -404,23 +535,40 @@ impl ExplainSink {
         self.messages_seen += 1;
         let index = self.messages_seen;
         let mut shown = false;
-        for f in self.frames.iter_mut() {
-            if frames.contains(&f.index) {
+        for f in self.queue.iter_mut() {
+            if frames.binary_search(&f.index).is_ok() {
                 f.message = Some(index);
+                f.settled = true;
                 shown = true;
             }
         }
-        if !shown && self.messages.len() >= MAX_LIST {
+        let touches_focus = self.focused()
+            && frames
+                .iter()
+                .any(|i| self.focus_shown.binary_search(i).is_ok());
+        if self.messages.len() >= MAX_LIST && !touches_focus {
+            self.messages_not_listed += 1;
+            self.drain(false);
             return;
         }
-        let (kind, shown) = if !m.decodable {
-            ("undecodable", String::new())
+        let _ = shown;
+        let (kind, shown, shown_bytes) = if !m.decodable {
+            ("undecodable", String::new(), 0)
         } else {
+            // A listed message keeps the start of its text (the walkthrough
+            // shows a few lines of it), cut at a character boundary.
+            let mut cut = m.data.len().min(MESSAGE_TEXT);
+            if let Err(e) = std::str::from_utf8(&m.data[..cut])
+                && e.error_len().is_none()
+            {
+                cut = e.valid_up_to();
+            }
             show_payload(
-                m.data,
+                &m.data[..cut],
                 m.opcode == OpCode::Text,
-                m.data_complete,
+                m.data_complete && cut == m.data.len(),
                 MESSAGE_HEX,
+                m.len,
             )
         };
         self.messages.push(MessageEx {
@@ -434,8 +582,10 @@ impl ExplainSink {
             len: m.len,
             kind,
             shown,
+            shown_bytes,
             findings: m.findings.iter().map(|c| c.as_str()).collect(),
         });
+        self.drain(false);
     }
 
     fn finding(&mut self, f: &Finding) {
@@ -460,18 +610,20 @@ impl ExplainSink {
             return;
         }
         let frame = f.from.zip(f.offset).and_then(|(d, o)| {
-            self.frame_at
-                .get(&(d.index() as u8, o))
-                .map(|&i| self.frames[i].index)
+            let at = (d.index() as u8, o);
+            self.recent.iter().rev().find(|r| r.0 == at).map(|r| r.1)
         });
-        if frame.is_some() || self.findings.len() < MAX_LIST {
+        let touches_focus =
+            self.focused() && frame.is_some_and(|i| self.focus_shown.binary_search(&i).is_ok());
+        if self.findings.len() < MAX_LIST || touches_focus {
             self.findings.push(finding_ex(f, frame));
+        } else {
+            self.findings_not_listed += 1;
         }
     }
 
-    /// The walkthrough, once the capture has been read.
-    pub fn finish(self) -> Walkthrough {
-        let conn = self.chosen.map(|c| ConnInfo {
+    fn conn_info(&self) -> Option<ConnInfo> {
+        self.chosen.map(|c| ConnInfo {
             id: c.id,
             client: c.client.to_string(),
             server: c.server.to_string(),
@@ -484,20 +636,23 @@ impl ExplainSink {
             } else {
                 "it masks its frames (no handshake in the capture)"
             },
-        });
-        let mut by_packet: HashMap<u64, Vec<usize>> = HashMap::new();
-        for f in &self.frames {
-            if f.first_packet == f.packet {
-                by_packet.entry(f.packet).or_default().push(f.index);
+        })
+    }
+
+    fn handshake_shown(&self) -> Option<HandshakeEx> {
+        let hs = self.hs.as_ref()?;
+        if self.focused() {
+            // Focused on some frames: the handshake only when asked for by packet.
+            let p = self.sel.packet?;
+            if p != hs.packet && Some(p) != hs.response_packet {
+                return None;
             }
         }
-        let mut shared_packets: Vec<PacketEx> = by_packet
-            .into_iter()
-            .filter(|(_, v)| v.len() > 1)
-            .map(|(packet, frames)| PacketEx { packet, frames })
-            .collect();
-        shared_packets.sort_by_key(|p| p.packet);
-        let not_found = if self.chosen.is_none() {
+        Some(handshake_ex(hs))
+    }
+
+    fn not_found(&self) -> Option<String> {
+        if self.chosen.is_none() {
             Some(match (&self.sel.conn, &self.sel.packet) {
                 (Some(c), _) => {
                     format!("connection {c} is not a WebSocket connection in this capture")
@@ -505,55 +660,154 @@ impl ExplainSink {
                 (_, Some(p)) => format!("packet {p} carries no WebSocket frame or handshake"),
                 _ => "no WebSocket connection in this capture".to_string(),
             })
-        } else if self.sel.frame.is_some_and(|n| n > self.seen_frames) {
-            Some(format!(
-                "the connection has {} frames; there is no frame {}",
-                self.seen_frames,
-                self.sel.frame.unwrap_or(0)
-            ))
         } else {
-            None
-        };
-        let mut messages = self.messages;
-        let mut pings = self.pings;
-        let mut findings = self.findings;
-        let mut hs = self.hs.as_ref().map(handshake_ex);
-        if self.sel.frame.is_some() || self.sel.packet.is_some() {
-            // Focused on some frames: keep what concerns them.
-            let shown: std::collections::HashSet<usize> =
-                self.frames.iter().map(|f| f.index).collect();
-            messages.retain(|m| m.frames.iter().any(|i| shown.contains(i)));
-            pings.retain(|p| {
-                shown.contains(&p.ping_frame) || p.pong_frame.is_some_and(|q| shown.contains(&q))
-            });
-            findings.retain(|f| {
-                f.frame.is_some_and(|i| shown.contains(&i)) || self.sel.packet == Some(f.packet)
-            });
-            let p = self.sel.packet;
-            if !hs.as_ref().is_some_and(|h| {
-                p.is_some() && (p == Some(h.request_packet) || p == h.response_packet)
-            }) {
-                hs = None;
-            }
+            self.sel.frame.filter(|&n| n > self.seen_frames).map(|n| {
+                format!(
+                    "the connection has {} frames; there is no frame {n}",
+                    self.seen_frames
+                )
+            })
         }
-        Walkthrough {
-            capture: self.capture,
-            conn,
-            handshake: hs,
-            frames_not_shown: (self.seen_frames - self.frames.len()) as u64,
-            frames: self.frames,
-            messages,
-            pings,
-            shared_packets,
-            findings,
-            not_found,
+    }
+
+    fn write(&mut self, s: &str) {
+        if !s.is_empty() {
+            (self.emit)(s.as_bytes());
+        }
+    }
+
+    /// Writes everything before the frames, with the first frames in view.
+    fn start(&mut self, ended: bool) {
+        self.started = true;
+        self.span_at_start = self.summary.is_some();
+        let w = Walkthrough {
+            capture: self.capture.clone(),
+            conn: self.conn_info(),
+            handshake: self.handshake_shown(),
+            frames: self.queue.iter().take(HEAD_FRAMES).cloned().collect(),
+            more_frames: !ended || self.queue.len() > HEAD_FRAMES,
+            frames_shown: if ended { self.queue.len() as u64 } else { 0 },
+            frames_not_shown: if ended {
+                (self.seen_frames - self.queue.len()) as u64
+            } else {
+                0
+            },
+            messages: Vec::new(),
+            messages_not_listed: 0,
+            pings: Vec::new(),
+            shared_packets: Vec::new(),
+            split_frames: Vec::new(),
+            findings: Vec::new(),
+            findings_not_listed: 0,
+            not_found: if ended { self.not_found() } else { None },
             push: Vec::new(),
             push_not_shown: 0,
+            span_at_start: self.span_at_start,
+        };
+        let mut out = String::new();
+        match self.format {
+            Format::Text(st) => self.sections = text::head(&w, st, &mut out),
+            Format::Html => html::head(&w, &mut out),
+            Format::Json => json_head(&w, ended, &mut out),
         }
+        self.write(&out);
+    }
+
+    /// Writes the frames that are ready: settled ones at the head of the
+    /// queue (all of them with `all`, or past the queue's cap).
+    fn drain(&mut self, all: bool) {
+        if !self.started {
+            if self.queue.len() <= HEAD_FRAMES && !all {
+                return;
+            }
+            self.start(all);
+        }
+        let mut out = String::new();
+        while let Some(f) = self.queue.front() {
+            if !(all || f.settled || self.queue.len() > MAX_QUEUE) {
+                break;
+            }
+            let Some(f) = self.queue.pop_front() else {
+                break;
+            };
+            match self.format {
+                Format::Text(st) => text::frame(&mut out, st, &f, self.written == 0),
+                Format::Html => html::frame(&mut out, &f),
+                Format::Json => json_record(&mut out, "explain-frame", &f),
+            }
+            self.written += 1;
+            if out.len() > 1 << 16 {
+                self.write(&out);
+                out.clear();
+            }
+        }
+        self.write(&out);
+    }
+
+    /// Writes the rest of the walkthrough once the capture has been read:
+    /// the frames still held, then messages, segments, pings, findings and
+    /// the capture's push channels. Returns what was asked for but not
+    /// found, if anything.
+    pub fn finish(
+        mut self,
+        push: Vec<crate::push::PushRecord>,
+        push_not_shown: usize,
+    ) -> Option<String> {
+        self.drain(true);
+        if let Some(p) = self.cur_packet.take()
+            && p.frames.len() > 1
+            && self.shared_packets.len() < MAX_LIST
+        {
+            self.shared_packets.push(p);
+        }
+        let mut messages = std::mem::take(&mut self.messages);
+        let mut pings = std::mem::take(&mut self.pings);
+        let mut findings = std::mem::take(&mut self.findings);
+        if self.focused() {
+            // Focused on some frames: keep what concerns them.
+            let shown = &self.focus_shown;
+            let has = |i: &usize| shown.binary_search(i).is_ok();
+            messages.retain(|m| m.frames.iter().any(has));
+            pings.retain(|p| has(&p.ping_frame) || p.pong_frame.as_ref().is_some_and(has));
+            findings
+                .retain(|f| f.frame.as_ref().is_some_and(has) || self.sel.packet == Some(f.packet));
+        }
+        let not_found = self.not_found();
+        let w = Walkthrough {
+            capture: self.capture.clone(),
+            conn: self.conn_info(),
+            handshake: None,
+            frames: Vec::new(),
+            more_frames: false,
+            frames_shown: self.written,
+            frames_not_shown: self.seen_frames as u64 - self.written,
+            messages,
+            messages_not_listed: self.messages_not_listed,
+            pings,
+            shared_packets: std::mem::take(&mut self.shared_packets),
+            split_frames: std::mem::take(&mut self.split_frames),
+            findings,
+            findings_not_listed: self.findings_not_listed,
+            not_found: not_found.clone(),
+            push,
+            push_not_shown,
+            span_at_start: self.span_at_start,
+        };
+        let mut out = String::new();
+        match self.format {
+            Format::Text(st) => text::tail(&w, st, self.sections, &mut out),
+            Format::Html => html::tail(&w, &mut out),
+            Format::Json => json_tail(&w, &mut out),
+        }
+        self.write(&out);
+        not_found
     }
 }
 
-impl Sink for ExplainSink {
+impl Sink for ExplainSink<'_> {
+    fn capture_start(&mut self, ts: f64) {
+        self.capture_ts.get_or_insert(ts);
+    }
     fn event(&mut self, ev: Event<'_>) {
         match ev {
             Event::Handshake(c, hs) => self.handshake(c, hs),
@@ -942,20 +1196,26 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         None => Vec::new(),
     };
     let compressed = deflate && h.rsv1;
-    let complete = f.payload_complete && f.payload.len() < KEEP_PAYLOAD;
-    let shown_bytes = &f.payload[..f.payload.len().min(KEEP_PAYLOAD)];
-    let (payload_kind, payload_shown) = if h.payload_len == 0 {
-        ("empty", String::new())
+    let kept = &f.payload[..f.payload.len().min(KEEP_PAYLOAD)];
+    let whole = f.payload_complete && kept.len() as u64 == h.payload_len;
+    let (payload_kind, payload_shown, payload_shown_bytes) = if h.payload_len == 0 {
+        ("empty", String::new(), 0)
     } else if compressed {
-        ("compressed", hex_dump(shown_bytes, FRAME_HEX))
+        let n = kept.len().min(FRAME_HEX);
+        (
+            "compressed",
+            hex_dump(kept, FRAME_HEX, h.payload_len),
+            n as u64,
+        )
     } else if h.opcode == OpCode::Close {
-        ("close", String::new())
+        ("close", String::new(), 0)
     } else {
         show_payload(
-            shown_bytes,
+            kept,
             h.opcode == OpCode::Text || h.opcode.is_control(),
-            complete,
+            whole,
             FRAME_HEX,
+            h.payload_len,
         )
     };
     FrameEx {
@@ -990,7 +1250,8 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         unmask,
         payload_kind,
         payload_shown,
-        payload_complete: complete,
+        payload_shown_bytes,
+        payload_complete: whole,
         close_code: f.close_code,
         close_meaning: f.close_code.map(close::meaning),
         close_reason: f
@@ -998,13 +1259,21 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
             .map(|r| String::from_utf8_lossy(r).into_owned()),
         message: None,
         findings: f.findings.iter().map(|c| c.as_str()).collect(),
+        settled: true,
     }
 }
 
-/// A payload for people: text, pretty JSON, or a hex dump.
-fn show_payload(data: &[u8], text: bool, complete: bool, hex_max: usize) -> (&'static str, String) {
+/// A payload for people: text, pretty JSON, or a hex dump; with how many
+/// of its `total` bytes (`data` may be a kept prefix) it shows.
+fn show_payload(
+    data: &[u8],
+    text: bool,
+    complete: bool,
+    hex_max: usize,
+    total: u64,
+) -> (&'static str, String, u64) {
     if data.is_empty() {
-        return ("empty", String::new());
+        return ("empty", String::new(), 0);
     }
     if let Ok(s) = std::str::from_utf8(data) {
         if complete
@@ -1012,13 +1281,14 @@ fn show_payload(data: &[u8], text: bool, complete: bool, hex_max: usize) -> (&'s
             && let Ok(v) = serde_json::from_str::<serde_json::Value>(s)
             && let Ok(p) = serde_json::to_string_pretty(&v)
         {
-            return ("json", p);
+            return ("json", p, data.len() as u64);
         }
         if text || s.chars().all(|c| !c.is_control() || c == '\n' || c == '\t') {
-            return ("text", s.to_string());
+            return ("text", s.to_string(), data.len() as u64);
         }
     }
-    ("hex", hex_dump(data, hex_max))
+    let n = data.len().min(hex_max);
+    ("hex", hex_dump(data, hex_max, total), n as u64)
 }
 
 /// Which way a frame or message went, in words.
@@ -1062,10 +1332,12 @@ pub fn ranges(ids: &[usize]) -> String {
     out.join(", ")
 }
 
-/// Lines of 16 bytes: offset, hex, ASCII.
-pub fn hex_dump(data: &[u8], max: usize) -> String {
+/// Lines of 16 bytes: offset, hex, ASCII; at most `max` of `data`, then
+/// how many of the payload's `total` bytes are left out.
+pub fn hex_dump(data: &[u8], max: usize, total: u64) -> String {
+    let shown = &data[..data.len().min(max)];
     let mut out = String::new();
-    for (row, chunk) in data[..data.len().min(max)].chunks(16).enumerate() {
+    for (row, chunk) in shown.chunks(16).enumerate() {
         let hex: Vec<String> = chunk.iter().map(|b| format!("{b:02x}")).collect();
         let ascii: String = chunk
             .iter()
@@ -1083,59 +1355,65 @@ pub fn hex_dump(data: &[u8], max: usize) -> String {
             hex.join(" ")
         ));
     }
-    if data.len() > max {
-        out.push_str(&format!("…  ({} more bytes)\n", data.len() - max));
+    let more = total.saturating_sub(shown.len() as u64);
+    if more > 0 {
+        out.push_str(&format!("…  ({more} more bytes)\n"));
     }
     out
 }
 
-/// The walkthrough as JSON lines: one record per part, each with a `type`.
-pub fn json_lines(w: &Walkthrough) -> String {
-    fn line<T: Serialize>(out: &mut String, ty: &str, v: &T) {
-        if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(v) {
-            let mut o = serde_json::Map::new();
-            o.insert("type".into(), ty.into());
-            o.extend(m);
-            out.push_str(&serde_json::Value::Object(o).to_string());
-            out.push('\n');
-        }
+/// One JSON line: `v`'s fields after a `type`.
+fn json_record<T: Serialize>(out: &mut String, ty: &str, v: &T) {
+    if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(v) {
+        let mut o = serde_json::Map::new();
+        o.insert("type".into(), ty.into());
+        o.extend(m);
+        out.push_str(&crate::render::escape::json_string(
+            &serde_json::Value::Object(o),
+        ));
+        out.push('\n');
     }
-    let mut out = String::new();
+}
+
+/// The walkthrough as JSON lines, its start: the `explain` record (its
+/// counts are null when frames were still coming; `explain-end` has them)
+/// and the handshake.
+fn json_head(w: &Walkthrough, ended: bool, out: &mut String) {
     #[derive(Serialize)]
     struct Head<'a> {
         capture: &'a str,
         conn: &'a Option<ConnInfo>,
-        frames_shown: usize,
-        frames_not_shown: u64,
+        frames_shown: Option<u64>,
+        frames_not_shown: Option<u64>,
         not_found: &'a Option<String>,
-        shared_packets: &'a [PacketEx],
     }
-    line(
-        &mut out,
+    json_record(
+        out,
         "explain",
         &Head {
             capture: &w.capture,
             conn: &w.conn,
-            frames_shown: w.frames.len(),
-            frames_not_shown: w.frames_not_shown,
+            frames_shown: ended.then_some(w.frames_shown),
+            frames_not_shown: ended.then_some(w.frames_not_shown),
             not_found: &w.not_found,
-            shared_packets: &w.shared_packets,
         },
     );
     if let Some(h) = &w.handshake {
-        line(&mut out, "explain-handshake", h);
+        json_record(out, "explain-handshake", h);
     }
-    for f in &w.frames {
-        line(&mut out, "explain-frame", f);
-    }
+}
+
+/// The walkthrough as JSON lines, after the frames: messages, pings,
+/// findings, push channels, then `explain-end` with the counts.
+fn json_tail(w: &Walkthrough, out: &mut String) {
     for m in &w.messages {
-        line(&mut out, "explain-message", m);
+        json_record(out, "explain-message", m);
     }
     for p in &w.pings {
-        line(&mut out, "explain-ping", p);
+        json_record(out, "explain-ping", p);
     }
     for f in &w.findings {
-        line(&mut out, "finding", f);
+        json_record(out, "finding", f);
     }
     #[derive(Serialize)]
     struct PushEx<'a> {
@@ -1144,8 +1422,8 @@ pub fn json_lines(w: &Walkthrough) -> String {
         timeline: &'a [crate::push::TimelineItem],
     }
     for p in &w.push {
-        line(
-            &mut out,
+        json_record(
+            out,
             "explain-push",
             &PushEx {
                 channel: p,
@@ -1153,5 +1431,31 @@ pub fn json_lines(w: &Walkthrough) -> String {
             },
         );
     }
-    out
+    #[derive(Serialize)]
+    struct End<'a> {
+        capture: &'a str,
+        frames_shown: u64,
+        frames_not_shown: u64,
+        messages_not_listed: u64,
+        findings_not_listed: u64,
+        push_not_shown: usize,
+        not_found: &'a Option<String>,
+        shared_packets: &'a [PacketEx],
+        split_frames: &'a [SplitEx],
+    }
+    json_record(
+        out,
+        "explain-end",
+        &End {
+            capture: &w.capture,
+            frames_shown: w.frames_shown,
+            frames_not_shown: w.frames_not_shown,
+            messages_not_listed: w.messages_not_listed,
+            findings_not_listed: w.findings_not_listed,
+            push_not_shown: w.push_not_shown,
+            not_found: &w.not_found,
+            shared_packets: &w.shared_packets,
+            split_frames: &w.split_frames,
+        },
+    );
 }

@@ -2,13 +2,15 @@
 
 use std::fmt::Write as _;
 
+use std::borrow::Cow;
+
 use super::{FrameEx, Walkthrough, arrow};
 
 /// Output width the text is laid out for.
 pub const WIDTH: usize = 100;
 
 /// ANSI styling, or none.
-#[derive(Clone, Copy)]
+#[derive(Debug, Clone, Copy)]
 pub struct Style {
     pub color: bool,
 }
@@ -44,6 +46,26 @@ impl Style {
     fn bad(self, s: &str) -> String {
         self.paint("1;31", s)
     }
+}
+
+/// Text from the capture made safe for a terminal: control characters
+/// (ESC, CR, backspace, the other C0 and C1 codes, DEL) are written as
+/// `\x1b`-style escapes, so capture bytes never drive the terminal. Every
+/// capture-derived string of the text walkthrough goes through here.
+pub fn term(s: &str) -> Cow<'_, str> {
+    let bad = |c: char| c.is_control() && c != '\t';
+    if !s.chars().any(bad) {
+        return Cow::Borrowed(s);
+    }
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        if c == '\t' {
+            o.push(c);
+        } else {
+            crate::render::escape::push_escaped(&mut o, c);
+        }
+    }
+    Cow::Owned(o)
 }
 
 /// Appends `text` wrapped to WIDTH, the first line after `lead` (already
@@ -91,13 +113,14 @@ fn heading(out: &mut String, st: Style, n: usize, title: &str) {
     let _ = writeln!(out, "\n{}", st.bold(&format!("{n}. {title}")));
 }
 
-/// Renders the whole walkthrough.
-pub fn render(w: &Walkthrough, st: Style) -> String {
-    let mut out = String::new();
+/// Writes everything before the frames (title, connection, handshake, the
+/// accept computation, the frames' heading); returns the sections used.
+pub fn head(w: &Walkthrough, st: Style, out: &mut String) -> usize {
     let title = match &w.conn {
         Some(c) => format!("wsdissect explain: {}, connection {}", w.capture, c.id),
         None => format!("wsdissect explain: {}", w.capture),
     };
+    let title = term(&title);
     let _ = writeln!(
         out,
         "{}\n{}",
@@ -105,32 +128,23 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
         "=".repeat(title.chars().count().min(WIDTH))
     );
     if let Some(nf) = &w.not_found {
-        let _ = writeln!(out, "\n{nf}.");
+        let _ = writeln!(out, "\n{}.", term(nf));
     }
     let Some(c) = &w.conn else {
-        push_section(&mut out, st, 1, w);
-        return out;
+        return 0;
     };
     let mut sec = 0;
     let mut next = || {
         sec += 1;
         sec
     };
-    heading(&mut out, st, next(), "The TCP connection");
+    heading(out, st, next(), "The TCP connection");
     let _ = writeln!(out, "   client  {}   ({})", c.client, c.client_by);
     let _ = writeln!(out, "   server  {}", c.server);
-    if let (Some(a), Some(b), Some(t0), Some(t1)) =
-        (c.first_packet, c.last_packet, c.first_ts, c.last_ts)
-    {
-        let _ = writeln!(
-            out,
-            "   packets #{a} to #{b} of the capture, over {:.3} s",
-            t1 - t0
-        );
-    }
+    span(out, w, "   packets");
     if let Some(h) = &w.handshake {
         heading(
-            &mut out,
+            out,
             st,
             next(),
             "The opening handshake (RFC 6455 section 4)",
@@ -141,10 +155,10 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
             h.request_packet
         );
         let req_meaning = "the method must be GET and the version HTTP/1.1 or later (section 4.1)";
-        let _ = writeln!(out, "     {}", st.bold(&h.request_line));
-        wrapped(&mut out, "       ", 7, &st.dim(req_meaning));
+        let _ = writeln!(out, "     {}", st.bold(&term(&h.request_line)));
+        wrapped(out, "       ", 7, &st.dim(req_meaning));
         for hd in &h.request_headers {
-            header_line(&mut out, st, &hd.name, &hd.value, &hd.meaning);
+            header_line(out, st, &hd.name, &hd.value, &hd.meaning);
         }
         match (&h.response_line, h.response_packet) {
             (Some(line), Some(p)) => {
@@ -152,9 +166,9 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
                     out,
                     "\n   The server answers, packet #{p} (server → client):"
                 );
-                let _ = writeln!(out, "     {}", st.bold(line));
+                let _ = writeln!(out, "     {}", st.bold(&term(line)));
                 for hd in &h.response_headers {
-                    header_line(&mut out, st, &hd.name, &hd.value, &hd.meaning);
+                    header_line(out, st, &hd.name, &hd.value, &hd.meaning);
                 }
             }
             _ => {
@@ -163,7 +177,7 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
         }
         if let Some(a) = &h.accept {
             heading(
-                &mut out,
+                out,
                 st,
                 next(),
                 "Sec-WebSocket-Accept, step by step (section 4.2.2)",
@@ -172,43 +186,70 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
                 format!("{n} bytes once decoded")
             });
             let rows = [
-                ("the client's key", format!("{}   ({kb})", a.key)),
+                ("the client's key", format!("{}   ({kb})", term(&a.key))),
                 ("append the GUID", a.guid.to_string()),
-                ("key + GUID", a.concatenated.clone()),
+                ("key + GUID", term(&a.concatenated).into_owned()),
                 ("SHA-1 of that (hex)", a.sha1_hex.clone()),
                 ("base64 of the digest", st.bold(&a.base64)),
                 (
                     "the server sent",
-                    a.sent.clone().unwrap_or_else(|| "(nothing)".into()),
+                    a.sent
+                        .as_deref()
+                        .map_or("(nothing)".into(), |s| term(s).into_owned()),
                 ),
             ];
             for (k, v) in rows {
                 let _ = writeln!(out, "   {}{v}", pad(k, 24));
             }
             let verdict = if a.ok == Some(true) {
-                st.good(&format!("✓ {}", a.verdict))
+                st.good(&format!("✓ {}", term(&a.verdict)))
             } else {
-                st.bad(&format!("✗ {}", a.verdict))
+                st.bad(&format!("✗ {}", term(&a.verdict)))
             };
-            wrapped(&mut out, &format!("   {}", pad("", 24)), 27, &verdict);
+            wrapped(out, &format!("   {}", pad("", 24)), 27, &verdict);
         }
         let _ = writeln!(out);
         for n in &h.negotiated {
-            wrapped(&mut out, "   • ", 5, n);
+            wrapped(out, "   • ", 5, &term(n));
         }
     }
     heading(
-        &mut out,
+        out,
         st,
         next(),
         "Frames (the header is RFC 6455 section 5.2's diagram, bit by bit)",
     );
-    if w.frames.is_empty() {
+    if w.frames.is_empty() && !w.more_frames {
         let _ = writeln!(out, "   No frame to show.");
     }
-    for (i, f) in w.frames.iter().enumerate() {
-        frame(&mut out, st, f, i == 0);
+    sec
+}
+
+/// The packets and seconds the connection spanned, when known.
+fn span(out: &mut String, w: &Walkthrough, lead: &str) {
+    let Some(c) = &w.conn else { return };
+    if let (Some(a), Some(b), Some(t0), Some(t1)) =
+        (c.first_packet, c.last_packet, c.first_ts, c.last_ts)
+    {
+        let _ = writeln!(
+            out,
+            "{lead} #{a} to #{b} of the capture, over {:.3} s",
+            t1 - t0
+        );
     }
+}
+
+/// Writes everything after the frames (`sections` were used before them).
+pub fn tail(w: &Walkthrough, st: Style, sections: usize, out: &mut String) {
+    if w.conn.is_none() {
+        push_section(out, st, 1, w);
+        return;
+    }
+    let mut sec = sections;
+    let mut next = || {
+        sec += 1;
+        sec
+    };
     if w.frames_not_shown > 0 {
         let _ = writeln!(
             out,
@@ -216,13 +257,13 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
             w.frames_not_shown
         );
     }
+    if !w.span_at_start {
+        // Written as the frames came: the connection's span is known only now.
+        let _ = writeln!(out);
+        span(out, w, "   The connection spanned packets");
+    }
     if !w.messages.is_empty() {
-        heading(
-            &mut out,
-            st,
-            next(),
-            "From frames to messages (section 5.4)",
-        );
+        heading(out, st, next(), "From frames to messages (section 5.4)");
         for m in &w.messages {
             let frames = super::ranges(&m.frames);
             let how = if m.frames.len() == 1 {
@@ -243,11 +284,11 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
             // A short one-line text goes on the same line.
             let inline = m.kind == "text"
                 && !m.shown.contains('\n')
-                && line.chars().count() + 2 + m.shown.chars().count() <= WIDTH;
+                && line.chars().count() + 2 + term(&m.shown).chars().count() <= WIDTH;
             if inline {
-                let _ = write!(line, ": {}", m.shown);
+                let _ = write!(line, ": {}", term(&m.shown));
             }
-            wrapped(&mut out, "   ", 5, line.trim_start());
+            wrapped(out, "   ", 5, line.trim_start());
             if !m.interleaved.is_empty() {
                 let ids = super::ranges(&m.interleaved);
                 let _ = writeln!(
@@ -256,7 +297,7 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
                 );
             }
             if !inline {
-                payload_block(&mut out, st, m.kind, &m.shown, 5, 6);
+                payload_block(out, st, m.kind, &m.shown, 5, 6, false);
             }
             if !m.findings.is_empty() {
                 let _ = writeln!(
@@ -267,9 +308,15 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
             }
         }
     }
-    let split: Vec<&FrameEx> = w.frames.iter().filter(|f| f.segments > 1).collect();
-    if !w.shared_packets.is_empty() || !split.is_empty() {
-        heading(&mut out, st, next(), "Frames and TCP segments");
+    if w.messages_not_listed > 0 {
+        let _ = writeln!(
+            out,
+            "   … and {} more messages: `wsdissect messages` lists every one.",
+            w.messages_not_listed
+        );
+    }
+    if !w.shared_packets.is_empty() || !w.split_frames.is_empty() {
+        heading(out, st, next(), "Frames and TCP segments");
         let _ = writeln!(
             out,
             "   TCP carries a byte stream: frame boundaries need not match segment boundaries."
@@ -277,7 +324,7 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
         for p in &w.shared_packets {
             let ids = super::ranges(&p.frames);
             wrapped(
-                &mut out,
+                out,
                 "   ",
                 5,
                 &format!(
@@ -287,16 +334,16 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
                 ),
             );
         }
-        for f in split {
+        for f in &w.split_frames {
             let _ = writeln!(
                 out,
                 "   frame {} ({} bytes) was split over {} segments, packets #{} to #{}",
-                f.index, f.payload_len, f.segments, f.first_packet, f.packet
+                f.frame, f.payload_len, f.segments, f.first_packet, f.packet
             );
         }
     }
     if !w.pings.is_empty() {
-        heading(&mut out, st, next(), "Ping and pong (section 5.5.2, 5.5.3)");
+        heading(out, st, next(), "Ping and pong (section 5.5.2, 5.5.3)");
         for p in &w.pings {
             match (p.pong_frame, p.rtt_ms) {
                 (Some(q), Some(rtt)) => {
@@ -319,12 +366,7 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
             }
         }
     }
-    heading(
-        &mut out,
-        st,
-        next(),
-        "Findings (what `wsdissect check` reports)",
-    );
+    heading(out, st, next(), "Findings (what `wsdissect check` reports)");
     if w.findings.is_empty() {
         let _ = writeln!(
             out,
@@ -347,10 +389,16 @@ pub fn render(w: &Walkthrough, st: Style) -> String {
             st.bold(&head)
         };
         let _ = writeln!(out, "{painted}");
-        wrapped(&mut out, "     ", 5, &f.message);
+        wrapped(out, "     ", 5, &term(&f.message));
     }
-    push_section(&mut out, st, next(), w);
-    out
+    if w.findings_not_listed > 0 {
+        let _ = writeln!(
+            out,
+            "   … and {} more findings: `wsdissect check` lists every one.",
+            w.findings_not_listed
+        );
+    }
+    push_section(out, st, next(), w);
 }
 
 /// The push techniques of the course, as the capture shows them.
@@ -371,17 +419,23 @@ fn push_section(out: &mut String, st: Style, n: usize, w: &Walkthrough) {
             "\n   {}",
             st.bold(&format!(
                 "{} {} · {} · {} → {} · {} request(s), {} event(s)",
-                p.method, p.path, p.technique, p.client, p.server, p.requests, p.events
+                term(&p.method),
+                term(&p.path),
+                p.technique,
+                p.client,
+                p.server,
+                p.requests,
+                p.events
             ))
         );
-        wrapped(out, "     why: ", 10, &p.reason);
+        wrapped(out, "     why: ", 10, &term(&p.reason));
         for t in &p.timeline {
             let line = format!(
                 "     +{:>8.3} s  conn {:<3} {:<9} {}",
                 t.ts - p.first_ts,
                 t.conn,
                 t.what,
-                t.detail
+                term(&t.detail)
             );
             let line: String = line.chars().take(WIDTH).collect();
             let _ = writeln!(out, "{}", line.trim_end());
@@ -400,6 +454,7 @@ fn push_section(out: &mut String, st: Style, n: usize, w: &Walkthrough) {
 }
 
 fn header_line(out: &mut String, st: Style, name: &str, value: &str, meaning: &str) {
+    let (name, value, meaning) = (term(name), term(value), term(meaning));
     let hv = format!("{name}: {value}");
     if st.color {
         let _ = writeln!(out, "     {}", st.bold(&hv));
@@ -407,8 +462,48 @@ fn header_line(out: &mut String, st: Style, name: &str, value: &str, meaning: &s
         wrapped(out, "     ", 7, &hv);
     }
     if !meaning.is_empty() {
-        wrapped(out, "       ", 7, &st.dim(meaning));
+        wrapped(out, "       ", 7, &st.dim(&meaning));
     }
+}
+
+/// The lines a payload block shows (at most `max_lines`, each at most
+/// `width` characters: with `wrap` text is wrapped, else cut), whether some
+/// were left out, and for wrapped text how many bytes of `shown` the lines
+/// cover.
+fn block_lines(
+    kind: &str,
+    shown: &str,
+    width: usize,
+    max_lines: usize,
+    wrap: bool,
+) -> (Vec<String>, bool, usize) {
+    let mut lines = Vec::new();
+    if kind == "text" && wrap {
+        // Bytes of `shown` the lines cover.
+        let mut used = 0;
+        for line in shown.split_inclusive('\n') {
+            let body = line.strip_suffix('\n').unwrap_or(line);
+            let mut chars = body.chars().peekable();
+            loop {
+                let piece: String = chars.by_ref().take(width).collect();
+                if lines.len() == max_lines {
+                    return (lines, true, used);
+                }
+                used += piece.len();
+                lines.push(piece);
+                if chars.peek().is_none() {
+                    break;
+                }
+            }
+            used += line.len() - body.len();
+        }
+        return (lines, false, shown.len());
+    }
+    let total = shown.lines().count();
+    for line in shown.lines().take(max_lines) {
+        lines.push(line.chars().take(width).collect());
+    }
+    (lines, total > max_lines, shown.len())
 }
 
 fn payload_block(
@@ -418,6 +513,7 @@ fn payload_block(
     shown: &str,
     indent: usize,
     max_lines: usize,
+    wrap: bool,
 ) {
     let pre = " ".repeat(indent);
     match kind {
@@ -433,11 +529,11 @@ fn payload_block(
                 _ => "hex dump:",
             };
             let _ = writeln!(out, "{pre}{}", st.dim(label));
-            for line in shown.lines().take(max_lines) {
-                let line: String = line.chars().take(WIDTH - indent - 2).collect();
-                let _ = writeln!(out, "{pre}  {line}");
+            let (lines, cut, _) = block_lines(kind, shown, WIDTH - indent - 2, max_lines, wrap);
+            for line in lines {
+                let _ = writeln!(out, "{pre}  {}", term(&line));
             }
-            if shown.lines().count() > max_lines {
+            if cut {
                 let _ = writeln!(out, "{pre}  …");
             }
         }
@@ -490,7 +586,8 @@ fn diagram(out: &mut String, st: Style, f: &FrameEx, full: bool) {
     let _ = writeln!(out, "{rule}");
 }
 
-fn frame(out: &mut String, st: Style, f: &FrameEx, first: bool) {
+/// One frame, in detail (`first`: with the diagram's full legend).
+pub fn frame(out: &mut String, st: Style, f: &FrameEx, first: bool) {
     let segs = f.carried_by();
     let _ = writeln!(
         out,
@@ -552,7 +649,7 @@ fn frame(out: &mut String, st: Style, f: &FrameEx, first: bool) {
             f.close_reason
                 .as_deref()
                 .filter(|r| !r.is_empty())
-                .map_or(String::new(), |r| format!("; reason \"{r}\""))
+                .map_or(String::new(), |r| format!("; reason \"{}\"", term(r)))
         );
     } else if f.opcode == 8 {
         let _ = writeln!(
@@ -561,16 +658,20 @@ fn frame(out: &mut String, st: Style, f: &FrameEx, first: bool) {
         );
     }
     if f.payload_kind != "empty" && f.payload_kind != "close" {
-        let _ = write!(out, "   Payload");
-        if !f.payload_complete {
-            let _ = write!(
-                out,
-                " (the first {} bytes shown)",
-                f.payload_shown.len().min(4096)
-            );
+        // What the block below shows of the payload, in bytes.
+        let (_, cut, covered) = block_lines(f.payload_kind, &f.payload_shown, WIDTH - 7, 12, true);
+        let shown = match f.payload_kind {
+            "text" if cut => covered as u64,
+            _ => f.payload_shown_bytes,
+        };
+        let _ = write!(out, "   Payload: {} bytes", f.payload_len);
+        if f.payload_kind == "json" && cut {
+            let _ = write!(out, " (the first 12 lines of it pretty-printed)");
+        } else if shown < f.payload_len {
+            let _ = write!(out, ", the first {shown} shown");
         }
         let _ = writeln!(out);
-        payload_block(out, st, f.payload_kind, &f.payload_shown, 5, 12);
+        payload_block(out, st, f.payload_kind, &f.payload_shown, 5, 12, true);
     }
     if let Some(m) = f.message {
         let _ = writeln!(out, "   {}", st.dim(&format!("part of message {m}")));

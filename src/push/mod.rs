@@ -23,8 +23,16 @@ use sse::{SseEvent, SseParser, SseProblem};
 
 /// Exchanges remembered per channel (timings); past it only counts grow.
 const MAX_EXCHANGES_PER_CHANNEL: usize = 100_000;
-/// Channels tracked.
-const MAX_CHANNELS: usize = 100_000;
+/// Exchanges remembered over all channels (40 bytes each).
+const MAX_EXCHANGES: usize = 500_000;
+/// Channels tracked; requests to further channels are counted in a
+/// `limit.reached` finding.
+pub const MAX_CHANNELS: usize = 10_000;
+/// Channels that keep a timeline (for `explain`, which shows the first ones).
+const TIMELINE_CHANNELS: usize = 32;
+/// Connections with an exchange in progress tracked at once; past it the
+/// least recently active half is forgotten.
+const MAX_CONN_TRACKS: usize = 65_536;
 /// Bytes of an HTML response scanned for `<script` across body pieces.
 const SCRIPT_TAG: &[u8] = b"<script";
 
@@ -128,15 +136,19 @@ struct Channel {
     ws_messages: u64,
     /// Requests of Socket.IO's engine.io polling transport (`transport=polling`).
     engine_io_polling: u64,
+    /// Requests that carried a body of the client's (Content-Length > 0 or chunked).
+    with_body: u64,
     last_event_ids: Vec<String>,
     /// Requests that carried a Last-Event-ID.
     with_last_event_id: u64,
     timeline: Vec<TimelineItem>,
+    /// Only the first channels keep one.
+    keeps_timeline: bool,
 }
 
 impl Channel {
     fn note(&mut self, ts: f64, conn: u64, what: &'static str, detail: String) {
-        if self.timeline.len() < MAX_TIMELINE {
+        if self.keeps_timeline && self.timeline.len() < MAX_TIMELINE {
             self.timeline.push(TimelineItem {
                 ts,
                 conn,
@@ -166,8 +178,12 @@ struct ConnTrack {
     tail: Vec<u8>,
     /// A WebSocket channel this connection upgraded to.
     ws_channel: Option<usize>,
-    rtt: Option<f64>,
+    /// The last HTTP activity (to forget the idlest connections first).
+    last_ts: f64,
 }
+
+/// What `PushSink::on_sse` hands each event to.
+type OnSse<'a> = Box<dyn FnMut(&SseRecord) + 'a>;
 
 /// Collects the channels from the event stream.
 pub struct PushSink<'a> {
@@ -177,9 +193,15 @@ pub struct PushSink<'a> {
     /// Findings on push traffic, as they come (capped).
     pub findings: Vec<Finding>,
     last_ts: f64,
+    /// Exchange timings kept over all channels.
+    exchanges: usize,
+    /// Whether the `limit.reached` finding for exchange timings was raised.
+    exchanges_capped: bool,
+    /// Requests to channels past MAX_CHANNELS (not classified).
+    pub dropped_requests: u64,
     /// Receives each dispatched SSE event as it is decoded (streamed, never
     /// stored); the counts are kept either way.
-    on_sse: Option<Box<dyn FnMut(&SseRecord) + 'a>>,
+    on_sse: Option<OnSse<'a>>,
 }
 
 fn path_only(target: &str) -> String {
@@ -206,6 +228,9 @@ impl<'a> PushSink<'a> {
             conns: HashMap::new(),
             findings: Vec::new(),
             last_ts: 0.0,
+            exchanges: 0,
+            exchanges_capped: false,
+            dropped_requests: 0,
             on_sse: None,
         }
     }
@@ -219,7 +244,8 @@ impl<'a> PushSink<'a> {
     fn channel(&mut self, key: ChannelKey, conn: u64, ts: f64) -> Option<usize> {
         if let Some(&i) = self.keys.get(&key) {
             let ch = &mut self.channels[i].1;
-            if !ch.conns.contains(&conn) {
+            // Connection ids grow in capture order: a new one is the largest.
+            if ch.conns.last().is_none_or(|&l| conn > l) || !ch.conns.contains(&conn) {
                 ch.conns.push(conn);
             }
             return Some(i);
@@ -235,6 +261,7 @@ impl<'a> PushSink<'a> {
                 conns: vec![conn],
                 first_ts: ts,
                 last_ts: ts,
+                keeps_timeline: i < TIMELINE_CHANNELS,
                 ..Channel::default()
             },
         ));
@@ -270,9 +297,17 @@ impl<'a> PushSink<'a> {
                     websocket: upgrade,
                 };
                 let Some(ci) = self.channel(key, id, h.ts) else {
+                    if self.dropped_requests == 0 {
+                        let msg = format!(
+                            "more than {MAX_CHANNELS} push channels: requests to further channels are not classified"
+                        );
+                        self.finding(Code::LimitReached, h.conn, Dir::Client, h.packet, msg);
+                    }
+                    self.dropped_requests += 1;
                     return;
                 };
                 let ch = &mut self.channels[ci].1;
+                let exchanges = &mut self.exchanges;
                 ch.requests += 1;
                 let detail = match head.header("last-event-id") {
                     Some(l) => format!(
@@ -303,21 +338,37 @@ impl<'a> PushSink<'a> {
                 }) {
                     ch.engine_io_polling += 1;
                 }
+                if head.content_length().is_some_and(|n| n > 0) || head.is_chunked() {
+                    ch.with_body += 1;
+                }
                 if let Some(l) = head.header("last-event-id") {
                     ch.with_last_event_id += 1;
                     if ch.last_event_ids.len() < 100 {
                         ch.last_event_ids.push(l.to_string());
                     }
                 }
-                let index = (ch.exchanges.len() < MAX_EXCHANGES_PER_CHANNEL).then(|| {
+                let room =
+                    ch.exchanges.len() < MAX_EXCHANGES_PER_CHANNEL && *exchanges < MAX_EXCHANGES;
+                let index = room.then(|| {
+                    *exchanges += 1;
                     ch.exchanges.push(ExchangeTimes {
                         request_ts: h.ts,
                         ..Default::default()
                     });
                     ch.exchanges.len() - 1
                 });
+                if !room && !self.exchanges_capped {
+                    self.exchanges_capped = true;
+                    let msg = format!(
+                        "more than {MAX_EXCHANGES} HTTP exchanges (or {MAX_EXCHANGES_PER_CHANNEL} on one channel): the timings of later ones are not kept, so the push techniques are judged on the earlier ones (requests are still counted)"
+                    );
+                    self.finding(Code::LimitReached, h.conn, Dir::Client, h.packet, msg);
+                }
+                if !self.conns.contains_key(&id) && self.conns.len() >= MAX_CONN_TRACKS {
+                    self.forget_idle_conns();
+                }
                 let t = self.conns.entry(id).or_default();
-                t.rtt = h.rtt.or(t.rtt);
+                t.last_ts = h.ts;
                 if t.waiting.len() < 1024 {
                     t.waiting.push_back(Pending {
                         channel: ci,
@@ -331,7 +382,9 @@ impl<'a> PushSink<'a> {
                 if (100..200).contains(&status) && status != 101 {
                     return; // interim
                 }
-                let t = self.conns.entry(id).or_default();
+                let Some(t) = self.conns.get_mut(&id) else {
+                    return;
+                };
                 let Some(p) = t.waiting.pop_front() else {
                     return;
                 };
@@ -465,6 +518,11 @@ impl<'a> PushSink<'a> {
         };
         let Some(p) = t.reading.take() else { return };
         t.sse = None;
+        t.last_ts = e.ts;
+        if t.waiting.is_empty() && t.ws_channel.is_none() {
+            // Nothing more is expected: the next request starts afresh.
+            self.conns.remove(&e.conn.id);
+        }
         let ch = &mut self.channels[p.channel].1;
         ch.last_ts = ch.last_ts.max(e.ts);
         ch.note(
@@ -500,11 +558,32 @@ impl<'a> PushSink<'a> {
         }
     }
 
+    /// Makes room among the tracked connections: the least recently
+    /// active half is forgotten (their exchanges stay counted as requests).
+    fn forget_idle_conns(&mut self) {
+        let mut ts: Vec<f64> = self.conns.values().map(|t| t.last_ts).collect();
+        ts.sort_by(f64::total_cmp);
+        let cut = ts[ts.len() / 2];
+        self.conns.retain(|_, t| t.last_ts > cut);
+    }
+
     /// The verdict for every channel, in order of first request.
     pub fn finish(&self) -> Vec<PushRecord> {
+        // Resources a client polls with GET: its requests with a body to
+        // the same resource are it sending, not asking for pushes.
+        let polled: std::collections::HashSet<(IpAddr, SocketAddr, &Option<String>, &str)> = self
+            .channels
+            .iter()
+            .filter(|(k, c)| k.method == "GET" && !k.websocket && c.requests > 0)
+            .map(|(k, _)| (k.client, k.server, &k.host, k.path.as_str()))
+            .collect();
         self.channels
             .iter()
-            .map(|(k, c)| classify(k, c, self.last_ts))
+            .map(|(k, c)| {
+                let sends_to_polled =
+                    polled.contains(&(k.client, k.server, &k.host, k.path.as_str()));
+                classify(k, c, self.last_ts, sends_to_polled)
+            })
             .collect()
     }
 }
@@ -530,7 +609,8 @@ fn ms(s: f64) -> String {
     }
 }
 
-fn classify(k: &ChannelKey, c: &Channel, capture_end: f64) -> PushRecord {
+/// `polled`: the client also polls this resource with GET requests.
+fn classify(k: &ChannelKey, c: &Channel, capture_end: f64, polled: bool) -> PushRecord {
     // Thresholds from the measured round trip: a response slower than ten
     // round trips (and than 50 ms, the scheduling noise of a busy server)
     // was held; a new request within ten round trips (or 100 ms) of the
@@ -593,6 +673,24 @@ fn classify(k: &ChannelKey, c: &Channel, capture_end: f64) -> PushRecord {
                 ms(hold_threshold),
                 c.scripts,
                 c.script_pieces
+            ),
+        )
+    } else if c.engine_io_polling == n && n > 0 && k.method == "POST" {
+        // Engine.io's polling transport: the client POSTs its own packets.
+        (
+            "plain",
+            0,
+            format!(
+                "Engine.IO polling transport: the client's POSTs carry its own packets ({n} POST(s) with transport=polling); the client sending, not asking for pushes"
+            ),
+        )
+    } else if polled && k.method != "GET" && k.method != "HEAD" && n > 0 && c.with_body == n {
+        (
+            "plain",
+            0,
+            format!(
+                "the client's {n} {} request(s) carry a body of its own to a resource it polls with GET: the client sending, not asking for pushes",
+                k.method
             ),
         )
     } else if c.engine_io_polling == n && n > 0 && k.method == "GET" {
@@ -690,6 +788,9 @@ impl Sink for PushSink<'_> {
             Event::HttpBody(b) => self.body(b),
             Event::HttpEnd(e) => self.end(e),
             Event::Message(m) => self.message(m),
+            Event::ConnEnd(s) => {
+                self.conns.remove(&s.conn.id);
+            }
             Event::Finding(f) if f.code == Code::HttpBadChunk && self.findings.len() < 10_000 => {
                 self.findings.push(f.clone())
             }

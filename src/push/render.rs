@@ -1,10 +1,11 @@
 //! `push` output: JSON lines per DESIGN.md, or a table per channel.
 
-use comfy_table::{Table, presets};
 use serde::Serialize;
 
 use super::{PushRecord, PushSink, SseRecord};
 use crate::findings::Finding;
+use crate::render::escape;
+use crate::render::width::{FitTable, cols, truncate, wrap};
 
 fn line<T: Serialize>(out: &mut String, ty: &str, capture: Option<&str>, v: &T) {
     if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(v) {
@@ -14,7 +15,7 @@ fn line<T: Serialize>(out: &mut String, ty: &str, capture: Option<&str>, v: &T) 
             o.insert("capture".into(), c.into());
         }
         o.extend(m);
-        out.push_str(&serde_json::Value::Object(o).to_string());
+        out.push_str(&escape::json_string(&serde_json::Value::Object(o)));
         out.push('\n');
     }
 }
@@ -67,20 +68,27 @@ fn secs(v: Option<f64>) -> String {
     }
 }
 
-/// One row per channel, then why each technique was chosen.
-pub fn table(s: &PushSink<'_>, capture: Option<&str>) -> String {
+/// One row per channel, then why each technique was chosen; fitted to
+/// `width` columns when one is given (the resource is cut, the counts and
+/// times move under the row, the reasons wrap).
+pub fn table(s: &PushSink<'_>, capture: Option<&str>, width: Option<usize>) -> String {
     let recs: Vec<PushRecord> = s.finish();
     let mut out = String::new();
+    let line = |out: &mut String, l: String| {
+        match width {
+            Some(w) if cols(&l) > w => out.push_str(&truncate(&l, w)),
+            _ => out.push_str(&l),
+        }
+        out.push('\n');
+    };
     if let Some(c) = capture {
-        out.push_str(&format!("{c}\n"));
+        line(&mut out, escape::terminal(c).into_owned());
     }
     if recs.is_empty() {
         out.push_str("no HTTP or WebSocket traffic in this capture\n");
         return out;
     }
-    let mut t = Table::new();
-    t.load_style(presets::NOTHING);
-    t.set_header(vec![
+    let header = [
         "#",
         "technique",
         "client",
@@ -91,43 +99,77 @@ pub fn table(s: &PushSink<'_>, capture: Option<&str>) -> String {
         "interval",
         "hold",
         "reconn",
-    ]);
-    for (i, r) in recs.iter().enumerate() {
-        let mut path = format!("{} {}", r.method, r.path);
-        if path.chars().count() > 28 {
-            path = path.chars().take(27).collect::<String>() + "…";
-        }
-        t.add_row(vec![
-            i.to_string(),
-            r.technique.to_string(),
-            r.client.clone(),
-            r.server.clone(),
-            path,
-            r.requests.to_string(),
-            r.events.to_string(),
-            secs(r.mean_interval),
-            secs(r.mean_hold),
-            if r.technique == "sse" {
-                r.reconnects.to_string()
-            } else {
-                "-".into()
-            },
-        ]);
+    ];
+    let rows: Vec<Vec<String>> = recs
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let mut path = escape::terminal(&format!("{} {}", r.method, r.path)).into_owned();
+            if path.chars().count() > 28 {
+                path = path.chars().take(27).collect::<String>() + "…";
+            }
+            vec![
+                i.to_string(),
+                r.technique.to_string(),
+                escape::terminal(&r.client).into_owned(),
+                escape::terminal(&r.server).into_owned(),
+                path,
+                r.requests.to_string(),
+                r.events.to_string(),
+                secs(r.mean_interval),
+                secs(r.mean_hold),
+                if r.technique == "sse" {
+                    r.reconnects.to_string()
+                } else {
+                    "-".into()
+                },
+            ]
+        })
+        .collect();
+    let t = FitTable {
+        header: &header,
+        flex: Some(4),
+        first_line: &[0, 1, 2, 3, 4],
+        detail_names: &[],
+        detail_label: "",
+    };
+    for l in t.render(&rows, width, true) {
+        line(&mut out, l);
     }
-    out.push_str(&t.to_string());
-    out.push('\n');
+    // A paragraph wider than the terminal wraps, its later lines indented.
+    let para = |out: &mut String, text: String| match width {
+        Some(w) if cols(&text) > w => {
+            for (k, l) in wrap(&text, w.saturating_sub(4), "").iter().enumerate() {
+                if k > 0 {
+                    out.push_str("    ");
+                }
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        _ => {
+            out.push_str(&text);
+            out.push('\n');
+        }
+    };
     for (i, r) in recs.iter().enumerate() {
-        out.push_str(&format!("{i}  {}: {}\n", r.technique, r.reason));
+        para(
+            &mut out,
+            format!("{i}  {}: {}", r.technique, escape::terminal(&r.reason)),
+        );
     }
     for f in &s.findings {
-        out.push_str(&format!(
-            "{} {} (conn {}, packet {}): {}\n",
-            f.code.severity().as_str(),
-            f.code.as_str(),
-            f.conn.map_or("-".into(), |c| c.to_string()),
-            f.packet,
-            f.message
-        ));
+        para(
+            &mut out,
+            format!(
+                "{} {} (conn {}, packet {}): {}",
+                f.code.severity().as_str(),
+                f.code.as_str(),
+                f.conn.map_or("-".into(), |c| c.to_string()),
+                f.packet,
+                escape::terminal(&f.message)
+            ),
+        );
     }
     out
 }

@@ -141,11 +141,7 @@ impl SseParser {
                 self.data.push_str(value);
                 self.data.push('\n');
             }
-            "id" => {
-                if !value.contains('\0') {
-                    self.id_buffer = Some(value.to_string());
-                }
-            }
+            "id" if !value.contains('\0') => self.id_buffer = Some(value.to_string()),
             "retry" => {
                 if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
                     // Digits beyond u64 saturate rather than wrap.

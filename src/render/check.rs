@@ -3,8 +3,9 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::Out;
 use super::json::FindingJson;
+use super::width::{cols, truncate, wrap};
+use super::{Out, escape};
 use crate::event::{ConnRef, Event, Sink};
 use crate::findings::{Code, Finding, Severity};
 
@@ -73,34 +74,57 @@ impl CheckSink {
         self.all().any(|f| f.severity() >= fail_on)
     }
 
-    pub fn render_table<W: Write>(&self, out: &mut Out<W>) {
+    /// Findings grouped by connection. With a `width`, each line fits it:
+    /// a message too long for the row goes under it, wrapped.
+    pub fn render_table<W: Write>(&self, out: &mut Out<W>, width: Option<usize>) {
         let mut text = String::new();
+        let fit = |line: String| match width {
+            Some(w) if cols(&line) > w => truncate(&line, w),
+            _ => line,
+        };
         for cap in &self.captures {
             if self.captures.len() > 1 {
-                text.push_str(&format!("== {}\n", cap.name));
+                text.push_str(&fit(format!("== {}", escape::terminal(&cap.name))));
+                text.push('\n');
             }
             if let Some(e) = &cap.error {
-                text.push_str(&format!("  cannot read: {e}\n"));
+                text.push_str(&fit(format!("  cannot read: {}", escape::terminal(e))));
+                text.push('\n');
             }
             for (conn, list) in &cap.findings {
-                match conn {
-                    None => text.push_str("capture\n"),
+                let head = match conn {
+                    None => "capture".to_string(),
                     Some(id) => match cap.conns.get(id).copied().flatten() {
-                        Some(c) => {
-                            text.push_str(&format!("conn {id}  {} -> {}\n", c.client, c.server))
-                        }
-                        None => text.push_str(&format!("conn {id}\n")),
+                        Some(c) => format!("conn {id}  {} -> {}", c.client, c.server),
+                        None => format!("conn {id}"),
                     },
-                }
+                };
+                text.push_str(&fit(head));
+                text.push('\n');
                 for f in list {
-                    text.push_str(&format!(
-                        "  {:<7} {:<32} pkt {:<7} {:<6} {}\n",
+                    let row = format!(
+                        "  {:<7} {:<32} pkt {:<7} {:<6} ",
                         f.severity().as_str(),
                         f.code.as_str(),
                         f.packet,
                         f.from.map_or("-", |d| d.as_str()),
-                        f.message
-                    ));
+                    );
+                    let message = escape::terminal(&f.message);
+                    match width {
+                        Some(w) if cols(&row) + cols(&message) > w => {
+                            text.push_str(&fit(row.trim_end().to_string()));
+                            text.push('\n');
+                            for l in wrap(&message, w, "      ") {
+                                text.push_str(&l);
+                                text.push('\n');
+                            }
+                        }
+                        _ => {
+                            text.push_str(&row);
+                            text.push_str(&message);
+                            text.push('\n');
+                        }
+                    }
                 }
             }
         }
@@ -113,7 +137,7 @@ impl CheckSink {
             .sum::<usize>()
             .saturating_sub(tls);
         let tls_note = if tls > 0 {
-            format!(" and {tls} TLS connection{}", plural(tls))
+            format!(", {tls} TLS")
         } else {
             String::new()
         };
@@ -133,11 +157,11 @@ impl CheckSink {
     }
 
     pub fn render_json<W: Write>(&self, out: &mut Out<W>) {
-        let many = self.captures.len() > 1;
         for cap in &self.captures {
-            let name = many.then_some(cap.name.as_str());
+            let name = Some(cap.name.as_str());
             for f in cap.findings.values().flatten() {
-                if let Ok(mut line) = serde_json::to_vec(&FindingJson::new(f, name)) {
+                let mut line = Vec::new();
+                if escape::json_into(&mut line, &FindingJson::new(f, name)).is_ok() {
                     line.push(b'\n');
                     out.write_all(&line);
                 }
@@ -260,6 +284,45 @@ impl CheckSink {
         x.push_str("</testsuites>\n");
         out.write_all(x.as_bytes());
     }
+}
+
+/// Every finding code the tool can raise, from [`Code::ALL`]: a table
+/// (code, severity, meaning; the meaning wraps under the row when `width`
+/// is too narrow) or JSON lines (`{"type":"code","code","severity","meaning"}`).
+pub fn list_codes(json: bool, width: Option<usize>) -> String {
+    let mut out = String::new();
+    let w = Code::ALL
+        .iter()
+        .map(|c| c.as_str().len())
+        .max()
+        .unwrap_or(0);
+    for &c in Code::ALL {
+        if json {
+            let rec = serde_json::json!({
+                "type": "code", "code": c.as_str(),
+                "severity": c.severity().as_str(), "meaning": c.meaning(),
+            });
+            out.push_str(&format!("{rec}\n"));
+            continue;
+        }
+        let row = format!("{:<w$}  {:<7}  ", c.as_str(), c.severity().as_str());
+        match width {
+            Some(max) if cols(&row) + cols(c.meaning()) > max => {
+                out.push_str(row.trim_end());
+                out.push('\n');
+                for l in wrap(c.meaning(), max, "    ") {
+                    out.push_str(&l);
+                    out.push('\n');
+                }
+            }
+            _ => {
+                out.push_str(&row);
+                out.push_str(c.meaning());
+                out.push('\n');
+            }
+        }
+    }
+    out
 }
 
 fn plural(n: usize) -> &'static str {

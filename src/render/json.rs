@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 
 use serde::Serialize;
 
-use super::{Out, PayloadMode, base64_into, hex_into};
+use super::{MessageTypes, Out, PayloadKind, PayloadMode, base64_into, hex_into};
 use crate::event::{ConnSummary, Event, FrameRecord, MessageRecord, Sink};
 use crate::findings::{Code, Finding};
 use crate::handshake::Handshake;
@@ -61,6 +61,10 @@ struct FrameJson<'a> {
     payload_text: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     payload_base64: Option<&'a str>,
+    /// `payload_text` of a text fragment that cuts a character: the cut
+    /// bytes are U+FFFD there (the message record has the whole text).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    payload_lossy: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     payload_incomplete: bool,
     close_code: Option<u16>,
@@ -203,7 +207,7 @@ fn emit_into<W: Write, T: Serialize>(out: &mut Out<W>, line: &mut Vec<u8>, v: &T
         return;
     }
     line.clear();
-    if serde_json::to_writer(&mut *line, v).is_ok() {
+    if super::escape::json_into(line, v).is_ok() {
         line.push(b'\n');
         out.write_all(line);
     }
@@ -222,6 +226,8 @@ pub struct JsonSink<W: Write> {
     /// Each open connection's frame-record head, formatted once (formatting
     /// the endpoints per frame is costly).
     frame_heads: foldhash::HashMap<u64, Vec<u8>>,
+    /// The type of each direction's open message, for its continuations.
+    types: MessageTypes,
 }
 
 impl<W: Write> JsonSink<W> {
@@ -236,10 +242,12 @@ impl<W: Write> JsonSink<W> {
             key_hex: String::new(),
             line: Vec::new(),
             frame_heads: foldhash::HashMap::default(),
+            types: MessageTypes::default(),
         }
     }
 
-    /// Names the capture in every record (when several are read).
+    /// Names the capture in every record (the path as given, `-` for
+    /// standard input).
     pub fn set_capture(&mut self, name: Option<String>) {
         self.capture = name;
         self.frame_heads.clear();
@@ -266,19 +274,40 @@ impl<W: Write> JsonSink<W> {
                 client: Addr,
                 server: Addr,
             }
-            let mut v = serde_json::to_vec(&Head {
-                ty: "frame",
-                capture,
-                conn: f.conn.id,
-                client: Addr(f.conn.client),
-                server: Addr(f.conn.server),
-            })
-            .unwrap_or_default();
+            let mut v = Vec::new();
+            let _ = super::escape::json_into(
+                &mut v,
+                &Head {
+                    ty: "frame",
+                    capture,
+                    conn: f.conn.id,
+                    client: Addr(f.conn.client),
+                    server: Addr(f.conn.server),
+                },
+            );
             v.pop(); // the closing brace: the record goes on after it
             v
         });
+        let kind = self.types.kind(f);
         let mut hex = std::mem::take(&mut self.hex);
         let (mut payload_hex, mut payload_text, mut payload_base64) = (None, None, None);
+        let lossy_text;
+        let mut payload_lossy = false;
+        // One field kind per message, decided by its type: text messages
+        // (all their fragments) as text, binary and compressed ones (deflate
+        // data on the wire) as hex; pings and
+        // pongs as text when they are UTF-8; close frames as hex (their
+        // code and reason have their own fields).
+        let as_text = match kind {
+            PayloadKind::Text => true,
+            PayloadKind::Binary | PayloadKind::Compressed => false,
+            PayloadKind::Control => {
+                f.close_code.is_none()
+                    && f.header.opcode != OpCode::Close
+                    && std::str::from_utf8(f.payload).is_ok()
+            }
+            PayloadKind::Unknown => std::str::from_utf8(f.payload).is_ok(),
+        };
         match self.payload {
             PayloadMode::None => {}
             PayloadMode::Hex => {
@@ -289,13 +318,15 @@ impl<W: Write> JsonSink<W> {
                 base64_into(f.payload, &mut hex);
                 payload_base64 = Some(hex.as_str());
             }
-            PayloadMode::Text => match std::str::from_utf8(f.payload) {
-                Ok(t) => payload_text = Some(t),
-                Err(_) => {
-                    hex_into(f.payload, &mut hex);
-                    payload_hex = Some(hex.as_str());
-                }
-            },
+            PayloadMode::Text if as_text => {
+                lossy_text = String::from_utf8_lossy(f.payload);
+                payload_lossy = matches!(lossy_text, std::borrow::Cow::Owned(_));
+                payload_text = Some(lossy_text.as_ref());
+            }
+            PayloadMode::Text => {
+                hex_into(f.payload, &mut hex);
+                payload_hex = Some(hex.as_str());
+            }
         }
         let reason = f.close_reason.map(String::from_utf8_lossy);
         let rec = FrameJson {
@@ -314,6 +345,7 @@ impl<W: Write> JsonSink<W> {
             payload_hex,
             payload_text,
             payload_base64,
+            payload_lossy,
             payload_incomplete: !f.payload_complete && self.payload != PayloadMode::None,
             close_code: f.close_code,
             close_reason: reason.as_deref(),
@@ -326,7 +358,7 @@ impl<W: Write> JsonSink<W> {
             line.clear();
             line.extend_from_slice(head);
             let at = line.len();
-            if serde_json::to_writer(&mut *line, &rec).is_ok() {
+            if super::escape::json_into(line, &rec).is_ok() {
                 line[at] = b','; // the tail's opening brace joins the head
                 line.push(b'\n');
                 self.out.write_all(line);
@@ -375,10 +407,10 @@ impl<W: Write> JsonSink<W> {
             compressed: m.compressed,
             wire_len: m.wire_len,
             len: m.len,
-            text: if self.payload == PayloadMode::None {
-                None
-            } else {
+            text: if self.payload == PayloadMode::Text {
                 text
+            } else {
+                None
             },
             data_hex,
             data_base64,
@@ -473,6 +505,7 @@ impl<W: Write> Sink for JsonSink<W> {
             Event::Finding(f) if self.select.findings => self.finding(f),
             Event::ConnEnd(c) => {
                 self.frame_heads.remove(&c.conn.id);
+                self.types.end(c.conn.id);
                 if self.select.conns {
                     self.conn(c);
                 }

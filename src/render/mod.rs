@@ -1,12 +1,17 @@
 //! Output: every format is a consumer of the event stream.
 
 pub mod check;
+pub mod escape;
 pub mod json;
 pub mod table;
+pub mod width;
 
 use std::io::{self, Write};
 
 use base64::Engine;
+
+use crate::event::FrameRecord;
+use crate::ws::frame::OpCode;
 
 /// How payloads appear in output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -102,9 +107,167 @@ pub fn preview(bytes: &[u8], is_text: bool, max_chars: usize) -> String {
     s
 }
 
+/// What a frame's payload is, for previews and JSON: the type of the data
+/// message it belongs to (a continuation frame is of its message's type).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadKind {
+    Text,
+    Binary,
+    /// Ping and pong: application data of no declared type.
+    Control,
+    /// A frame of a compressed message (RSV1 on its first frame): deflate
+    /// data, shown as bytes.
+    Compressed,
+    /// A continuation whose first frame was not seen, or a reserved opcode.
+    Unknown,
+}
+
+/// Follows each connection direction's open data message, so that its
+/// continuation frames are shown as what the message is.
+#[derive(Default)]
+pub struct MessageTypes {
+    /// The open message's opcode and whether it is compressed.
+    open: foldhash::HashMap<(u64, usize), (OpCode, bool)>,
+}
+
+impl MessageTypes {
+    /// The kind of `f`'s payload (call once per frame, in order).
+    pub fn kind(&mut self, f: &FrameRecord<'_>) -> PayloadKind {
+        let key = (f.conn.id, f.from.index());
+        let op = match f.header.opcode {
+            op @ (OpCode::Text | OpCode::Binary) => {
+                if f.header.fin {
+                    self.open.remove(&key);
+                } else {
+                    self.open.insert(key, (op, f.header.rsv1));
+                }
+                Some((op, f.header.rsv1))
+            }
+            OpCode::Continuation => {
+                let op = self.open.get(&key).copied();
+                if f.header.fin {
+                    self.open.remove(&key);
+                }
+                op
+            }
+            OpCode::Ping | OpCode::Pong | OpCode::Close => return PayloadKind::Control,
+            OpCode::Reserved(_) => None,
+        };
+        match op {
+            Some((_, true)) => PayloadKind::Compressed,
+            Some((OpCode::Text, _)) => PayloadKind::Text,
+            Some((OpCode::Binary, _)) => PayloadKind::Binary,
+            _ => PayloadKind::Unknown,
+        }
+    }
+
+    /// Forgets a connection that ended.
+    pub fn end(&mut self, conn: u64) {
+        self.open.retain(|k, _| k.0 != conn);
+    }
+}
+
+/// Whether bytes of no declared type read as text: valid UTF-8 without
+/// control characters other than whitespace.
+pub fn looks_like_text(bytes: &[u8]) -> bool {
+    std::str::from_utf8(bytes).is_ok_and(|s| {
+        s.chars()
+            .all(|c| !c.is_control() || matches!(c, '\n' | '\r' | '\t'))
+    })
+}
+
+/// A one-line preview of a payload in at most `max_cols` display columns,
+/// as `mode` asks: text (text messages as text with control characters
+/// escaped, binary ones as hex, pings and unknown data as text when they
+/// read as text), hex or base64; `None` gives nothing.
+pub fn preview_as(bytes: &[u8], kind: PayloadKind, mode: PayloadMode, max_cols: usize) -> String {
+    let as_text = match mode {
+        PayloadMode::None => return String::new(),
+        PayloadMode::Text => {
+            kind == PayloadKind::Text
+                || (matches!(kind, PayloadKind::Control | PayloadKind::Unknown)
+                    && looks_like_text(bytes))
+        }
+        PayloadMode::Hex | PayloadMode::Base64 => false,
+    };
+    // Only what can show is formatted, plus enough to know it was cut.
+    if as_text {
+        let slice = &bytes[..bytes
+            .len()
+            .min(max_cols.saturating_mul(4).saturating_add(4))];
+        let mut o = String::with_capacity(max_cols + 8);
+        let mut w = 0;
+        for c in String::from_utf8_lossy(slice).chars() {
+            if w > max_cols {
+                break;
+            }
+            let at = o.len();
+            escape::push_escaped(&mut o, c);
+            w += width::cols(&o[at..]);
+        }
+        return width::truncate(&o, max_cols);
+    }
+    let mut s = String::new();
+    if mode == PayloadMode::Base64 {
+        let n = (max_cols / 4 + 2).saturating_mul(3);
+        base64_into(&bytes[..bytes.len().min(n)], &mut s);
+    } else {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        let n = max_cols / 3 + 2;
+        for (i, &b) in bytes.iter().take(n).enumerate() {
+            if i > 0 {
+                s.push(' ');
+            }
+            s.push(DIGITS[usize::from(b >> 4)] as char);
+            s.push(DIGITS[usize::from(b & 15)] as char);
+        }
+    }
+    width::truncate(&s, max_cols)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn previews_follow_the_mode_and_kind() {
+        let t = PayloadKind::Text;
+        assert_eq!(
+            preview_as(b"hi \x1b[2J", t, PayloadMode::Text, 40),
+            "hi \\x1b[2J"
+        );
+        assert_eq!(
+            preview_as(b"hi", PayloadKind::Binary, PayloadMode::Text, 40),
+            "68 69"
+        );
+        assert_eq!(preview_as(b"hi", t, PayloadMode::Hex, 40), "68 69");
+        assert_eq!(preview_as(b"hi", t, PayloadMode::Base64, 40), "aGk=");
+        assert_eq!(preview_as(b"hi", t, PayloadMode::None, 40), "");
+        assert_eq!(
+            preview_as(b"ping 1", PayloadKind::Control, PayloadMode::Text, 40),
+            "ping 1"
+        );
+        assert_eq!(
+            preview_as(&[0, 1], PayloadKind::Unknown, PayloadMode::Text, 40),
+            "00 01"
+        );
+        assert_eq!(preview_as(b"abcdefghij", t, PayloadMode::Text, 5), "abcd…");
+        let bytes: Vec<u8> = (0..100).collect();
+        let hex = preview_as(&bytes, PayloadKind::Binary, PayloadMode::Hex, 20);
+        assert_eq!(hex, "00 01 02 03 04 05 0…");
+        let b64 = preview_as(&bytes, PayloadKind::Binary, PayloadMode::Base64, 20);
+        assert!(b64.ends_with('…') && b64.chars().count() == 20, "{b64}");
+        assert_eq!(
+            preview_as(&bytes[..2], PayloadKind::Binary, PayloadMode::Hex, 20),
+            "00 01"
+        );
+        // A ping that is text as a whole stays text when the preview cuts a character.
+        let ping = "é".repeat(30);
+        assert!(
+            preview_as(ping.as_bytes(), PayloadKind::Control, PayloadMode::Text, 10)
+                .starts_with('é')
+        );
+    }
 
     #[test]
     fn hex_and_preview() {

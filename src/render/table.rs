@@ -3,9 +3,9 @@
 
 use std::io::Write;
 
-use comfy_table::{Cell, ContentArrangement, Table, presets};
-
-use super::{Out, preview};
+use super::escape;
+use super::width::{FitTable, cols, truncate};
+use super::{MessageTypes, Out, PayloadKind, PayloadMode, preview_as};
 use crate::event::{ConnSummary, Event, FrameRecord, MessageRecord, Sink};
 use crate::findings::Dir;
 use crate::ws::frame::OpCode;
@@ -27,6 +27,9 @@ pub struct TableSink<W: Write> {
     header_done: bool,
     t0: Option<f64>,
     capture: Option<String>,
+    payload: PayloadMode,
+    width: Option<usize>,
+    types: MessageTypes,
     pub count: u64,
 }
 
@@ -37,18 +40,33 @@ fn arrow(d: Dir) -> &'static str {
     }
 }
 
-/// One line of left-aligned columns, the last one free.
-fn fixed_row(cells: &[String], widths: &[u16]) -> String {
+/// One line of left-aligned columns, the last one free; with a width, the
+/// last column is cut to fit it.
+fn fixed_row(cells: &[String], widths: &[u16], fit: Option<usize>) -> String {
     let mut line = String::new();
     for (i, c) in cells.iter().enumerate() {
         if i + 1 == cells.len() {
-            line.push_str(c);
+            match fit {
+                Some(max) if cols(&line) + cols(c) > max => {
+                    let room = max.saturating_sub(cols(&line));
+                    if room >= 2 {
+                        line.push_str(&truncate(c, room));
+                    } else {
+                        line = truncate(line.trim_end(), max);
+                    }
+                }
+                _ => line.push_str(c),
+            }
         } else {
             let w = usize::from(widths.get(i).copied().unwrap_or(8));
             line.push_str(&format!("{c:<w$} "));
         }
     }
-    line.trim_end().to_string()
+    let line = line.trim_end().to_string();
+    match fit {
+        Some(max) if cols(&line) > max => truncate(&line, max),
+        _ => line,
+    }
 }
 
 /// Opcode names that fit a 6-character column.
@@ -79,14 +97,38 @@ impl<W: Write> TableSink<W> {
             header_done: false,
             t0: None,
             capture: None,
+            payload: PayloadMode::Text,
+            width: None,
+            types: MessageTypes::default(),
             count: 0,
         }
+    }
+
+    /// How payload previews show (`None`: no preview, only close codes and
+    /// finding counts).
+    pub fn payload(mut self, mode: PayloadMode) -> Self {
+        self.payload = mode;
+        self
+    }
+
+    /// Fits lines to `width` display columns (`None`: no limit).
+    pub fn width(mut self, width: Option<usize>) -> Self {
+        self.width = width;
+        self
+    }
+
+    /// Display columns a preview may take in a row that starts with `fixed` columns.
+    fn preview_room(&self, fixed: usize, default: usize) -> usize {
+        self.width
+            .map_or(default, |w| w.saturating_sub(fixed).max(4))
     }
 
     pub fn set_capture(&mut self, name: Option<String>) {
         self.flush();
         if let Some(n) = &name {
-            self.out.write_all(format!("== {n}\n").as_bytes());
+            let line = format!("== {}", escape::terminal(n));
+            let line = self.width.map_or(line.clone(), |w| truncate(&line, w));
+            self.out.write_all(format!("{line}\n").as_bytes());
             self.header_done = false;
         }
         self.t0 = None;
@@ -94,7 +136,18 @@ impl<W: Write> TableSink<W> {
     }
 
     fn columns(&self) -> (&'static [&'static str], &'static [u16]) {
+        let hidden = self.payload == PayloadMode::None;
         match self.kind {
+            TableKind::Frames if hidden => (
+                &[
+                    "pkt", "time", "conn", "dir", "opcode", "flags", "len", "notes",
+                ],
+                &[7, 9, 4, 3, 8, 5, 8, 24],
+            ),
+            TableKind::Messages if hidden => (
+                &["pkts", "time", "conn", "dir", "type", "frm", "len", "notes"],
+                &[13, 9, 4, 3, 6, 3, 8, 22],
+            ),
             TableKind::Frames => (
                 &[
                     "pkt", "time", "conn", "dir", "opcode", "flags", "len", "payload",
@@ -134,6 +187,7 @@ impl<W: Write> TableSink<W> {
         }
     }
 
+    /// Seconds since the capture's first packet.
     fn rel(&mut self, ts: f64) -> String {
         let t0 = *self.t0.get_or_insert(ts);
         format!("{:.6}", ts - t0)
@@ -153,10 +207,10 @@ impl<W: Write> TableSink<W> {
         if !self.header_done {
             self.header_done = true;
             let header: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-            line.push_str(&fixed_row(&header, widths));
+            line.push_str(&fixed_row(&header, widths, self.width));
             line.push('\n');
         }
-        line.push_str(&fixed_row(&row, widths));
+        line.push_str(&fixed_row(&row, widths, self.width));
         line.push('\n');
         self.out.write_all(line.as_bytes());
     }
@@ -167,40 +221,53 @@ impl<W: Write> TableSink<W> {
             return;
         }
         let (names, _) = self.columns();
-        let mut t = Table::new();
-        t.load_style(presets::NOTHING)
-            .set_content_arrangement(ContentArrangement::Disabled);
-        if !self.header_done {
-            t.set_header(names.iter().map(Cell::new));
-            self.header_done = true;
-        }
-        for row in self.rows.drain(..) {
-            t.add_row(row);
-        }
-        for line in t.lines() {
-            let line = line.trim_end().to_string();
+        // Too wide for the terminal: the path is cut, then the counts move
+        // under each row.
+        let t = FitTable {
+            header: names,
+            flex: Some(3),
+            first_line: &[0, 1, 2, 3, 4, 9, 10],
+            detail_names: &[
+                "", "", "", "", "", "frames", "msgs", "bytes", "close", "", "",
+            ],
+            detail_label: "c/s:",
+        };
+        let with_header = !self.header_done;
+        self.header_done = true;
+        for line in t.render(&self.rows, self.width, with_header) {
             self.out.write_all(line.as_bytes());
             self.out.write_all(b"\n");
         }
+        self.rows.clear();
+    }
+
+    /// The column of one row after the fixed columns: `!N` when the frame or
+    /// message has findings, then `pre` and the preview.
+    fn last_column(
+        &self,
+        fixed_cols: usize,
+        default: usize,
+        findings: usize,
+        pre: &str,
+        payload: impl FnOnce(usize) -> String,
+    ) -> String {
+        let mut p = String::new();
+        if findings > 0 {
+            p.push_str(&format!("!{findings} "));
+        }
+        p.push_str(pre);
+        let room = self
+            .preview_room(fixed_cols, default)
+            .saturating_sub(cols(&p));
+        p.push_str(&payload(room.max(2)));
+        p.trim_end().to_string()
     }
 
     fn frame(&mut self, f: &FrameRecord<'_>) {
         let time = self.rel(f.ts);
-        let mut p = preview(
-            f.payload,
-            matches!(f.header.opcode, OpCode::Text | OpCode::Continuation),
-            20,
-        );
-        if let Some(code) = f.close_code {
-            p = format!(
-                "{code} {}",
-                preview(f.close_reason.unwrap_or_default(), true, 15)
-            );
-        }
-        if !f.findings.is_empty() {
-            p = format!("!{} {p}", f.findings.len());
-        }
-        self.push(vec![
+        let kind = self.types.kind(f);
+        let mode = self.payload;
+        let fixed: Vec<String> = vec![
             f.packet.to_string(),
             time,
             f.conn.id.to_string(),
@@ -208,8 +275,28 @@ impl<W: Write> TableSink<W> {
             short_name(f.header.opcode),
             flags(&f.header),
             f.header.payload_len.to_string(),
-            p,
-        ]);
+        ];
+        let (_, widths) = self.columns();
+        let fixed_cols = fixed
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| cols(c).max(usize::from(*w)) + 1)
+            .sum();
+        let p = match f.close_code {
+            Some(code) => {
+                let reason = f.close_reason.unwrap_or_default();
+                let pre = format!("{code} ");
+                self.last_column(fixed_cols, 20, f.findings.len(), &pre, |room| {
+                    preview_as(reason, PayloadKind::Text, mode, room.min(15))
+                })
+            }
+            None => self.last_column(fixed_cols, 20, f.findings.len(), "", |room| {
+                preview_as(f.payload, kind, mode, room)
+            }),
+        };
+        let mut row = fixed;
+        row.push(p);
+        self.push(row);
     }
 
     fn message(&mut self, m: &MessageRecord<'_>) {
@@ -219,15 +306,7 @@ impl<W: Write> TableSink<W> {
         } else {
             format!("{}-{}", m.first_packet, m.last_packet)
         };
-        let mut p = if m.decodable {
-            preview(m.data, m.opcode == OpCode::Text, 18)
-        } else {
-            "(undecodable)".into()
-        };
-        if m.compressed {
-            p = format!("z {p}");
-        }
-        self.push(vec![
+        let fixed: Vec<String> = vec![
             pkts,
             time,
             m.conn.id.to_string(),
@@ -235,8 +314,30 @@ impl<W: Write> TableSink<W> {
             m.opcode.name().into(),
             m.frames.to_string(),
             m.len.to_string(),
-            p,
-        ]);
+        ];
+        let (_, widths) = self.columns();
+        let fixed_cols = fixed
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| cols(c).max(usize::from(*w)) + 1)
+            .sum();
+        let kind = if m.opcode == OpCode::Text {
+            PayloadKind::Text
+        } else {
+            PayloadKind::Binary
+        };
+        let mode = self.payload;
+        let pre = if m.compressed { "z " } else { "" };
+        let p = if m.decodable {
+            self.last_column(fixed_cols, 18, 0, pre, |room| {
+                preview_as(m.data, kind, mode, room)
+            })
+        } else {
+            format!("{pre}(undecodable)")
+        };
+        let mut row = fixed;
+        row.push(p);
+        self.push(row);
     }
 
     fn conn(&mut self, c: &ConnSummary) {
@@ -264,7 +365,7 @@ impl<W: Write> TableSink<W> {
             c.conn.id.to_string(),
             c.conn.client.to_string(),
             c.conn.server.to_string(),
-            path,
+            escape::terminal(&path).into_owned(),
             status,
             format!("{}/{}", cs.frames, sc.frames),
             format!("{}/{}", cs.messages, sc.messages),
@@ -282,7 +383,12 @@ impl<W: Write> Sink for TableSink<W> {
             (TableKind::Frames, Event::Frame(f)) => self.frame(f),
             (TableKind::Messages, Event::Message(m)) => self.message(m),
             (TableKind::Conns, Event::ConnEnd(c)) => self.conn(c),
+            (_, Event::ConnEnd(c)) => self.types.end(c.conn.id),
             _ => {}
         }
+    }
+
+    fn capture_start(&mut self, ts: f64) {
+        self.t0 = Some(ts);
     }
 }

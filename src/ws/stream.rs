@@ -163,6 +163,10 @@ pub struct WsDecoder {
     /// The inflate window is not known (capture began mid-connection, or bytes
     /// were lost) and context takeover is in force.
     inflate_ctx_lost: bool,
+    /// The inflater is inside a message that did not end cleanly (bytes
+    /// lost, abandoned): it must be reset before the next message, or that
+    /// message's bytes would be read as the middle of the old one.
+    inflate_mid: bool,
     frame_buf: Vec<u8>,
     msg_buf: Vec<u8>,
     scratch: Vec<u8>,
@@ -229,6 +233,7 @@ impl WsDecoder {
             close_sent: false,
             inflater: None,
             inflate_ctx_lost: false,
+            inflate_mid: false,
             frame_buf: Vec::new(),
             msg_buf: Vec::new(),
             scratch: Vec::new(),
@@ -241,6 +246,15 @@ impl WsDecoder {
             locked_at: None,
             relaxed: false,
             hunt: Hunt::default(),
+        }
+    }
+
+    /// A decoder at the start of a stream whose negotiation is not known (the
+    /// 101 was cut): frames start here, RSV1 messages are inflated if they can be.
+    pub fn negotiation_unknown() -> Self {
+        WsDecoder {
+            deflate: None,
+            ..Self::new(false, false)
         }
     }
 
@@ -260,6 +274,16 @@ impl WsDecoder {
 
     pub fn is_synced(&self) -> bool {
         self.synced
+    }
+
+    /// A decoder for a direction known to be WebSocket (a 101 was seen) whose
+    /// negotiation was cut: it looks for a frame boundary as after a gap,
+    /// without the strict proof a stream caught mid-way needs.
+    pub fn after_cut_handshake() -> Self {
+        WsDecoder {
+            proven: true,
+            ..Self::without_handshake()
+        }
     }
 
     /// A decoder without handshake for a connection whose other direction
@@ -410,7 +434,12 @@ impl WsDecoder {
                 m.damaged = true;
                 m.wire_len += lost;
             }
-            if cur.in_message && self.msg.as_ref().is_some_and(|m| m.compressed) {
+            if cur.in_message
+                && let Some(m) = self.msg.as_mut()
+                && m.compressed
+            {
+                // The rest of it cannot be inflated without the lost bytes.
+                m.inflate_stopped = true;
                 self.inflate_ctx_lost = true;
             }
             if cur.received == cur.h.payload_len {
@@ -849,7 +878,12 @@ impl WsDecoder {
         if self.no_context_takeover {
             inf.reset();
             self.inflate_ctx_lost = false;
+        } else if self.inflate_mid {
+            // The previous message did not end cleanly: its window is lost.
+            inf.reset();
+            self.inflate_ctx_lost = true;
         }
+        self.inflate_mid = true;
         inf.begin_message();
     }
 
@@ -1092,6 +1126,8 @@ impl WsDecoder {
         {
             let buf = &mut self.msg_buf;
             let r = inf.finish(&mut |out: &[u8]| m.absorb(out, true, buf, cx.cfg));
+            // Ended cleanly: the next message continues from this window.
+            self.inflate_mid = r.is_err();
             if let Err(stop) = r {
                 self.msg = Some(m);
                 self.inflate_failed(stop, cx);
@@ -1317,5 +1353,97 @@ mod tests {
         let (frames, _, findings) = feed(&[&v], Dir::Server);
         assert!(frames.is_empty());
         assert!(findings.is_empty());
+    }
+}
+
+#[cfg(test)]
+mod cut_compressed_tests {
+    use super::*;
+    use crate::event::Event;
+    use flate2::{Compress, Compression, FlushCompress};
+    use std::net::SocketAddr;
+
+    fn deflate_sync(c: &mut Compress, data: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(data.len() + 64);
+        c.compress_vec(data, &mut out, FlushCompress::Sync).unwrap();
+        out.truncate(out.len() - 4);
+        out
+    }
+
+    fn server_frame(opcode: u8, rsv1: bool, payload: &[u8]) -> Vec<u8> {
+        let h = crate::ws::frame::FrameHeader {
+            fin: true,
+            rsv1,
+            rsv2: false,
+            rsv3: false,
+            opcode: OpCode::from_u8(opcode),
+            mask_key: None,
+            payload_len: payload.len() as u64,
+            length_form: crate::ws::frame::minimal_form(payload.len() as u64),
+            header_len: 0,
+        };
+        let mut v = Vec::new();
+        crate::ws::frame::encode_header(&h, &mut v);
+        v.extend_from_slice(payload);
+        v
+    }
+
+    /// A compressed message cut by the snapshot length leaves the inflater
+    /// inside its (stored) block; the next message must not be read as the
+    /// rest of that block (its deflate bytes plus `00 00 ff ff` as text).
+    #[test]
+    fn message_after_a_cut_compressed_one_is_not_read_as_its_middle() {
+        let mut c = Compress::new(Compression::default(), false);
+        // Incompressible bytes (xorshift): deflate stores them as they are.
+        let mut x = 0x2545_f491_u32;
+        let noise: Vec<u8> = (0..3000)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 17;
+                x ^= x << 5;
+                (x >> 24) as u8
+            })
+            .collect();
+        let first = server_frame(2, true, &deflate_sync(&mut c, &noise));
+        let second = server_frame(1, true, &deflate_sync(&mut c, b"hello text"));
+        let cfg = Config::default();
+        let mut messages = Vec::new();
+        let mut codes = Vec::new();
+        let mut sink = |ev: Event<'_>| match ev {
+            Event::Message(m) => messages.push((m.decodable, m.data.to_vec())),
+            Event::Finding(f) => codes.push(f.code),
+            _ => {}
+        };
+        let a: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let mut findings = Vec::new();
+        let mut cx = Ctx {
+            conn: ConnRef {
+                id: 0,
+                client: a,
+                server: b,
+            },
+            from: Some(Dir::Server),
+            sender: b,
+            receiver: a,
+            packet: 1,
+            ts: 0.0,
+            cfg: &cfg,
+            sink: &mut sink,
+            conn_findings: &mut findings,
+        };
+        // Negotiation not seen (cut); the stream starts at a frame boundary.
+        let mut d = WsDecoder::after_cut_handshake();
+        let kept = 60;
+        d.data(0, &first[..kept], &mut cx);
+        d.gap((first.len() - kept) as u64, &mut cx);
+        d.data(first.len() as u64, &second, &mut cx);
+        drop(cx);
+        assert!(!codes.contains(&Code::MessageInvalidUtf8), "{codes:?}");
+        assert_eq!(messages.len(), 2);
+        assert!(!messages[0].0, "the cut message is undecodable");
+        if messages[1].0 {
+            assert_eq!(messages[1].1, b"hello text");
+        }
     }
 }

@@ -1,0 +1,119 @@
+//! Terminal safety: capture data never reaches a terminal as control bytes.
+//!
+//! Every table and text output passes text that came from a capture
+//! (payloads, close reasons, header values, finding messages that quote
+//! them) through [`terminal`]: C0 controls, DEL and C1 controls become
+//! visible escapes (`\x1b`, `\u{9b}`), so an ESC sequence in a message
+//! cannot move the cursor, retitle the window or clear the screen.
+//! Printable UTF-8 (any script, emoji) is kept as it is.
+
+use std::borrow::Cow;
+use std::fmt::Write;
+
+/// Whether `c` would be interpreted by a terminal rather than shown.
+fn is_control(c: char) -> bool {
+    c.is_control()
+}
+
+/// `s` with every control character escaped (`\n`, `\r`, `\t`, `\x1b`,
+/// `\u{9b}`); borrowed when there is none.
+pub fn terminal(s: &str) -> Cow<'_, str> {
+    if !s.chars().any(is_control) {
+        return Cow::Borrowed(s);
+    }
+    let mut o = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        push_escaped(&mut o, c);
+    }
+    Cow::Owned(o)
+}
+
+/// Appends `c`, escaped when it is a control character.
+pub fn push_escaped(o: &mut String, c: char) {
+    match c {
+        '\n' => o.push_str("\\n"),
+        '\r' => o.push_str("\\r"),
+        '\t' => o.push_str("\\t"),
+        c if (c as u32) < 0x80 && is_control(c) => {
+            let _ = write!(o, "\\x{:02x}", c as u32);
+        }
+        c if is_control(c) => {
+            let _ = write!(o, "\\u{{{:x}}}", c as u32);
+        }
+        c => o.push(c),
+    }
+}
+
+/// Bytes from a capture as terminal-safe text: UTF-8 where it is, U+FFFD
+/// where it is not, controls escaped.
+pub fn bytes(b: &[u8]) -> String {
+    terminal(&String::from_utf8_lossy(b)).into_owned()
+}
+
+/// A serde_json formatter that also escapes DEL and the C1 controls
+/// (U+007F-U+009F), which JSON allows raw: JSON lines read on a terminal
+/// carry no control character from the capture either.
+struct JsonSafe;
+
+impl serde_json::ser::Formatter for JsonSafe {
+    fn write_string_fragment<W: ?Sized + std::io::Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> std::io::Result<()> {
+        let b = fragment.as_bytes();
+        // DEL is 7f; U+0080-U+009F are c2 80..c2 9f in UTF-8.
+        let mut from = 0;
+        for at in memchr::memchr2_iter(0x7f, 0xc2, b) {
+            let c = fragment[at..].chars().next().unwrap_or(' ');
+            if c == '\u{7f}' || ('\u{80}'..='\u{9f}').contains(&c) {
+                w.write_all(&b[from..at])?;
+                write!(w, "\\u{:04x}", c as u32)?;
+                from = at + c.len_utf8();
+            }
+        }
+        w.write_all(&b[from..])
+    }
+}
+
+/// Serialises `v` as JSON into `out`, control characters all escaped.
+pub fn json_into<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serde_json::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(out, JsonSafe);
+    v.serialize(&mut ser)
+}
+
+/// `v` as a JSON string, control characters all escaped.
+pub fn json_string<T: serde::Serialize + ?Sized>(v: &T) -> String {
+    let mut out = Vec::new();
+    match json_into(&mut out, v) {
+        Ok(()) => String::from_utf8(out).unwrap_or_default(),
+        Err(_) => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_become_visible_and_text_stays() {
+        assert_eq!(terminal("héllo ✓"), "héllo ✓");
+        assert!(matches!(terminal("plain"), Cow::Borrowed(_)));
+        assert_eq!(terminal("\u{1b}[31mred\u{7}"), "\\x1b[31mred\\x07");
+        assert_eq!(terminal("a\r\nb\tc\u{7f}"), "a\\r\\nb\\tc\\x7f");
+        assert_eq!(terminal("\u{9b}31m"), "\\u{9b}31m");
+        assert_eq!(bytes(b"\x1b]0;t\x07\xff"), "\\x1b]0;t\\x07\u{fffd}");
+        let j = json_string(&"a\u{7f}b\u{9b}c\u{1b}é\u{a0}");
+        assert_eq!(j, "\"a\\u007fb\\u009bc\\u001bé\u{a0}\"");
+        assert_eq!(
+            serde_json::from_str::<String>(&j).unwrap(),
+            "a\u{7f}b\u{9b}c\u{1b}é\u{a0}"
+        );
+        for s in [
+            terminal("\u{1b}\u{0}\u{85}").as_ref(),
+            &bytes(&[0x1b, 0x9b, 0x00]),
+        ] {
+            assert!(!s.chars().any(char::is_control), "{s:?}");
+        }
+    }
+}
