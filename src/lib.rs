@@ -19,6 +19,7 @@ pub mod progress;
 pub mod push;
 pub mod render;
 pub mod tcp;
+pub mod tls;
 pub mod tlscore;
 pub mod ws;
 
