@@ -10,6 +10,7 @@ pub mod capture;
 pub mod config;
 pub mod event;
 pub mod explain;
+pub mod filter;
 pub mod findings;
 pub mod handshake;
 pub mod http;
