@@ -333,6 +333,13 @@ impl<'s, 'f> Parser<'s, 'f> {
     fn check(&self, op: CmpOp, (lit, at): (Lit, usize), op_text: &str) -> Result<Rhs, FilterError> {
         match (op, &lit) {
             (CmpOp::Eq | CmpOp::Ne, _) => Ok(Rhs::Lit(lit)),
+            (CmpOp::Matches, Lit::Null | Lit::Bool(_)) => Err(self.err(
+                at,
+                format!(
+                    "'{op_text}' needs a regular expression in quotes, not {}",
+                    show_lit(&lit)
+                ),
+            )),
             (_, Lit::Null | Lit::Bool(_)) => Err(self.err(
                 at,
                 format!(
