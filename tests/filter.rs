@@ -146,6 +146,14 @@ fn frames_between_two_times() {
         (t1..t2).contains(&n(r, "ts"))
     });
     assert!(k > 10);
+    // The same by UTC date and time, as `date -u` spells the epoch second.
+    let secs = t2.floor();
+    let date = Command::new("date")
+        .args(["-u", &format!("-d@{secs}"), "+%Y-%m-%dT%H:%M:%SZ"])
+        .output()
+        .expect("run date");
+    let date = String::from_utf8_lossy(&date.stdout).trim().to_string();
+    same_selection(&recs, &format!("ts < {date}"), |r| n(r, "ts") < secs);
     // The same window by packet numbers of one capture.
     same_selection(&recs, "capture contains node-frag and packet <= 20", |r| {
         s(r, "capture").contains("node-frag") && n(r, "packet") <= 20.0

@@ -305,7 +305,7 @@ impl<'s, 'f> Parser<'s, 'f> {
             Tok::Str(s) => Lit::Text {
                 text: s.clone(),
                 quoted: true,
-                num: None,
+                num: time_num(s),
                 net: parse_net(s),
             },
             Tok::Word(w) => word_lit(w),
@@ -435,7 +435,7 @@ fn word_lit(w: &str) -> Lit {
     Lit::Text {
         text: w.to_string(),
         quoted: false,
-        num: word_num(w),
+        num: word_num(w).or_else(|| time_num(w)),
         net: parse_net(w),
     }
 }
@@ -546,6 +546,24 @@ pub fn word_num(w: &str) -> Option<Num> {
         (false, n) => n,
         (true, Num::Int(i)) => Num::Int(-i),
         (true, Num::Float(f)) => Num::Float(-f),
+    })
+}
+
+/// A UTC date and time as epoch seconds, for `ts`, `first_ts`, `last_ts`:
+/// `2026-11-29T14:02:00Z`, `2026-11-29 14:02:00.250` (quoted: it has a
+/// space), or a date alone (`2026-11-29`, its midnight).
+pub fn time_num(s: &str) -> Option<Num> {
+    let t = if s.len() == 10 {
+        humantime::parse_rfc3339_weak(&format!("{s} 00:00:00"))
+    } else {
+        humantime::parse_rfc3339_weak(s)
+    }
+    .ok()?;
+    let d = t.duration_since(std::time::UNIX_EPOCH).ok()?;
+    Some(if d.subsec_nanos() == 0 {
+        Num::Int(i128::from(d.as_secs()))
+    } else {
+        Num::Float(d.as_secs_f64())
     })
 }
 
@@ -699,6 +717,36 @@ mod tests {
             word_num("99999999999999999999999999999999999999T"),
             Some(Num::Float(_))
         ));
+    }
+
+    #[test]
+    fn times_are_utc_epoch_seconds() {
+        // date -u -d 2026-11-29T14:02:00Z +%s
+        assert_eq!(
+            time_num("2026-11-29T14:02:00Z"),
+            Some(Num::Int(1_795_960_920))
+        );
+        assert_eq!(
+            time_num("2026-11-29 14:02:00"),
+            Some(Num::Int(1_795_960_920))
+        );
+        assert_eq!(
+            time_num("2026-11-29"),
+            Some(Num::Int(1_795_960_920 - 14 * 3600 - 120))
+        );
+        assert_eq!(
+            time_num("2026-11-29T14:02:00.25+00:00"),
+            Some(Num::Float(1_795_960_920.25))
+        );
+        for not in [
+            "2026-11-29T14:02:00+02:00",
+            "2026-13-01",
+            "14:02",
+            "1969-12-31",
+            "2026-11-29T25:00:00",
+        ] {
+            assert_eq!(time_num(not), None, "{not}");
+        }
     }
 
     #[test]

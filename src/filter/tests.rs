@@ -449,3 +449,19 @@ fn non_objects_match_nothing() {
         assert!(f("not fin").matches(&v));
     }
 }
+
+#[test]
+fn times_compare_with_ts() {
+    // date -u -d '2026-11-29 14:02:00' +%s  ->  1795960920
+    let at = |ts: f64| json!({"ts": ts, "first_ts": ts});
+    let window = f("ts >= 2026-11-29T14:02:00Z and ts < \"2026-11-29 14:03:00\"");
+    assert!(window.matches(&at(1_795_960_920.0)));
+    assert!(window.matches(&at(1_795_960_979.999)));
+    assert!(!window.matches(&at(1_795_960_919.999)));
+    assert!(!window.matches(&at(1_795_960_980.0)));
+    assert!(f("ts > 2026-11-29").matches(&at(1_795_960_920.0)));
+    assert!(f("first_ts < 2026-11-30").matches(&at(1_795_960_920.0)));
+    // as text, a time is only its spelling
+    assert!(f("data == 2026-11-29").matches(&json!({"data": "2026-11-29"})));
+    assert!(!f("text == 2026-11-29").matches(&at(1.0)));
+}
