@@ -458,3 +458,96 @@ fn nesting_past_the_bound_is_an_error_not_a_stack_overflow() {
     let ok = format!("{}fin{}", "(".repeat(MAX_DEPTH), ")".repeat(MAX_DEPTH));
     assert!(Filter::parse(&ok).unwrap().matches(&json!({"fin": 1})));
 }
+
+/// Speed, for the record (not a pass/fail test):
+/// `cargo test --release --test filter -- --ignored --nocapture speed`
+#[test]
+#[ignore]
+fn speed() {
+    use std::time::Instant;
+    let recs = records("frames", &["--payload", "text"], SAMPLES);
+    let lines: Vec<String> = recs.iter().map(|r| r.to_string()).collect();
+    let rounds = 2_000_000 / recs.len() + 1;
+    let n = rounds * recs.len();
+    let t = Instant::now();
+    let mut parsed = 0usize;
+    for _ in 0..rounds / 10 {
+        for l in &lines {
+            let v: Value = serde_json::from_str(l).unwrap();
+            parsed += v.as_object().map_or(0, |o| o.len());
+        }
+    }
+    let per_parse = t.elapsed().as_secs_f64() / (n / 10) as f64;
+    eprintln!(
+        "serde_json::from_str of one frame line: {:.0} ns ({parsed})",
+        per_parse * 1e9
+    );
+    for expr in [
+        "fin",
+        "from == server and opcode_name == text",
+        "len > 64k or close_code in {1000 1001}",
+        "ip == 127.0.0.0/8 and port == 9001",
+        "text matches \"^hel+o\" or text contains world",
+        "ts >= 2026-11-29T14:02:00Z and not (opcode_name == ping or opcode_name == pong)",
+    ] {
+        let f = Filter::parse(expr).unwrap();
+        let t = Instant::now();
+        let mut kept = 0usize;
+        for _ in 0..rounds {
+            for r in &recs {
+                kept += usize::from(f.matches(r));
+            }
+        }
+        let per = t.elapsed().as_secs_f64() / n as f64;
+        eprintln!(
+            "{:>5.0} ns/record, {:>5.1} M records/s  {expr}  ({kept} kept of {n})",
+            per * 1e9,
+            1e-6 / per
+        );
+    }
+    let t = Instant::now();
+    for _ in 0..10_000 {
+        Filter::parse("text matches \"^hel+o\" and ip == ::1 or len > 64k").unwrap();
+    }
+    eprintln!(
+        "parse with one regex: {:.1} µs",
+        t.elapsed().as_secs_f64() / 10_000.0 * 1e6
+    );
+}
+
+/// Every filter docs/filter.md shows in its examples parses.
+#[test]
+fn the_documented_examples_parse() {
+    let doc =
+        std::fs::read_to_string(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("docs/filter.md"))
+            .unwrap();
+    let mut seen = 0;
+    let examples = doc.split("## Examples").nth(1).unwrap();
+    let examples = examples.split("\n## ").next().unwrap();
+    for row in examples
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| question"))
+    {
+        let Some(cell) = row.trim_end_matches('|').rsplit(" | ").next() else {
+            continue;
+        };
+        for (i, code) in cell.split('`').enumerate() {
+            if i % 2 == 1 {
+                Filter::parse(code).unwrap_or_else(|e| panic!("{code}: {e}"));
+                seen += 1;
+            }
+        }
+    }
+    for line in doc
+        .lines()
+        .filter(|l| l.trim_start().starts_with("wsdissect "))
+    {
+        let Some((_, rest)) = line.split_once(" -Y '").or(line.split_once(" --filter '")) else {
+            continue;
+        };
+        let code = rest.rsplit_once('\'').unwrap().0;
+        Filter::parse(code).unwrap_or_else(|e| panic!("{code}: {e}"));
+        seen += 1;
+    }
+    assert!(seen >= 15, "{seen}");
+}
