@@ -107,6 +107,11 @@ pub enum Expr {
 /// Bytes and steps the regex crate may use for one `matches` pattern.
 const REGEX_SIZE_LIMIT: usize = 1 << 20;
 const REGEX_NEST_LIMIT: u32 = 64;
+/// Different patterns one filter may hold: each may take up to
+/// `REGEX_SIZE_LIMIT` and a few milliseconds to compile, so this bounds a
+/// filter at about 32 MiB and a tenth of a second (a repeated pattern is
+/// compiled once).
+pub const MAX_REGEXES: usize = 32;
 
 pub struct Parser<'s, 'f> {
     src: &'s str,
@@ -114,6 +119,7 @@ pub struct Parser<'s, 'f> {
     pos: usize,
     depth: usize,
     extra_fields: &'f [&'f str],
+    regexes: Vec<Regex>,
 }
 
 impl<'s, 'f> Parser<'s, 'f> {
@@ -124,6 +130,7 @@ impl<'s, 'f> Parser<'s, 'f> {
             pos: 0,
             depth: 0,
             extra_fields,
+            regexes: Vec::new(),
         }
     }
 
@@ -330,7 +337,12 @@ impl<'s, 'f> Parser<'s, 'f> {
     }
 
     /// Checks that `op` can compare with the value; compiles a regex.
-    fn check(&self, op: CmpOp, (lit, at): (Lit, usize), op_text: &str) -> Result<Rhs, FilterError> {
+    fn check(
+        &mut self,
+        op: CmpOp,
+        (lit, at): (Lit, usize),
+        op_text: &str,
+    ) -> Result<Rhs, FilterError> {
         match (op, &lit) {
             (CmpOp::Eq | CmpOp::Ne, _) => Ok(Rhs::Lit(lit)),
             (CmpOp::Matches, Lit::Null | Lit::Bool(_)) => Err(self.err(
@@ -348,6 +360,19 @@ impl<'s, 'f> Parser<'s, 'f> {
                 ),
             )),
             (CmpOp::Matches, Lit::Text { text, .. }) => {
+                // A repeated pattern shares one compiled regex.
+                if let Some(seen) = self.regexes.iter().find(|r| r.as_str() == text) {
+                    let rx = seen.clone();
+                    return Ok(Rhs::Regex(lit, Rx(rx)));
+                }
+                if self.regexes.len() == MAX_REGEXES {
+                    return Err(self.err(
+                        at,
+                        format!(
+                            "a filter may use at most {MAX_REGEXES} different regular expressions"
+                        ),
+                    ));
+                }
                 let rx = RegexBuilder::new(text)
                     .case_insensitive(true)
                     .size_limit(REGEX_SIZE_LIMIT)
@@ -366,6 +391,7 @@ impl<'s, 'f> Parser<'s, 'f> {
                             .to_string();
                         self.err(at, format!("bad regular expression: {why}"))
                     })?;
+                self.regexes.push(rx.clone());
                 Ok(Rhs::Regex(lit, Rx(rx)))
             }
             _ => Ok(Rhs::Lit(lit)),

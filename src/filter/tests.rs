@@ -465,3 +465,21 @@ fn times_compare_with_ts() {
     assert!(f("data == 2026-11-29").matches(&json!({"data": "2026-11-29"})));
     assert!(!f("text == 2026-11-29").matches(&at(1.0)));
 }
+
+#[test]
+fn a_filter_holds_a_bounded_number_of_regexes() {
+    // the same pattern many times is compiled once
+    let same = format!("{}fin", "text matches \"[a-z]{999}\" or ".repeat(2000));
+    let t = std::time::Instant::now();
+    assert!(Filter::parse(&same).is_ok());
+    assert!(t.elapsed().as_secs() < 5, "{:?}", t.elapsed());
+    let many: Vec<String> = (0..=parse::MAX_REGEXES)
+        .map(|i| format!("text matches \"x{{{i}}}\""))
+        .collect();
+    let ok = many[..parse::MAX_REGEXES].join(" or ");
+    assert!(Filter::parse(&ok).is_ok());
+    let over = many.join(" or ");
+    let e = err(&over);
+    assert!(e.message().contains("at most 32 different"), "{e}");
+    assert_eq!(Some(e.offset()), over.rfind("\"x{32}\""));
+}
