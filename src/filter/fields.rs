@@ -1,8 +1,6 @@
 //! Field names a filter may use, and the fields it derives.
 
-use std::net::{IpAddr, SocketAddr};
-
-use super::value::{FieldValue, Record};
+use super::value::{Endpoint, FieldValue, Record};
 
 /// The fields DESIGN.md names for `--filter`, in its order.
 pub const DESIGN_FIELDS: &[&str] = &[
@@ -249,42 +247,8 @@ impl Field {
     }
 }
 
-/// An endpoint as the records write it: `ip:port`, `[v6]:port`, or a bare
-/// address (a push channel's `client`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Endpoint {
-    Sock(SocketAddr),
-    Addr(IpAddr),
-}
-
-impl Endpoint {
-    pub fn parse(s: &str) -> Option<Endpoint> {
-        s.parse::<SocketAddr>()
-            .map(Endpoint::Sock)
-            .or_else(|_| s.parse::<IpAddr>().map(Endpoint::Addr))
-            .ok()
-    }
-
-    pub fn ip(self) -> IpAddr {
-        match self {
-            Endpoint::Sock(s) => s.ip(),
-            Endpoint::Addr(a) => a,
-        }
-    }
-
-    pub fn port(self) -> Option<u16> {
-        match self {
-            Endpoint::Sock(s) => Some(s.port()),
-            Endpoint::Addr(_) => None,
-        }
-    }
-}
-
 fn endpoint<R: Record + ?Sized>(r: &R, name: &str) -> Option<Endpoint> {
-    match r.field(name)? {
-        FieldValue::Str(s) => Endpoint::parse(&s),
-        _ => None,
-    }
+    r.endpoint(name)
 }
 
 /// The client's and the server's value, as a list (either may match).

@@ -29,7 +29,8 @@ use std::fmt;
 use std::str::FromStr;
 
 pub use fields::{DESIGN_FIELDS, OTHER_FIELDS};
-pub use value::{FieldValue, Record, from_json};
+pub use parse::MAX_REGEXES;
+pub use value::{Endpoint, FieldValue, Record, from_json};
 
 /// The deepest nesting of parentheses and `not` a filter may have.
 pub const MAX_DEPTH: usize = 256;

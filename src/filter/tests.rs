@@ -483,3 +483,71 @@ fn a_filter_holds_a_bounded_number_of_regexes() {
     assert!(e.message().contains("at most 32 different"), "{e}");
     assert_eq!(Some(e.offset()), over.rfind("\"x{32}\""));
 }
+
+/// A typed record answers by JSON name, and may give its endpoints as
+/// addresses (no formatting and parsing per record).
+#[test]
+fn typed_records_filter_like_their_json() {
+    use std::borrow::Cow;
+    use std::cell::Cell;
+    use std::net::SocketAddr;
+
+    struct Frame {
+        client: SocketAddr,
+        server: SocketAddr,
+        from_server: bool,
+        payload_len: u64,
+        close_code: Option<u16>,
+        endpoint_calls: Cell<u32>,
+    }
+    impl Record for Frame {
+        fn field(&self, name: &str) -> Option<FieldValue<'_>> {
+            Some(match name {
+                "type" => FieldValue::Str(Cow::Borrowed("frame")),
+                "from" => FieldValue::Str(Cow::Borrowed(if self.from_server {
+                    "server"
+                } else {
+                    "client"
+                })),
+                "payload_len" => FieldValue::Int(i128::from(self.payload_len)),
+                "close_code" => self
+                    .close_code
+                    .map_or(FieldValue::Null, |c| FieldValue::Int(i128::from(c))),
+                "client" => FieldValue::Str(Cow::Owned(self.client.to_string())),
+                "server" => FieldValue::Str(Cow::Owned(self.server.to_string())),
+                _ => return None,
+            })
+        }
+        fn endpoint(&self, which: &str) -> Option<Endpoint> {
+            self.endpoint_calls.set(self.endpoint_calls.get() + 1);
+            match which {
+                "client" => Some(Endpoint::Sock(self.client)),
+                "server" => Some(Endpoint::Sock(self.server)),
+                _ => None,
+            }
+        }
+    }
+    let typed = Frame {
+        client: "[::1]:45952".parse().unwrap(),
+        server: "[::1]:9005".parse().unwrap(),
+        from_server: true,
+        payload_len: 2048,
+        close_code: None,
+        endpoint_calls: Cell::new(0),
+    };
+    let as_json = json!({"type": "frame", "from": "server", "payload_len": 2048,
+        "close_code": null, "client": "[::1]:45952", "server": "[::1]:9005"});
+    for expr in [
+        "ip == ::1 and len > 1k and from == server",
+        "port == 9005",
+        "client_port == 9005",
+        "close_code == null",
+        "close_code != null",
+        "type == frame and not masked",
+        "from in {client}",
+    ] {
+        let flt = f(expr);
+        assert_eq!(flt.matches(&typed), flt.matches(&as_json), "{expr}");
+    }
+    assert!(typed.endpoint_calls.get() >= 3);
+}

@@ -1,7 +1,7 @@
 //! What a filter reads: a record's fields, by their JSON names.
 
 use std::borrow::Cow;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 use serde_json::{Map, Value};
 
@@ -54,6 +54,17 @@ impl FieldValue<'_> {
 /// gives the fields it has.
 pub trait Record {
     fn field(&self, name: &str) -> Option<FieldValue<'_>>;
+
+    /// The `client` or `server` endpoint (`which` is one of the two
+    /// names), for the derived `ip` and `port` fields. By default it is
+    /// read from that field's text; a typed record that holds the address
+    /// can answer without formatting and parsing it.
+    fn endpoint(&self, which: &str) -> Option<Endpoint> {
+        match self.field(which)? {
+            FieldValue::Str(s) => Endpoint::parse(&s),
+            _ => None,
+        }
+    }
 }
 
 impl Record for Map<String, Value> {
@@ -76,6 +87,41 @@ impl Record for Value {
 impl<R: Record + ?Sized> Record for &R {
     fn field(&self, name: &str) -> Option<FieldValue<'_>> {
         (**self).field(name)
+    }
+
+    fn endpoint(&self, which: &str) -> Option<Endpoint> {
+        (**self).endpoint(which)
+    }
+}
+
+/// An endpoint as the records write it: `ip:port`, `[v6]:port`, or a bare
+/// address (a push channel's `client`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Endpoint {
+    Sock(SocketAddr),
+    Addr(IpAddr),
+}
+
+impl Endpoint {
+    pub fn parse(s: &str) -> Option<Endpoint> {
+        s.parse::<SocketAddr>()
+            .map(Endpoint::Sock)
+            .or_else(|_| s.parse::<IpAddr>().map(Endpoint::Addr))
+            .ok()
+    }
+
+    pub fn ip(self) -> IpAddr {
+        match self {
+            Endpoint::Sock(s) => s.ip(),
+            Endpoint::Addr(a) => a,
+        }
+    }
+
+    pub fn port(self) -> Option<u16> {
+        match self {
+            Endpoint::Sock(s) => Some(s.port()),
+            Endpoint::Addr(_) => None,
+        }
     }
 }
 
