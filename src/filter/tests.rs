@@ -551,3 +551,21 @@ fn typed_records_filter_like_their_json() {
     }
     assert!(typed.endpoint_calls.get() >= 3);
 }
+
+/// `--threads N` shares one compiled filter between threads.
+#[test]
+fn a_filter_is_shared_between_threads() {
+    fn shared<T: Send + Sync + Clone + 'static>() {}
+    shared::<Filter>();
+    shared::<FilterError>();
+    let flt = std::sync::Arc::new(f("text matches \"^h\""));
+    let handles: Vec<_> = (0..2)
+        .map(|i| {
+            let flt = flt.clone();
+            let text = ["x", "hi"][i];
+            std::thread::spawn(move || flt.matches(&json!({ "text": text })))
+        })
+        .collect();
+    let got: Vec<bool> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+    assert_eq!(got, vec![false, true]);
+}
