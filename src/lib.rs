@@ -11,6 +11,7 @@ pub mod config;
 pub mod defrag;
 pub mod event;
 pub mod explain;
+pub mod filter;
 pub mod findings;
 pub mod handshake;
 pub mod http;
