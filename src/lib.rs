@@ -11,6 +11,7 @@ pub mod config;
 pub mod event;
 pub mod explain;
 pub mod findings;
+pub mod h2;
 pub mod handshake;
 pub mod http;
 pub mod packet;
