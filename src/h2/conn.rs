@@ -242,10 +242,17 @@ impl Connection {
         };
         let mut c = Connection {
             limits,
-            parsers: [
-                FrameParser::new(preface, limits.frame).with_offset(offs[0]),
-                FrameParser::new(false, limits.frame).with_offset(offs[1]),
-            ],
+            parsers: if from_start {
+                [
+                    FrameParser::new(preface, limits.frame).with_offset(offs[0]),
+                    FrameParser::new(false, limits.frame).with_offset(offs[1]),
+                ]
+            } else {
+                [
+                    FrameParser::mid_stream(limits.frame),
+                    FrameParser::mid_stream(limits.frame),
+                ]
+            },
             hpack: [hp(0), hp(1)],
             streams: HashMap::new(),
             highest: [0, 0],
@@ -294,22 +301,18 @@ impl Connection {
         self.items = items;
     }
 
-    /// A hole in `from`'s TCP stream: its frames cannot be followed further.
-    pub fn gap(&mut self, from: Dir, offset: u64, out: &mut Vec<Event>) {
-        if !self.parsers[from.index()].is_lost() {
-            self.parsers[from.index()].gap();
-            self.hpack[from.index()].lose_context();
-            self.finding(
-                out,
-                "h2.malformed-frame",
-                Severity::Warning,
-                Some(from),
-                None,
-                offset,
-                "bytes missing from the capture: HTTP/2 frames of this direction are lost from here"
-                    .into(),
-            );
-        }
+    /// `len` bytes of `from`'s TCP stream are missing (the carrier reports
+    /// the gap itself, e.g. as `tcp.gap`): the frame in progress is dropped,
+    /// the HPACK table of that direction becomes unknown, and frames are
+    /// followed again from the next plausible frame header.
+    pub fn gap(&mut self, from: Dir, len: u64) {
+        self.parsers[from.index()].gap(len);
+        self.hpack[from.index()].lose_context();
+    }
+
+    /// Offset of the next byte expected from `from`.
+    pub fn offset(&self, from: Dir) -> u64 {
+        self.parsers[from.index()].offset()
     }
 
     /// The capture ended.
@@ -404,6 +407,9 @@ impl Connection {
                     "CONTINUATION out of place (RFC 9113 section 6.10)".to_string(),
                 )
             }
+            // Expected after a gap or a mid-connection start; nothing to
+            // report beyond the gap itself.
+            Problem::Resynced { .. } => return,
             Problem::Truncated { offset } => (
                 "h2.malformed-frame",
                 Severity::Warning,

@@ -180,6 +180,9 @@ pub enum Problem {
     BadContinuation { offset: u64, stream_id: u32 },
     /// The stream ended inside a frame.
     Truncated { offset: u64 },
+    /// Frame boundaries found again after hunting (mid-connection start or
+    /// a gap); `skipped` bytes of this piece were not frames we could use.
+    Resynced { offset: u64, skipped: u64 },
 }
 
 /// What [`FrameParser::push`] returns, in stream order.
@@ -232,8 +235,9 @@ pub struct FrameParser {
     /// Bytes of an oversized frame still to skip.
     skip: u64,
     pending: Option<Pending>,
-    /// After a gap we cannot find frame boundaries again.
-    lost: bool,
+    /// Frame boundaries unknown (a capture that starts mid-connection, or
+    /// after a gap): looking for the next plausible frame header.
+    hunting: bool,
 }
 
 impl FrameParser {
@@ -247,8 +251,17 @@ impl FrameParser {
             max_frame_size: DEFAULT_MAX_FRAME_SIZE,
             skip: 0,
             pending: None,
-            lost: false,
+            hunting: false,
         }
+    }
+
+    /// A parser for a stream that starts at an unknown point of the
+    /// connection: bytes are skipped up to the first run of plausible frame
+    /// headers (see [`find_boundary`]).
+    pub fn mid_stream(limits: FrameLimits) -> Self {
+        let mut p = FrameParser::new(false, limits);
+        p.hunting = true;
+        p
     }
 
     /// Start counting offsets at `offset` (bytes before it belonged to
@@ -268,22 +281,32 @@ impl FrameParser {
         self.buf.len() + self.pending.as_ref().map_or(0, |p| p.block.len())
     }
 
-    /// True once a gap made frame boundaries unknowable.
-    pub fn is_lost(&self) -> bool {
-        self.lost
+    /// True while frame boundaries are unknown.
+    pub fn is_hunting(&self) -> bool {
+        self.hunting
     }
 
-    /// A hole in the TCP stream: boundaries are lost for good (HTTP/2 has
-    /// no resynchronisation marker).
-    pub fn gap(&mut self) {
-        self.lost = true;
+    /// Offset of the next byte expected.
+    pub fn offset(&self) -> u64 {
+        self.offset + self.buf.len() as u64
+    }
+
+    /// `len` bytes of the TCP stream are missing: the frame in progress and
+    /// any header block are dropped, and the parser hunts for the next
+    /// frame boundary (HTTP/2 has no resynchronisation marker, so this is
+    /// a heuristic: [`find_boundary`]).
+    pub fn gap(&mut self, len: u64) {
+        self.offset = self.offset() + len;
+        self.hunting = true;
         self.buf.clear();
+        self.skip = 0;
+        self.preface_left = 0;
         self.pending = None;
     }
 
     /// The stream ended: a partial frame is a problem.
     pub fn finish(&mut self, out: &mut Vec<Item>) {
-        if !self.lost && (!self.buf.is_empty() || self.skip > 0) {
+        if !self.hunting && (!self.buf.is_empty() || self.skip > 0) {
             out.push(Item::Problem(Problem::Truncated {
                 offset: self.offset,
             }));
@@ -293,8 +316,22 @@ impl FrameParser {
 
     /// Feed the next bytes of the stream.
     pub fn push(&mut self, mut data: &[u8], out: &mut Vec<Item>) {
-        if self.lost {
-            return;
+        if self.hunting {
+            match find_boundary(data, self.max_frame_size) {
+                Some(i) => {
+                    self.offset += i as u64;
+                    data = &data[i..];
+                    self.hunting = false;
+                    out.push(Item::Problem(Problem::Resynced {
+                        offset: self.offset,
+                        skipped: i as u64,
+                    }));
+                }
+                None => {
+                    self.offset += data.len() as u64;
+                    return;
+                }
+            }
         }
         if self.skip > 0 {
             let n = (data.len() as u64).min(self.skip);
@@ -603,6 +640,61 @@ impl FrameParser {
     }
 }
 
+/// Positions tried per piece when hunting for a frame boundary.
+const MAX_HUNT: usize = 64 << 10;
+
+/// Could `h` (with its raw reserved bit `r`) start a frame? Only known
+/// types with the flags, stream ids and lengths RFC 9113 allows them, and
+/// no CONTINUATION (its block's start is lost anyway).
+fn plausible(h: &FrameHeader, reserved: bool, max: u32) -> bool {
+    let len = h.length;
+    let f = h.flags;
+    let s0 = h.stream_id == 0;
+    if reserved || len > max {
+        return false;
+    }
+    match h.kind {
+        kind::DATA => !s0 && f & !0x09 == 0,
+        kind::HEADERS => !s0 && f & !0x2d == 0,
+        kind::PRIORITY => !s0 && f == 0 && len == 5,
+        kind::RST_STREAM => !s0 && f == 0 && len == 4,
+        kind::SETTINGS => s0 && f & !0x01 == 0 && len.is_multiple_of(6) && (f == 0 || len == 0),
+        kind::PUSH_PROMISE => !s0 && f & !0x0c == 0 && len >= 4,
+        kind::PING => s0 && f & !0x01 == 0 && len == 8,
+        kind::GOAWAY => s0 && f == 0 && len >= 8,
+        kind::WINDOW_UPDATE => f == 0 && len == 4,
+        _ => false,
+    }
+}
+
+/// Where in `data` a run of frames plausibly starts: the first offset
+/// (tried up to [`MAX_HUNT`]) from which consecutive plausible headers
+/// chain to the end of the piece, or run past it after at least two
+/// headers (one is enough at offset 0: a sender's write usually starts
+/// with a frame, and a TCP segment with a write).
+pub fn find_boundary(data: &[u8], max_frame_size: u32) -> Option<usize> {
+    let limit = data.len().min(MAX_HUNT);
+    (0..limit).find(|&i| {
+        let mut pos = i;
+        let mut n = 0;
+        while let Some(hb) = data.get(pos..pos + HEADER_LEN) {
+            let Ok((_, h)) = frame_header(hb) else {
+                return false;
+            };
+            if !plausible(&h, hb[5] & 0x80 != 0, max_frame_size) {
+                return false;
+            }
+            n += 1;
+            pos += HEADER_LEN + h.length as usize;
+            if pos == data.len() {
+                return true;
+            }
+        }
+        // The last header runs past the piece, or fewer than 9 bytes are left.
+        n >= 2 || (n == 1 && i == 0)
+    })
+}
+
 fn be32(b: &[u8]) -> u32 {
     u32::from_be_bytes([b[0], b[1], b[2], b[3]])
 }
@@ -636,4 +728,159 @@ fn strip_padding<'a>(
     }
     let (pre, rest) = rest.split_at(prefix);
     Ok((&rest[..rest.len() - pad as usize], pad, pre))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(kind: u8, flags: u8, sid: u32, payload: &[u8]) -> Vec<u8> {
+        let mut v = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+        v.extend([kind, flags]);
+        v.extend(sid.to_be_bytes());
+        v.extend_from_slice(payload);
+        v
+    }
+
+    fn all(p: &mut FrameParser, bytes: &[u8], step: usize) -> Vec<Item> {
+        let mut out = Vec::new();
+        for c in bytes.chunks(step) {
+            p.push(c, &mut out);
+        }
+        p.finish(&mut out);
+        out
+    }
+
+    #[test]
+    fn header_fields_and_reserved_bit() {
+        let (_, h) = frame_header(&[0, 1, 2, 4, 1, 0x80, 0, 0, 7]).unwrap();
+        assert_eq!(
+            h,
+            FrameHeader {
+                length: 258,
+                kind: 4,
+                flags: 1,
+                stream_id: 7
+            }
+        );
+        assert!(frame_header(&[0; 8]).is_err());
+    }
+
+    /// Byte-by-byte feeding gives the same items as one piece; CONTINUATION
+    /// joins the block; the preface is recognised.
+    #[test]
+    fn pieces_of_any_size() {
+        let mut bytes = PREFACE.to_vec();
+        bytes.extend(frame(kind::SETTINGS, 0, 0, &[0, 8, 0, 0, 0, 1]));
+        bytes.extend(frame(kind::HEADERS, flag::END_STREAM, 1, &[0x82, 0x86]));
+        bytes.extend(frame(kind::CONTINUATION, 0, 1, &[0x84]));
+        bytes.extend(frame(kind::CONTINUATION, flag::END_HEADERS, 1, &[0x41]));
+        bytes.extend(frame(kind::PING, 0, 0, &[1; 8]));
+        let one = all(
+            &mut FrameParser::new(true, FrameLimits::default()),
+            &bytes,
+            4096,
+        );
+        let tiny = all(
+            &mut FrameParser::new(true, FrameLimits::default()),
+            &bytes,
+            1,
+        );
+        assert_eq!(one, tiny);
+        assert_eq!(one[0], Item::Preface { offset: 0 });
+        let block = one
+            .iter()
+            .find_map(|i| match i {
+                Item::HeaderBlock(b) => Some(b.clone()),
+                _ => None,
+            })
+            .unwrap();
+        assert_eq!(block.block, vec![0x82, 0x86, 0x84, 0x41]);
+        assert!(block.end_stream);
+        assert_eq!(block.offset, (PREFACE.len() + 15) as u64);
+        assert!(!one.iter().any(|i| matches!(i, Item::Problem(_))));
+    }
+
+    #[test]
+    fn bad_preface_and_bad_continuation() {
+        let mut bytes = b"GET / HTTP/1.1\r\n\r\n".to_vec();
+        bytes.extend(frame(kind::CONTINUATION, flag::END_HEADERS, 1, &[0x82]));
+        let mut p = FrameParser::new(true, FrameLimits::default());
+        let items = all(&mut p, &bytes, 7);
+        assert!(matches!(
+            items[0],
+            Item::Problem(Problem::BadPreface { .. })
+        ));
+        // A HEADERS interrupted by another frame type.
+        let mut bytes = frame(kind::HEADERS, 0, 1, &[0x82]);
+        bytes.extend(frame(kind::PING, 0, 0, &[0; 8]));
+        let items = all(
+            &mut FrameParser::new(false, FrameLimits::default()),
+            &bytes,
+            100,
+        );
+        assert!(
+            items
+                .iter()
+                .any(|i| matches!(i, Item::Problem(Problem::BadContinuation { .. })))
+        );
+        assert!(!items.iter().any(|i| matches!(i, Item::HeaderBlock(_))));
+    }
+
+    #[test]
+    fn fixed_length_frames_checked() {
+        let bytes = [
+            frame(kind::PING, 0, 0, &[0; 7]),
+            frame(kind::RST_STREAM, 0, 1, &[0; 3]),
+            frame(kind::SETTINGS, flag::ACK, 0, &[0; 6]),
+            frame(kind::WINDOW_UPDATE, 0, 0, &[0; 5]),
+            frame(kind::DATA, flag::PADDED, 1, &[9, 1, 2]),
+        ]
+        .concat();
+        let items = all(
+            &mut FrameParser::new(false, FrameLimits::default()),
+            &bytes,
+            64,
+        );
+        let bad = items
+            .iter()
+            .filter(|i| {
+                matches!(
+                    i,
+                    Item::Frame(Frame {
+                        payload: Payload::Malformed(_),
+                        ..
+                    })
+                )
+            })
+            .count();
+        assert_eq!(bad, 5);
+    }
+
+    #[test]
+    fn boundary_hunt() {
+        let a = frame(kind::DATA, 0, 1, &[0xaa; 30]);
+        let b = frame(kind::WINDOW_UPDATE, 0, 0, &[0, 0, 1, 0]);
+        let c = frame(kind::HEADERS, flag::END_HEADERS, 3, &[0x82]);
+        let whole = [a.clone(), b.clone(), c.clone()].concat();
+        assert_eq!(find_boundary(&whole, DEFAULT_MAX_FRAME_SIZE), Some(0));
+        // Cut 4 bytes into the first header: the next frame is found.
+        assert_eq!(
+            find_boundary(&whole[4..], DEFAULT_MAX_FRAME_SIZE),
+            Some(a.len() - 4)
+        );
+        // Payload bytes of 0xaa never look like a frame.
+        assert_eq!(find_boundary(&[0xaa; 100], DEFAULT_MAX_FRAME_SIZE), None);
+        // Mid-stream parser skips to it and parses on.
+        let mut p = FrameParser::mid_stream(FrameLimits::default());
+        let items = all(&mut p, &whole[4..], 1 << 20);
+        assert!(
+            matches!(items[0], Item::Problem(Problem::Resynced { skipped, .. }) if skipped == a.len() as u64 - 4)
+        );
+        assert!(
+            items
+                .iter()
+                .any(|i| matches!(i, Item::HeaderBlock(h) if h.stream_id == 3))
+        );
+    }
 }
