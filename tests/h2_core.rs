@@ -449,6 +449,18 @@ fn h2_upgrade_sample_matches_tshark() {
         },
         ConnLimits::default(),
     );
+    // The client's settings ride in the HTTP2-Settings header.
+    let head = String::from_utf8_lossy(&c[..co as usize]).to_string();
+    let b64 = head
+        .lines()
+        .find_map(|l| l.strip_prefix("HTTP2-Settings: "))
+        .unwrap();
+    use base64::Engine;
+    let settings = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(b64.trim())
+        .unwrap();
+    assert_eq!(settings.len() % 6, 0);
+    conn.upgrade_settings(&settings);
     let mut ev = Vec::new();
     // In capture order, minus each side's HTTP/1.1 head.
     let mut skip = [co as usize, so as usize];
@@ -1075,4 +1087,71 @@ fn padding_and_priority_are_stripped() {
     let frame_start = (wsdissect::h2::PREFACE.len() + 9 + 9 + b.len()) as u64;
     assert_eq!(data, (b"hi".to_vec(), frame_start + 10, true));
     assert!(codes(&ev).is_empty());
+}
+
+// ------------------------------------------------------------ properties
+
+mod props {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn ws_stream() -> &'static Vec<(Dir, Vec<u8>)> {
+        static S: std::sync::OnceLock<Vec<(Dir, Vec<u8>)>> = std::sync::OnceLock::new();
+        S.get_or_init(|| tcp_chunks(&root().join("samples/h2/h2-ws.pcap"), 9201))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 200, ..ProptestConfig::default() })]
+
+        /// The real h2-ws stream with bytes flipped, cut anywhere and fed
+        /// in random pieces, from the start or mid-connection: no panic,
+        /// bounded buffers, and every event refers to a real stream id.
+        #[test]
+        fn mutated_real_stream_never_panics(
+            flips in proptest::collection::vec((any::<prop::sample::Index>(), any::<u8>()), 0..40),
+            start in 0usize..60,
+            piece in 1usize..3000,
+            mid in any::<bool>(),
+        ) {
+            let mut ch = ws_stream().clone();
+            let n = ch.len();
+            for (i, x) in &flips {
+                let c = &mut ch[i.index(n)].1;
+                let len = c.len();
+                c[i.index(len)] ^= x;
+            }
+            let ch = &ch[start.min(n)..];
+            let mut c = Connection::new(
+                if mid { Start::MidConnection } else { Start::Preface },
+                ConnLimits::default(),
+            );
+            let mut ev = Vec::new();
+            for (d, bytes) in ch {
+                for p in bytes.chunks(piece) {
+                    c.feed(*d, p, &mut ev);
+                    prop_assert!(c.buffered() <= (1 << 20) + (1 << 24));
+                }
+                ev.clear();
+            }
+            c.finish(&mut ev);
+        }
+
+        /// Random bytes as a header block, with or without history: no
+        /// panic, and never more fields than bytes.
+        #[test]
+        fn random_header_blocks_never_panic(
+            blocks in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..200), 1..8),
+            mid in any::<bool>(),
+        ) {
+            let mut d = if mid {
+                Decoder::mid_connection(Limits::default())
+            } else {
+                Decoder::new(Limits::default())
+            };
+            for b in &blocks {
+                let out = d.decode(b);
+                prop_assert!(out.fields.len() <= b.len());
+            }
+        }
+    }
 }

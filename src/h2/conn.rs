@@ -310,6 +310,22 @@ impl Connection {
         self.hpack[from.index()].lose_context();
     }
 
+    /// The client's settings carried by an `Upgrade: h2c` request's
+    /// `HTTP2-Settings` header (the base64url-decoded SETTINGS payload,
+    /// RFC 7540 section 3.2.1): they bound what the server sends.
+    pub fn upgrade_settings(&mut self, payload: &[u8]) {
+        let values: Vec<(u16, u32)> = payload
+            .chunks_exact(6)
+            .map(|c| {
+                (
+                    u16::from_be_bytes([c[0], c[1]]),
+                    u32::from_be_bytes([c[2], c[3], c[4], c[5]]),
+                )
+            })
+            .collect();
+        self.apply_settings(Dir::Client, &values);
+    }
+
     /// Offset of the next byte expected from `from`.
     pub fn offset(&self, from: Dir) -> u64 {
         self.parsers[from.index()].offset()
