@@ -1155,3 +1155,43 @@ mod props {
         }
     }
 }
+
+/// PUSH_PROMISE: the promised request is decoded on the promised stream,
+/// the pushed response follows, and its END_STREAM closes the stream.
+#[test]
+fn push_promise_stream_lifecycle() {
+    let (mut c, mut ev) = start();
+    c.feed(Dir::Client, &request(1, true, &[]), &mut ev);
+    let mut pp = vec![0, 0, 0, 2, 0x82, 0x86];
+    lit(&mut pp, ":path", "/style.css");
+    lit(&mut pp, ":authority", "x");
+    c.feed(Dir::Server, &frame(5, 0x4, 1, &pp), &mut ev);
+    c.feed(Dir::Server, &frame(1, 0x4, 2, &[0x88]), &mut ev);
+    c.feed(Dir::Server, &frame(0, 0x1, 2, b"body{}"), &mut ev);
+    assert!(codes(&ev).is_empty(), "{:?}", codes(&ev));
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::Headers {
+            stream: 2,
+            kind: HeadersKind::PushPromise { parent: 1 },
+            ..
+        }
+    )));
+    assert!(ev.iter().any(|e| matches!(
+        e,
+        Event::Headers {
+            stream: 2,
+            kind: HeadersKind::Response,
+            ..
+        }
+    )));
+    assert!(
+        ev.iter()
+            .any(|e| matches!(e, Event::StreamClosed { stream: 2 }))
+    );
+    assert!(c.stream(2).is_none());
+    assert_eq!(
+        c.stream(1).map(|s| s.path.clone()),
+        Some(Some("/".to_string()))
+    );
+}

@@ -755,7 +755,9 @@ impl Connection {
             && let Some(s) = self.streams.get_mut(&target)
         {
             s.pushed = true;
-            // A promised stream is reserved; the server's response opens it.
+            // Reserved (remote): only the server sends on it (RFC 9113
+            // section 5.1), so the client's side counts as finished.
+            s.state = StreamState::HalfClosed(Dir::Client);
         }
         if matches!(kind, HeadersKind::Response | HeadersKind::Informational)
             && !self.streams.contains_key(&target)

@@ -261,6 +261,8 @@ impl FrameParser {
     pub fn mid_stream(limits: FrameLimits) -> Self {
         let mut p = FrameParser::new(false, limits);
         p.hunting = true;
+        // The SETTINGS in force are unknown: accept any legal frame size.
+        p.max_frame_size = MAX_MAX_FRAME_SIZE;
         p
     }
 
@@ -317,7 +319,9 @@ impl FrameParser {
     /// Feed the next bytes of the stream.
     pub fn push(&mut self, mut data: &[u8], out: &mut Vec<Item>) {
         if self.hunting {
-            match find_boundary(data, self.max_frame_size) {
+            // Hunt with the default size: a boundary test on lengths up to
+            // 2^24-1 would accept far more random bytes.
+            match find_boundary(data, self.max_frame_size.min(DEFAULT_MAX_FRAME_SIZE)) {
                 Some(i) => {
                     self.offset += i as u64;
                     data = &data[i..];
