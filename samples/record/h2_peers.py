@@ -13,6 +13,8 @@
                 binary, a 70000-byte message (several DATA frames), a ping,
                 close 1000; then an SSE GET and three long polls
         plain   the SSE GET and three long polls only
+        midconn a WebSocket message every 100 ms, a long poll every 500 ms,
+                for 3 s (recorded from 1.2 s in)
 Log lines: {"side", "stream", "opcode", "data_hex"} per WebSocket data
 message sent, {"kind":"sse", "id", "event", "data"} per SSE event sent,
 {"kind":"request", ...} per HTTP request the client made.
@@ -237,6 +239,28 @@ def client(port, scenario):
         closed = lambda sid: sid in c.ended or any(
             isinstance(e, CloseConnection) for e in c.ws[sid]["events"])
         c.pump(lambda: closed(a) and closed(b), timeout=3)
+    if scenario == "midconn":
+        # For a capture started late: a WebSocket message every 100 ms and
+        # a long poll every 500 ms for 3 s (the recorder starts tcpdump
+        # 1.2 s in, so the HPACK table's first entries are never seen).
+        a = c.open_ws("/ws")
+        t0 = time.time()
+        i = 0
+        while time.time() - t0 < 3.0:
+            c.ws_send(a, TextMessage(data=f"tick {i}"))
+            if i % 5 == 0:
+                p = c.request(f"/poll?n=mid{i}")
+                c.pump(lambda: p in c.ended)
+            c.ws_wait(a, i + 1)
+            i += 1
+            time.sleep(0.1)
+        c.ws_send(a, CloseConnection(code=1000, reason="bye"))
+        c.pump(lambda: any(isinstance(e, CloseConnection) for e in c.ws[a]["events"]), timeout=3)
+        c.conn.close_connection()
+        c.flush()
+        time.sleep(0.2)
+        c.sock.close()
+        return
     sse = c.request("/sse", [("accept", "text/event-stream")])
     polls = [c.request(f"/poll?n={i}") for i in range(3)]
     c.pump(lambda: sse in c.ended and all(p in c.ended for p in polls))

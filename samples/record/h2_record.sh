@@ -7,6 +7,7 @@
 #   h2-push.pcap      h2_peers.py client plain (SSE + long polls only), port 9202
 #   h2-curl.pcap      curl --http2-prior-knowledge and nghttp against Hypercorn, port 9203
 #   h2-upgrade.pcap   curl --http2 (HTTP/1.1 Upgrade: h2c) against Hypercorn, port 9204
+#   h2-midconn.pcap   h2_peers.py client midconn, captured from 1.2 s in, port 9205
 set -uo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out=${1:-$here/../h2}
@@ -59,9 +60,24 @@ wait "$srv"
 cap_stop "$out/h2-upgrade.pcap"
 ls -l "$out"
 
+# A capture that starts mid-connection: tcpdump starts 1.2 s after the
+# client (no SYN, no preface, SETTINGS and the first HPACK entries unseen).
+rm -f "$out/h2-midconn.sent.jsonl"
+python3 "$here/h2_peers.py" server 9205 "$out/h2-midconn.sent.jsonl" 8 &
+srv=$!
+wait_port 9205
+python3 "$here/h2_peers.py" client 9205 "$out/h2-midconn.sent.jsonl" midconn &
+cli=$!
+sleep 1.2
+cap_start lo "$out/h2-midconn.pcap" "tcp port 9205"
+wait "$cli"
+wait "$srv"
+cap_stop "$out/h2-midconn.pcap"
+
 # tshark's view of the HTTP/2 layer, for tests/h2_core.rs.
 py=$here/h2_tshark_expect.py
 python3 "$py" "$out/h2-ws.pcap" 9201 > "$out/h2-ws.tshark-h2.jsonl"
 python3 "$py" "$out/h2-push.pcap" 9202 > "$out/h2-push.tshark-h2.jsonl"
 python3 "$py" "$out/h2-curl.pcap" 9203 > "$out/h2-curl.tshark-h2.jsonl"
 python3 "$py" "$out/h2-upgrade.pcap" 9204 http > "$out/h2-upgrade.tshark-h2.jsonl"
+python3 "$py" "$out/h2-midconn.pcap" 9205 > "$out/h2-midconn.tshark-h2.jsonl"
