@@ -12,7 +12,8 @@
         ws      two WebSockets (streams 1 and 3) by extended CONNECT, text,
                 binary, a 70000-byte message (several DATA frames), a ping,
                 close 1000; then an SSE GET and three long polls
-        plain   the SSE GET and three long polls only
+        plain   the SSE GET and the long polls only, then one request with
+                a 40000-byte header (HEADERS + CONTINUATION)
         midconn a WebSocket message every 100 ms, a long poll every 500 ms,
                 for 3 s (recorded from 1.2 s in)
 Log lines: {"side", "stream", "opcode", "data_hex"} per WebSocket data
@@ -266,6 +267,11 @@ def client(port, scenario):
     c.pump(lambda: sse in c.ended and all(p in c.ended for p in polls))
     for i in range(2):
         p = c.request(f"/poll?n=again{i}")
+        c.pump(lambda: p in c.ended)
+    if scenario == "plain":
+        # A 40000-byte header: h2 splits the block into HEADERS and
+        # CONTINUATION frames (16384 bytes at most each).
+        p = c.request("/poll?n=big", [("x-big", "".join(chr(97 + (i * 7) % 26) for i in range(40000)))])
         c.pump(lambda: p in c.ended)
     c.conn.close_connection()
     c.flush()

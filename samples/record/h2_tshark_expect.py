@@ -6,7 +6,8 @@
 One line per HTTP/2 frame tshark decodes, in capture order:
 {"packet", "from" (client|server), "stream", "type", "flags", "length",
  "headers": [[name, value], ...] for HEADERS/PUSH_PROMISE (as tshark's
- HPACK decoder resolved them), "data_len" for DATA}.
+ HPACK decoder resolved them, including those tshark shows under the
+ CONTINUATION frames of the block), "data_len" for DATA}.
 Uses `tshark -T json` (Wireshark 4.0.17) with the port decoded as http2
 (or as http, for an `Upgrade: h2c` exchange, which tshark follows itself).
 JSON objects with repeated keys (several frames in a packet) are kept
@@ -59,6 +60,8 @@ def main():
          "-o", "tcp.reassemble_out_of_order:TRUE"],
         check=True, capture_output=True, text=True).stdout
     packets = json.loads(raw, object_pairs_hook=pairs_hook)
+    out = []
+    block_of = {}
     for p in packets:
         layers = first(first(p, "_source"), "layers")
         num = int(first(first(layers, "frame"), "frame.number"))
@@ -73,10 +76,17 @@ def main():
                        "flags": int(first(fr, "http2.flags"), 16), "length": int(first(fr, "http2.length"))}
                 if rec["type"] in (1, 5):
                     rec["headers"] = headers_of(fr)
+                    block_of[rec["from"]] = rec
+                if rec["type"] == 9 and rec["from"] in block_of:
+                    # tshark lists a header under the frame where its bytes
+                    # end: put it back into the block that HEADERS began.
+                    block_of[rec["from"]]["headers"] += headers_of(fr)
                 if rec["type"] == 0:
                     pad = first(fr, "http2.padding") or 0
                     rec["data_len"] = rec["length"] - (int(pad) + 1 if rec["flags"] & 8 else 0)
-                print(json.dumps(rec))
+                out.append(rec)
+    for rec in out:
+        print(json.dumps(rec))
 
 
 if __name__ == "__main__":
