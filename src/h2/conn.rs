@@ -649,14 +649,34 @@ impl Connection {
     fn header_block(&mut self, from: Dir, b: frame::HeaderBlock, out: &mut Vec<Event>) {
         let decoded = self.hpack[from.index()].decode(&b.block);
         let target = b.promised.unwrap_or(b.stream_id);
+        // One no-context finding per block, however many references.
+        let unknown: Vec<String> = decoded
+            .signals
+            .iter()
+            .filter_map(|s| match s {
+                Signal::NoContext { index } => Some(index.to_string()),
+                _ => None,
+            })
+            .collect();
+        if !unknown.is_empty() {
+            self.finding(
+                out,
+                "h2.hpack-no-context",
+                Severity::Warning,
+                Some(from),
+                Some(target),
+                b.offset,
+                format!(
+                    "header table index {} refers to entries the capture never showed: {} of {} fields unknown",
+                    unknown.join(", "),
+                    decoded.fields.iter().filter(|f| !f.is_known()).count(),
+                    decoded.fields.len()
+                ),
+            );
+        }
         for sig in &decoded.signals {
             let (sev, msg) = match sig {
-                Signal::NoContext { index } => (
-                    Severity::Warning,
-                    format!(
-                        "header table index {index} refers to entries the capture never showed"
-                    ),
-                ),
+                Signal::NoContext { .. } => continue,
                 Signal::BadIndex { index } => (
                     Severity::Error,
                     format!("header table index {index} beyond the table (RFC 7541 section 2.3.3)"),
