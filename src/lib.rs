@@ -13,6 +13,7 @@ pub mod event;
 pub mod explain;
 pub mod filter;
 pub mod findings;
+pub mod h2;
 pub mod handshake;
 pub mod http;
 pub mod packet;
