@@ -4,23 +4,26 @@
 //!     cargo run --release --example bench -- --quick  # 100 MiB mixed + 20 MiB small
 //!
 //! Options: `--runs N` (default 5), `--tshark-runs N` (default 1; 0 leaves
-//! tshark out). It needs the release binary and the two other examples built
+//! tshark out). It needs the release binary and the other examples built
 //! first (`cargo build --release --examples`; `cargo run` builds this one).
 //!
 //! It generates the deterministic synthetic captures (examples/synth_capture.rs)
 //! under target/bench/ unless they are there already, checks that every
-//! command reports every frame the generator wrote, then times each command
-//! N times, interleaved, so a noisy neighbour hurts every command alike:
+//! command reports every frame the generator wrote (and that the floor and
+//! our capture+packet stages agree on packets and TCP payload bytes), then
+//! times each command N times, interleaved, so a noisy neighbour hurts every
+//! command alike:
 //!
-//!   baseline      examples/read_and_slice: pcap-parser + etherparse, nothing else
-//!   check         wsdissect check
-//!   frames json   wsdissect frames --format json
-//!   frames table  wsdissect frames
-//!   tshark        tshark -T fields over the same frames (where installed)
+//!   floor                  examples/floor: pcap-parser + etherparse, no wsdissect code
+//!   capture+packet stages  examples/read_and_slice: wsdissect's own capture and packet stages
+//!   check                  wsdissect check
+//!   frames json            wsdissect frames --format json
+//!   frames table           wsdissect frames
+//!   tshark                 tshark -T fields over the same frames (where installed)
 //!
-//! and prints the median wall time, its ratio to the baseline's, MB/s of
+//! and prints the median wall time, its ratio to the floor's, MB/s of
 //! capture and peak RSS (from wait4; this process stays small, so a child's
-//! figure is its own).
+//! figure is its own). Every ratio is against the floor.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -82,6 +85,36 @@ fn count_frames(name: &str, argv: &[String]) -> Option<u64> {
     }
     child.wait().ok()?;
     Some(n)
+}
+
+/// Packets and TCP payload bytes a reading program (the floor, or
+/// read_and_slice) printed: "N packets, ..., M TCP payload bytes, ...".
+fn packet_sums(argv: &[String]) -> (u64, u64) {
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            die(format!(
+                "{}: {e} (cargo build --release --examples)",
+                argv[0]
+            ))
+        });
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |suffix: &str| {
+        text.trim()
+            .split(", ")
+            .find_map(|p| p.strip_suffix(suffix))
+            .and_then(|n| n.parse().ok())
+    };
+    match (
+        out.status.success(),
+        field(" packets"),
+        field(" TCP payload bytes"),
+    ) {
+        (true, Some(p), Some(b)) => (p, b),
+        _ => die(format!("{} said: {text}", argv.join(" "))),
+    }
 }
 
 /// The capture and the number of frames its generator wrote.
@@ -166,7 +199,11 @@ fn main() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let mut cmds: Vec<(&str, Vec<String>)> = vec![
             (
-                "baseline",
+                "floor",
+                s(&[&rel.join("examples/floor").display().to_string(), &cap]),
+            ),
+            (
+                "capture+packet stages",
                 s(&[
                     &rel.join("examples/read_and_slice").display().to_string(),
                     &cap,
@@ -202,7 +239,16 @@ fn main() {
             }
             cmds.push(("tshark", t));
         }
-        // One untimed pass: warms the page cache and checks every frame is reported.
+        // One untimed pass: warms the page cache and checks every frame is
+        // reported, and that the floor reads what our own stages read.
+        let floor_sums = packet_sums(&cmds[0].1);
+        let stage_sums = packet_sums(&cmds[1].1);
+        if floor_sums != stage_sums {
+            die(format!(
+                "the floor read {floor_sums:?} (packets, TCP payload bytes); \
+                 the capture+packet stages {stage_sums:?}"
+            ));
+        }
         for (n, argv) in &cmds {
             if let Some(got) = count_frames(n, argv)
                 && got != expect
@@ -237,22 +283,23 @@ fn main() {
             }
         );
         println!(
-            "  {:<14}{:>9}{:>12}{:>9}{:>13}",
-            "command", "seconds", "x baseline", "MB/s", "peak RSS"
+            "  {:<23}{:>9}{:>9}{:>9}{:>13}",
+            "command", "seconds", "x floor", "MB/s", "peak RSS"
         );
         for (k, (n, _)) in cmds.iter().enumerate() {
             println!(
-                "  {n:<14}{:>9.3}{:>12.2}{:>9.0}{:>9.1} MiB",
+                "  {n:<23}{:>9.3}{:>9.2}{:>9.0}{:>9.1} MiB",
                 med[k],
                 med[k] / med[0],
                 size / 1e6 / med[k],
                 rss[k] as f64 / f64::from(1 << 20)
             );
         }
-        if have_tshark {
+        let at = |name: &str| cmds.iter().position(|(n, _)| *n == name);
+        if let (Some(t), Some(j)) = (at("tshark"), at("frames json")) {
             println!(
                 "  frames json is {:.1}x faster than tshark -T fields",
-                med[4] / med[2]
+                med[t] / med[j]
             );
         }
     }
