@@ -22,8 +22,10 @@
 //!   tshark                 tshark -T fields over the same frames (where installed)
 //!
 //! and prints the median wall time, its ratio to the floor's, MB/s of
-//! capture and peak RSS (from wait4; this process stays small, so a child's
-//! figure is its own). Every ratio is against the floor.
+//! capture, peak RSS (from wait4; this process stays small, so a child's
+//! figure is its own), and the median CPU time (user + system, from the same
+//! wait4) with its ratio to the floor's: on a shared machine the CPU time
+//! moves less than the wall time. Every ratio is against the floor.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -35,9 +37,10 @@ fn die(msg: String) -> ! {
     std::process::exit(1);
 }
 
-/// Wall seconds and peak RSS (bytes) of one run, output discarded.
+/// Wall seconds, CPU seconds (user + system) and peak RSS (bytes) of one
+/// run, output discarded.
 #[allow(clippy::zombie_processes)] // reaped by wait4, which also gives the RSS
-fn run_timed(argv: &[String]) -> (f64, u64) {
+fn run_timed(argv: &[String]) -> (f64, f64, u64) {
     let t0 = Instant::now();
     let child = Command::new(&argv[0])
         .args(&argv[1..])
@@ -54,7 +57,9 @@ fn run_timed(argv: &[String]) -> (f64, u64) {
     if r < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
         die(format!("{} failed (status {status})", argv.join(" ")));
     }
-    (wall, ru.ru_maxrss as u64 * 1024)
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = secs(ru.ru_utime) + secs(ru.ru_stime);
+    (wall, cpu, ru.ru_maxrss as u64 * 1024)
 }
 
 /// Frames a command reports, counted from its output as it streams (untimed).
@@ -259,19 +264,22 @@ fn main() {
             }
         }
         let mut times = vec![Vec::new(); cmds.len()];
+        let mut cpus = vec![Vec::new(); cmds.len()];
         let mut rss = vec![0u64; cmds.len()];
         for i in 0..runs {
             for (k, (n, argv)) in cmds.iter().enumerate() {
                 if *n == "tshark" && i >= tshark_runs {
                     continue;
                 }
-                let (t, r) = run_timed(argv);
+                let (t, c, r) = run_timed(argv);
                 times[k].push(t);
+                cpus[k].push(c);
                 rss[k] = rss[k].max(r);
             }
         }
         let size = std::fs::metadata(&cap).map_or(0, |m| m.len()) as f64;
         let med: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+        let cpu: Vec<f64> = cpus.iter_mut().map(|t| median(t)).collect();
         println!(
             "\n{name}: {:.0} MiB, {expect} frames (every command reported all of them), \
              median of {runs} runs{}",
@@ -283,16 +291,18 @@ fn main() {
             }
         );
         println!(
-            "  {:<23}{:>9}{:>9}{:>9}{:>13}",
-            "command", "seconds", "x floor", "MB/s", "peak RSS"
+            "  {:<23}{:>9}{:>9}{:>9}{:>13}{:>9}{:>9}",
+            "command", "seconds", "x floor", "MB/s", "peak RSS", "CPU s", "x floor"
         );
         for (k, (n, _)) in cmds.iter().enumerate() {
             println!(
-                "  {n:<23}{:>9.3}{:>9.2}{:>9.0}{:>9.1} MiB",
+                "  {n:<23}{:>9.3}{:>9.2}{:>9.0}{:>9.1} MiB{:>9.3}{:>9.2}",
                 med[k],
                 med[k] / med[0],
                 size / 1e6 / med[k],
-                rss[k] as f64 / f64::from(1 << 20)
+                rss[k] as f64 / f64::from(1 << 20),
+                cpu[k],
+                cpu[k] / cpu[0].max(1e-3)
             );
         }
         let at = |name: &str| cmds.iter().position(|(n, _)| *n == name);
