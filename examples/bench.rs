@@ -4,23 +4,28 @@
 //!     cargo run --release --example bench -- --quick  # 100 MiB mixed + 20 MiB small
 //!
 //! Options: `--runs N` (default 5), `--tshark-runs N` (default 1; 0 leaves
-//! tshark out). It needs the release binary and the two other examples built
+//! tshark out). It needs the release binary and the other examples built
 //! first (`cargo build --release --examples`; `cargo run` builds this one).
 //!
 //! It generates the deterministic synthetic captures (examples/synth_capture.rs)
 //! under target/bench/ unless they are there already, checks that every
-//! command reports every frame the generator wrote, then times each command
-//! N times, interleaved, so a noisy neighbour hurts every command alike:
+//! command reports every frame the generator wrote (and that the floor and
+//! our capture+packet stages agree on packets and TCP payload bytes), then
+//! times each command N times, interleaved, so a noisy neighbour hurts every
+//! command alike:
 //!
-//!   baseline      examples/read_and_slice: pcap-parser + etherparse, nothing else
-//!   check         wsdissect check
-//!   frames json   wsdissect frames --format json
-//!   frames table  wsdissect frames
-//!   tshark        tshark -T fields over the same frames (where installed)
+//!   floor                  examples/floor: pcap-parser + etherparse, no wsdissect code
+//!   capture+packet stages  examples/read_and_slice: wsdissect's own capture and packet stages
+//!   check                  wsdissect check
+//!   frames json            wsdissect frames --format json
+//!   frames table           wsdissect frames
+//!   tshark                 tshark -T fields over the same frames (where installed)
 //!
-//! and prints the median wall time, its ratio to the baseline's, MB/s of
-//! capture and peak RSS (from wait4; this process stays small, so a child's
-//! figure is its own).
+//! and prints the median wall time, its ratio to the floor's, MB/s of
+//! capture, peak RSS (from wait4; this process stays small, so a child's
+//! figure is its own), and the median CPU time (user + system, from the same
+//! wait4) with its ratio to the floor's: on a shared machine the CPU time
+//! moves less than the wall time. Every ratio is against the floor.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -32,9 +37,10 @@ fn die(msg: String) -> ! {
     std::process::exit(1);
 }
 
-/// Wall seconds and peak RSS (bytes) of one run, output discarded.
+/// Wall seconds, CPU seconds (user + system) and peak RSS (bytes) of one
+/// run, output discarded.
 #[allow(clippy::zombie_processes)] // reaped by wait4, which also gives the RSS
-fn run_timed(argv: &[String]) -> (f64, u64) {
+fn run_timed(argv: &[String]) -> (f64, f64, u64) {
     let t0 = Instant::now();
     let child = Command::new(&argv[0])
         .args(&argv[1..])
@@ -51,7 +57,9 @@ fn run_timed(argv: &[String]) -> (f64, u64) {
     if r < 0 || !libc::WIFEXITED(status) || libc::WEXITSTATUS(status) != 0 {
         die(format!("{} failed (status {status})", argv.join(" ")));
     }
-    (wall, ru.ru_maxrss as u64 * 1024)
+    let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    let cpu = secs(ru.ru_utime) + secs(ru.ru_stime);
+    (wall, cpu, ru.ru_maxrss as u64 * 1024)
 }
 
 /// Frames a command reports, counted from its output as it streams (untimed).
@@ -82,6 +90,36 @@ fn count_frames(name: &str, argv: &[String]) -> Option<u64> {
     }
     child.wait().ok()?;
     Some(n)
+}
+
+/// Packets and TCP payload bytes a reading program (the floor, or
+/// read_and_slice) printed: "N packets, ..., M TCP payload bytes, ...".
+fn packet_sums(argv: &[String]) -> (u64, u64) {
+    let out = Command::new(&argv[0])
+        .args(&argv[1..])
+        .stderr(Stdio::null())
+        .output()
+        .unwrap_or_else(|e| {
+            die(format!(
+                "{}: {e} (cargo build --release --examples)",
+                argv[0]
+            ))
+        });
+    let text = String::from_utf8_lossy(&out.stdout);
+    let field = |suffix: &str| {
+        text.trim()
+            .split(", ")
+            .find_map(|p| p.strip_suffix(suffix))
+            .and_then(|n| n.parse().ok())
+    };
+    match (
+        out.status.success(),
+        field(" packets"),
+        field(" TCP payload bytes"),
+    ) {
+        (true, Some(p), Some(b)) => (p, b),
+        _ => die(format!("{} said: {text}", argv.join(" "))),
+    }
 }
 
 /// The capture and the number of frames its generator wrote.
@@ -166,7 +204,11 @@ fn main() {
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let mut cmds: Vec<(&str, Vec<String>)> = vec![
             (
-                "baseline",
+                "floor",
+                s(&[&rel.join("examples/floor").display().to_string(), &cap]),
+            ),
+            (
+                "capture+packet stages",
                 s(&[
                     &rel.join("examples/read_and_slice").display().to_string(),
                     &cap,
@@ -202,7 +244,16 @@ fn main() {
             }
             cmds.push(("tshark", t));
         }
-        // One untimed pass: warms the page cache and checks every frame is reported.
+        // One untimed pass: warms the page cache and checks every frame is
+        // reported, and that the floor reads what our own stages read.
+        let floor_sums = packet_sums(&cmds[0].1);
+        let stage_sums = packet_sums(&cmds[1].1);
+        if floor_sums != stage_sums {
+            die(format!(
+                "the floor read {floor_sums:?} (packets, TCP payload bytes); \
+                 the capture+packet stages {stage_sums:?}"
+            ));
+        }
         for (n, argv) in &cmds {
             if let Some(got) = count_frames(n, argv)
                 && got != expect
@@ -213,19 +264,22 @@ fn main() {
             }
         }
         let mut times = vec![Vec::new(); cmds.len()];
+        let mut cpus = vec![Vec::new(); cmds.len()];
         let mut rss = vec![0u64; cmds.len()];
         for i in 0..runs {
             for (k, (n, argv)) in cmds.iter().enumerate() {
                 if *n == "tshark" && i >= tshark_runs {
                     continue;
                 }
-                let (t, r) = run_timed(argv);
+                let (t, c, r) = run_timed(argv);
                 times[k].push(t);
+                cpus[k].push(c);
                 rss[k] = rss[k].max(r);
             }
         }
         let size = std::fs::metadata(&cap).map_or(0, |m| m.len()) as f64;
         let med: Vec<f64> = times.iter_mut().map(|t| median(t)).collect();
+        let cpu: Vec<f64> = cpus.iter_mut().map(|t| median(t)).collect();
         println!(
             "\n{name}: {:.0} MiB, {expect} frames (every command reported all of them), \
              median of {runs} runs{}",
@@ -237,22 +291,25 @@ fn main() {
             }
         );
         println!(
-            "  {:<14}{:>9}{:>12}{:>9}{:>13}",
-            "command", "seconds", "x baseline", "MB/s", "peak RSS"
+            "  {:<23}{:>9}{:>9}{:>9}{:>13}{:>9}{:>9}",
+            "command", "seconds", "x floor", "MB/s", "peak RSS", "CPU s", "x floor"
         );
         for (k, (n, _)) in cmds.iter().enumerate() {
             println!(
-                "  {n:<14}{:>9.3}{:>12.2}{:>9.0}{:>9.1} MiB",
+                "  {n:<23}{:>9.3}{:>9.2}{:>9.0}{:>9.1} MiB{:>9.3}{:>9.2}",
                 med[k],
                 med[k] / med[0],
                 size / 1e6 / med[k],
-                rss[k] as f64 / f64::from(1 << 20)
+                rss[k] as f64 / f64::from(1 << 20),
+                cpu[k],
+                cpu[k] / cpu[0].max(1e-3)
             );
         }
-        if have_tshark {
+        let at = |name: &str| cmds.iter().position(|(n, _)| *n == name);
+        if let (Some(t), Some(j)) = (at("tshark"), at("frames json")) {
             println!(
                 "  frames json is {:.1}x faster than tshark -T fields",
-                med[4] / med[2]
+                med[t] / med[j]
             );
         }
     }
