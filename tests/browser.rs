@@ -79,6 +79,7 @@ fn explain_html_in_headless_chromium() {
     // the keyboard) go to WSDISSECT_SHOTS when set, else they are removed.
     let keep = std::env::var_os("WSDISSECT_SHOTS").map(PathBuf::from);
     let shots = keep.clone().unwrap_or_else(|| tmp.join("shots"));
+    std::fs::create_dir_all(&tmp).unwrap();
     std::fs::create_dir_all(&shots).unwrap();
     let mut pages = Vec::new();
     for name in [
