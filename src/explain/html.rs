@@ -31,7 +31,7 @@ nav .keys { color: #555; }
 .frame { border: 2px solid #ccc; border-radius: 6px; padding: .5em 1em; margin: 1em 0; scroll-margin-top: 4em; }
 .frame:focus, .frame:target { outline: 4px solid #f0b400; border-color: #f0b400; }
 .frame h3 { margin: .3em 0; } .frame h3 a.back { font-size: .7em; font-weight: normal; margin-left: .5em; }
-table.bits { table-layout: fixed; font-size: 18px; }
+table.bits { table-layout: fixed; font-size: clamp(11px, 1.45vw, 18px); }
 table.bits td, table.bits th { width: 1.65em; padding: .1em 0; text-align: center; font-family: ui-monospace, monospace; border: 1px solid #999; }
 table.bits th { background: #fff; border: none; font-weight: normal; color: #555; font-size: .8em; }
 table.bits td.lbl { font-size: .7em; color: #222; overflow: hidden; white-space: nowrap; }
@@ -56,6 +56,7 @@ ul.legend span.sw { display: inline-block; width: 1.6em; height: .35em; vertical
   nav { position: static; border: none; }
   nav details, nav .keys { display: none; }
   .frame { break-inside: avoid; page-break-inside: avoid; border-color: #000; }
+  table.bits { font-size: 8.5pt; }
   .frame:focus, .frame:target { outline: none; }
   h2, h3 { break-after: avoid; }
   pre { background: #fff; border: 1px solid #000; white-space: pre-wrap; }
