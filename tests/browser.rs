@@ -26,9 +26,32 @@ fn run(args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap()
 }
 
+/// Slices a record by its link type (Ethernet, Linux SLL and SLL2, raw
+/// IP), with etherparse.
+fn slice(link: i32, data: &[u8]) -> Option<etherparse::SlicedPacket<'_>> {
+    match link {
+        1 => etherparse::SlicedPacket::from_ethernet(data).ok(),
+        // Linux SLL: the protocol at bytes 14-15, 16 bytes of header
+        // (etherparse's from_linux_sll refuses loopback's ARPHRD type).
+        113 if data.len() >= 16 => etherparse::SlicedPacket::from_ether_type(
+            etherparse::EtherType(u16::from_be_bytes([data[14], data[15]])),
+            &data[16..],
+        )
+        .ok(),
+        276 if data.len() >= 20 => etherparse::SlicedPacket::from_ether_type(
+            etherparse::EtherType(u16::from_be_bytes([data[0], data[1]])),
+            &data[20..],
+        )
+        .ok(),
+        12 | 101 | 228 | 229 => etherparse::SlicedPacket::from_ip(data).ok(),
+        _ => None,
+    }
+}
+
 /// The capture's first packet time, and the packet number of the first SYN
-/// without ACK sent to `server` (read with etherparse, not the analyzer).
-fn first_ts_and_syn(path: &Path, server: &str) -> (f64, Option<u64>) {
+/// without ACK from `client` to `server` (read with etherparse, not the
+/// analyzer).
+fn first_ts_and_syn(path: &Path, client: &str, server: &str) -> (f64, Option<u64>) {
     let mut t0 = None;
     let mut syn = None;
     let file = std::fs::File::open(path).unwrap();
@@ -37,28 +60,54 @@ fn first_ts_and_syn(path: &Path, server: &str) -> (f64, Option<u64>) {
         if syn.is_some() {
             return;
         }
-        let Ok(p) = etherparse::SlicedPacket::from_ethernet(rec.data) else {
+        let Some(p) = slice(rec.link, rec.data) else {
             return;
         };
         let (Some(net), Some(etherparse::TransportSlice::Tcp(tcp))) = (p.net, p.transport) else {
             return;
         };
-        let dst = match net {
-            etherparse::NetSlice::Ipv4(ip) => {
-                std::net::IpAddr::from(ip.header().destination_addr())
-            }
-            etherparse::NetSlice::Ipv6(ip) => {
-                std::net::IpAddr::from(ip.header().destination_addr())
-            }
+        let (src, dst) = match net {
+            etherparse::NetSlice::Ipv4(ip) => (
+                std::net::IpAddr::from(ip.header().source_addr()),
+                std::net::IpAddr::from(ip.header().destination_addr()),
+            ),
+            etherparse::NetSlice::Ipv6(ip) => (
+                std::net::IpAddr::from(ip.header().source_addr()),
+                std::net::IpAddr::from(ip.header().destination_addr()),
+            ),
             _ => return,
         };
+        let from = std::net::SocketAddr::new(src, tcp.source_port()).to_string();
         let to = std::net::SocketAddr::new(dst, tcp.destination_port()).to_string();
-        if tcp.syn() && !tcp.ack() && to == server {
+        if tcp.syn() && !tcp.ack() && from == client && to == server {
             syn = Some(rec.number);
         }
     })
     .unwrap();
     (t0.unwrap(), syn)
+}
+
+/// Every capture under samples/ (and one level of folders).
+fn all_samples() -> Vec<String> {
+    let mut names = Vec::new();
+    let base = root().join("samples");
+    let mut dirs = vec![String::new()];
+    for e in std::fs::read_dir(&base).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            dirs.push(format!("{}/", e.file_name().to_string_lossy()));
+        }
+    }
+    for d in dirs {
+        for e in std::fs::read_dir(base.join(&d)).unwrap() {
+            let n = e.unwrap().file_name().to_string_lossy().into_owned();
+            if n.ends_with(".pcap") || n.ends_with(".pcapng") {
+                names.push(format!("{d}{n}"));
+            }
+        }
+    }
+    names.sort();
+    names
 }
 
 #[test]
@@ -81,34 +130,53 @@ fn explain_html_in_headless_chromium() {
     let shots = keep.clone().unwrap_or_else(|| tmp.join("shots"));
     std::fs::create_dir_all(&tmp).unwrap();
     std::fs::create_dir_all(&shots).unwrap();
-    let mut pages = Vec::new();
-    for name in [
+    // Four samples with every check (keyboard, print, screenshots); every
+    // other bundled capture with frames gets the DOM checks.
+    let full = [
         "rfc-examples.pcap",
         "node-fragments.pcap",
         "python-echo.pcap",
         "deflate/node-deflate.pcap",
-    ] {
-        let cap = root().join("samples").join(name);
+    ];
+    let mut pages = Vec::new();
+    for name in all_samples() {
+        let cap = root().join("samples").join(&name);
         let c = cap.to_str().unwrap();
-        let html = run(&["explain", "--format", "html", "--max-frames", "1000", c]);
-        let file = tmp.join(format!("{}.html", name.replace('/', "-")));
-        std::fs::write(&file, html).unwrap();
-        let frames: Vec<Value> = run(&["frames", "--format", "json", "--payload", "hex", c])
+        let all: Vec<Value> = run(&["frames", "--format", "json", "--payload", "hex", c])
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
-            .filter(|f| f["conn"] == 0)
             .collect();
-        assert!(!frames.is_empty(), "{name}");
+        let Some(conn) = all.first().map(|f| f["conn"].clone()) else {
+            assert!(!full.contains(&name.as_str()), "{name}: no frames");
+            continue;
+        };
+        let frames: Vec<Value> = all.into_iter().filter(|f| f["conn"] == conn).collect();
+        let conn = conn.to_string();
+        let html = run(&[
+            "explain",
+            "--format",
+            "html",
+            "--max-frames",
+            "1000",
+            "--conn",
+            &conn,
+            c,
+        ]);
+        let file = tmp.join(format!("{}.html", name.replace('/', "-")));
+        std::fs::write(&file, html).unwrap();
+        let client = frames[0]["client"].as_str().unwrap().to_string();
         let server = frames[0]["server"].as_str().unwrap().to_string();
-        let (t0, syn) = first_ts_and_syn(&cap, &server);
+        let (t0, syn) = first_ts_and_syn(&cap, &client, &server);
         pages.push(json!({
-            "name": name.replace('/', "-").trim_end_matches(".pcap"),
+            "name": name.replace('/', "-").trim_end_matches(".pcapng").trim_end_matches(".pcap"),
             "html": file,
             "frames": frames,
             "t0": t0,
             "syn_packet": syn,
+            "full": full.contains(&name.as_str()),
         }));
     }
+    assert!(pages.len() >= 40, "{} samples with frames", pages.len());
     let spec = tmp.join("spec.json");
     std::fs::write(
         &spec,
@@ -129,7 +197,7 @@ fn explain_html_in_headless_chromium() {
     assert!(out.status.success(), "{stdout}\n{stderr}");
     assert_eq!(
         stdout.lines().filter(|l| l.starts_with("ok ")).count(),
-        4,
+        pages.len(),
         "{stdout}"
     );
     eprint!("{stdout}");
