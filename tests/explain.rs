@@ -1002,3 +1002,40 @@ fn html_long_connection_keeps_at_most_1000_arrows_and_streams_the_cards() {
     // The last card links back to the diagram only where it has an arrow.
     assert!(!html.contains("href=\"#arrow-1001\""));
 }
+
+#[test]
+fn html_diagram_draws_a_reset() {
+    // Generated (no bundled recording ends in an RST): the server resets
+    // the connection after one frame each way.
+    use common::synth::{Flow, Pcap, frame};
+    let mut cap = Pcap::new();
+    let mut f = Flow::new(7);
+    f.open(&mut cap);
+    f.upgrade(&mut cap, false);
+    f.send(&mut cap, true, &frame(true, 0x81, b"hi"));
+    f.send(&mut cap, false, &frame(false, 0x81, b"hi"));
+    let rst = f.segment(false, f.seq[1], "R", &[]);
+    cap.record(&rst, None);
+    let path = std::env::temp_dir().join(format!("wsdissect-rst-{}.pcap", std::process::id()));
+    std::fs::write(&path, &cap.bytes).unwrap();
+    let html = run(&["explain", "--format", "html", path.to_str().unwrap()]);
+    let _ = std::fs::remove_file(&path);
+    let doc = html_doc(&html);
+    let marks: Vec<(&str, u64)> = doc
+        .descendants()
+        .filter(|n| has_class(n, "tcp"))
+        .map(|g| {
+            (
+                g.attribute("data-kind").unwrap(),
+                g.attribute("data-packet").unwrap().parse().unwrap(),
+            )
+        })
+        .collect();
+    // Packets: SYN 1, SYN/ACK 2, the request 3 (its ACK completes the
+    // handshake), 101 4, frames 5 and 6, RST 7.
+    assert_eq!(
+        marks,
+        [("SYN", 1), ("SYN/ACK", 2), ("ACK", 3), ("RST", 7)],
+        "{marks:?}"
+    );
+}
