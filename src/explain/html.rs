@@ -264,10 +264,16 @@ fn sequence(out: &mut String, w: &Walkthrough) {
             bad: !f.findings.is_empty(),
         });
     }
-    // In time order; at one time, in packet order (frames keep theirs).
-    rows.sort_by(|a, b| a.ts.total_cmp(&b.ts).then(a.packet.cmp(&b.packet)));
-    let first = rows.first().map(|r| r.ts);
-    let last = rows.last().map(|r| r.ts);
+    // Placed in time order (at one time, in packet order); written in the
+    // page's order, so arrow N is the N-th frame even where the capture
+    // reported frames out of time order (a stream hunted mid-connection).
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by(|&a, &b| {
+        let (a, b) = (&rows[a], &rows[b]);
+        a.ts.total_cmp(&b.ts).then(a.packet.cmp(&b.packet))
+    });
+    let first = order.first().map(|&i| rows[i].ts);
+    let last = order.last().map(|&i| rows[i].ts);
     let conn_span = w
         .conn
         .as_ref()
@@ -286,14 +292,15 @@ fn sequence(out: &mut String, w: &Walkthrough) {
     let scale = if span > 0.0 { 480.0 / span } else { 0.0 };
     let mut points: Vec<(f64, f64)> = vec![(t0, top)];
     let (mut y, mut prev_t) = (top - step, t0);
-    let mut ys = Vec::with_capacity(rows.len());
-    for r in &rows {
+    let mut ys = vec![0.0; rows.len()];
+    for (k, &i) in order.iter().enumerate() {
+        let r = &rows[i];
         y = (y + (r.ts - prev_t).max(0.0) * scale).max(y + step);
-        if ys.is_empty() {
+        if k == 0 {
             y = y.max(top + (r.ts - t0).max(0.0) * scale);
         }
         prev_t = r.ts;
-        ys.push(y);
+        ys[i] = y;
         points.push((r.ts, y));
     }
     let end_y = y + ((t1 - prev_t).max(0.0) * scale).max(step);
