@@ -19,6 +19,7 @@ use crate::handshake::{self, Handshake};
 use crate::http::{BodyMode, HttpError, HttpEvent, HttpHead, HttpParser};
 use crate::packet::{self, Decoded, Segment};
 use crate::tcp::{Chunk, GapKind, HalfStream, TcpNote};
+use crate::tls::{self, TlsInfo, TlsSide};
 use crate::ws::stream::{Ctx, WsDecoder};
 
 /// What a direction's bytes are, as far as we know.
@@ -29,6 +30,8 @@ enum Proto {
     /// The client sent an upgrade request; its next bytes wait for the answer.
     AwaitUpgrade,
     Ws(Box<WsDecoder>),
+    /// TLS: recognised, its hellos read, nothing inside decoded.
+    Tls(Box<TlsSide>),
     /// Not something we decode.
     Ignore,
 }
@@ -67,6 +70,10 @@ struct ConnState {
     /// Capture findings seen before the connection showed itself to be
     /// WebSocket; reported if it does, dropped if it never does.
     deferred: Vec<Finding>,
+    /// Each side's SYN was seen: its stream offsets count from its start.
+    start_seen: [bool; 2],
+    /// The connection carries TLS (and the packet that showed it).
+    tls: Option<(Box<TlsInfo>, u64)>,
 }
 
 /// Capture findings held per connection before it is known to be WebSocket.
@@ -96,7 +103,11 @@ pub struct Analyzer<'c> {
     next_id: u64,
     notes: Vec<TcpNote>,
     unsupported_links: Vec<i32>,
-    fragments: u64,
+    /// IP fragments of datagrams carrying TCP, being put back together.
+    defrag: crate::defrag::Defragmenter,
+    /// Which kinds of given-up datagram were reported (one finding each).
+    frag_reported: [bool; 3],
+    last_packet: u64,
     /// Out-of-order bytes held by all streams.
     ooo_total: usize,
     /// Port pairs of ended connections (by id), so that their stray packets
@@ -153,7 +164,9 @@ impl<'c> Analyzer<'c> {
             next_id: 0,
             notes: Vec::new(),
             unsupported_links: Vec::new(),
-            fragments: 0,
+            defrag: crate::defrag::Defragmenter::default(),
+            frag_reported: [false; 3],
+            last_packet: 0,
             ooo_total: 0,
             tombs: HashMap::default(),
             tomb_order: VecDeque::new(),
@@ -162,6 +175,7 @@ impl<'c> Analyzer<'c> {
 
     /// One capture record.
     pub fn record(&mut self, rec: &Record<'_>, sink: &mut dyn Sink) {
+        self.last_packet = rec.number;
         match packet::decode(rec.link, rec.data) {
             Decoded::Tcp(seg) => self.segment(&seg, rec.number, rec.ts.as_f64(), sink),
             Decoded::UnsupportedLink(l) => {
@@ -178,22 +192,62 @@ impl<'c> Analyzer<'c> {
                     sink.event(Event::Finding(&f));
                 }
             }
-            Decoded::IpFragment => {
-                self.fragments += 1;
-                if self.fragments == 1 {
-                    let f = Finding {
-                        code: Code::CaptureIpFragment,
-                        conn: None,
-                        from: None,
-                        packet: rec.number,
-                        offset: None,
-                        message: "a fragmented IP datagram carries TCP; IP fragments are not reassembled, so its bytes are missing".into(),
-                    };
-                    sink.event(Event::Finding(&f));
+            Decoded::IpFragment(frag) => {
+                let ts = rec.ts.as_f64();
+                let mut notes = Vec::new();
+                let whole = self
+                    .defrag
+                    .add(&frag, rec.number, ts, &mut |n| notes.push(n));
+                for n in notes {
+                    self.frag_dropped(&n, sink);
+                }
+                if let Some(data) = whole {
+                    // The datagram is numbered by the packet that completed it.
+                    if let Decoded::Tcp(seg) = packet::reassembled_tcp(frag.src, frag.dst, &data) {
+                        self.segment(&seg, rec.number, ts, sink);
+                    }
+                    self.defrag.recycle(data);
                 }
             }
             Decoded::Other | Decoded::Malformed(_) => {}
         }
+    }
+
+    /// Reports a fragmented datagram that was given up (the first of each kind).
+    fn frag_dropped(&mut self, n: &crate::defrag::DropNote, sink: &mut dyn Sink) {
+        use crate::defrag::Dropped;
+        let (i, code, what) = match n.why {
+            Dropped::Incomplete => (
+                0,
+                Code::CaptureIpFragment,
+                "a fragmented IP datagram carrying TCP never completed",
+            ),
+            Dropped::Evicted => (
+                1,
+                Code::LimitReached,
+                "too many fragmented IP datagrams pending at once; the oldest was dropped",
+            ),
+            Dropped::Invalid => (
+                2,
+                Code::CaptureIpFragment,
+                "the fragments of an IP datagram carrying TCP do not fit together; it was dropped, as receivers do",
+            ),
+        };
+        if std::mem::replace(&mut self.frag_reported[i], true) {
+            return;
+        }
+        let f = Finding {
+            code,
+            conn: None,
+            from: None,
+            packet: n.first_packet,
+            offset: None,
+            message: format!(
+                "{what} (first fragment in packet {}, given up at packet {}: {}); its bytes are missing",
+                n.first_packet, n.packet, n.detail
+            ),
+        };
+        sink.event(Event::Finding(&f));
     }
 
     fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64, sink: &mut dyn Sink) {
@@ -325,6 +379,11 @@ impl<'c> Analyzer<'c> {
 
     /// The capture ended: every open connection is finalised, in id order.
     pub fn finish(&mut self, sink: &mut dyn Sink) {
+        let mut notes = Vec::new();
+        self.defrag.finish(self.last_packet, &mut |n| notes.push(n));
+        for n in notes {
+            self.frag_dropped(&n, sink);
+        }
         let mut conns: Vec<Box<Conn>> = self
             .conns
             .drain()
@@ -376,6 +435,13 @@ fn drive(
         for (side, t) in tcp.iter_mut().enumerate() {
             t.give_up(&mut |c| st.deliver(side, c, &pcx, sink));
         }
+        for p in &mut st.proto {
+            match p {
+                Proto::Ws(d) => d.drop_hunt(),
+                Proto::Tls(t) => t.gap(),
+                _ => {}
+            }
+        }
         *ooo_total -= after;
         after = conn.held();
         *ooo_total += after;
@@ -383,9 +449,20 @@ fn drive(
 }
 
 impl Conn {
-    /// Out-of-order bytes this connection holds.
+    /// Out-of-order bytes this connection holds (and bytes held by a frame
+    /// hunt on a stream caught mid-way, or for a TLS hello not yet whole).
     fn held(&self) -> usize {
-        self.tcp[0].pending_bytes() + self.tcp[1].pending_bytes()
+        let hunt: usize = self
+            .st
+            .proto
+            .iter()
+            .map(|p| match p {
+                Proto::Ws(d) => d.hunt_held(),
+                Proto::Tls(t) => t.held(),
+                _ => 0,
+            })
+            .sum();
+        self.tcp[0].pending_bytes() + self.tcp[1].pending_bytes() + hunt
     }
 }
 
@@ -440,6 +517,7 @@ fn drive_segment(
     if seg.syn {
         tcp[side].syn(seg.seq);
         seq = seq.wrapping_add(1);
+        st.start_seen[side] = tcp[side].saw_syn;
     }
     notes.clear();
     tcp[side].segment(
@@ -496,6 +574,8 @@ impl ConnState {
             head_snapped: false,
             syn_ts: [None; 3],
             deferred: Vec::new(),
+            start_seen: [false; 2],
+            tls: None,
         }
     }
 
@@ -643,13 +723,18 @@ impl ConnState {
                 p.gap();
                 if p.is_broken() && self.handshake.is_none() {
                     // The head was lost (a snapped upgrade, say): look for frames instead.
-                    self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake()));
+                    self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake_relaxed(
+                        self.websocket,
+                    )));
                 }
             }
             Proto::AwaitUpgrade => self.pending_overflow = true,
+            Proto::Tls(t) => t.gap(),
             Proto::Unknown => {
                 // The stream's start is lost: whatever follows is decoded without a handshake.
-                self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake()));
+                self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake_relaxed(
+                    self.websocket,
+                )));
             }
             Proto::Ignore => {}
         }
@@ -681,7 +766,7 @@ impl ConnState {
         }
         self.emit_handshake(pcx, sink);
         if let Proto::Ws(_) = self.after_response(side, 0, &[], pcx, sink) {
-            self.proto[side] = Proto::Ws(Box::new(WsDecoder::without_handshake()));
+            self.proto[side] = Proto::Ws(Box::new(WsDecoder::after_cut_handshake()));
         }
     }
 
@@ -711,6 +796,19 @@ impl ConnState {
             self.client_side = Some(if from == Dir::Client { side } else { 1 - side });
         }
         if d.saw_frames() {
+            if d.no_handshake && !self.websocket {
+                // This direction proved the connection WebSocket: the other
+                // one, if still hunting, may lock on a shorter chain.
+                let mut other = std::mem::replace(&mut self.proto[1 - side], Proto::Ignore);
+                self.websocket = true;
+                if let Proto::Ws(o) = &mut other
+                    && o.is_hunting()
+                    && !o.is_relaxed()
+                {
+                    self.relax(1 - side, pcx, sink, o);
+                }
+                self.proto[1 - side] = other;
+            }
             self.websocket = true;
             if !self.deferred.is_empty() {
                 self.flush_deferred(sink);
@@ -723,10 +821,28 @@ impl ConnState {
                 } else {
                     "was not captured"
                 };
-                self.finding(sink, Code::StreamNoHandshake, from, pcx.number, None, format!(
+                let at = d.locked_at.unwrap_or(pcx.number);
+                self.finding(sink, Code::StreamNoHandshake, from, at, None, format!(
                     "WebSocket frames were found on a connection whose opening handshake {why}; extensions and roles are inferred"));
             }
         }
+    }
+
+    /// Tells a hunting decoder that the other direction proved the
+    /// connection WebSocket (roles are known by now).
+    fn relax(&mut self, side: usize, pcx: &PacketCx<'_>, sink: &mut dyn Sink, d: &mut WsDecoder) {
+        let mut cx = Ctx {
+            conn: self.conn_ref(),
+            from: self.dir_of(side),
+            sender: self.addr[side],
+            receiver: self.addr[1 - side],
+            packet: pcx.number,
+            ts: pcx.ts,
+            cfg: pcx.cfg,
+            sink,
+            conn_findings: &mut self.findings,
+        };
+        d.relax(&mut cx);
     }
 
     fn data(
@@ -739,10 +855,23 @@ impl ConnState {
     ) {
         let mut proto = std::mem::replace(&mut self.proto[side], Proto::Ignore);
         if let Proto::Unknown = proto {
-            proto = self.detect(side, bytes, pcx);
+            proto = self.detect(side, offset, bytes, pcx);
+        }
+        if let Proto::Ws(d) = &proto
+            && d.is_hunting()
+            && tls::is_record_chain(bytes)
+        {
+            // A stream caught mid-way that turns out to be TLS records.
+            self.mark_tls(pcx);
+            proto = Proto::Tls(Box::new(TlsSide::mid_stream()));
         }
         match &mut proto {
             Proto::Ws(d) => self.with_ctx(side, pcx, sink, |d, cx| d.data(offset, bytes, cx), d),
+            Proto::Tls(t) => {
+                if let Some((info, _)) = self.tls.as_mut() {
+                    t.data(bytes, info);
+                }
+            }
             Proto::Http(p) => {
                 let is_client = self.dir_of(side) == Some(Dir::Client);
                 let mut switched_at = None;
@@ -773,9 +902,15 @@ impl ConnState {
                         }
                         proto = Proto::Ignore;
                     }
+                    Err(_) if self.start_seen[side] => {
+                        // The direction began with this HTTP and broke: whatever
+                        // follows is not WebSocket (no upgrade led to it).
+                        proto = Proto::Ignore;
+                    }
                     Err((at, _)) => {
-                        // Not HTTP (or broken): try it as frames without a handshake.
-                        let mut d = Box::new(WsDecoder::without_handshake());
+                        // Not HTTP (or broken), caught mid-stream: try it as
+                        // frames without a handshake.
+                        let mut d = Box::new(WsDecoder::without_handshake_relaxed(self.websocket));
                         let rest = &bytes[at..];
                         self.with_ctx(
                             side,
@@ -815,8 +950,18 @@ impl ConnState {
         self.proto[side] = proto;
     }
 
-    /// Decides what a direction carries from its first bytes.
-    fn detect(&mut self, side: usize, bytes: &[u8], pcx: &PacketCx<'_>) -> Proto {
+    /// The connection is TLS, as first shown by packet `pcx.number`.
+    fn mark_tls(&mut self, pcx: &PacketCx<'_>) {
+        if self.tls.is_none() {
+            self.tls = Some((Box::default(), pcx.number));
+        }
+    }
+
+    /// Decides what a direction carries from its first bytes (at stream
+    /// `offset`). A direction whose start was captured and is neither HTTP
+    /// nor TLS is ignored: WebSocket is only ever reached by an upgrade, so
+    /// frames are hunted for only where the beginning is missing.
+    fn detect(&mut self, side: usize, offset: u64, bytes: &[u8], pcx: &PacketCx<'_>) -> Proto {
         let looks_request = {
             let m = bytes.iter().take_while(|b| b.is_ascii_uppercase()).count();
             m >= 3 && bytes.get(m) == Some(&b' ')
@@ -835,10 +980,30 @@ impl ConnState {
                 Proto::Http(HttpParser::new(false, max))
             }
             _ => {
+                let from_start = self.start_seen[side] && offset == 0;
                 if self.handshake.as_ref().is_some_and(|h| h.upgraded()) {
                     Proto::Ignore
+                } else if tls::is_client_hello(bytes) && self.client_side.is_none_or(|c| c == side)
+                {
+                    self.client_side = Some(side);
+                    self.mark_tls(pcx);
+                    Proto::Tls(Box::new(TlsSide::new()))
+                } else if tls::is_server_hello(bytes) && self.client_side.is_none_or(|c| c != side)
+                {
+                    self.client_side = Some(1 - side);
+                    self.mark_tls(pcx);
+                    Proto::Tls(Box::new(TlsSide::new()))
+                } else if self.tls.is_some() {
+                    Proto::Tls(Box::new(TlsSide::mid_stream()))
+                } else if from_start {
+                    Proto::Ignore
+                } else if tls::is_record_chain(bytes) {
+                    self.mark_tls(pcx);
+                    Proto::Tls(Box::new(TlsSide::mid_stream()))
                 } else {
-                    Proto::Ws(Box::new(WsDecoder::without_handshake()))
+                    Proto::Ws(Box::new(WsDecoder::without_handshake_relaxed(
+                        self.websocket,
+                    )))
                 }
             }
         }
@@ -1086,7 +1251,20 @@ impl ConnState {
         if self.handshake.is_some() && !self.handshake_emitted {
             self.emit_handshake(pcx, sink);
         }
-        if !self.websocket {
+        if !self.websocket
+            && let Some((info, packet)) = &self.tls
+        {
+            let about = match (&info.sni, &info.alpn) {
+                (Some(s), Some(a)) => format!(" (server name {s}, ALPN {a})"),
+                (Some(s), None) => format!(" (server name {s})"),
+                (None, Some(a)) => format!(" (ALPN {a})"),
+                (None, None) => String::new(),
+            };
+            let packet = *packet;
+            self.finding(sink, Code::TlsNoKeys, None, packet, None, format!(
+                "this connection is TLS{about} and no secrets were given for it; nothing inside it is decoded"));
+        }
+        if !self.websocket && self.tls.is_none() {
             return;
         }
         let mut stats: [crate::event::DirStats; 2] = Default::default();
@@ -1103,7 +1281,7 @@ impl ConnState {
             last_packet: self.last_packet,
             first_ts: self.first_ts,
             last_ts: self.last_ts,
-            websocket: true,
+            websocket: self.websocket,
             handshake_seen: hs.is_some(),
             status: hs.and_then(|h| h.status),
             accept_ok: hs.and_then(|h| h.accept_ok),
@@ -1112,6 +1290,11 @@ impl ConnState {
             extensions: hs.and_then(|h| h.extensions.clone()),
             stats,
             findings: self.findings.clone(),
+            tls: self
+                .tls
+                .as_ref()
+                .filter(|_| !self.websocket)
+                .map(|(i, _)| (**i).clone()),
         };
         sink.event(Event::ConnEnd(&summary));
     }

@@ -2,7 +2,10 @@
 //! bounded circular buffer. A record borrowed from the buffer dies at the
 //! next read, so this stage hands each one to a callback and keeps nothing.
 
-use std::io::Read;
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
 
 use pcap_parser::pcapng::Block;
 use pcap_parser::{PcapBlockOwned, PcapError};
@@ -12,6 +15,123 @@ use pcap_parser::{PcapBlockOwned, PcapError};
 const READ_BUFFER: usize = 1 << 20;
 /// The largest record we accept; beyond it the file is taken as corrupt.
 const MAX_RECORD: usize = 64 << 20;
+
+/// Set (by the binary's SIGINT handler) to end the capture being read where
+/// it is, as if the file ended there: the records already read are decoded,
+/// no more are read, and the connections are finished through the same
+/// end-of-capture path.
+pub static STOP: AtomicBool = AtomicBool::new(false);
+
+fn stopped() -> bool {
+    STOP.load(Ordering::Relaxed)
+}
+
+/// Bytes one read from a pipe hands over at most.
+const PIPE_CHUNK: usize = 64 << 10;
+
+/// A reader for pipes, FIFOs and terminals: a thread does the blocking
+/// reads and hands over each chunk as it arrives, so a live capture is
+/// parsed as soon as its bytes are there, and a `STOP` ends the input
+/// (end of file) even while the other end is silent.
+pub struct LiveReader {
+    rx: mpsc::Receiver<io::Result<Vec<u8>>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl LiveReader {
+    pub fn new<R: Read + Send + 'static>(mut inner: R) -> Self {
+        let (tx, rx) = mpsc::sync_channel(16);
+        std::thread::spawn(move || {
+            loop {
+                let mut buf = vec![0u8; PIPE_CHUNK];
+                match inner.read(&mut buf) {
+                    Ok(0) => break,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        if tx.send(Ok(buf)).is_err() {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                    Err(e) => {
+                        let _ = tx.send(Err(e));
+                        break;
+                    }
+                }
+            }
+        });
+        LiveReader {
+            rx,
+            chunk: Vec::new(),
+            pos: 0,
+            done: false,
+        }
+    }
+}
+
+impl Read for LiveReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos >= self.chunk.len() {
+            if self.done || stopped() {
+                return Ok(0);
+            }
+            match self.rx.recv_timeout(Duration::from_millis(50)) {
+                Ok(Ok(c)) => {
+                    self.chunk = c;
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+                Err(mpsc::RecvTimeoutError::Disconnected) => self.done = true,
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// Reads the start of the input until it holds the whole file header (a
+/// pipe may deliver it in pieces, and the format is told from the first
+/// read): 24 bytes, or a pcapng section header block's whole length.
+fn read_prefix<R: Read>(input: &mut R) -> io::Result<Vec<u8>> {
+    const PCAPNG_SHB: [u8; 4] = [0x0a, 0x0d, 0x0d, 0x0a];
+    const MAX_PREFIX: usize = 64 << 10;
+    let mut v = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let want = if v.len() >= 12 && v[..4] == PCAPNG_SHB {
+            // Block length at 4..8, in the byte order of the magic at 8..12.
+            let len = [v[4], v[5], v[6], v[7]];
+            let n = if v[8..12] == [0x4d, 0x3c, 0x2b, 0x1a] {
+                u32::from_be_bytes(len)
+            } else {
+                u32::from_le_bytes(len)
+            };
+            (n as usize).clamp(24, MAX_PREFIX)
+        } else {
+            24
+        };
+        if v.len() >= want {
+            return Ok(v);
+        }
+        let n = match input.read(&mut buf[..(want - v.len()).min(4096)]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            return Ok(v);
+        }
+        v.extend_from_slice(&buf[..n]);
+    }
+}
 
 /// A time in the capture, in seconds and nanoseconds since the epoch.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,6 +181,8 @@ pub struct CaptureSummary {
     pub bytes_read: u64,
     /// Set when the file ended early or a block was corrupt.
     pub problem: Option<CaptureProblem>,
+    /// Reading stopped at a `STOP` (SIGINT) rather than at the end.
+    pub interrupted: bool,
 }
 
 /// A capture that cannot be read at all.
@@ -88,11 +210,16 @@ struct Interface {
 /// Returns an error only when the input is not a capture at all; a file cut
 /// short or corrupt midway is reported in the summary after every record
 /// before the damage was delivered.
-pub fn read_capture<R, F>(input: R, mut on_record: F) -> Result<CaptureSummary, NotACapture>
+pub fn read_capture<R, F>(mut input: R, mut on_record: F) -> Result<CaptureSummary, NotACapture>
 where
     R: Read + Send,
     F: FnMut(&Record<'_>),
 {
+    let prefix = match read_prefix(&mut input) {
+        Ok(p) => p,
+        Err(e) => return Err(NotACapture(format!("cannot read: {e}"))),
+    };
+    let input = io::Cursor::new(prefix).chain(input);
     let mut reader = match pcap_parser::create_reader(READ_BUFFER, input) {
         Ok(r) => r,
         Err(PcapError::Eof) => return Err(NotACapture("empty file".into())),
@@ -214,8 +341,18 @@ where
                 }
                 reader.consume(offset);
             }
-            Err(PcapError::Eof) => break,
+            Err(PcapError::Eof) => {
+                // A live input ended by STOP reads as the end of the file.
+                summary.interrupted = stopped();
+                break;
+            }
             Err(PcapError::Incomplete(_)) => {
+                // At a STOP, the records already read are decoded; no more
+                // are read.
+                if stopped() {
+                    summary.interrupted = true;
+                    break;
+                }
                 if reader.reader_exhausted() {
                     summary.problem = Some(problem(
                         summary.packets,
@@ -227,6 +364,10 @@ where
                     summary.problem = Some(problem(summary.packets, "read error"));
                     break;
                 }
+            }
+            Err(PcapError::BufferTooSmall) if stopped() => {
+                summary.interrupted = true;
+                break;
             }
             Err(PcapError::BufferTooSmall) => {
                 capacity *= 2;
@@ -244,6 +385,10 @@ where
                     summary.problem = Some(problem(summary.packets, "read error"));
                     break;
                 }
+            }
+            Err(PcapError::UnexpectedEof) if stopped() => {
+                summary.interrupted = true;
+                break;
             }
             Err(PcapError::UnexpectedEof) => {
                 summary.problem = Some(problem(

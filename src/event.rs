@@ -100,6 +100,8 @@ pub struct ConnSummary {
     pub extensions: Option<String>,
     pub stats: [DirStats; 2],
     pub findings: Vec<Code>,
+    /// The connection is TLS (and what its hellos said); `None` for plaintext.
+    pub tls: Option<crate::tls::TlsInfo>,
 }
 
 /// An HTTP/1.x request or response head, on any connection and port.

@@ -92,6 +92,8 @@ codes! {
     SseContentType = "sse.content-type", Error;
     SseInvalidUtf8 = "sse.invalid-utf8", Error;
     SseInvalidRetry = "sse.invalid-retry", Warning;
+    // Second release (DESIGN.md): TLS recognised, not decrypted.
+    TlsNoKeys = "tls.no-keys", Warning;
 }
 
 impl Code {
@@ -152,6 +154,9 @@ impl Code {
             SseContentType => "an event stream not served as text/event-stream",
             SseInvalidUtf8 => "an event stream that is not UTF-8",
             SseInvalidRetry => "a retry field that is not all digits",
+            TlsNoKeys => {
+                "a TLS connection (recognised by its hellos or records, on any port) with no secrets to decrypt it; nothing inside is decoded"
+            }
             #[allow(unreachable_patterns)]
             _ => "see docs/schema.md",
         }

@@ -8,9 +8,12 @@
 pub mod analyzer;
 pub mod capture;
 pub mod config;
+pub mod defrag;
 pub mod event;
 pub mod explain;
+pub mod filter;
 pub mod findings;
+pub mod h2;
 pub mod handshake;
 pub mod http;
 pub mod packet;
@@ -18,6 +21,8 @@ pub mod progress;
 pub mod push;
 pub mod render;
 pub mod tcp;
+pub mod tls;
+pub mod tlscore;
 pub mod ws;
 
 pub use analyzer::analyze;

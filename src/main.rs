@@ -203,14 +203,29 @@ fn config(c: &Common) -> Config {
 }
 
 /// Opens a capture; with `progress`, reading it redraws a status line on stderr.
+/// A pipe, FIFO or terminal is read live (`capture::LiveReader`); a gzip
+/// stream (by its magic bytes) is inflated on the way.
 fn open(path: &str, progress: bool) -> io::Result<Box<dyn Read + Send>> {
+    use wsdissect::capture::LiveReader;
     let (r, total): (Box<dyn Read + Send>, _) = if path == "-" {
-        (Box::new(io::stdin()), None)
+        if stdin_is_file() {
+            (Box::new(io::stdin()), None)
+        } else {
+            (Box::new(LiveReader::new(io::stdin())), None)
+        }
     } else {
         let f = File::open(path)?;
-        let len = f.metadata().ok().filter(|m| m.is_file()).map(|m| m.len());
-        (Box::new(f), len)
+        let meta = f.metadata()?;
+        if meta.is_dir() {
+            return Err(io::Error::other("is a directory"));
+        }
+        if meta.is_file() {
+            (Box::new(f), Some(meta.len()))
+        } else {
+            (Box::new(LiveReader::new(f)), None)
+        }
     };
+    let r = gunzip_if_gzip(r)?;
     if !progress {
         return Ok(r);
     }
@@ -218,7 +233,140 @@ fn open(path: &str, progress: bool) -> io::Result<Box<dyn Read + Send>> {
     Ok(Box::new(Progress::new(r, io::stderr(), path, total, every)))
 }
 
+/// Inflates the input when it starts with gzip's magic bytes (`.pcap.gz`,
+/// as tshark reads them), streaming; else hands it on unchanged.
+fn gunzip_if_gzip(mut r: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
+    let mut magic = Vec::with_capacity(2);
+    while magic.len() < 2 {
+        let mut b = [0u8; 2];
+        let n = match r.read(&mut b[..2 - magic.len()]) {
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if n == 0 {
+            break;
+        }
+        magic.extend_from_slice(&b[..n]);
+    }
+    let gzip = magic == [0x1f, 0x8b];
+    let r = io::Cursor::new(magic).chain(r);
+    if gzip {
+        Ok(Box::new(flate2::read::MultiGzDecoder::new(r)))
+    } else {
+        Ok(Box::new(r))
+    }
+}
+
+/// Whether records should reach the reader as soon as they are decoded:
+/// some input is a pipe, FIFO or terminal (a live capture), or stdout is a
+/// terminal. Else output goes through a big buffer.
+fn is_live(common: &Common) -> bool {
+    io::stdout().is_terminal()
+        || common.captures.iter().any(|p| {
+            if p == "-" {
+                !stdin_is_file()
+            } else {
+                std::fs::metadata(p).is_ok_and(|m| !m.is_file() && !m.is_dir())
+            }
+        })
+}
+
+/// Standard input redirected from a regular file (`< capture.pcap`).
+fn stdin_is_file() -> bool {
+    std::fs::metadata("/dev/stdin").is_ok_and(|m| m.is_file())
+}
+
+/// Standard output: buffered for files, written through (line by line: std's
+/// stdout is line-buffered) when live.
+enum Stdout {
+    Buffered(BufWriter<io::StdoutLock<'static>>),
+    Live(io::StdoutLock<'static>),
+}
+
+impl Stdout {
+    fn new(live: bool) -> Self {
+        if live {
+            Stdout::Live(io::stdout().lock())
+        } else {
+            Stdout::Buffered(BufWriter::with_capacity(1 << 16, io::stdout().lock()))
+        }
+    }
+}
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stdout::Buffered(w) => w.write(buf),
+            Stdout::Live(w) => w.write(buf),
+        }
+    }
+    fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        match self {
+            Stdout::Buffered(w) => w.write_all(buf),
+            Stdout::Live(w) => w.write_all(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Stdout::Buffered(w) => w.flush(),
+            Stdout::Live(w) => w.flush(),
+        }
+    }
+}
+
+/// A table whose held rows (`conns` prints them in batches, for aligned
+/// columns) are printed as each one is complete when the run is live.
+struct RowsNow<W: Write> {
+    table: TableSink<W>,
+    live: bool,
+}
+
+impl<W: Write> Sink for RowsNow<W> {
+    fn capture_start(&mut self, ts: f64) {
+        self.table.capture_start(ts);
+    }
+    fn event(&mut self, ev: wsdissect::event::Event<'_>) {
+        let row_done = matches!(ev, wsdissect::event::Event::ConnEnd(_));
+        self.table.event(ev);
+        if self.live && row_done {
+            self.table.flush();
+        }
+    }
+}
+
+/// Passes events on, noting whether any WebSocket connection showed up.
+struct WatchWs<'a> {
+    inner: &'a mut dyn Sink,
+    seen: bool,
+    /// Capture-level problems worth a line on stderr (besides a file cut
+    /// short): link types whose packets are all skipped.
+    problems: Vec<String>,
+}
+
+impl Sink for WatchWs<'_> {
+    fn capture_start(&mut self, ts: f64) {
+        self.inner.capture_start(ts);
+    }
+    fn event(&mut self, ev: wsdissect::event::Event<'_>) {
+        use wsdissect::event::Event;
+        match ev {
+            Event::Frame(_) | Event::Handshake(..) => self.seen = true,
+            Event::ConnEnd(c) if c.websocket => self.seen = true,
+            Event::Finding(f)
+                if f.code == Code::CaptureUnsupportedLink && self.problems.len() < 4 =>
+            {
+                self.problems.push(f.message.clone());
+            }
+            _ => {}
+        }
+        self.inner.event(ev);
+    }
+}
+
 /// Runs every capture through `sink`; returns whether all could be read.
+/// With `say_none`, a capture without any WebSocket connection gets a line
+/// on stderr (else the command would print nothing at all).
 fn run_all<S: Sink>(
     common: &Common,
     cfg: &Config,
@@ -226,25 +374,85 @@ fn run_all<S: Sink>(
     mut before: impl FnMut(&mut S, &str),
     mut failed: impl FnMut(&mut S, String),
 ) -> bool {
+    run_all_noting(common, cfg, sink, false, &mut before, &mut failed)
+}
+
+fn run_all_noting<S: Sink>(
+    common: &Common,
+    cfg: &Config,
+    sink: &mut S,
+    say_none: bool,
+    before: &mut dyn FnMut(&mut S, &str),
+    failed: &mut dyn FnMut(&mut S, String),
+) -> bool {
     let mut ok = true;
-    let progress = !common.quiet && io::stderr().is_terminal();
+    let progress = wsdissect::progress::should_show(
+        common.quiet,
+        io::stderr().is_terminal(),
+        io::stdout().is_terminal(),
+    );
     for path in &common.captures {
         before(sink, path);
         let reason = match open(path, progress) {
             Ok(r) => {
                 // pcap-parser reads through its own buffer: no second one.
-                match wsdissect::analyze(r, cfg, sink) {
-                    Ok(_) => continue,
+                let mut watch = WatchWs {
+                    inner: sink,
+                    seen: false,
+                    problems: Vec::new(),
+                };
+                match wsdissect::analyze(r, cfg, &mut watch) {
+                    Ok(summary) => {
+                        for p in &watch.problems {
+                            eprintln!("wsdissect: {}: warning: {p}", escape_name(path));
+                        }
+                        if let Some(p) = &summary.problem {
+                            eprintln!(
+                                "wsdissect: {}: warning: the capture appears to have been cut short or damaged after packet {}: {}; everything before it was decoded",
+                                escape_name(path),
+                                p.after_packet,
+                                p.message
+                            );
+                        }
+                        if say_none && !watch.seen && !summary.interrupted {
+                            eprintln!(
+                                "wsdissect: no WebSocket connection in {}",
+                                escape_name(path)
+                            );
+                        }
+                        if summary.interrupted {
+                            eprintln!(
+                                "wsdissect: {}: interrupted after packet {}; what was read is decoded",
+                                escape_name(path),
+                                summary.packets
+                            );
+                            break;
+                        }
+                        continue;
+                    }
                     Err(e) => e.to_string(),
                 }
             }
             Err(e) => e.to_string(),
         };
-        eprintln!("wsdissect: {path}: {reason}");
+        eprintln!("wsdissect: {}: {reason}", escape_name(path));
         failed(sink, reason);
         ok = false;
     }
     ok
+}
+
+/// A file name for a message line: control characters escaped.
+fn escape_name(path: &str) -> String {
+    let mut s = String::with_capacity(path.len());
+    for c in path.chars() {
+        if c.is_control() {
+            s.push_str(&c.escape_unicode().to_string());
+        } else {
+            s.push(c);
+        }
+    }
+    s
 }
 
 /// Runs one capture of several through `sink` (commands that print per capture).
@@ -288,7 +496,8 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     let mut cfg = config(&a.common);
-    let stdout = BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    let live = is_live(&a.common);
+    let stdout = Stdout::new(live);
     let many = a.common.captures.len() > 1;
     let ok = match a.format {
         ListFormat::Json => {
@@ -306,12 +515,13 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
                 findings: false,
             };
             let mut sink = JsonSink::new(stdout, select, payload);
-            let ok = run_all(
+            let ok = run_all_noting(
                 &a.common,
                 &cfg,
                 &mut sink,
-                |s, name| s.set_capture(Some(name.to_string())),
-                |_, _| {},
+                true,
+                &mut |s, name| s.set_capture(Some(name.to_string())),
+                &mut |_, _| {},
             );
             if let Err(code) = finish_output(sink.out) {
                 return code;
@@ -324,16 +534,21 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             cfg.keep_message_data = kind == TableKind::Messages;
             cfg.max_frame_bytes = cfg.max_frame_bytes.min(TABLE_PREVIEW_BYTES);
             cfg.max_message_bytes = cfg.max_message_bytes.min(TABLE_PREVIEW_BYTES);
-            let mut sink = TableSink::new(stdout, kind)
-                .payload(a.payload.unwrap_or(PayloadMode::Text))
-                .width(wsdissect::render::width::output_width());
-            let ok = run_all(
+            let mut sink = RowsNow {
+                table: TableSink::new(stdout, kind)
+                    .payload(a.payload.unwrap_or(PayloadMode::Text))
+                    .width(wsdissect::render::width::output_width()),
+                live,
+            };
+            let ok = run_all_noting(
                 &a.common,
                 &cfg,
                 &mut sink,
-                |s, name| s.set_capture(many.then(|| name.to_string())),
-                |_, _| {},
+                true,
+                &mut |s, name| s.table.set_capture(many.then(|| name.to_string())),
+                &mut |_, _| {},
             );
+            let mut sink = sink.table;
             sink.flush();
             if let Err(code) = finish_output(sink.out) {
                 return code;
@@ -475,9 +690,7 @@ fn push(a: PushArgs) -> ExitCode {
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
     // SSE events are written as they are decoded; the channels after each capture.
-    let out = std::cell::RefCell::new(wsdissect::render::Out::new(BufWriter::new(
-        io::stdout().lock(),
-    )));
+    let out = std::cell::RefCell::new(wsdissect::render::Out::new(Stdout::new(is_live(&a.common))));
     let mut ok = true;
     let many = a.common.captures.len() > 1;
     let width = wsdissect::render::width::output_width();
@@ -510,6 +723,14 @@ fn push(a: PushArgs) -> ExitCode {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // Ctrl-C ends the capture where it is: what was read is decoded and
+    // printed, with the summary. A second Ctrl-C exits at once.
+    {
+        use signal_hook::consts::SIGINT;
+        use wsdissect::capture::STOP;
+        let _ = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, &STOP);
+        let _ = signal_hook::flag::register(SIGINT, &STOP);
+    }
     match cli.cmd {
         Cmd::Frames(a) => list(TableKind::Frames, a),
         Cmd::Messages(a) => list(TableKind::Messages, a),

@@ -70,14 +70,32 @@ pub struct Segment<'a> {
     pub missing: u32,
 }
 
+/// One fragment of a fragmented IPv4 or IPv6 datagram that carries TCP.
+#[derive(Debug, Clone)]
+pub struct Fragment<'a> {
+    pub src: IpAddr,
+    pub dst: IpAddr,
+    /// The IPv4 identification (16 bits) or the IPv6 fragment header's (32 bits).
+    pub id: u32,
+    /// Byte offset of `payload` in the datagram's payload.
+    pub offset: u16,
+    /// More fragments follow this one.
+    pub more: bool,
+    /// The fragment's bytes present in the capture.
+    pub payload: &'a [u8],
+    /// The capture cut the fragment short (its bytes cannot complete the datagram).
+    pub cut: bool,
+}
+
 /// What a record turned out to be.
 #[derive(Debug)]
 pub enum Decoded<'a> {
     Tcp(Segment<'a>),
     /// Not TCP over IP (ARP, UDP, ICMP, ...): nothing for us.
     Other,
-    /// A fragment of a fragmented IP datagram (not reassembled).
-    IpFragment,
+    /// A fragment of a fragmented IP datagram carrying TCP, to be reassembled
+    /// (see `crate::defrag`).
+    IpFragment(Fragment<'a>),
     /// A link type we do not decode.
     UnsupportedLink(LinkType),
     /// Headers that could not be read; the reason names the layer.
@@ -170,11 +188,39 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>) -> Decoded<'a> {
         }
     };
     if ip_payload.fragmented {
-        return if ip_payload.ip_number == etherparse::IpNumber::TCP {
-            Decoded::IpFragment
-        } else {
-            Decoded::Other
+        if ip_payload.ip_number != etherparse::IpNumber::TCP {
+            return Decoded::Other;
+        }
+        let (id, offset, more) = match &p.net {
+            Some(LaxNetSlice::Ipv4(v4)) => {
+                let h = v4.header();
+                (
+                    u32::from(h.identification()),
+                    h.fragments_offset(),
+                    h.more_fragments(),
+                )
+            }
+            Some(LaxNetSlice::Ipv6(v6)) => {
+                let frag = v6.extensions().clone().into_iter().find_map(|e| match e {
+                    etherparse::Ipv6ExtensionSlice::Fragment(f) => Some(f.to_header()),
+                    _ => None,
+                });
+                match frag {
+                    Some(f) => (f.identification, f.fragment_offset, f.more_fragments),
+                    None => return Decoded::Malformed("ipv6: fragment header unreadable".into()),
+                }
+            }
+            _ => return Decoded::Other,
         };
+        return Decoded::IpFragment(Fragment {
+            src: src_ip,
+            dst: dst_ip,
+            id,
+            offset: offset.byte_offset(),
+            more,
+            payload: ip_payload.payload,
+            cut: ip_payload.incomplete,
+        });
     }
     if ip_payload.ip_number != etherparse::IpNumber::TCP {
         return Decoded::Other;
@@ -207,6 +253,26 @@ fn from_sliced<'a>(p: &LaxSlicedPacket<'a>) -> Decoded<'a> {
         rst: tcp.rst(),
         payload,
         missing: u32::try_from(missing).unwrap_or(u32::MAX),
+    })
+}
+
+/// Decodes the TCP segment a reassembled IP datagram carries (`payload`
+/// is the datagram's whole payload, from `crate::defrag`).
+pub fn reassembled_tcp(src: IpAddr, dst: IpAddr, payload: &[u8]) -> Decoded<'_> {
+    let tcp = match etherparse::TcpSlice::from_slice(payload) {
+        Ok(t) => t,
+        Err(e) => return Decoded::Malformed(format!("tcp in a reassembled datagram: {e}")),
+    };
+    Decoded::Tcp(Segment {
+        src: SocketAddr::new(src, tcp.source_port()),
+        dst: SocketAddr::new(dst, tcp.destination_port()),
+        seq: tcp.sequence_number(),
+        ack: tcp.ack().then(|| tcp.acknowledgment_number()),
+        syn: tcp.syn(),
+        fin: tcp.fin(),
+        rst: tcp.rst(),
+        payload: tcp.payload(),
+        missing: 0,
     })
 }
 

@@ -1,9 +1,16 @@
 //! A progress line on standard error for long runs: bytes read of the
 //! total, and the rate. The binary shows it only when standard error is a
-//! terminal and `--quiet` is not given.
+//! terminal, standard output is not (see `should_show`) and `--quiet` is
+//! not given.
 
 use std::io::{Read, Write};
 use std::time::{Duration, Instant};
+
+/// Whether to draw the progress line: only on a terminal, and only when
+/// standard output is not that terminal too (rows and the line would mix).
+pub fn should_show(quiet: bool, stderr_terminal: bool, stdout_terminal: bool) -> bool {
+    !quiet && stderr_terminal && !stdout_terminal
+}
 
 /// Wraps a reader and redraws one status line at most every `every`.
 pub struct Progress<R, W: Write> {
@@ -114,6 +121,16 @@ mod tests {
             s.ends_with("\r\x1b[K"),
             "the line is erased at the end: {s:?}"
         );
+    }
+
+    #[test]
+    fn shown_only_on_a_terminal_that_rows_do_not_share() {
+        // (quiet, stderr is a terminal, stdout is a terminal) -> shown
+        assert!(should_show(false, true, false));
+        assert!(!should_show(false, true, true), "rows on the same screen");
+        assert!(!should_show(false, false, false));
+        assert!(!should_show(false, false, true));
+        assert!(!should_show(true, true, false));
     }
 
     #[test]

@@ -22,7 +22,8 @@ impl SeqNum {
     pub fn diff(self, other: SeqNum) -> i64 {
         i64::from(self.0.wrapping_sub(other.0) as i32)
     }
-    pub fn add(self, n: u64) -> SeqNum {
+    /// `n` bytes further on, wrapping at 2^32.
+    pub fn advanced_by(self, n: u64) -> SeqNum {
         SeqNum(self.0.wrapping_add(n as u32))
     }
 }
@@ -110,14 +111,14 @@ impl HalfStream {
     /// A SYN from this side fixes the stream's origin.
     pub fn syn(&mut self, seq: u32) {
         if self.base.is_none() || (self.next == 0 && self.pending.is_empty()) {
-            self.base = Some(SeqNum(seq).add(1));
+            self.base = Some(SeqNum(seq).advanced_by(1));
             self.saw_syn = true;
         }
     }
 
     fn offset_of(&self, seq: u32) -> Option<i64> {
         let base = self.base?;
-        let expected = base.add(self.next);
+        let expected = base.advanced_by(self.next);
         Some(self.next as i64 + SeqNum(seq).diff(expected))
     }
 
@@ -153,6 +154,9 @@ impl HalfStream {
 
     /// One segment's payload. `missing` bytes follow it that the capture cut.
     /// Returns notes about conflicting overlaps.
+    // The segment's fields, the config and the two outputs: bundling them
+    // into a struct would only rename them at the one caller.
+    #[allow(clippy::too_many_arguments)]
     pub fn segment<F: FnMut(Chunk<'_>)>(
         &mut self,
         seq: u32,

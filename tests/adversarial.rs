@@ -404,34 +404,112 @@ fn vlan_qinq_and_ethernet_padding_are_read_through() {
     );
 }
 
-/// Splits an Ethernet/IPv4 packet into two IP fragments at `at` bytes of IP payload (a multiple of 8).
-fn ip_fragments(eth: &[u8], at: usize) -> [Vec<u8>; 2] {
+/// Splits an Ethernet/IPv4 packet into IP fragments at the given offsets of
+/// its IP payload (multiples of 8).
+fn ip_fragments_at(eth: &[u8], cuts: &[usize]) -> Vec<Vec<u8>> {
     let ihl = usize::from(eth[14] & 0x0f) * 4;
     let (head, payload) = eth.split_at(14 + ihl);
-    let frag = |data: &[u8], off: usize, more: bool| {
-        let mut v = head.to_vec();
-        let total = (ihl + data.len()) as u16;
-        v[16..18].copy_from_slice(&total.to_be_bytes());
-        let flags = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
-        v[20..22].copy_from_slice(&flags.to_be_bytes());
-        v.extend_from_slice(data);
-        v
-    };
-    [
-        frag(&payload[..at], 0, true),
-        frag(&payload[at..], at, false),
-    ]
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(payload.len());
+    bounds
+        .windows(2)
+        .map(|w| {
+            let (off, end) = (w[0], w[1]);
+            let mut v = head.to_vec();
+            let total = (ihl + end - off) as u16;
+            v[16..18].copy_from_slice(&total.to_be_bytes());
+            let more = end < payload.len();
+            let flags = ((off / 8) as u16) | if more { 0x2000 } else { 0 };
+            v[20..22].copy_from_slice(&flags.to_be_bytes());
+            // The header checksum is left as it was: we do not verify it.
+            v.extend_from_slice(&payload[off..end]);
+            v
+        })
+        .collect()
+}
+
+fn ip_fragments(eth: &[u8], at: usize) -> [Vec<u8>; 2] {
+    let mut v = ip_fragments_at(eth, &[at]);
+    let b = v.pop().unwrap();
+    let a = v.pop().unwrap();
+    [a, b]
+}
+
+/// Splits an Ethernet/IPv6 packet (no extension headers) into fragments at
+/// the given offsets of its payload, each with a fragment header.
+fn ipv6_fragments_at(eth: &[u8], cuts: &[usize], id: u32) -> Vec<Vec<u8>> {
+    let (head, payload) = eth.split_at(14 + 40);
+    let next = head[14 + 6];
+    let mut bounds = vec![0];
+    bounds.extend_from_slice(cuts);
+    bounds.push(payload.len());
+    bounds
+        .windows(2)
+        .map(|w| {
+            let (off, end) = (w[0], w[1]);
+            let mut v = head.to_vec();
+            v[14 + 4..14 + 6].copy_from_slice(&((8 + end - off) as u16).to_be_bytes());
+            v[14 + 6] = 44; // Fragment
+            let more = u16::from(end < payload.len());
+            v.extend_from_slice(&[next, 0]);
+            v.extend_from_slice(&((off as u16) | more).to_be_bytes());
+            v.extend_from_slice(&id.to_be_bytes());
+            v.extend_from_slice(&payload[off..end]);
+            v
+        })
+        .collect()
 }
 
 #[test]
-fn ip_fragments_are_named_and_the_stream_goes_on() {
+fn ip_fragments_are_reassembled_in_any_order_with_duplicates() {
+    for (v6, order) in [
+        (false, &[0usize, 1, 2][..]),
+        (false, &[2, 0, 1][..]),
+        (false, &[1, 1, 2, 0, 2][..]),
+        (true, &[0, 1, 2][..]),
+        (true, &[2, 1, 0, 0][..]),
+    ] {
+        let mut cap = Pcap::new();
+        let mut f = if v6 { Flow::new_v6(1) } else { Flow::new(1) };
+        f.open(&mut cap);
+        f.upgrade(&mut cap, false);
+        f.send(&mut cap, false, &frame(false, 0x81, &marker(0)));
+        let big = frame(false, 0x82, &[5u8; 1200]);
+        let p = f.segment(false, f.seq[1], "A", &big);
+        let pieces = if v6 {
+            ipv6_fragments_at(&p, &[512, 1024], 77)
+        } else {
+            ip_fragments_at(&p, &[400, 800])
+        };
+        for &i in order {
+            cap.record(&pieces[i], None);
+        }
+        f.seq[1] = f.seq[1].wrapping_add(big.len() as u32);
+        f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
+        let s = run(&cap.bytes);
+        assert!(
+            s.findings.is_empty(),
+            "v6 {v6} order {order:?}: {:?}",
+            s.findings
+        );
+        assert!(
+            s.frames.iter().any(|fr| fr.1 == vec![5u8; 1200]),
+            "v6 {v6} order {order:?}: the fragmented frame is decoded"
+        );
+        assert!(has_marker(&s, 0) && has_marker(&s, 1), "{s:?}");
+    }
+}
+
+#[test]
+fn ip_fragments_that_never_complete_are_named_and_the_stream_goes_on() {
     let (mut cap, mut f) = upgraded(false);
     f.send(&mut cap, false, &frame(false, 0x81, &marker(0)));
     let big = frame(false, 0x82, &[5u8; 600]);
     let p = f.segment(false, f.seq[1], "A", &big);
-    for piece in ip_fragments(&p, 256) {
-        cap.record(&piece, None);
-    }
+    // Only the first fragment was captured.
+    let [first, _] = ip_fragments(&p, 256);
+    cap.record(&first, None);
     f.seq[1] = f.seq[1].wrapping_add(big.len() as u32);
     f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
     // The client acknowledges everything: the fragmented bytes were lost to the capture.
@@ -447,6 +525,72 @@ fn ip_fragments_are_named_and_the_stream_goes_on() {
     );
     assert!(s.findings.contains_key("tcp.gap"), "{:?}", s.findings);
     assert!(has_marker(&s, 0) && has_marker(&s, 2), "{s:?}");
+}
+
+#[test]
+fn overlapping_fragments_with_different_bytes_are_dropped_and_named() {
+    let (mut cap, mut f) = upgraded(false);
+    let big = frame(false, 0x82, &[5u8; 600]);
+    let p = f.segment(false, f.seq[1], "A", &big);
+    let pieces = ip_fragments_at(&p, &[256]);
+    // A second fragment that starts 8 bytes early, with other bytes there.
+    let mut forged = ip_fragments_at(&p, &[248]).pop().unwrap();
+    forged[14 + 20 + 3] ^= 0xff;
+    cap.record(&pieces[0], None);
+    cap.record(&forged, None);
+    cap.record(&pieces[1], None);
+    f.seq[1] = f.seq[1].wrapping_add(big.len() as u32);
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
+    let s = run(&cap.bytes);
+    assert!(
+        s.findings.contains_key("capture.ip-fragment"),
+        "{:?}",
+        s.findings
+    );
+    assert!(!s.frames.iter().any(|fr| fr.1 == vec![5u8; 600]), "{s:?}");
+    assert!(has_marker(&s, 1), "{s:?}");
+}
+
+#[test]
+fn a_flood_of_fragments_stays_bounded_in_time_and_memory() {
+    let (mut cap, mut f) = upgraded(false);
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(0)));
+    // 200,000 first fragments of datagrams that never complete, each at the
+    // highest offset (so each would claim a 64 KiB buffer), distinct ids.
+    let p = f.segment(false, f.seq[1], "A", &[9u8; 64]);
+    let mut piece = ip_fragments_at(&p, &[8]).remove(0);
+    for id in 0..200_000u32 {
+        piece[18..20].copy_from_slice(&(id as u16).to_be_bytes());
+        // Vary the source too, so ids do not repeat.
+        piece[26 + 1] = (id >> 16) as u8;
+        piece[20..22].copy_from_slice(&(0x2000u16 | 8190).to_be_bytes());
+        cap.record(&piece, None);
+    }
+    f.send(&mut cap, false, &frame(false, 0x81, &marker(1)));
+    // What the pool holds is capped (32 MiB; see the unit tests in
+    // src/defrag.rs): the binary runs under 256 MiB of address space, and
+    // quickly, and names the caps.
+    let out = check_under_limit(&cap.bytes, "frag-flood.pcap", 256);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let s = run_with(&cap.bytes, &Config::default(), Duration::from_secs(20));
+    assert_eq!(
+        s.findings.get("limit.reached"),
+        Some(&1),
+        "{:?}",
+        s.findings
+    );
+    assert_eq!(
+        s.findings.get("capture.ip-fragment"),
+        Some(&1),
+        "{:?}",
+        s.findings
+    );
+    assert!(has_marker(&s, 0) && has_marker(&s, 1), "{s:?}");
 }
 
 /// A pcapng file: section header, interfaces of the given link types, then

@@ -417,9 +417,8 @@ fn stated_payload_sizes_are_the_frames_and_messages_sizes() {
         let messages: Vec<&Value> = messages.iter().filter(|m| m["conn"] == 0).collect();
         let text = run(&["explain", "--color", "never", "--max-frames", "100000", p]);
         // Frame sections: "   Frame N · ..." up to the next one.
-        let mut parts = text.split("\n   Frame ").skip(1).peekable();
         let mut n = 0;
-        while let Some(part) = parts.next() {
+        for part in text.split("\n   Frame ").skip(1) {
             let part = part.split("\n4. ").next().unwrap();
             let part = part.split("\n5. ").next().unwrap();
             n += 1;

@@ -20,7 +20,7 @@ cap_start() { # IFACE FILE FILTER [netns]
   CAP_PID=$!
   for _ in $(seq 50); do grep -q listening "$2.tcpdump.log" 2>/dev/null && break; sleep 0.1; done
 }
-cap_stop() { sleep 2; kill -INT "$1"; wait "$1" || true; rm -f "$2.tcpdump.log"; }
+cap_stop() { sleep 2; kill -INT "$1"; wait "$1" || true; cat "$2.tcpdump.log" >&2; rm -f "$2.tcpdump.log"; }
 
 fresh() { rm -f "$out/$1".pcap "$out/$1".pcapng "$out/$1.sent.jsonl"; }
 
@@ -320,7 +320,106 @@ rec_port_reuse() {
   cap_stop $CAP_PID "$out/port-reuse.pcap"
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate oversized_extensions port_reuse violations deflate rfc_examples push escapes"
+# Fragmented IP: captured with a filter that keeps non-first fragments
+# (they carry no TCP header, so "tcp port P" alone would miss them).
+FRAG_FILTER="tcp or (ip[6:2] & 0x3fff != 0) or (ip6 and ip6[6] == 44)"
+
+rec_ipv4_fragments() {
+  # wsA =1500= wsR1 =576= wsR2 =1500= wsB. Both ends clear DF
+  # (ip_no_pmtu_disc=1) and advertise a 1460-byte MSS, so the routers'
+  # kernels fragment every full segment onto the 576-byte link, both ways.
+  # Captured on that link (wsR1's side), where both directions are in
+  # fragments.
+  fresh ipv4-fragments
+  netns_cleanup
+  for n in wsA wsR1 wsR2 wsB; do ip netns add $n; ip -n $n link set lo up; done
+  ip link add va type veth peer name r1a; ip link add r1b type veth peer name r2a; ip link add r2b type veth peer name vb
+  ip link set va netns wsA; ip link set r1a netns wsR1; ip link set r1b netns wsR1
+  ip link set r2a netns wsR2; ip link set r2b netns wsR2; ip link set vb netns wsB
+  ip -n wsA addr add 10.99.1.1/24 dev va; ip -n wsR1 addr add 10.99.1.254/24 dev r1a
+  ip -n wsR1 addr add 10.99.2.1/24 dev r1b; ip -n wsR2 addr add 10.99.2.2/24 dev r2a
+  ip -n wsR2 addr add 10.99.3.254/24 dev r2b; ip -n wsB addr add 10.99.3.2/24 dev vb
+  for p in "wsA va 1500" "wsR1 r1a 1500" "wsR1 r1b 576" "wsR2 r2a 576" "wsR2 r2b 1500" "wsB vb 1500"; do
+    set -- $p
+    ip -n "$1" link set "$2" mtu "$3" up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+  done
+  ip -n wsA route add default via 10.99.1.254; ip -n wsB route add default via 10.99.3.254
+  ip -n wsR1 route add 10.99.3.0/24 via 10.99.2.2; ip -n wsR2 route add 10.99.1.0/24 via 10.99.2.1
+  for n in wsR1 wsR2; do ip netns exec $n sysctl -qw net.ipv4.ip_forward=1; done
+  for n in wsA wsB; do ip netns exec $n sysctl -qw net.ipv4.ip_no_pmtu_disc=1; done
+  cap_start r1b "$out/ipv4-fragments.pcap" "$FRAG_FILTER" wsR1 "-B 65536"
+  ip netns exec wsB "$py" "$here/py_scenarios.py" lengths "$out/ipv4-fragments.sent.jsonl" 10.99.3.2 9016 server &
+  local srv=$!
+  sleep 0.5
+  ip netns exec wsA "$py" "$here/py_scenarios.py" lengths "$out/ipv4-fragments.sent.jsonl" 10.99.3.2 9016 client
+  wait $srv || true
+  cap_stop $CAP_PID "$out/ipv4-fragments.pcap"
+  for n in wsR1 wsR2; do ip netns del $n; done
+  netns_cleanup
+}
+
+rec_ipv6_fragments() {
+  # wsA --va|fwa-- wsM (frag_bridge.py) --fwb|vb-- wsB over IPv6: the bridge
+  # fragments every TCP packet larger than 600 bytes (some reversed, some
+  # with a duplicate fragment); wsB's kernel reassembles them. Captured in
+  # wsB, as the fragments arrive.
+  fresh ipv6-fragments
+  netns_cleanup
+  ip netns add wsA; ip netns add wsB; ip netns add wsM
+  ip link add va type veth peer name fwa; ip link add vb type veth peer name fwb
+  ip link set va netns wsA; ip link set fwa netns wsM; ip link set fwb netns wsM; ip link set vb netns wsB
+  ip -n wsA addr add fd00:99::1/64 dev va nodad; ip -n wsB addr add fd00:99::2/64 dev vb nodad
+  for p in "wsA va" "wsB vb" "wsM fwa" "wsM fwb"; do
+    set -- $p
+    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+  done
+  ip netns exec wsM "$py" "$here/frag_bridge.py" fwa fwb 25 16 600 &
+  local br=$!
+  sleep 0.5
+  cap_start vb "$out/ipv6-fragments.pcap" "$FRAG_FILTER" wsB "-B 65536"
+  ip netns exec wsB "$py" "$here/py_scenarios.py" lengths "$out/ipv6-fragments.sent.jsonl" fd00:99::2 9017 server &
+  local srv=$!
+  sleep 0.5
+  ip netns exec wsA "$py" "$here/py_scenarios.py" lengths "$out/ipv6-fragments.sent.jsonl" fd00:99::2 9017 client
+  wait $srv || true
+  cap_stop $CAP_PID "$out/ipv6-fragments.pcap"
+  kill $br 2>/dev/null || true; wait $br 2>/dev/null || true
+  netns_cleanup
+}
+
+rec_ipv4_fragments_reordered() {
+  # As ipv6-fragments, over IPv4: both ends clear DF, frag_bridge.py
+  # fragments every TCP packet over 600 bytes (some fragments reversed, some
+  # sent twice) and wsB's kernel reassembles them. Captured in wsB.
+  fresh ipv4-fragments-reordered
+  netns_cleanup
+  ip netns add wsA; ip netns add wsB; ip netns add wsM
+  ip link add va type veth peer name fwa; ip link add vb type veth peer name fwb
+  ip link set va netns wsA; ip link set fwa netns wsM; ip link set fwb netns wsM; ip link set vb netns wsB
+  ip -n wsA addr add 10.99.0.1/24 dev va; ip -n wsB addr add 10.99.0.2/24 dev vb
+  for p in "wsA va" "wsB vb" "wsM fwa" "wsM fwb"; do
+    set -- $p
+    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+  done
+  for n in wsA wsB; do ip netns exec $n sysctl -qw net.ipv4.ip_no_pmtu_disc=1; done
+  ip netns exec wsM "$py" "$here/frag_bridge.py" fwa fwb 25 23 600 &
+  local br=$!
+  sleep 0.5
+  cap_start vb "$out/ipv4-fragments-reordered.pcap" "$FRAG_FILTER" wsB "-B 65536"
+  ip netns exec wsB "$py" "$here/py_scenarios.py" lengths "$out/ipv4-fragments-reordered.sent.jsonl" 10.99.0.2 9018 server &
+  local srv=$!
+  sleep 0.5
+  ip netns exec wsA "$py" "$here/py_scenarios.py" lengths "$out/ipv4-fragments-reordered.sent.jsonl" 10.99.0.2 9018 client
+  wait $srv || true
+  cap_stop $CAP_PID "$out/ipv4-fragments-reordered.pcap"
+  kill $br 2>/dev/null || true; wait $br 2>/dev/null || true
+  netns_cleanup
+}
+
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate oversized_extensions port_reuse violations deflate rfc_examples push ipv4_fragments ipv6_fragments ipv4_fragments_reordered escapes"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"

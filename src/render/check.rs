@@ -24,6 +24,8 @@ struct CaptureFindings {
     /// Findings by connection (`None`: capture-level).
     findings: BTreeMap<Option<u64>, Vec<Finding>>,
     error: Option<String>,
+    /// Connections among `conns` that are TLS, not WebSocket.
+    tls: usize,
 }
 
 impl CheckSink {
@@ -127,9 +129,20 @@ impl CheckSink {
             }
         }
         let (e, w, i) = self.counts();
-        let conns: usize = self.captures.iter().map(|c| c.conns.len()).sum();
+        let tls: usize = self.captures.iter().map(|c| c.tls).sum();
+        let conns: usize = self
+            .captures
+            .iter()
+            .map(|c| c.conns.len())
+            .sum::<usize>()
+            .saturating_sub(tls);
+        let tls_note = if tls > 0 {
+            format!(", {tls} TLS")
+        } else {
+            String::new()
+        };
         text.push_str(&format!(
-            "{} error{}, {} warning{}, {} info in {} WebSocket connection{} ({} capture{})\n",
+            "{} error{}, {} warning{}, {} info in {} WebSocket connection{}{tls_note} ({} capture{})\n",
             e,
             plural(e),
             w,
@@ -338,6 +351,9 @@ impl Sink for CheckSink {
             }
             Event::ConnEnd(s) => {
                 cap.conns.insert(s.conn.id, Some(s.conn));
+                if !s.websocket && s.tls.is_some() {
+                    cap.tls += 1;
+                }
             }
             _ => {}
         }

@@ -129,6 +129,8 @@ struct HandshakeJson<'a> {
     subprotocols_offered: &'a [String],
     extensions: Option<&'a str>,
     extensions_offered: Option<&'a str>,
+    /// null: a handshake is only read in clear for now (DESIGN.md, second release).
+    tls: Option<&'a crate::tls::TlsInfo>,
     findings: Vec<&'static str>,
 }
 
@@ -192,6 +194,8 @@ struct ConnJson<'a> {
     accept_ok: Option<bool>,
     subprotocol: Option<&'a str>,
     extensions: Option<&'a str>,
+    /// null for plaintext (DESIGN.md, second release).
+    tls: Option<&'a crate::tls::TlsInfo>,
     client_to_server: DirJson<'a>,
     server_to_client: DirJson<'a>,
     findings: Codes<'a>,
@@ -443,6 +447,7 @@ impl<W: Write> JsonSink<W> {
             subprotocols_offered: &h.offered_protocols,
             extensions: h.extensions.as_deref(),
             extensions_offered: h.offered_extensions.as_deref(),
+            tls: None,
             findings: h.findings.iter().map(|f| f.0.as_str()).collect(),
         };
         self.emit(&rec);
@@ -474,6 +479,7 @@ impl<W: Write> JsonSink<W> {
             accept_ok: c.accept_ok,
             subprotocol: c.subprotocol.as_deref(),
             extensions: c.extensions.as_deref(),
+            tls: c.tls.as_ref(),
             client_to_server: dir(0),
             server_to_client: dir(1),
             findings: Codes(&c.findings),

@@ -225,6 +225,25 @@ pub fn preview_as(bytes: &[u8], kind: PayloadKind, mode: PayloadMode, max_cols: 
     width::truncate(&s, max_cols)
 }
 
+/// Escapes text for XML and HTML content and attributes; control
+/// characters XML 1.0 forbids become `?` (tab, CR and LF stay).
+pub fn xml_escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            '\'' => o.push_str("&#39;"),
+            '\n' | '\t' | '\r' => o.push(c),
+            c if (c as u32) < 0x20 || c == '\u{7f}' => o.push('?'),
+            c => o.push(c),
+        }
+    }
+    o
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -278,23 +297,4 @@ mod tests {
         assert_eq!(preview(&[0xff, 0x00, 0x10], false, 20), "ff 00 10");
         assert_eq!(preview(b"abcdefghij", true, 5), "abcd…");
     }
-}
-
-/// Escapes text for XML and HTML content and attributes; control
-/// characters XML 1.0 forbids become `?` (tab, CR and LF stay).
-pub fn xml_escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            '\n' | '\t' | '\r' => o.push(c),
-            c if (c as u32) < 0x20 || c == '\u{7f}' => o.push('?'),
-            c => o.push(c),
-        }
-    }
-    o
 }

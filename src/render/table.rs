@@ -346,7 +346,17 @@ impl<W: Write> TableSink<W> {
             (Some(101), _) => "101 bad".to_string(),
             (Some(s), _) => s.to_string(),
             (None, _) if c.handshake_seen => "no answer".into(),
+            (None, _) if c.tls.is_some() => "tls".into(),
             (None, _) => "unseen".into(),
+        };
+        // A TLS connection shows what its hellos said where the path would be.
+        let path = match &c.tls {
+            Some(t) => format!(
+                "tls {} {}",
+                t.version.as_deref().unwrap_or("?"),
+                t.sni.as_deref().unwrap_or("-")
+            ),
+            None => c.path.clone().unwrap_or_else(|| "-".into()),
         };
         let [cs, sc] = &c.stats;
         let close =
@@ -355,9 +365,7 @@ impl<W: Write> TableSink<W> {
             c.conn.id.to_string(),
             c.conn.client.to_string(),
             c.conn.server.to_string(),
-            c.path
-                .as_deref()
-                .map_or_else(|| "-".into(), |p| escape::terminal(p).into_owned()),
+            escape::terminal(&path).into_owned(),
             status,
             format!("{}/{}", cs.frames, sc.frames),
             format!("{}/{}", cs.messages, sc.messages),

@@ -28,6 +28,20 @@ const KEEP_CAPACITY: usize = 64 << 10;
 /// Positions tried per chunk when looking for a frame boundary after a gap.
 const MAX_RESYNC_SCAN: usize = 64 << 10;
 
+/// Bytes held while looking for the first frame of a stream caught mid-way;
+/// a chain of frames must prove itself within them.
+const HUNT_MAX_BYTES: usize = 64 << 10;
+/// Segment starts held as candidate frame boundaries meanwhile.
+const HUNT_MAX_PIECES: usize = 16;
+/// A lock-on needs this many frames chained exactly, of which this many
+/// end where a TCP segment ends (WebSocket senders write a frame at a time)...
+const HUNT_MIN_FRAMES: u32 = 3;
+const HUNT_MIN_ALIGNED: u32 = 2;
+/// ...or this many frames chained inside the held bytes.
+const HUNT_MANY_FRAMES: u32 = 6;
+/// A frame declaring more than this is not believed while hunting.
+const HUNT_MAX_FRAME: u64 = 1 << 31;
+
 /// What the decoder is told about the packet being processed.
 pub struct Ctx<'s> {
     pub conn: ConnRef,
@@ -166,6 +180,39 @@ pub struct WsDecoder {
     no_context_reported: bool,
     /// The decoder started without a handshake (mid-connection capture).
     pub no_handshake: bool,
+    /// The stream is known to be WebSocket: a handshake led to it, or a
+    /// strict chain of frames was found. Until then nothing is decoded.
+    proven: bool,
+    /// The packet where the first frame of a stream caught mid-way begins.
+    pub locked_at: Option<u64>,
+    /// The connection's other direction is known to be WebSocket: a
+    /// shorter chain is enough to lock on.
+    relaxed: bool,
+    /// The segments held while looking for the first frame (stream caught
+    /// mid-way).
+    hunt: Hunt,
+}
+
+/// Segments of a stream caught mid-way, held until a chain of frames that
+/// starts at one of them proves the stream is WebSocket.
+#[derive(Default)]
+struct Hunt {
+    buf: Vec<u8>,
+    /// Stream offset of `buf[0]`.
+    start: u64,
+    /// Where each segment starts in `buf`, with its packet and time.
+    pieces: Vec<(usize, u64, f64)>,
+}
+
+/// What a candidate chain of frames shows so far.
+#[derive(Debug, PartialEq)]
+enum Chain {
+    /// Not WebSocket from here.
+    No,
+    /// Well formed so far; more bytes are needed to decide.
+    Maybe,
+    /// Enough frames chain exactly.
+    Yes,
 }
 
 impl WsDecoder {
@@ -195,6 +242,10 @@ impl WsDecoder {
             msg_state_unknown: false,
             no_context_reported: false,
             no_handshake: false,
+            proven: true,
+            locked_at: None,
+            relaxed: false,
+            hunt: Hunt::default(),
         }
     }
 
@@ -216,12 +267,50 @@ impl WsDecoder {
             inflate_ctx_lost: true,
             no_handshake: true,
             msg_state_unknown: true,
+            proven: false,
             ..Self::new(false, false)
         }
     }
 
     pub fn is_synced(&self) -> bool {
         self.synced
+    }
+
+    /// A decoder for a direction known to be WebSocket (a 101 was seen) whose
+    /// negotiation was cut: it looks for a frame boundary as after a gap,
+    /// without the strict proof a stream caught mid-way needs.
+    pub fn after_cut_handshake() -> Self {
+        WsDecoder {
+            proven: true,
+            ..Self::without_handshake()
+        }
+    }
+
+    /// A decoder without handshake for a connection whose other direction
+    /// is already known to be WebSocket (`relaxed`), or not.
+    pub fn without_handshake_relaxed(relaxed: bool) -> Self {
+        WsDecoder {
+            relaxed,
+            ..Self::without_handshake()
+        }
+    }
+
+    /// Still looking for the first frame of a stream caught mid-way.
+    pub fn is_hunting(&self) -> bool {
+        !self.proven
+    }
+
+    /// Bytes held while hunting (counted in the capture-wide budget of
+    /// bytes held for later).
+    pub fn hunt_held(&self) -> usize {
+        self.hunt.buf.len()
+    }
+
+    /// The capture-wide budget is spent: the held bytes are let go (the
+    /// hunt goes on from the next segment).
+    pub fn drop_hunt(&mut self) {
+        self.skipped += self.hunt.buf.len() as u64;
+        self.hunt = Hunt::default();
     }
 
     /// Whether anything was decoded.
@@ -231,6 +320,10 @@ impl WsDecoder {
 
     /// Feeds bytes starting at stream `offset`.
     pub fn data(&mut self, mut offset: u64, mut bytes: &[u8], cx: &mut Ctx<'_>) {
+        if !self.proven {
+            self.hunt_piece(offset, bytes, cx);
+            return;
+        }
         while !bytes.is_empty() {
             if !self.synced {
                 match self.find_boundary(bytes, cx.from) {
@@ -319,6 +412,12 @@ impl WsDecoder {
 
     /// `len` bytes are missing from the stream at the current position.
     pub fn gap(&mut self, len: u64, cx: &mut Ctx<'_>) {
+        if !self.proven {
+            // A chain cannot be followed across missing bytes.
+            self.skipped += self.hunt.buf.len() as u64;
+            self.hunt = Hunt::default();
+            return;
+        }
         if !self.synced {
             return;
         }
@@ -381,6 +480,261 @@ impl WsDecoder {
             cx.finding(Code::StreamIncompleteFrame, Some(self.hdr_offset), msg);
             self.hdr_len = 0;
         }
+    }
+
+    /// A segment of a stream caught mid-way, before any frame was found: it
+    /// is held, and each held segment start is tried as a frame boundary.
+    /// Only a chain strict enough that other protocols do not give it (see
+    /// [`Self::strict_chain`]) locks on; the held segments are then decoded
+    /// as they came (their packets and times), and the rest follows.
+    fn hunt_piece(&mut self, offset: u64, bytes: &[u8], cx: &mut Ctx<'_>) {
+        if bytes.is_empty() {
+            return;
+        }
+        let h = &mut self.hunt;
+        if h.start + h.buf.len() as u64 != offset || bytes.len() > HUNT_MAX_BYTES {
+            self.skipped += h.buf.len() as u64;
+            h.buf.clear();
+            h.pieces.clear();
+            h.start = offset;
+        }
+        if bytes.len() > HUNT_MAX_BYTES {
+            // Too large to hold: tried on its own.
+            if self.strict_chain(bytes, &[bytes.len()], hunt_role(cx)) == Chain::Yes {
+                self.locked_at = Some(cx.packet);
+                self.lock_on(cx, |d, cx| d.data(offset, bytes, cx));
+            } else {
+                self.skipped += bytes.len() as u64;
+                h_reset(&mut self.hunt, offset + bytes.len() as u64);
+            }
+            return;
+        }
+        let h = &mut self.hunt;
+        h.pieces.push((h.buf.len(), cx.packet, cx.ts));
+        h.buf.extend_from_slice(bytes);
+        self.hunt_evaluate(cx);
+    }
+
+    /// The other direction of this connection locked on: this one is
+    /// WebSocket too, and one well-formed frame from a segment start to a
+    /// segment end is enough from now on (the held segments are tried again).
+    pub fn relax(&mut self, cx: &mut Ctx<'_>) {
+        if self.proven || self.relaxed {
+            return;
+        }
+        self.relaxed = true;
+        if !self.hunt.pieces.is_empty() {
+            self.hunt_evaluate(cx);
+        }
+    }
+
+    pub fn is_relaxed(&self) -> bool {
+        self.relaxed
+    }
+
+    /// Tries each held segment start as the first frame boundary.
+    fn hunt_evaluate(&mut self, cx: &mut Ctx<'_>) {
+        let h = &mut self.hunt;
+        // Drop the oldest segments past the caps.
+        let mut drop = 0;
+        while drop + 1 < h.pieces.len()
+            && (h.pieces.len() - drop > HUNT_MAX_PIECES
+                || h.buf.len() - h.pieces[drop].0 > HUNT_MAX_BYTES)
+        {
+            drop += 1;
+        }
+        let mut ends: Vec<usize> = h.pieces[1..].iter().map(|p| p.0).collect();
+        ends.push(h.buf.len());
+        let mut found = None;
+        let mut rejected = 0;
+        for (i, &(at, _, _)) in self.hunt.pieces.iter().enumerate().skip(drop) {
+            let rel: Vec<usize> = ends[i..].iter().map(|e| e - at).collect();
+            match self.strict_chain(&self.hunt.buf[at..], &rel, hunt_role(cx)) {
+                Chain::Yes => {
+                    found = Some(i);
+                    break;
+                }
+                Chain::No if i == drop + rejected => rejected += 1,
+                _ => {}
+            }
+        }
+        if let Some(i) = found {
+            let h = std::mem::take(&mut self.hunt);
+            let (packet, ts) = (cx.packet, cx.ts);
+            self.skipped += h.pieces[i].0 as u64;
+            self.locked_at = Some(h.pieces[i].1);
+            self.lock_on(cx, |d, cx| {
+                for (j, &(at, p, t)) in h.pieces.iter().enumerate().skip(i) {
+                    let end = h.pieces.get(j + 1).map_or(h.buf.len(), |n| n.0);
+                    cx.packet = p;
+                    cx.ts = t;
+                    d.data(h.start + at as u64, &h.buf[at..end], cx);
+                }
+                cx.packet = packet;
+                cx.ts = ts;
+            });
+            return;
+        }
+        // Segments that cannot start a chain are let go.
+        let h = &mut self.hunt;
+        let keep = drop + rejected;
+        if keep > 0 {
+            let cut = h.pieces.get(keep).map_or(h.buf.len(), |p| p.0);
+            self.skipped += cut as u64;
+            h.buf.drain(..cut);
+            h.pieces.drain(..keep);
+            for p in &mut h.pieces {
+                p.0 -= cut;
+            }
+            h.start += cut as u64;
+        }
+        if h.buf.capacity() > KEEP_CAPACITY && h.buf.len() < KEEP_CAPACITY / 2 {
+            h.buf.shrink_to(KEEP_CAPACITY);
+        }
+    }
+
+    /// The stream is WebSocket from here: decode what `replay` feeds.
+    fn lock_on(&mut self, cx: &mut Ctx<'_>, replay: impl FnOnce(&mut Self, &mut Ctx<'_>)) {
+        self.proven = true;
+        self.synced = true;
+        self.hunt = Hunt::default();
+        replay(self, cx);
+    }
+
+    /// Whether `d` (from a segment start) is a chain of frames that only
+    /// WebSocket gives: each header well formed (a known opcode, control
+    /// frames final and at most 125 bytes, the shortest length form, RSV1
+    /// only on a message's first frame and RSV2/RSV3 never, no empty
+    /// non-final fragment), one masking rule for the direction, messages
+    /// well nested (no data frame inside an open message, no continuation
+    /// outside one), uncompressed text valid UTF-8, close codes valid; and
+    /// enough of them chained exactly (`ends` are the segment ends in `d`).
+    fn strict_chain(&self, d: &[u8], ends: &[usize], from: Option<Dir>) -> Chain {
+        let mut i = 0usize;
+        let (mut n, mut aligned) = (0u32, 0u32);
+        let mut masked = from.map(|f| f == Dir::Client);
+        // Whether a message is open (None: unknown, at the chain's start),
+        // and whether it is uncompressed text.
+        let mut open: Option<bool> = None;
+        let mut text = false;
+        // A message boundary was seen: a data or control frame, or a final
+        // fragment. A run of non-final continuations alone is what a 2-byte
+        // length prefix below 256 looks like (DNS over TCP): never enough.
+        let mut boundary = false;
+        let mut scratch = Vec::new();
+        // Enough frames chained; the rest of the held bytes must agree.
+        let mut enough = false;
+        let undecided = |enough: bool| if enough { Chain::Yes } else { Chain::Maybe };
+        loop {
+            let Some(h) = parse_header(&d[i..]) else {
+                return undecided(enough);
+            };
+            let total = (h.header_len as u64).saturating_add(h.payload_len);
+            let well_formed = !matches!(h.opcode, OpCode::Reserved(_))
+                && !h.rsv2
+                && !h.rsv3
+                && (!h.rsv1 || (h.opcode.is_data() && self.deflate != Some(false)))
+                && (!h.opcode.is_control() || (h.fin && h.payload_len <= 125))
+                && h.length_form == crate::ws::frame::minimal_form(h.payload_len)
+                && masked.is_none_or(|m| m == h.masked())
+                && (h.fin || h.payload_len > 0 || h.opcode.is_control())
+                && h.payload_len < HUNT_MAX_FRAME;
+            if !well_formed {
+                return Chain::No;
+            }
+            masked = Some(h.masked());
+            boundary |= h.fin || h.opcode != OpCode::Continuation;
+            match h.opcode {
+                OpCode::Text | OpCode::Binary => {
+                    if open == Some(true) {
+                        return Chain::No;
+                    }
+                    open = Some(!h.fin);
+                    text = h.opcode == OpCode::Text && !h.rsv1;
+                }
+                OpCode::Continuation => {
+                    if open == Some(false) {
+                        return Chain::No;
+                    }
+                    if open.is_none() {
+                        text = false; // the message's type is not known
+                    }
+                    open = Some(!h.fin);
+                }
+                _ => {}
+            }
+            if total > HUNT_MAX_BYTES as u64 {
+                // Too large to hold: the chain ends with its header, which
+                // counts as a frame (not one ending at a segment end).
+                return if enough || (boundary && self.chain_enough(n + 1, aligned)) {
+                    Chain::Yes
+                } else {
+                    Chain::No
+                };
+            }
+            let end = i + total as usize;
+            if end > d.len() {
+                return undecided(enough);
+            }
+            let payload = &d[i + h.header_len..end];
+            let clear: &[u8] = match h.mask_key {
+                Some(k) if text || h.opcode == OpCode::Close => {
+                    scratch.clear();
+                    unmask_into(payload, k, 0, &mut scratch);
+                    &scratch
+                }
+                _ => payload,
+            };
+            if text && h.opcode != OpCode::Continuation {
+                // Whole UTF-8, or (for a first fragment) cut only at its end.
+                if let Err(e) = simdutf8::compat::from_utf8(clear)
+                    && (h.fin || e.error_len().is_some())
+                {
+                    return Chain::No;
+                }
+            }
+            // Text carries no C0 control but tab, LF and CR (JSON and the
+            // like escape them); binary data that happens to be UTF-8 does.
+            if text
+                && !h.opcode.is_control()
+                && clear
+                    .iter()
+                    .any(|&c| (c < 0x20 && !matches!(c, b'\t' | b'\n' | b'\r')) || c == 0x7f)
+            {
+                return Chain::No;
+            }
+            if h.opcode == OpCode::Close {
+                match clear.len() {
+                    0 => {}
+                    1 => return Chain::No,
+                    _ => {
+                        let code = u16::from_be_bytes([clear[0], clear[1]]);
+                        if close::judge_code(code).is_some()
+                            || simdutf8::basic::from_utf8(&clear[2..]).is_err()
+                        {
+                            return Chain::No;
+                        }
+                    }
+                }
+            }
+            n += 1;
+            if ends.contains(&end) {
+                aligned += 1;
+            }
+            enough |= boundary && self.chain_enough(n, aligned);
+            if end == d.len() {
+                return undecided(enough);
+            }
+            i = end;
+        }
+    }
+
+    /// Whether `n` chained frames, `aligned` of them ending at a segment
+    /// end, are enough to lock on.
+    fn chain_enough(&self, n: u32, aligned: u32) -> bool {
+        (n >= HUNT_MIN_FRAMES && aligned >= HUNT_MIN_ALIGNED)
+            || n >= HUNT_MANY_FRAMES
+            || (self.relaxed && (aligned >= 1 || n >= 2))
     }
 
     /// Whether `bytes` starts with a believable chain of frames.
@@ -827,6 +1181,33 @@ impl WsDecoder {
     }
 }
 
+/// This direction's role for the hunt: the one known (SYN, handshake, the
+/// other direction's masking), else a guess from the ports when they leave
+/// no doubt (a well-known or registered port below 10000 facing an
+/// ephemeral one, 32768 and up: the ephemeral side is the client). The
+/// guess only makes the hunt stricter (a client must mask, a server must
+/// not): an MQTT client's unmasked SUBSCRIBE packets, which are valid
+/// binary frame headers, do not pass for a server's frames.
+fn hunt_role(cx: &Ctx<'_>) -> Option<Dir> {
+    if cx.from.is_some() {
+        return cx.from;
+    }
+    let (s, r) = (cx.sender.port(), cx.receiver.port());
+    if s >= 32768 && r < 10000 {
+        Some(Dir::Client)
+    } else if r >= 32768 && s < 10000 {
+        Some(Dir::Server)
+    } else {
+        None
+    }
+}
+
+fn h_reset(h: &mut Hunt, offset: u64) {
+    h.buf.clear();
+    h.pieces.clear();
+    h.start = offset;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1051,13 +1432,12 @@ mod cut_compressed_tests {
             sink: &mut sink,
             conn_findings: &mut findings,
         };
-        // Negotiation not seen; the stream starts at a frame boundary.
-        let mut d = WsDecoder::without_handshake();
+        // Negotiation not seen (cut); the stream starts at a frame boundary.
+        let mut d = WsDecoder::after_cut_handshake();
         let kept = 60;
         d.data(0, &first[..kept], &mut cx);
         d.gap((first.len() - kept) as u64, &mut cx);
         d.data(first.len() as u64, &second, &mut cx);
-        drop(cx);
         assert!(!codes.contains(&Code::MessageInvalidUtf8), "{codes:?}");
         assert_eq!(messages.len(), 2);
         assert!(!messages[0].0, "the cut message is undecodable");

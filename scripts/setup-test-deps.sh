@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs what the test suite needs beyond Rust, where it is missing:
+# tcpdump and Python's websockets for tests/live.rs (a real capture piped
+# into wsdissect while a real client and server talk on loopback).
+# Idempotent and quick when everything is there; run as root (CI is).
+# Without root it only reports what is missing (the live test then skips).
+set -euo pipefail
+
+missing_apt=()
+command -v tcpdump >/dev/null 2>&1 || missing_apt+=(tcpdump)
+command -v python3 >/dev/null 2>&1 || missing_apt+=(python3 python3-pip)
+
+if [ ${#missing_apt[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup-test-deps: installing ${missing_apt[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq "${missing_apt[@]}" >/dev/null 2>&1 || {
+      apt-get update -qq >/dev/null 2>&1 || true
+      apt-get install -y -qq "${missing_apt[@]}" >/dev/null \
+        || echo "setup-test-deps: could not install ${missing_apt[*]}" >&2
+    }
+  else
+    echo "setup-test-deps: missing ${missing_apt[*]} (not root or no apt-get)" >&2
+  fi
+fi
+
+if ! python3 -c 'import websockets.asyncio.server' >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ]; then
+    echo "setup-test-deps: installing python websockets" >&2
+    python3 -m pip install -q 'websockets>=14' 2>/dev/null \
+      || python3 -m pip install -q --break-system-packages 'websockets>=14' \
+      || { apt-get install -y -qq python3-websockets >/dev/null 2>&1 || true; }
+  else
+    echo "setup-test-deps: python websockets is missing (pip install websockets)" >&2
+  fi
+fi

@@ -1,0 +1,284 @@
+//! TLS recognition: a direction that carries TLS is never decoded as
+//! WebSocket frames. Its ClientHello and ServerHello are read (with the
+//! `tls-parser` crate) for the version, cipher suite, SNI and ALPN that the
+//! `conns` row and `conn` record show; nothing inside is decrypted yet.
+//!
+//! Decryption (a key log) will plug in here: [`TlsSide`] sees every byte of
+//! its direction in order, and the hellos it reads are what a key schedule
+//! needs.
+
+use serde::Serialize;
+use tls_parser::{
+    TlsExtension, TlsMessage, TlsMessageHandshake, TlsVersion, parse_tls_client_hello_extensions,
+    parse_tls_plaintext, parse_tls_server_hello_extensions,
+};
+
+/// A record's maximum length: 2^14 plus the expansion TLS 1.2 allows.
+const MAX_RECORD: usize = (1 << 14) + 2048;
+/// Bytes of a direction kept while waiting for its hello to be complete.
+const MAX_HELLO_BYTES: usize = MAX_RECORD + 5;
+
+/// What a TLS connection shows in clear, for `conns` and `conn` records.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct TlsInfo {
+    /// "1.0" to "1.3", from the ServerHello (supported_versions for 1.3).
+    pub version: Option<String>,
+    /// The IANA name of the cipher suite the server chose.
+    pub cipher: Option<String>,
+    /// The server name the client asked for.
+    pub sni: Option<String>,
+    /// The protocol the server selected by ALPN when visible (TLS 1.2 and
+    /// earlier), else the client's offers, comma-separated.
+    pub alpn: Option<String>,
+    pub decrypted: bool,
+}
+
+/// Whether `b` starts a TLS handshake record carrying a ClientHello.
+pub fn is_client_hello(b: &[u8]) -> bool {
+    b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 1
+}
+
+/// Whether `b` starts a TLS handshake record carrying a ServerHello.
+pub fn is_server_hello(b: &[u8]) -> bool {
+    b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 2
+}
+
+/// The header of one TLS record: (content type, length) when well formed.
+fn record_header(b: &[u8]) -> Option<usize> {
+    let [ty, major, minor, hi, lo] = *b.get(..5)? else {
+        return None;
+    };
+    let len = usize::from(u16::from_be_bytes([hi, lo]));
+    ((20..=24).contains(&ty) && major == 3 && minor <= 4 && len > 0 && len <= MAX_RECORD)
+        .then_some(len)
+}
+
+/// Whether `b` (a piece of a stream caught mid-way, starting at a segment
+/// start) is a run of TLS records: at least two complete records chained
+/// exactly, or one that ends exactly where the piece ends.
+pub fn is_record_chain(b: &[u8]) -> bool {
+    let Some(len) = record_header(b) else {
+        return false;
+    };
+    let end = 5 + len;
+    end == b.len() || (end < b.len() && b.get(end..).and_then(record_header).is_some())
+}
+
+/// One direction of a TLS connection.
+#[derive(Debug, Default)]
+pub struct TlsSide {
+    buf: Vec<u8>,
+    /// The hello was read, or cannot be: later bytes are only counted.
+    done: bool,
+    /// Bytes seen in this direction.
+    pub bytes: u64,
+}
+
+impl TlsSide {
+    /// A direction whose first bytes were seen: its hello will be read.
+    pub fn new() -> Self {
+        TlsSide::default()
+    }
+
+    /// A direction caught mid-way: there is no hello to read.
+    pub fn mid_stream() -> Self {
+        TlsSide {
+            done: true,
+            ..TlsSide::default()
+        }
+    }
+
+    /// Bytes of this direction, in order; the hello's fields go to `info`.
+    pub fn data(&mut self, bytes: &[u8], info: &mut TlsInfo) {
+        self.bytes += bytes.len() as u64;
+        if self.done {
+            return;
+        }
+        let room = MAX_HELLO_BYTES.saturating_sub(self.buf.len());
+        self.buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        match parse_tls_plaintext(&self.buf) {
+            Ok((_, rec)) => {
+                for m in &rec.msg {
+                    if let TlsMessage::Handshake(h) = m {
+                        read_hello(h, info);
+                    }
+                }
+                self.finish_hello();
+            }
+            Err(tls_parser::nom::Err::Incomplete(_)) if self.buf.len() < MAX_HELLO_BYTES => {}
+            Err(_) => self.finish_hello(),
+        }
+    }
+
+    /// Bytes held while the hello is incomplete.
+    pub fn held(&self) -> usize {
+        self.buf.len()
+    }
+
+    /// Bytes were lost (or the budget for held bytes is spent): a hello
+    /// not yet read never will be.
+    pub fn gap(&mut self) {
+        self.finish_hello();
+    }
+
+    fn finish_hello(&mut self) {
+        self.done = true;
+        self.buf = Vec::new();
+    }
+}
+
+/// Capture bytes as text with every control character escaped (`\u{1b}`),
+/// so that a server name never reaches a terminal raw.
+fn clean(b: &[u8]) -> String {
+    String::from_utf8_lossy(b)
+        .chars()
+        .flat_map(|c| {
+            let esc = c
+                .is_control()
+                .then(|| c.escape_unicode().collect::<String>());
+            esc.map_or_else(|| vec![c], |e| e.chars().collect())
+        })
+        .collect()
+}
+
+fn version_name(v: TlsVersion) -> Option<String> {
+    let s = match v.0 {
+        0x0300 => "SSL 3.0",
+        0x0301 => "1.0",
+        0x0302 => "1.1",
+        0x0303 => "1.2",
+        0x0304 => "1.3",
+        _ => return None,
+    };
+    Some(s.into())
+}
+
+fn read_hello(h: &TlsMessageHandshake<'_>, info: &mut TlsInfo) {
+    match h {
+        TlsMessageHandshake::ClientHello(ch) => {
+            let exts = ch
+                .ext
+                .and_then(|e| parse_tls_client_hello_extensions(e).ok())
+                .map(|(_, v)| v)
+                .unwrap_or_default();
+            for e in &exts {
+                match e {
+                    TlsExtension::SNI(names) => {
+                        if let Some((_, name)) = names.first() {
+                            info.sni = Some(clean(name));
+                        }
+                    }
+                    // The client's offers, until the server's choice is seen
+                    // (in the ServerHello up to TLS 1.2; TLS 1.3 encrypts it).
+                    TlsExtension::ALPN(protos) if info.alpn.is_none() && !protos.is_empty() => {
+                        let offers: Vec<String> = protos.iter().map(|p| clean(p)).collect();
+                        info.alpn = Some(offers.join(","));
+                    }
+                    _ => {}
+                }
+            }
+        }
+        TlsMessageHandshake::ServerHello(sh) => {
+            info.version = version_name(sh.version);
+            info.cipher = sh
+                .cipher
+                .get_ciphersuite()
+                .map(|c| c.name.to_string())
+                .or_else(|| Some(format!("0x{:04x}", sh.cipher.0)));
+            let exts = sh
+                .ext
+                .and_then(|e| parse_tls_server_hello_extensions(e).ok())
+                .map(|(_, v)| v)
+                .unwrap_or_default();
+            for e in &exts {
+                match e {
+                    TlsExtension::SupportedVersions(v) => {
+                        if let Some(name) = v.first().and_then(|v| version_name(*v)) {
+                            info.version = Some(name);
+                        }
+                    }
+                    TlsExtension::ALPN(protos) => {
+                        if let Some(p) = protos.first() {
+                            info.alpn = Some(clean(p));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_chains() {
+        let rec = |ty: u8, len: usize| {
+            let mut v = vec![ty, 3, 3, (len >> 8) as u8, len as u8];
+            v.resize(5 + len, 0xab);
+            v
+        };
+        let one = rec(23, 40);
+        assert!(is_record_chain(&one));
+        assert!(!is_record_chain(&one[..30]));
+        let mut two = rec(23, 40);
+        two.extend(rec(23, 100));
+        assert!(is_record_chain(&two[..60]));
+        assert!(!is_record_chain(&[0x17, 3, 3, 0xff, 0xff, 0]));
+        assert!(!is_record_chain(b"GET / HTTP/1.1\r\n"));
+    }
+
+    /// A ClientHello and the first record of its ServerHello, from
+    /// samples/nonws/https-tls12.pcap (curl and Python's ssl, TLS 1.2).
+    const CLIENT_HELLO: &str = concat!(
+        "16030100de010000da03035e141d2739fc92e1c766ae2d0ae785ef57acdae3a06791103354daf780fb1301000038c02c",
+        "c030009fcca9cca8ccaac02bc02f009ec024c028006bc023c0270067c00ac0140039c009c0130033009d009c003d003c",
+        "0035002f00ff01000079000000150013000010746c7331322e6e6f6e77732e74657374000b000403000102000a000c00",
+        "0a001d0017001e001900180010000e000c02683208687474702f312e310016000000170000000d002a00280403050306",
+        "03080708080809080a080b080408050806040105010601030303010302040205020602",
+    );
+    const SERVER_HELLO: &str = concat!(
+        "160303006c020000680303be92db5985b77c44e825c0be6eca6a97f8c9b8d66dd8c8886f99ce4d6cb5dd9820b50b5cfc",
+        "bc245a5087261776e5b3e13a0af83bdf813796261b562127832a899dc030000020ff01000100000b0004030001020010",
+        "000b000908687474702f312e3100170000",
+    );
+
+    fn unhex(s: &str) -> Vec<u8> {
+        (0..s.len() / 2)
+            .map(|i| u8::from_str_radix(&s[2 * i..2 * i + 2], 16).unwrap_or(0))
+            .collect()
+    }
+
+    #[test]
+    fn hellos_read_whole_or_split_anywhere() {
+        let ch = unhex(CLIENT_HELLO);
+        let sh = unhex(SERVER_HELLO);
+        assert!(is_client_hello(&ch) && is_server_hello(&sh));
+        for cut in 0..ch.len() {
+            let mut info = TlsInfo::default();
+            let mut c = TlsSide::new();
+            c.data(&ch[..cut], &mut info);
+            c.data(&ch[cut..], &mut info);
+            let mut s = TlsSide::new();
+            s.data(&sh, &mut info);
+            assert_eq!(info.sni.as_deref(), Some("tls12.nonws.test"), "cut {cut}");
+            assert_eq!(info.version.as_deref(), Some("1.2"));
+            assert_eq!(info.alpn.as_deref(), Some("http/1.1"));
+            assert_eq!(
+                info.cipher.as_deref(),
+                Some("TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384")
+            );
+            assert_eq!(c.held(), 0);
+        }
+        // Cut short, the hello is given up at the gap and nothing is held.
+        let mut info = TlsInfo::default();
+        let mut c = TlsSide::new();
+        c.data(&ch[..100], &mut info);
+        assert!(c.held() > 0);
+        c.gap();
+        assert_eq!((c.held(), info.sni), (0, None));
+    }
+}

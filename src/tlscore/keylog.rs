@@ -1,0 +1,266 @@
+//! NSS key log files (the `SSLKEYLOGFILE` format): one secret a line,
+//! `LABEL <client_random hex> <secret hex>`, matched to a connection by the
+//! ClientHello's random. The text inside a pcapng Decryption Secrets Block
+//! of type TLS key log is the same format ([`KeyLog::add_text`]).
+//!
+//! Reading never fails on content: comments, blank lines, CRLF endings,
+//! unknown labels and garbage lines are skipped and counted. Memory follows
+//! the valid entries only: input is read line by line, and a line longer
+//! than [`MAX_LINE`] is skipped without being held.
+
+use std::collections::HashMap;
+use std::io::{self, BufRead};
+
+/// Longest line kept: the longest valid line (a 48-byte secret) is far shorter.
+pub const MAX_LINE: usize = 512;
+
+/// The secrets logged for one connection (one client random).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Secrets {
+    /// TLS 1.2 and earlier: `CLIENT_RANDOM` (48-byte master secret).
+    pub master_secret: Option<Vec<u8>>,
+    /// TLS 1.3 `CLIENT_HANDSHAKE_TRAFFIC_SECRET`.
+    pub client_handshake: Option<Vec<u8>>,
+    /// TLS 1.3 `SERVER_HANDSHAKE_TRAFFIC_SECRET`.
+    pub server_handshake: Option<Vec<u8>>,
+    /// TLS 1.3 `CLIENT_TRAFFIC_SECRET_0`.
+    pub client_traffic: Option<Vec<u8>>,
+    /// TLS 1.3 `SERVER_TRAFFIC_SECRET_0`.
+    pub server_traffic: Option<Vec<u8>>,
+    /// TLS 1.3 `CLIENT_EARLY_TRAFFIC_SECRET` (0-RTT data).
+    pub client_early: Option<Vec<u8>>,
+}
+
+/// What reading the key log met, line by line.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct KeyLogStats {
+    /// Lines holding a secret we use.
+    pub entries: u64,
+    /// Comment and blank lines.
+    pub comments: u64,
+    /// Well-formed lines with a label we do not use (early data, exporter...).
+    pub other_labels: u64,
+    /// Anything else: bad hex, wrong lengths, too few fields, overlong lines.
+    pub garbage: u64,
+}
+
+/// Secrets by client random.
+#[derive(Clone, Debug, Default)]
+pub struct KeyLog {
+    by_random: HashMap<[u8; 32], Secrets>,
+    /// Counts of what the lines were.
+    pub stats: KeyLogStats,
+}
+
+enum Label {
+    ClientRandom,
+    ClientHs,
+    ServerHs,
+    ClientTraffic,
+    ServerTraffic,
+    ClientEarly,
+}
+
+fn label(name: &[u8]) -> Option<Label> {
+    Some(match name {
+        b"CLIENT_RANDOM" => Label::ClientRandom,
+        b"CLIENT_HANDSHAKE_TRAFFIC_SECRET" => Label::ClientHs,
+        b"SERVER_HANDSHAKE_TRAFFIC_SECRET" => Label::ServerHs,
+        b"CLIENT_TRAFFIC_SECRET_0" => Label::ClientTraffic,
+        b"SERVER_TRAFFIC_SECRET_0" => Label::ServerTraffic,
+        b"CLIENT_EARLY_TRAFFIC_SECRET" => Label::ClientEarly,
+        _ => return None,
+    })
+}
+
+fn unhex(s: &[u8]) -> Option<Vec<u8>> {
+    if !s.len().is_multiple_of(2) {
+        return None;
+    }
+    let nib = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    s.chunks_exact(2)
+        .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
+        .collect()
+}
+
+fn is_label(s: &[u8]) -> bool {
+    !s.is_empty()
+        && s.iter()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || *c == b'_')
+}
+
+impl KeyLog {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Number of connections (client randoms) with at least one secret.
+    pub fn len(&self) -> usize {
+        self.by_random.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_random.is_empty()
+    }
+
+    /// The secrets logged for the connection whose ClientHello carried `client_random`.
+    pub fn get(&self, client_random: &[u8]) -> Option<&Secrets> {
+        let key: [u8; 32] = client_random.try_into().ok()?;
+        self.by_random.get(&key)
+    }
+
+    /// Reads a key log stream line by line. Only I/O errors are errors.
+    pub fn read_from<R: BufRead>(&mut self, mut input: R) -> io::Result<()> {
+        let mut line = Vec::with_capacity(MAX_LINE);
+        loop {
+            line.clear();
+            let mut overlong = false;
+            // Take bytes up to the newline, keeping at most MAX_LINE of them.
+            let ended = loop {
+                let buf = match input.fill_buf() {
+                    Ok(b) => b,
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) => return Err(e),
+                };
+                if buf.is_empty() {
+                    break true;
+                }
+                let (take, found) = match memchr::memchr(b'\n', buf) {
+                    Some(i) => (i + 1, true),
+                    None => (buf.len(), false),
+                };
+                let room = MAX_LINE.saturating_sub(line.len());
+                if take > room {
+                    overlong = true;
+                }
+                line.extend_from_slice(&buf[..take.min(room)]);
+                input.consume(take);
+                if found {
+                    break false;
+                }
+            };
+            if overlong {
+                self.stats.garbage += 1;
+            } else if !line.is_empty() {
+                self.add_line(&line);
+            }
+            if ended {
+                return Ok(());
+            }
+        }
+    }
+
+    /// Adds key log text held in memory, e.g. the payload of a pcapng
+    /// Decryption Secrets Block of type TLS key log (0x544c534b).
+    pub fn add_text(&mut self, text: &[u8]) {
+        for line in text.split(|&b| b == b'\n') {
+            if line.len() > MAX_LINE {
+                self.stats.garbage += 1;
+            } else {
+                self.add_line(line);
+            }
+        }
+    }
+
+    /// Adds one line (with or without its line ending).
+    pub fn add_line(&mut self, line: &[u8]) {
+        let line = line.strip_suffix(b"\n").unwrap_or(line);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() || trimmed.starts_with(b"#") {
+            self.stats.comments += 1;
+            return;
+        }
+        let mut fields = trimmed
+            .split(|c| *c == b' ' || *c == b'\t')
+            .filter(|f| !f.is_empty());
+        let (Some(name), Some(random), Some(secret), None) =
+            (fields.next(), fields.next(), fields.next(), fields.next())
+        else {
+            self.stats.garbage += 1;
+            return;
+        };
+        let (Some(random), Some(secret)) = (unhex(random), unhex(secret)) else {
+            self.stats.garbage += 1;
+            return;
+        };
+        let Ok(random) = <[u8; 32]>::try_from(random.as_slice()) else {
+            self.stats.garbage += 1;
+            return;
+        };
+        if !is_label(name) {
+            self.stats.garbage += 1;
+            return;
+        }
+        let Some(which) = label(name) else {
+            self.stats.other_labels += 1;
+            return;
+        };
+        let ok_len = match which {
+            Label::ClientRandom => secret.len() == 48,
+            _ => matches!(secret.len(), 32 | 48),
+        };
+        if !ok_len {
+            self.stats.garbage += 1;
+            return;
+        }
+        self.stats.entries += 1;
+        let e = self.by_random.entry(random).or_default();
+        let slot = match which {
+            Label::ClientRandom => &mut e.master_secret,
+            Label::ClientHs => &mut e.client_handshake,
+            Label::ServerHs => &mut e.server_handshake,
+            Label::ClientTraffic => &mut e.client_traffic,
+            Label::ServerTraffic => &mut e.server_traffic,
+            Label::ClientEarly => &mut e.client_early,
+        };
+        *slot = Some(secret);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const R: &str = "00112233445566778899aabbccddeeff00112233445566778899aabbccddeeff";
+
+    #[test]
+    fn parses_labels_comments_crlf_and_garbage() {
+        let ms = "ab".repeat(48);
+        let s32 = "cd".repeat(32);
+        let text = format!(
+            "# comment\r\n\r\nCLIENT_RANDOM {R} {ms}\r\nSERVER_TRAFFIC_SECRET_0 {R} {s32}\n\
+             EXPORTER_SECRET {R} {s32}\nCLIENT_RANDOM {R} abc\nnonsense\n\u{1}\u{2}\nCLIENT_RANDOM zz {ms}"
+        );
+        let mut k = KeyLog::new();
+        k.read_from(text.as_bytes()).unwrap();
+        assert_eq!(k.stats.entries, 2);
+        assert_eq!(k.stats.comments, 2);
+        assert_eq!(k.stats.other_labels, 1);
+        assert_eq!(k.stats.garbage, 4);
+        let s = k.get(&unhex(R.as_bytes()).unwrap()).unwrap();
+        assert_eq!(s.master_secret.as_deref(), Some(&[0xab; 48][..]));
+        assert_eq!(s.server_traffic.as_deref(), Some(&[0xcd; 32][..]));
+        assert!(s.client_traffic.is_none());
+        assert!(k.get(&[0u8; 32]).is_none());
+    }
+
+    #[test]
+    fn overlong_line_is_skipped_not_held() {
+        let ms = "ab".repeat(48);
+        let mut text = vec![b'x'; 10 * MAX_LINE];
+        text.extend_from_slice(format!("\nCLIENT_RANDOM {R} {ms}\n").as_bytes());
+        let mut k = KeyLog::new();
+        k.read_from(std::io::BufReader::with_capacity(64, &text[..]))
+            .unwrap();
+        assert_eq!((k.stats.garbage, k.stats.entries), (1, 1));
+        let mut d = KeyLog::new();
+        d.add_text(&text);
+        assert_eq!((d.stats.garbage, d.stats.entries), (1, 1));
+    }
+}
