@@ -484,12 +484,29 @@ fn drive_segment(
         conn.st.client_side = Some(side);
     }
     let t = &mut conn.st.syn_ts;
+    let mut kind = None;
     if pure_syn {
         t[0] = Some(ts);
+        kind = Some(crate::event::TcpKind::Syn);
     } else if seg.syn && t[0].is_some() {
         t[1] = Some(ts);
+        kind = Some(crate::event::TcpKind::SynAck);
     } else if t[1].is_some() && t[2].is_none() && conn.st.client_side == Some(side) {
         t[2] = Some(ts);
+        kind = Some(crate::event::TcpKind::Ack);
+    }
+    // The connection's life as explain draws it: handshake, FIN, RST.
+    if let Some(kind) = kind
+        .or(seg.rst.then_some(crate::event::TcpKind::Rst))
+        .or(seg.fin.then_some(crate::event::TcpKind::Fin))
+    {
+        sink.event(Event::Tcp(&crate::event::TcpRecord {
+            conn: conn.st.conn_ref(),
+            from: conn.st.dir_of(side),
+            packet: number,
+            ts,
+            kind,
+        }));
     }
     let Conn { tcp, st, .. } = conn;
     if let Some(ack) = seg.ack {

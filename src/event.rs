@@ -137,9 +137,47 @@ pub struct HttpEndRecord {
     pub complete: bool,
 }
 
+/// What a TCP control segment did, for drawing a connection's life.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TcpKind {
+    /// The client's SYN (no ACK).
+    Syn,
+    /// The server's SYN/ACK.
+    SynAck,
+    /// The client's ACK that completed the three-way handshake.
+    Ack,
+    Fin,
+    Rst,
+}
+
+impl TcpKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TcpKind::Syn => "SYN",
+            TcpKind::SynAck => "SYN/ACK",
+            TcpKind::Ack => "ACK",
+            TcpKind::Fin => "FIN",
+            TcpKind::Rst => "RST",
+        }
+    }
+}
+
+/// A TCP control segment of any connection: the three-way handshake, a FIN
+/// or an RST (retransmitted ones too), when its packet arrived.
+#[derive(Debug, Clone, Copy)]
+pub struct TcpRecord {
+    pub conn: ConnRef,
+    /// Who sent it, once the client is known.
+    pub from: Option<Dir>,
+    pub packet: u64,
+    pub ts: f64,
+    pub kind: TcpKind,
+}
+
 /// An event of the pipeline.
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
+    Tcp(&'a TcpRecord),
     Handshake(ConnRef, &'a Handshake),
     HttpHead(&'a HttpHeadRecord<'a>),
     HttpBody(&'a HttpBodyRecord<'a>),

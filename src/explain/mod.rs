@@ -13,7 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use base64::Engine;
 use serde::Serialize;
 
-use crate::event::{ConnRef, ConnSummary, Event, FrameRecord, MessageRecord, Sink};
+use crate::event::{ConnRef, ConnSummary, Event, FrameRecord, MessageRecord, Sink, TcpRecord};
 use crate::findings::{Dir, Finding};
 use crate::handshake::{self, Handshake};
 use crate::http::HttpHead;
@@ -35,6 +35,10 @@ pub const UNMASK_ROWS: usize = 8;
 const MAX_LIST: usize = 1000;
 /// Handshakes of not-yet-chosen connections remembered (for `--packet`).
 const MAX_PENDING_HANDSHAKES: usize = 4096;
+/// TCP control segments (SYN, FIN, RST, retransmissions too) kept for the
+/// chosen connection, and for each not-yet-chosen one.
+const MAX_TCP_MARKS: usize = 24;
+const MAX_PENDING_TCP_MARKS: usize = 8;
 
 /// Which part of the capture to walk through.
 #[derive(Debug, Clone, Default)]
@@ -98,6 +102,23 @@ pub struct HandshakeEx {
     pub subprotocol: Option<String>,
     /// Sentences on what was negotiated.
     pub negotiated: Vec<String>,
+    /// When the request and the 101 arrived (seconds since the capture's
+    /// first packet), for the sequence diagram.
+    #[serde(skip)]
+    pub request_ts: Option<f64>,
+    #[serde(skip)]
+    pub response_ts: Option<f64>,
+}
+
+/// A TCP control segment of the connection, for the sequence diagram.
+#[derive(Debug, Clone, Serialize)]
+pub struct TcpMarkEx {
+    /// `SYN`, `SYN/ACK`, `ACK` (the handshake's third segment), `FIN`, `RST`.
+    pub kind: &'static str,
+    pub from: Option<Dir>,
+    pub packet: u64,
+    /// Seconds since the capture's first packet.
+    pub ts: f64,
 }
 
 /// One field of the frame header, as in the RFC 6455 section 5.2 diagram.
@@ -159,6 +180,12 @@ pub struct FrameEx {
     /// Ready to be written (a data frame waits for its message to complete).
     #[serde(skip)]
     pub settled: bool,
+    /// The header as on the wire, and the first payload bytes as on the
+    /// wire (masked when masked), for the 32-bit diagram.
+    #[serde(skip)]
+    pub header_bytes: Vec<u8>,
+    #[serde(skip)]
+    pub wire_prefix: Vec<u8>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -241,6 +268,10 @@ pub struct Walkthrough {
     /// Whether the connection's span (packets, seconds) was known when the
     /// output started (else the end says it).
     pub span_at_start: bool,
+    /// The connection's TCP handshake, FINs and RSTs seen so far.
+    pub tcp: Vec<TcpMarkEx>,
+    /// The capture's first packet (epoch seconds): the base of relative times.
+    pub t0: f64,
 }
 
 /// A frame carried by several TCP segments.
@@ -273,6 +304,14 @@ pub const HEAD_FRAMES: usize = 1000;
 const MAX_QUEUE: usize = 4096;
 /// Frames remembered to tie findings to them.
 const RECENT_FRAMES: usize = 256;
+
+/// The TCP control segments and the 101's (packet, time) of a connection
+/// not (yet) chosen.
+#[derive(Debug, Default)]
+struct PendingTcp {
+    marks: Vec<TcpRecord>,
+    response: Option<(u64, f64)>,
+}
 
 /// Walks through one connection: picks it from the event stream and writes
 /// its walkthrough as the frames arrive, in memory bounded whatever the
@@ -323,6 +362,15 @@ pub struct ExplainSink<'a> {
     messages_seen: usize,
     deflate: bool,
     done: bool,
+    /// Frames drawn on the HTML diagram (the first ones).
+    drawn: usize,
+    /// TCP control segments of the chosen connection (epoch seconds).
+    tcp: Vec<TcpRecord>,
+    /// The 101's packet and time on the chosen connection.
+    response_at: Option<(u64, f64)>,
+    /// The same for connections not (yet) chosen, the oldest forgotten first.
+    pending_tcp: HashMap<u64, PendingTcp>,
+    pending_tcp_order: VecDeque<u64>,
 }
 
 impl<'a> ExplainSink<'a> {
@@ -360,6 +408,11 @@ impl<'a> ExplainSink<'a> {
             messages_seen: 0,
             deflate: false,
             done: false,
+            drawn: 0,
+            tcp: Vec::new(),
+            response_at: None,
+            pending_tcp: HashMap::new(),
+            pending_tcp_order: VecDeque::new(),
         }
     }
 
@@ -386,8 +439,56 @@ impl<'a> ExplainSink<'a> {
         if let Some(f) = self.pending_findings.remove(&c.id) {
             self.findings.extend(f);
         }
+        if let Some(p) = self.pending_tcp.remove(&c.id) {
+            self.tcp = p.marks;
+            self.response_at = p.response;
+        }
         self.pending.clear();
         self.pending_findings.clear();
+        self.pending_tcp.clear();
+        self.pending_tcp_order.clear();
+    }
+
+    /// The TCP side of a connection's life (kept for the chosen one, and
+    /// for a few thousand candidates): its control segments, and when its
+    /// 101 answer came.
+    fn tcp_event(
+        &mut self,
+        conn: &ConnRef,
+        mark: Option<&TcpRecord>,
+        response: Option<(u64, f64)>,
+    ) {
+        if self.is_chosen(conn) {
+            if let Some(m) = mark
+                && self.tcp.len() < MAX_TCP_MARKS
+            {
+                self.tcp.push(*m);
+            }
+            if response.is_some() && self.response_at.is_none() {
+                self.response_at = response;
+            }
+            return;
+        }
+        if !self.may_choose(conn) {
+            return;
+        }
+        if !self.pending_tcp.contains_key(&conn.id) {
+            if self.pending_tcp_order.len() >= MAX_PENDING_HANDSHAKES
+                && let Some(old) = self.pending_tcp_order.pop_front()
+            {
+                self.pending_tcp.remove(&old);
+            }
+            self.pending_tcp_order.push_back(conn.id);
+        }
+        let e = self.pending_tcp.entry(conn.id).or_default();
+        if let Some(m) = mark
+            && e.marks.len() < MAX_PENDING_TCP_MARKS
+        {
+            e.marks.push(*m);
+        }
+        if response.is_some() && e.response.is_none() {
+            e.response = response;
+        }
     }
 
     fn may_choose(&self, c: &ConnRef) -> bool {
@@ -648,7 +749,27 @@ impl<'a> ExplainSink<'a> {
                 return None;
             }
         }
-        Some(handshake_ex(hs))
+        let t0 = self.base_ts();
+        let mut ex = handshake_ex(hs);
+        ex.request_ts = Some(hs.ts - t0);
+        ex.response_ts = self
+            .response_at
+            .filter(|r| Some(r.0) == hs.response_packet)
+            .map(|r| r.1 - t0);
+        Some(ex)
+    }
+
+    fn tcp_marks(&self) -> Vec<TcpMarkEx> {
+        let t0 = self.base_ts();
+        self.tcp
+            .iter()
+            .map(|m| TcpMarkEx {
+                kind: m.kind.as_str(),
+                from: m.from,
+                packet: m.packet,
+                ts: m.ts - t0,
+            })
+            .collect()
     }
 
     fn not_found(&self) -> Option<String> {
@@ -703,7 +824,10 @@ impl<'a> ExplainSink<'a> {
             push: Vec::new(),
             push_not_shown: 0,
             span_at_start: self.span_at_start,
+            tcp: self.tcp_marks(),
+            t0: self.base_ts(),
         };
+        self.drawn = w.frames.len();
         let mut out = String::new();
         match self.format {
             Format::Text(st) => self.sections = text::head(&w, st, &mut out),
@@ -724,6 +848,7 @@ impl<'a> ExplainSink<'a> {
         }
         let mut out = String::new();
         while let Some(f) = self.queue.front() {
+            let nth = self.written as usize + 1;
             if !(all || f.settled || self.queue.len() > MAX_QUEUE) {
                 break;
             }
@@ -732,7 +857,7 @@ impl<'a> ExplainSink<'a> {
             };
             match self.format {
                 Format::Text(st) => text::frame(&mut out, st, &f, self.written == 0),
-                Format::Html => html::frame(&mut out, &f),
+                Format::Html => html::frame(&mut out, &f, nth, nth <= self.drawn),
                 Format::Json => json_record(&mut out, "explain-frame", &f),
             }
             self.written += 1;
@@ -792,6 +917,8 @@ impl<'a> ExplainSink<'a> {
             push,
             push_not_shown,
             span_at_start: self.span_at_start,
+            tcp: self.tcp_marks(),
+            t0: self.base_ts(),
         };
         let mut out = String::new();
         match self.format {
@@ -821,9 +948,16 @@ impl Sink for ExplainSink<'_> {
                 } else {
                     self.pending.remove(&s.conn.id);
                     self.pending_findings.remove(&s.conn.id);
+                    self.pending_tcp.remove(&s.conn.id);
                 }
             }
-            Event::HttpHead(_) | Event::HttpBody(_) | Event::HttpEnd(_) => {}
+            Event::Tcp(t) => self.tcp_event(&t.conn, Some(t), None),
+            Event::HttpHead(h) => {
+                if h.from == Dir::Server && h.head.status == Some(101) {
+                    self.tcp_event(&h.conn, None, Some((h.packet, h.ts)));
+                }
+            }
+            Event::HttpBody(_) | Event::HttpEnd(_) => {}
         }
     }
 }
@@ -1033,6 +1167,8 @@ fn handshake_ex(hs: &Handshake) -> HandshakeEx {
         extensions: hs.extensions.clone(),
         subprotocol: hs.subprotocol.clone(),
         negotiated,
+        request_ts: None,
+        response_ts: None,
     }
 }
 
@@ -1260,6 +1396,11 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         message: None,
         findings: f.findings.iter().map(|c| c.as_str()).collect(),
         settled: true,
+        header_bytes: f.header_bytes.to_vec(),
+        wire_prefix: match h.mask_key {
+            Some(_) => f.masked_prefix.iter().take(4).copied().collect(),
+            None => f.payload.iter().take(4).copied().collect(),
+        },
     }
 }
 
