@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs what the test suite needs beyond Rust, where it is missing:
 # tcpdump and Python's websockets for tests/live.rs (a real capture piped
-# into wsdissect while a real client and server talk on loopback).
+# into wsdissect while a real client and server talk on loopback), and
+# tshark, the reference the TLS tests compare decrypted bytes with (they
+# skip that comparison without it).
 # Idempotent and quick when everything is there; run as root (CI is).
 # Without root it only reports what is missing (the live test then skips).
 set -euo pipefail
 
 missing_apt=()
 command -v tcpdump >/dev/null 2>&1 || missing_apt+=(tcpdump)
+command -v tshark >/dev/null 2>&1 || missing_apt+=(tshark)
 command -v python3 >/dev/null 2>&1 || missing_apt+=(python3 python3-pip)
 
 if [ ${#missing_apt[@]} -gt 0 ]; then
