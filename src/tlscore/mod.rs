@@ -436,11 +436,14 @@ impl TlsConn {
         TlsSummary {
             version: sh.and_then(|s| version_name(s.version)),
             cipher: sh.and_then(|s| handshake::cipher_name(s.cipher)),
-            sni: self.client_hello.as_ref().and_then(|c| c.sni.clone()),
+            sni: self
+                .client_hello
+                .as_ref()
+                .and_then(|c| c.sni.as_deref().map(handshake::text)),
             alpn: self
                 .ee_alpn
                 .clone()
-                .or_else(|| sh.and_then(|s| s.alpn.clone())),
+                .or_else(|| sh.and_then(|s| s.alpn.as_deref().map(handshake::text))),
             decrypted: self.decrypted,
         }
     }
