@@ -11,9 +11,8 @@ use serde::Serialize;
 use tls_parser::{TlsMessage, TlsMessageHandshake, parse_tls_plaintext};
 
 use crate::tlscore::handshake;
+use crate::tlscore::record::{MAX_RECORD, plausible_header};
 
-/// A record's maximum length: 2^14 plus the expansion TLS 1.2 allows.
-const MAX_RECORD: usize = (1 << 14) + 2048;
 /// Bytes of a direction kept while waiting for its hello to be complete.
 const MAX_HELLO_BYTES: usize = MAX_RECORD + 5;
 
@@ -42,14 +41,11 @@ pub fn is_server_hello(b: &[u8]) -> bool {
     b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 2
 }
 
-/// The header of one TLS record: (content type, length) when well formed.
+/// The length of the TLS record `b` starts with, when its header is well
+/// formed and the record not empty.
 fn record_header(b: &[u8]) -> Option<usize> {
-    let [ty, major, minor, hi, lo] = *b.get(..5)? else {
-        return None;
-    };
-    let len = usize::from(u16::from_be_bytes([hi, lo]));
-    ((20..=24).contains(&ty) && major == 3 && minor <= 4 && len > 0 && len <= MAX_RECORD)
-        .then_some(len)
+    let len = usize::from(u16::from_be_bytes([*b.get(3)?, *b.get(4)?]));
+    (plausible_header(b) && len > 0).then_some(len)
 }
 
 /// Whether `b` (a piece of a stream caught mid-way, starting at a segment
