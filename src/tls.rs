@@ -136,18 +136,6 @@ fn clean(b: &[u8]) -> String {
         .collect()
 }
 
-fn version_name(v: u16) -> Option<String> {
-    let s = match v {
-        0x0300 => "SSL 3.0",
-        0x0301 => "1.0",
-        0x0302 => "1.1",
-        0x0303 => "1.2",
-        0x0304 => "1.3",
-        _ => return None,
-    };
-    Some(s.into())
-}
-
 /// The hello's fields, read by the decryption core's hello reader.
 fn read_hello(h: &TlsMessageHandshake<'_>, info: &mut TlsInfo) {
     match h {
@@ -170,7 +158,9 @@ fn read_hello(h: &TlsMessageHandshake<'_>, info: &mut TlsInfo) {
                 return;
             };
             // supported_versions when it names a version, else the legacy one.
-            info.version = version_name(sh.version).or_else(|| version_name(sh.legacy_version));
+            info.version = handshake::version_name(sh.version)
+                .or_else(|| handshake::version_name(sh.legacy_version))
+                .map(String::from);
             info.cipher = Some(
                 handshake::cipher_name(sh.cipher)
                     .map_or_else(|| format!("0x{:04x}", sh.cipher), String::from),

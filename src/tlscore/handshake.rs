@@ -155,6 +155,18 @@ pub fn encrypted_extensions_alpn(msg: &[u8]) -> Option<String> {
     })
 }
 
+/// The name of a protocol version: "1.0" to "1.3", and "SSL 3.0".
+pub fn version_name(v: u16) -> Option<&'static str> {
+    Some(match v {
+        0x0300 => "SSL 3.0",
+        0x0301 => "1.0",
+        0x0302 => "1.1",
+        0x0303 => "1.2",
+        0x0304 => "1.3",
+        _ => return None,
+    })
+}
+
 /// IANA name of a cipher suite, from tls-parser's registry.
 pub fn cipher_name(id: u16) -> Option<&'static str> {
     tls_parser::TlsCipherSuite::from_id(id).map(|c| c.name)
