@@ -1,22 +1,15 @@
 //! Odd and damaged inputs at the command line: gzip-compressed captures,
 //! directories, files cut short, captures without WebSocket.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
+use common::{bin, sample};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wsdissect"))
-}
-
-fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-}
 
 /// A scratch file for this test process.
 fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
