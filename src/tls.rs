@@ -11,7 +11,7 @@ use serde::Serialize;
 use tls_parser::{TlsMessage, TlsMessageHandshake, parse_tls_plaintext};
 
 use crate::tlscore::handshake;
-use crate::tlscore::record::{MAX_RECORD, plausible_header};
+use crate::tlscore::record::{CT_HANDSHAKE, MAX_RECORD, plausible_header};
 
 /// Bytes of a direction kept while waiting for its hello to be complete.
 const MAX_HELLO_BYTES: usize = MAX_RECORD + 5;
@@ -33,12 +33,17 @@ pub struct TlsInfo {
 
 /// Whether `b` starts a TLS handshake record carrying a ClientHello.
 pub fn is_client_hello(b: &[u8]) -> bool {
-    b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 1
+    starts_handshake(b, handshake::HS_CLIENT_HELLO)
 }
 
 /// Whether `b` starts a TLS handshake record carrying a ServerHello.
 pub fn is_server_hello(b: &[u8]) -> bool {
-    b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 2
+    starts_handshake(b, handshake::HS_SERVER_HELLO)
+}
+
+/// Whether `b` starts a TLS handshake record whose first message is of type `ty`.
+fn starts_handshake(b: &[u8], ty: u8) -> bool {
+    b.len() >= 6 && b[0] == CT_HANDSHAKE && b[1] == 3 && b[2] <= 4 && b[5] == ty
 }
 
 /// The length of the TLS record `b` starts with, when its header is well
