@@ -779,20 +779,11 @@ impl ConnState {
         f: impl FnOnce(&mut WsDecoder, &mut Ctx<'_>),
         d: &mut WsDecoder,
     ) {
-        let mut cx = Ctx {
-            conn: self.conn_ref(),
-            from: self.dir_of(side),
-            sender: self.addr[side],
-            receiver: self.addr[1 - side],
-            packet: pcx.number,
-            ts: pcx.ts,
-            cfg: pcx.cfg,
-            sink,
-            conn_findings: &mut self.findings,
-        };
+        let mut cx = self.ctx(side, pcx, sink);
         let known = cx.from.is_some();
         f(d, &mut cx);
-        if !known && let Some(from) = cx.from {
+        let learned = cx.from;
+        if !known && let Some(from) = learned {
             self.client_side = Some(if from == Dir::Client { side } else { 1 - side });
         }
         if d.saw_frames() {
@@ -831,7 +822,12 @@ impl ConnState {
     /// Tells a hunting decoder that the other direction proved the
     /// connection WebSocket (roles are known by now).
     fn relax(&mut self, side: usize, pcx: &PacketCx<'_>, sink: &mut dyn Sink, d: &mut WsDecoder) {
-        let mut cx = Ctx {
+        d.relax(&mut self.ctx(side, pcx, sink));
+    }
+
+    /// A decoder's context for this side.
+    fn ctx<'a>(&'a mut self, side: usize, pcx: &PacketCx<'a>, sink: &'a mut dyn Sink) -> Ctx<'a> {
+        Ctx {
             conn: self.conn_ref(),
             from: self.dir_of(side),
             sender: self.addr[side],
@@ -841,8 +837,7 @@ impl ConnState {
             cfg: pcx.cfg,
             sink,
             conn_findings: &mut self.findings,
-        };
-        d.relax(&mut cx);
+        }
     }
 
     fn data(

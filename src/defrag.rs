@@ -203,17 +203,7 @@ impl Defragmenter {
             Ok(()) => None,
             Err(detail) => {
                 if let Some(p) = self.remove(&key) {
-                    self.report(
-                        p.stray,
-                        DropNote {
-                            why: Dropped::Invalid,
-                            first_packet: p.first_packet,
-                            packet: number,
-                            detail,
-                        },
-                        dropped,
-                    );
-                    self.give_back(p);
+                    self.give_up(p, Dropped::Invalid, number, detail, dropped);
                 }
                 None
             }
@@ -230,22 +220,9 @@ impl Defragmenter {
 
     /// Gives up every datagram still incomplete (the capture ended).
     pub fn finish(&mut self, last_packet: u64, dropped: &mut dyn FnMut(DropNote)) {
-        while let Some((key, serial)) = self.order.pop_front() {
-            if self.pending.get(&key).is_some_and(|p| p.serial == serial)
-                && let Some(p) = self.remove(&key)
-            {
-                self.report(
-                    p.stray,
-                    DropNote {
-                        why: Dropped::Incomplete,
-                        first_packet: p.first_packet,
-                        packet: last_packet,
-                        detail: missing_detail(&p.buf),
-                    },
-                    dropped,
-                );
-                self.give_back(p);
-            }
+        while let Some(p) = self.pop_oldest() {
+            let detail = missing_detail(&p.buf);
+            self.give_up(p, Dropped::Incomplete, last_packet, detail, dropped);
         }
     }
 
@@ -265,17 +242,8 @@ impl Defragmenter {
             }
             self.order.pop_front();
             if let Some(p) = self.remove(&key) {
-                self.report(
-                    p.stray,
-                    DropNote {
-                        why: Dropped::Incomplete,
-                        first_packet: p.first_packet,
-                        packet: number,
-                        detail: format!("{} after {:.0} s", missing_detail(&p.buf), self.timeout),
-                    },
-                    dropped,
-                );
-                self.give_back(p);
+                let detail = format!("{} after {:.0} s", missing_detail(&p.buf), self.timeout);
+                self.give_up(p, Dropped::Incomplete, number, detail, dropped);
             }
         }
         // Keep the queue from growing with entries already settled.
@@ -288,25 +256,47 @@ impl Defragmenter {
 
     /// Drops the oldest pending datagram; false when there is none.
     fn evict_oldest(&mut self, number: u64, dropped: &mut dyn FnMut(DropNote)) -> bool {
+        let Some(p) = self.pop_oldest() else {
+            return false;
+        };
+        let detail = missing_detail(&p.buf);
+        self.give_up(p, Dropped::Evicted, number, detail, dropped);
+        true
+    }
+
+    /// Takes the oldest datagram still pending out of the queue, passing
+    /// over entries already completed or dropped.
+    fn pop_oldest(&mut self) -> Option<Pending> {
         while let Some((key, serial)) = self.order.pop_front() {
             if self.pending.get(&key).is_some_and(|p| p.serial == serial)
                 && let Some(p) = self.remove(&key)
             {
-                self.report(
-                    p.stray,
-                    DropNote {
-                        why: Dropped::Evicted,
-                        first_packet: p.first_packet,
-                        packet: number,
-                        detail: missing_detail(&p.buf),
-                    },
-                    dropped,
-                );
-                self.give_back(p);
-                return true;
+                return Some(p);
             }
         }
-        false
+        None
+    }
+
+    /// Gives a pending datagram up: reported, its buffer recycled.
+    fn give_up(
+        &mut self,
+        p: Pending,
+        why: Dropped,
+        packet: u64,
+        detail: String,
+        dropped: &mut dyn FnMut(DropNote),
+    ) {
+        self.report(
+            p.stray,
+            DropNote {
+                why,
+                first_packet: p.first_packet,
+                packet,
+                detail,
+            },
+            dropped,
+        );
+        self.give_back(p);
     }
 
     /// Reports a datagram given up, unless it only held late copies of

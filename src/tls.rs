@@ -8,13 +8,11 @@
 //! needs.
 
 use serde::Serialize;
-use tls_parser::{
-    TlsExtension, TlsMessage, TlsMessageHandshake, TlsVersion, parse_tls_client_hello_extensions,
-    parse_tls_plaintext, parse_tls_server_hello_extensions,
-};
+use tls_parser::{TlsMessage, TlsMessageHandshake, parse_tls_plaintext};
 
-/// A record's maximum length: 2^14 plus the expansion TLS 1.2 allows.
-const MAX_RECORD: usize = (1 << 14) + 2048;
+use crate::tlscore::handshake;
+use crate::tlscore::record::{CT_HANDSHAKE, MAX_RECORD, plausible_header};
+
 /// Bytes of a direction kept while waiting for its hello to be complete.
 const MAX_HELLO_BYTES: usize = MAX_RECORD + 5;
 
@@ -35,22 +33,24 @@ pub struct TlsInfo {
 
 /// Whether `b` starts a TLS handshake record carrying a ClientHello.
 pub fn is_client_hello(b: &[u8]) -> bool {
-    b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 1
+    starts_handshake(b, handshake::HS_CLIENT_HELLO)
 }
 
 /// Whether `b` starts a TLS handshake record carrying a ServerHello.
 pub fn is_server_hello(b: &[u8]) -> bool {
-    b.len() >= 6 && b[0] == 0x16 && b[1] == 3 && b[2] <= 4 && b[5] == 2
+    starts_handshake(b, handshake::HS_SERVER_HELLO)
 }
 
-/// The header of one TLS record: (content type, length) when well formed.
+/// Whether `b` starts a TLS handshake record whose first message is of type `ty`.
+fn starts_handshake(b: &[u8], ty: u8) -> bool {
+    b.len() >= 6 && b[0] == CT_HANDSHAKE && b[1] == 3 && b[2] <= 4 && b[5] == ty
+}
+
+/// The length of the TLS record `b` starts with, when its header is well
+/// formed and the record not empty.
 fn record_header(b: &[u8]) -> Option<usize> {
-    let [ty, major, minor, hi, lo] = *b.get(..5)? else {
-        return None;
-    };
-    let len = usize::from(u16::from_be_bytes([hi, lo]));
-    ((20..=24).contains(&ty) && major == 3 && minor <= 4 && len > 0 && len <= MAX_RECORD)
-        .then_some(len)
+    let len = usize::from(u16::from_be_bytes([*b.get(3)?, *b.get(4)?]));
+    (plausible_header(b) && len > 0).then_some(len)
 }
 
 /// Whether `b` (a piece of a stream caught mid-way, starting at a segment
@@ -141,69 +141,37 @@ fn clean(b: &[u8]) -> String {
         .collect()
 }
 
-fn version_name(v: TlsVersion) -> Option<String> {
-    let s = match v.0 {
-        0x0300 => "SSL 3.0",
-        0x0301 => "1.0",
-        0x0302 => "1.1",
-        0x0303 => "1.2",
-        0x0304 => "1.3",
-        _ => return None,
-    };
-    Some(s.into())
-}
-
+/// The hello's fields, read by the decryption core's hello reader.
 fn read_hello(h: &TlsMessageHandshake<'_>, info: &mut TlsInfo) {
     match h {
         TlsMessageHandshake::ClientHello(ch) => {
-            let exts = ch
-                .ext
-                .and_then(|e| parse_tls_client_hello_extensions(e).ok())
-                .map(|(_, v)| v)
-                .unwrap_or_default();
-            for e in &exts {
-                match e {
-                    TlsExtension::SNI(names) => {
-                        if let Some((_, name)) = names.first() {
-                            info.sni = Some(clean(name));
-                        }
-                    }
-                    // The client's offers, until the server's choice is seen
-                    // (in the ServerHello up to TLS 1.2; TLS 1.3 encrypts it).
-                    TlsExtension::ALPN(protos) if info.alpn.is_none() && !protos.is_empty() => {
-                        let offers: Vec<String> = protos.iter().map(|p| clean(p)).collect();
-                        info.alpn = Some(offers.join(","));
-                    }
-                    _ => {}
-                }
+            let Some(ch) = handshake::client_hello(ch) else {
+                return;
+            };
+            if let Some(name) = &ch.sni {
+                info.sni = Some(clean(name));
+            }
+            // The client's offers, until the server's choice is seen (in the
+            // ServerHello up to TLS 1.2; TLS 1.3 encrypts it).
+            if info.alpn.is_none() && !ch.alpn.is_empty() {
+                let offers: Vec<String> = ch.alpn.iter().map(|p| clean(p)).collect();
+                info.alpn = Some(offers.join(","));
             }
         }
         TlsMessageHandshake::ServerHello(sh) => {
-            info.version = version_name(sh.version);
-            info.cipher = sh
-                .cipher
-                .get_ciphersuite()
-                .map(|c| c.name.to_string())
-                .or_else(|| Some(format!("0x{:04x}", sh.cipher.0)));
-            let exts = sh
-                .ext
-                .and_then(|e| parse_tls_server_hello_extensions(e).ok())
-                .map(|(_, v)| v)
-                .unwrap_or_default();
-            for e in &exts {
-                match e {
-                    TlsExtension::SupportedVersions(v) => {
-                        if let Some(name) = v.first().and_then(|v| version_name(*v)) {
-                            info.version = Some(name);
-                        }
-                    }
-                    TlsExtension::ALPN(protos) => {
-                        if let Some(p) = protos.first() {
-                            info.alpn = Some(clean(p));
-                        }
-                    }
-                    _ => {}
-                }
+            let Some(sh) = handshake::server_hello(sh) else {
+                return;
+            };
+            // supported_versions when it names a version, else the legacy one.
+            info.version = handshake::version_name(sh.version)
+                .or_else(|| handshake::version_name(sh.legacy_version))
+                .map(String::from);
+            info.cipher = Some(
+                handshake::cipher_name(sh.cipher)
+                    .map_or_else(|| format!("0x{:04x}", sh.cipher), String::from),
+            );
+            if let Some(p) = &sh.alpn {
+                info.alpn = Some(clean(p));
             }
         }
         _ => {}
@@ -280,5 +248,27 @@ mod tests {
         assert!(c.held() > 0);
         c.gap();
         assert_eq!((c.held(), info.sni), (0, None));
+    }
+
+    /// A ServerHello whose supported_versions names no version we know and
+    /// whose suite has no IANA name: the legacy version and the suite's
+    /// number stand in.
+    #[test]
+    fn unnamed_version_and_suite_fall_back() {
+        let mut body = vec![3, 3];
+        body.extend_from_slice(&[7; 32]);
+        body.extend_from_slice(&[0, 0x13, 0x99, 0]);
+        body.extend_from_slice(&[0, 6, 0, 43, 0, 2, 0x7f, 0x1c]);
+        let mut msg = vec![2, 0];
+        msg.extend_from_slice(&(body.len() as u16).to_be_bytes());
+        msg.extend_from_slice(&body);
+        let mut rec = vec![0x16, 3, 3];
+        rec.extend_from_slice(&(msg.len() as u16).to_be_bytes());
+        rec.extend_from_slice(&msg);
+        let mut info = TlsInfo::default();
+        TlsSide::new().data(&rec, &mut info);
+        assert_eq!(info.version.as_deref(), Some("1.2"));
+        assert_eq!(info.cipher.as_deref(), Some("0x1399"));
+        assert_eq!(info.alpn, None);
     }
 }

@@ -3,18 +3,12 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
 use base64::Engine;
+use common::sample;
 use serde_json::Value;
 use sha1::{Digest, Sha1};
-
-fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-}
 
 fn run(args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))

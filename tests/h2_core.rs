@@ -230,11 +230,9 @@ fn dir_str(d: Dir) -> &'static str {
 
 type HeaderSeq = Vec<(String, u64, Vec<(String, String)>)>;
 
-/// Our header blocks and DATA frames against tshark's, in order.
-fn compare_with_tshark(name: &str, events: &[Event]) {
-    let dir = root().join("samples/h2");
-    let want = jsonl(&dir.join(format!("{name}.tshark-h2.jsonl")));
-    let want_headers: HeaderSeq = want
+/// The header blocks in tshark's records: (from, stream, fields).
+fn tshark_headers(records: &[Value]) -> HeaderSeq {
+    records
         .iter()
         .filter(|r| r.get("headers").is_some())
         .map(|r| {
@@ -245,16 +243,18 @@ fn compare_with_tshark(name: &str, events: &[Event]) {
                     .as_array()
                     .unwrap()
                     .iter()
-                    .map(|p| {
-                        (
-                            p[0].as_str().unwrap().to_string(),
-                            p[1].as_str().unwrap().to_string(),
-                        )
-                    })
+                    .map(|p| (p[0].as_str().unwrap().into(), p[1].as_str().unwrap().into()))
                     .collect(),
             )
         })
-        .collect();
+        .collect()
+}
+
+/// Our header blocks and DATA frames against tshark's, in order.
+fn compare_with_tshark(name: &str, events: &[Event]) {
+    let dir = root().join("samples/h2");
+    let want = jsonl(&dir.join(format!("{name}.tshark-h2.jsonl")));
+    let want_headers = tshark_headers(&want);
     let got_headers: HeaderSeq = events
         .iter()
         .filter_map(|e| match e {
@@ -1262,22 +1262,9 @@ fn h2_midconn_sample_is_followed_and_never_wrong() {
     // tshark 4.0.17 resolves the same fields (it marks the rest
     // `<unknown>`): block by block, field by field, we agree on every one
     // both of us resolve, and we resolve at least as many.
-    let tshark: HeaderSeq = jsonl(&root().join("samples/h2/h2-midconn.tshark-h2.jsonl"))
-        .iter()
-        .filter(|r| r.get("headers").is_some())
-        .map(|r| {
-            (
-                r["from"].as_str().unwrap().to_string(),
-                r["stream"].as_u64().unwrap(),
-                r["headers"]
-                    .as_array()
-                    .unwrap()
-                    .iter()
-                    .map(|p| (p[0].as_str().unwrap().into(), p[1].as_str().unwrap().into()))
-                    .collect(),
-            )
-        })
-        .collect();
+    let tshark = tshark_headers(&jsonl(
+        &root().join("samples/h2/h2-midconn.tshark-h2.jsonl"),
+    ));
     let ours: Vec<_> = ev
         .iter()
         .filter_map(|e| match e {

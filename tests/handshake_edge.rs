@@ -3,17 +3,11 @@
 
 mod common;
 
-use std::path::PathBuf;
 use std::process::Command;
 
+use common::sample;
 use wsdissect::event::Event;
 use wsdissect::{Config, analyze};
-
-fn sample(rel: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(rel)
-}
 
 /// A message: side, decodable, compressed, key, finding codes, packets.
 type Msg = (

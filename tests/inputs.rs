@@ -1,22 +1,16 @@
 //! Odd and damaged inputs at the command line: gzip-compressed captures,
 //! directories, files cut short, captures without WebSocket.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
+use common::synth::pcapng;
+use common::{bin, sample};
 use flate2::Compression;
 use flate2::write::GzEncoder;
-
-fn bin() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_wsdissect"))
-}
-
-fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-}
 
 /// A scratch file for this test process.
 fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
@@ -258,43 +252,12 @@ fn conns_rows_come_out_while_a_pipe_is_still_open() {
     );
 }
 
-/// A pcapng file with one interface of the given link type and packets on it.
-fn pcapng_one_interface(link: u16, packets: &[&[u8]]) -> Vec<u8> {
-    fn block(out: &mut Vec<u8>, ty: u32, body: &[u8]) {
-        let pad = (4 - body.len() % 4) % 4;
-        let len = (12 + body.len() + pad) as u32;
-        out.extend_from_slice(&ty.to_le_bytes());
-        out.extend_from_slice(&len.to_le_bytes());
-        out.extend_from_slice(body);
-        out.extend(std::iter::repeat_n(0u8, pad));
-        out.extend_from_slice(&len.to_le_bytes());
-    }
-    let mut v = Vec::new();
-    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
-    shb.extend_from_slice(&[1, 0, 0, 0]);
-    shb.extend_from_slice(&u64::MAX.to_le_bytes());
-    block(&mut v, 0x0a0d_0d0a, &shb);
-    let mut idb = link.to_le_bytes().to_vec();
-    idb.extend_from_slice(&[0, 0]);
-    idb.extend_from_slice(&262_144u32.to_le_bytes());
-    block(&mut v, 1, &idb);
-    for data in packets {
-        let mut epb = 0u32.to_le_bytes().to_vec();
-        epb.extend_from_slice(&[0; 8]);
-        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
-        epb.extend_from_slice(data);
-        block(&mut v, 6, &epb);
-    }
-    v
-}
-
 #[test]
 fn packets_of_an_unsupported_link_type_give_a_warning_line() {
     // USB packets (link type 189) in a pcapng file: skipped, and said so.
     let f = scratch(
         "usb.pcapng",
-        &pcapng_one_interface(189, &[&[0u8; 64], &[1u8; 64]]),
+        &pcapng(&[189], &[(0, vec![0u8; 64]), (0, vec![1u8; 64])]),
     );
     let o = run(&["frames"], &f);
     let _ = std::fs::remove_file(&f);

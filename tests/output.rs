@@ -2,20 +2,17 @@
 //! everywhere, `capture` in every record, tables that fit the terminal,
 //! help with a legend, and no control byte from a capture on a terminal.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use common::sample;
 use serde_json::Value;
 /// Display columns of a line (unicode-width: wide characters count two,
 /// combining marks none).
 use wsdissect::render::width::cols;
-
-fn sample(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("samples")
-        .join(name)
-}
 
 fn run(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut c = Command::new(env!("CARGO_BIN_EXE_wsdissect"));

@@ -51,6 +51,19 @@ netns_pair() { # make namespaces wsA <-> wsB over one veth pair, MTU 1500, offlo
   done
 }
 netns_cleanup() { ip netns del wsA 2>/dev/null || true; ip netns del wsB 2>/dev/null || true; ip netns del wsM 2>/dev/null || true; }
+netns_bridged() { # ADDR_A ADDR_B [ADDR_OPTION]: wsA --va|fwa-- wsM --fwb|vb-- wsB, MTU 1500, offloads off (a bridge script in wsM forwards)
+  local a="$1" b="$2" opt="${3:-}"
+  netns_cleanup
+  ip netns add wsA; ip netns add wsB; ip netns add wsM
+  ip link add va type veth peer name fwa; ip link add vb type veth peer name fwb
+  ip link set va netns wsA; ip link set fwa netns wsM; ip link set fwb netns wsM; ip link set vb netns wsB
+  ip -n wsA addr add "$a" dev va $opt; ip -n wsB addr add "$b" dev vb $opt
+  for p in "wsA va" "wsB vb" "wsM fwa" "wsM fwb"; do
+    set -- $p
+    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+  done
+}
 
 rec_veth_lengths() {
   fresh veth-lengths
@@ -123,16 +136,7 @@ rec_midconn() {
 rec_lossy() {
   # wsA --va|ma-- wsM (lossy_bridge.py) --mb|vb-- wsB; captured in wsB.
   fresh lossy
-  netns_cleanup
-  ip netns add wsA; ip netns add wsB; ip netns add wsM
-  ip link add va type veth peer name fwa; ip link add vb type veth peer name fwb
-  ip link set va netns wsA; ip link set fwa netns wsM; ip link set fwb netns wsM; ip link set vb netns wsB
-  ip -n wsA addr add 10.99.0.1/24 dev va; ip -n wsB addr add 10.99.0.2/24 dev vb
-  for p in "wsA va" "wsB vb" "wsM fwa" "wsM fwb"; do
-    set -- $p
-    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
-    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
-  done
+  netns_bridged 10.99.0.1/24 10.99.0.2/24
   ip netns exec wsM "$py" "$here/lossy_bridge.py" fwa fwb 25 7 &
   local br=$!
   sleep 0.5
@@ -365,16 +369,7 @@ rec_ipv6_fragments() {
   # with a duplicate fragment); wsB's kernel reassembles them. Captured in
   # wsB, as the fragments arrive.
   fresh ipv6-fragments
-  netns_cleanup
-  ip netns add wsA; ip netns add wsB; ip netns add wsM
-  ip link add va type veth peer name fwa; ip link add vb type veth peer name fwb
-  ip link set va netns wsA; ip link set fwa netns wsM; ip link set fwb netns wsM; ip link set vb netns wsB
-  ip -n wsA addr add fd00:99::1/64 dev va nodad; ip -n wsB addr add fd00:99::2/64 dev vb nodad
-  for p in "wsA va" "wsB vb" "wsM fwa" "wsM fwb"; do
-    set -- $p
-    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
-    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
-  done
+  netns_bridged fd00:99::1/64 fd00:99::2/64 nodad
   ip netns exec wsM "$py" "$here/frag_bridge.py" fwa fwb 25 16 600 &
   local br=$!
   sleep 0.5
@@ -394,16 +389,7 @@ rec_ipv4_fragments_reordered() {
   # fragments every TCP packet over 600 bytes (some fragments reversed, some
   # sent twice) and wsB's kernel reassembles them. Captured in wsB.
   fresh ipv4-fragments-reordered
-  netns_cleanup
-  ip netns add wsA; ip netns add wsB; ip netns add wsM
-  ip link add va type veth peer name fwa; ip link add vb type veth peer name fwb
-  ip link set va netns wsA; ip link set fwa netns wsM; ip link set fwb netns wsM; ip link set vb netns wsB
-  ip -n wsA addr add 10.99.0.1/24 dev va; ip -n wsB addr add 10.99.0.2/24 dev vb
-  for p in "wsA va" "wsB vb" "wsM fwa" "wsM fwb"; do
-    set -- $p
-    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
-    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
-  done
+  netns_bridged 10.99.0.1/24 10.99.0.2/24
   for n in wsA wsB; do ip netns exec $n sysctl -qw net.ipv4.ip_no_pmtu_disc=1; done
   ip netns exec wsM "$py" "$here/frag_bridge.py" fwa fwb 25 23 600 &
   local br=$!

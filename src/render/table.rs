@@ -215,6 +215,17 @@ impl<W: Write> TableSink<W> {
         self.out.write_all(line.as_bytes());
     }
 
+    /// Columns the fixed cells of a row take, each at least its column's
+    /// width, with a space after each.
+    fn fixed_cols(&self, fixed: &[String]) -> usize {
+        let (_, widths) = self.columns();
+        fixed
+            .iter()
+            .zip(widths)
+            .map(|(c, w)| cols(c).max(usize::from(*w)) + 1)
+            .sum()
+    }
+
     /// Prints the rows held so far.
     pub fn flush(&mut self) {
         if self.rows.is_empty() {
@@ -276,12 +287,7 @@ impl<W: Write> TableSink<W> {
             flags(&f.header),
             f.header.payload_len.to_string(),
         ];
-        let (_, widths) = self.columns();
-        let fixed_cols = fixed
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| cols(c).max(usize::from(*w)) + 1)
-            .sum();
+        let fixed_cols = self.fixed_cols(&fixed);
         let p = match f.close_code {
             Some(code) => {
                 let reason = f.close_reason.unwrap_or_default();
@@ -315,12 +321,7 @@ impl<W: Write> TableSink<W> {
             m.frames.to_string(),
             m.len.to_string(),
         ];
-        let (_, widths) = self.columns();
-        let fixed_cols = fixed
-            .iter()
-            .zip(widths)
-            .map(|(c, w)| cols(c).max(usize::from(*w)) + 1)
-            .sum();
+        let fixed_cols = self.fixed_cols(&fixed);
         let kind = if m.opcode == OpCode::Text {
             PayloadKind::Text
         } else {

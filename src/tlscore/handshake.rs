@@ -2,11 +2,15 @@
 //! (supported_versions for TLS 1.3), cipher suite, SNI, ALPN,
 //! extended_master_secret, encrypt_then_mac, HelloRetryRequest; and the
 //! ALPN of TLS 1.3's EncryptedExtensions.
+//!
+//! The one hello reader of the crate: `crate::tls` (recognition) reads its
+//! hellos through [`client_hello`] and [`server_hello`] too. Names stay
+//! bytes here; each reader of them turns them into text its own way.
 
 use tls_parser::{
-    SNIType, TlsExtension, TlsExtensionType, TlsMessage, TlsMessageHandshake,
-    parse_tls_client_hello_extensions, parse_tls_extensions, parse_tls_message_handshake,
-    parse_tls_server_hello_extensions,
+    SNIType, TlsClientHelloContents, TlsExtension, TlsExtensionType, TlsMessage,
+    TlsMessageHandshake, TlsServerHelloContents, parse_tls_client_hello_extensions,
+    parse_tls_extensions, parse_tls_message_handshake, parse_tls_server_hello_extensions,
 };
 
 /// ServerHello.random of a HelloRetryRequest (RFC 8446 4.1.3): SHA-256 of "HelloRetryRequest".
@@ -25,8 +29,10 @@ pub const HS_KEY_UPDATE: u8 = 24;
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientHello {
     pub random: [u8; 32],
-    pub sni: Option<String>,
-    pub alpn: Vec<String>,
+    /// The host_name of server_name, as sent.
+    pub sni: Option<Vec<u8>>,
+    /// The ALPN offers, as sent.
+    pub alpn: Vec<Vec<u8>>,
     pub supported_versions: Vec<u16>,
     pub legacy_version: u16,
     /// The early_data extension: 0-RTT data may follow the ClientHello.
@@ -39,23 +45,22 @@ pub struct ServerHello {
     pub random: [u8; 32],
     /// The negotiated version: supported_versions when present, else legacy_version.
     pub version: u16,
+    pub legacy_version: u16,
     pub cipher: u16,
-    pub alpn: Option<String>,
+    /// The ALPN protocol selected (TLS 1.2 and earlier), as sent.
+    pub alpn: Option<Vec<u8>>,
     pub extended_master_secret: bool,
     pub encrypt_then_mac: bool,
     pub hello_retry: bool,
 }
 
-fn text(b: &[u8]) -> String {
-    // Printable ASCII kept, everything else escaped: capture bytes never reach a terminal raw.
+/// A name from a hello as text: printable ASCII kept, everything else
+/// escaped, so capture bytes never reach a terminal raw.
+pub fn text(b: &[u8]) -> String {
     b.iter()
         .flat_map(|&c| std::ascii::escape_default(c))
         .map(char::from)
         .collect()
-}
-
-fn alpn_list(list: &[&[u8]]) -> Vec<String> {
-    list.iter().map(|p| text(p)).collect()
 }
 
 /// Parses a whole ClientHello message (4-byte header included).
@@ -65,6 +70,11 @@ pub fn parse_client_hello(msg: &[u8]) -> Option<ClientHello> {
     else {
         return None;
     };
+    client_hello(&ch)
+}
+
+/// What a ClientHello tls-parser has parsed says.
+pub fn client_hello(ch: &TlsClientHelloContents<'_>) -> Option<ClientHello> {
     let mut out = ClientHello {
         random: ch.random.try_into().ok()?,
         legacy_version: ch.version.0,
@@ -77,9 +87,9 @@ pub fn parse_client_hello(msg: &[u8]) -> Option<ClientHello> {
                     out.sni = names
                         .iter()
                         .find(|(t, _)| *t == SNIType::HostName)
-                        .map(|(_, n)| text(n));
+                        .map(|(_, n)| n.to_vec());
                 }
-                TlsExtension::ALPN(list) => out.alpn = alpn_list(&list),
+                TlsExtension::ALPN(list) => out.alpn = list.iter().map(|p| p.to_vec()).collect(),
                 TlsExtension::SupportedVersions(v) => {
                     out.supported_versions = v.iter().map(|v| v.0).collect()
                 }
@@ -98,10 +108,16 @@ pub fn parse_server_hello(msg: &[u8]) -> Option<ServerHello> {
     else {
         return None;
     };
+    server_hello(&sh)
+}
+
+/// What a ServerHello tls-parser has parsed says.
+pub fn server_hello(sh: &TlsServerHelloContents<'_>) -> Option<ServerHello> {
     let random: [u8; 32] = sh.random.try_into().ok()?;
     let mut out = ServerHello {
         random,
         version: sh.version.0,
+        legacy_version: sh.version.0,
         cipher: sh.cipher.0,
         hello_retry: random == HRR_RANDOM,
         ..ServerHello::default()
@@ -109,7 +125,7 @@ pub fn parse_server_hello(msg: &[u8]) -> Option<ServerHello> {
     if let Some(Ok((_, exts))) = sh.ext.map(parse_tls_server_hello_extensions) {
         for e in exts {
             match e {
-                TlsExtension::ALPN(list) => out.alpn = alpn_list(&list).into_iter().next(),
+                TlsExtension::ALPN(list) => out.alpn = list.first().map(|p| p.to_vec()),
                 TlsExtension::SupportedVersions(v) => {
                     if let Some(v) = v.first() {
                         out.version = v.0;
@@ -136,6 +152,18 @@ pub fn encrypted_extensions_alpn(msg: &[u8]) -> Option<String> {
     exts.into_iter().find_map(|e| match e {
         TlsExtension::ALPN(list) => list.first().map(|p| text(p)),
         _ => None,
+    })
+}
+
+/// The name of a protocol version: "1.0" to "1.3", and "SSL 3.0".
+pub fn version_name(v: u16) -> Option<&'static str> {
+    Some(match v {
+        0x0300 => "SSL 3.0",
+        0x0301 => "1.0",
+        0x0302 => "1.1",
+        0x0303 => "1.2",
+        0x0304 => "1.3",
+        _ => return None,
     })
 }
 

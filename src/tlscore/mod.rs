@@ -190,17 +190,6 @@ fn tls12_suite(id: u16) -> Option<Suite> {
     Some(Suite { hash, prot })
 }
 
-fn version_name(v: u16) -> Option<&'static str> {
-    Some(match v {
-        0x0304 => "1.3",
-        0x0303 => "1.2",
-        0x0302 => "1.1",
-        0x0301 => "1.0",
-        0x0300 => "3.0",
-        _ => return None,
-    })
-}
-
 fn tls13_keys(suite: Suite, secret: &[u8]) -> Option<RecordKeys> {
     let Protection::Aead(alg) = suite.prot else {
         return None;
@@ -434,13 +423,16 @@ impl TlsConn {
     pub fn summary(&self) -> TlsSummary {
         let sh = self.server_hello.as_ref();
         TlsSummary {
-            version: sh.and_then(|s| version_name(s.version)),
+            version: sh.and_then(|s| handshake::version_name(s.version)),
             cipher: sh.and_then(|s| handshake::cipher_name(s.cipher)),
-            sni: self.client_hello.as_ref().and_then(|c| c.sni.clone()),
+            sni: self
+                .client_hello
+                .as_ref()
+                .and_then(|c| c.sni.as_deref().map(handshake::text)),
             alpn: self
                 .ee_alpn
                 .clone()
-                .or_else(|| sh.and_then(|s| s.alpn.clone())),
+                .or_else(|| sh.and_then(|s| s.alpn.as_deref().map(handshake::text))),
             decrypted: self.decrypted,
         }
     }
@@ -884,7 +876,7 @@ impl TlsConn {
             _ => None,
         };
         let Some(suite) = suite else {
-            let v = version_name(version).unwrap_or("unknown");
+            let v = handshake::version_name(version).unwrap_or("unknown");
             self.off_both();
             out(TlsEvent::Finding(TlsFinding {
                 kind: TlsFindingKind::UnsupportedCipher,

@@ -54,3 +54,15 @@ pub fn load_sent(path: &std::path::Path) -> Vec<MsgKey> {
         .collect()
 }
 pub mod synth;
+
+/// The wsdissect binary under test.
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+}
+
+/// A file or folder under samples/.
+pub fn sample(name: &str) -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("samples")
+        .join(name)
+}

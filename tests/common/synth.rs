@@ -186,3 +186,39 @@ pub fn frame_keyed(from_client: bool, b0: u8, payload: &[u8], key: [u8; 4]) -> V
     }
     v
 }
+
+/// A pcapng file: section header, interfaces of the given link types, then
+/// enhanced packet blocks (interface, data).
+pub fn pcapng(links: &[u16], packets: &[(u32, Vec<u8>)]) -> Vec<u8> {
+    fn block(out: &mut Vec<u8>, ty: u32, body: &[u8]) {
+        let pad = (4 - body.len() % 4) % 4;
+        let len = (12 + body.len() + pad) as u32;
+        out.extend_from_slice(&ty.to_le_bytes());
+        out.extend_from_slice(&len.to_le_bytes());
+        out.extend_from_slice(body);
+        out.extend(std::iter::repeat_n(0u8, pad));
+        out.extend_from_slice(&len.to_le_bytes());
+    }
+    let mut v = Vec::new();
+    let mut shb = 0x1a2b_3c4du32.to_le_bytes().to_vec();
+    shb.extend_from_slice(&[1, 0, 0, 0]);
+    shb.extend_from_slice(&u64::MAX.to_le_bytes());
+    block(&mut v, 0x0a0d_0d0a, &shb);
+    for l in links {
+        let mut idb = l.to_le_bytes().to_vec();
+        idb.extend_from_slice(&[0, 0]);
+        idb.extend_from_slice(&262_144u32.to_le_bytes());
+        block(&mut v, 1, &idb);
+    }
+    for (i, (ifc, data)) in packets.iter().enumerate() {
+        let mut epb = ifc.to_le_bytes().to_vec();
+        let ts = 1_700_000_000_000_000u64 + i as u64;
+        epb.extend_from_slice(&((ts >> 32) as u32).to_le_bytes());
+        epb.extend_from_slice(&(ts as u32).to_le_bytes());
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(&(data.len() as u32).to_le_bytes());
+        epb.extend_from_slice(data);
+        block(&mut v, 6, &epb);
+    }
+    v
+}
