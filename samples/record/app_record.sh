@@ -4,11 +4,14 @@
 #     listener, paho-mqtt (PyPI) clients (mqtt_clients.py); logs *.log.jsonl
 #   graphql-ws.pcap: npm graphql-ws server and client (graphql_ws.js); log
 #     graphql-ws.log.jsonl
+#   stomp.pcap: npm stomp-broker-js broker and two @stomp/stompjs clients
+#     (stomp/stomp_demo.js); log stomp.log.jsonl
 #   socketio-app.pcap: npm socket.io server and socket.io-client
 #     (socketio_app.js: a namespace, acks, binary attachments); log
 #     socketio-app.log.jsonl
 # Needs: apt-get install mosquitto tcpdump; pip install paho-mqtt;
 #        (cd samples/record/graphql && npm install)
+#        (cd samples/record/stomp && npm install)
 set -eu
 # Runs itself in a fresh network namespace (only lo exists): mosquitto
 # 2.0's websockets listener binds every interface whatever its address.
@@ -49,6 +52,9 @@ done
 
 if [ -d "$here/graphql/node_modules/graphql-ws" ]; then
     record graphql-ws 9884 timeout 30 node "$here/graphql/graphql_ws.js" 9884 "$out/graphql-ws.log.jsonl"
+fi
+if [ -d "$here/stomp/node_modules/stomp-broker-js" ]; then
+    record stomp 9886 timeout 30 node "$here/stomp/stomp_demo.js" 9886 "$out/stomp.log.jsonl"
 fi
 record socketio-app 9885 timeout 30 node "$here/socketio_app.js" 9885 "$out/socketio-app.log.jsonl"
 rm -rf "$tmp"
