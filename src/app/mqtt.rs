@@ -392,7 +392,10 @@ impl Mqtt {
                     let item = if ty == 8 {
                         let o = c.u8("subscription options")?;
                         if o & 3 == 3 {
-                            return Err(Bad(format!("QoS 3 in the options of {topic:?}")));
+                            return Err(Bad(format!(
+                                "QoS 3 in the options of {:?}",
+                                esc(&topic, 60)
+                            )));
                         }
                         let reserved = if self.v5() { 0xc0 } else { 0xfc };
                         if o & reserved != 0 || (self.v5() && (o >> 4) & 3 == 3) {
