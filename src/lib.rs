@@ -6,6 +6,7 @@
 //! [`render`] turns the stream into tables, JSON lines and verdicts.
 
 pub mod analyzer;
+pub mod app;
 pub mod capture;
 pub mod config;
 pub mod defrag;
