@@ -471,6 +471,11 @@ impl Connection {
                 });
             }
             Payload::RstStream { code } => {
+                // RFC 9113 section 6.4: never on stream 0.
+                if sid == 0 {
+                    self.stream_usable(from, sid, f.offset, "RST_STREAM", out);
+                    return;
+                }
                 out.push(Event::RstStream {
                     from,
                     stream: sid,
@@ -897,6 +902,24 @@ mod tests {
             }
         }
         assert!(c.stream(0).is_none());
+        assert!(out.iter().any(|e| matches!(e,
+            Event::Finding(f) if f.code == "h2.malformed-frame" && f.stream == Some(0))));
+    }
+
+    #[test]
+    fn rst_stream_on_stream_0_is_a_malformed_frame() {
+        // Found by fuzz/fuzz_targets/h2_frames.rs: RST_STREAM on stream 0
+        // (RFC 9113 section 6.4: a connection error) came out as a reset
+        // of stream 0.
+        let mut c = Connection::new(Start::Preface, ConnLimits::default());
+        let mut out = Vec::new();
+        let mut client = frame::PREFACE.to_vec();
+        client.extend(frame(frame::kind::RST_STREAM, 0, 0, &[0, 0, 0, 8]));
+        c.feed(Dir::Client, &client, &mut out);
+        assert!(
+            !out.iter().any(|e| matches!(e, Event::RstStream { .. })),
+            "{out:?}"
+        );
         assert!(out.iter().any(|e| matches!(e,
             Event::Finding(f) if f.code == "h2.malformed-frame" && f.stream == Some(0))));
     }
