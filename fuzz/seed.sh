@@ -111,6 +111,9 @@ for cap in tls:
         write("tls_detect", name, 0x01 if mid else 0x00, body)
 for k in glob.glob(f"{S}/tls/*.keys"):
     write("keylog", os.path.basename(k), 0x05, open(k, "rb").read()[:8192])
+# A valid entry padded to exactly the longest line kept (512 bytes).
+line = b"CLIENT_RANDOM " + b"ab" * 32 + b" " + b"cd" * 48
+write("keylog", "max-line", 0x05, line.ljust(512) + b"\n" + b" " * 512 + b"\n")
 
 # HTTP/2: whole connections (ctl 0: from the preface; 1: after an h2c
 # upgrade, the HTTP/1.1 heads cut off; 2: mid-connection) and their header
