@@ -20,10 +20,15 @@ fuzz_target!(|data: &[u8]| {
     };
     let addr = "127.0.0.1:1".parse().unwrap();
     let conn = ConnRef { id: 0, client: addr, server: addr };
-    let mut dec = if ctl & 1 == 0 {
-        WsDecoder::new(ctl & 2 != 0, ctl & 4 != 0)
-    } else {
-        WsDecoder::without_handshake()
+    // Without a handshake, the bits choose how the stream is met: caught
+    // mid-way (the strict frame hunt), known WebSocket with the 101's
+    // negotiation cut, or the other direction already proven (relaxed).
+    let mut dec = match (ctl & 1, ctl & 6) {
+        (0, _) => WsDecoder::new(ctl & 2 != 0, ctl & 4 != 0),
+        (_, 2) => WsDecoder::after_cut_handshake(),
+        (_, 4) => WsDecoder::without_handshake_relaxed(true),
+        (_, 6) => WsDecoder::negotiation_unknown(),
+        _ => WsDecoder::without_handshake(),
     };
     let from = if ctl & 8 == 0 { Dir::Client } else { Dir::Server };
     let mut findings: Vec<Code> = Vec::new();
@@ -57,6 +62,10 @@ fuzz_target!(|data: &[u8]| {
         }
         dec.data(offset, piece, &mut cx);
         offset += piece.len() as u64;
+        // The analyzer's budget for bytes held while hunting, made small.
+        if dec.hunt_held() > 16 << 10 {
+            dec.drop_hunt();
+        }
     }
     let mut cx = Ctx {
         conn,

@@ -471,6 +471,11 @@ impl Connection {
                 });
             }
             Payload::RstStream { code } => {
+                // RFC 9113 section 6.4: never on stream 0.
+                if sid == 0 {
+                    self.stream_usable(from, sid, f.offset, "RST_STREAM", out);
+                    return;
+                }
                 out.push(Event::RstStream {
                     from,
                     stream: sid,
@@ -718,7 +723,13 @@ impl Connection {
                 msg,
             );
         }
-        if b.stream_id == 0 {
+        if b.stream_id == 0 || b.promised == Some(0) {
+            let what = if b.stream_id == 0 {
+                "header block on stream 0"
+            } else {
+                // RFC 9113 section 6.6: it must name a new stream.
+                "PUSH_PROMISE promising stream 0"
+            };
             self.finding(
                 out,
                 "h2.malformed-frame",
@@ -726,7 +737,7 @@ impl Connection {
                 Some(from),
                 Some(0),
                 b.offset,
-                "header block on stream 0".to_string(),
+                what.to_string(),
             );
             return;
         }
@@ -854,5 +865,62 @@ impl Connection {
         if b.end_stream && !matches!(kind, HeadersKind::PushPromise { .. }) {
             self.end_stream(from, target, out);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frame(kind: u8, flags: u8, stream: u32, payload: &[u8]) -> Vec<u8> {
+        let mut f = (payload.len() as u32).to_be_bytes()[1..].to_vec();
+        f.extend([kind, flags]);
+        f.extend(stream.to_be_bytes());
+        f.extend(payload);
+        f
+    }
+
+    #[test]
+    fn push_promise_of_stream_0_opens_no_stream_0() {
+        // Found by fuzz/fuzz_targets/h2_frames.rs: a PUSH_PROMISE whose
+        // promised stream id is 0 gave a request on stream 0.
+        let mut c = Connection::new(Start::Preface, ConnLimits::default());
+        let mut out = Vec::new();
+        let mut client = frame::PREFACE.to_vec();
+        client.extend(frame(frame::kind::HEADERS, 0x5, 1, &[0x82, 0x84, 0x86]));
+        c.feed(Dir::Client, &client, &mut out);
+        // Promised stream 0, header block ":method GET".
+        let server = frame(frame::kind::PUSH_PROMISE, 0x4, 1, &[0, 0, 0, 0, 0x82]);
+        c.feed(Dir::Server, &server, &mut out);
+        c.finish(&mut out);
+        for ev in &out {
+            match ev {
+                Event::Headers { stream, .. } | Event::StreamClosed { stream } => {
+                    assert_ne!(*stream, 0, "{ev:?}")
+                }
+                _ => {}
+            }
+        }
+        assert!(c.stream(0).is_none());
+        assert!(out.iter().any(|e| matches!(e,
+            Event::Finding(f) if f.code == "h2.malformed-frame" && f.stream == Some(0))));
+    }
+
+    #[test]
+    fn rst_stream_on_stream_0_is_a_malformed_frame() {
+        // Found by fuzz/fuzz_targets/h2_frames.rs: RST_STREAM on stream 0
+        // (RFC 9113 section 6.4: a connection error) came out as a reset
+        // of stream 0.
+        let mut c = Connection::new(Start::Preface, ConnLimits::default());
+        let mut out = Vec::new();
+        let mut client = frame::PREFACE.to_vec();
+        client.extend(frame(frame::kind::RST_STREAM, 0, 0, &[0, 0, 0, 8]));
+        c.feed(Dir::Client, &client, &mut out);
+        assert!(
+            !out.iter().any(|e| matches!(e, Event::RstStream { .. })),
+            "{out:?}"
+        );
+        assert!(out.iter().any(|e| matches!(e,
+            Event::Finding(f) if f.code == "h2.malformed-frame" && f.stream == Some(0))));
     }
 }

@@ -116,7 +116,7 @@ impl KeyLog {
 
     /// Reads a key log stream line by line. Only I/O errors are errors.
     pub fn read_from<R: BufRead>(&mut self, mut input: R) -> io::Result<()> {
-        let mut line = Vec::with_capacity(MAX_LINE);
+        let mut line = Vec::with_capacity(MAX_LINE + 1);
         loop {
             line.clear();
             let mut overlong = false;
@@ -134,7 +134,9 @@ impl KeyLog {
                     Some(i) => (i + 1, true),
                     None => (buf.len(), false),
                 };
-                let room = MAX_LINE.saturating_sub(line.len());
+                // Room for MAX_LINE bytes and the line's '\n', which does
+                // not count (as in add_text).
+                let room = (MAX_LINE + 1).saturating_sub(line.len());
                 if take > room {
                     overlong = true;
                 }
@@ -144,6 +146,7 @@ impl KeyLog {
                     break false;
                 }
             };
+            overlong |= line.strip_suffix(b"\n").unwrap_or(&line).len() > MAX_LINE;
             if overlong {
                 self.stats.garbage += 1;
             } else if !line.is_empty() {
@@ -248,6 +251,36 @@ mod tests {
         assert_eq!(s.server_traffic.as_deref(), Some(&[0xcd; 32][..]));
         assert!(s.client_traffic.is_none());
         assert!(k.get(&[0u8; 32]).is_none());
+    }
+
+    #[test]
+    fn line_of_max_len_is_read_alike_from_a_file_and_a_block() {
+        // A valid entry padded to exactly MAX_LINE bytes: the line ending
+        // does not count, in a file (read_from) as in a pcapng block (add_text).
+        let ms = "ab".repeat(48);
+        let mut line = format!("CLIENT_RANDOM {R} {ms}");
+        line.push_str(&" ".repeat(MAX_LINE - line.len()));
+        for end in ["\n", "", "\nx"] {
+            let text = format!("{line}{end}");
+            let mut f = KeyLog::new();
+            f.read_from(std::io::BufReader::with_capacity(7, text.as_bytes()))
+                .unwrap();
+            let mut b = KeyLog::new();
+            b.add_text(text.as_bytes());
+            assert_eq!(
+                (f.stats.entries, f.stats.garbage),
+                (1, u64::from(end == "\nx")),
+                "{end:?}"
+            );
+            assert_eq!(f.stats.entries, b.stats.entries, "{end:?}");
+        }
+        // One byte more is too long either way.
+        let text = format!("{line} \n");
+        let mut f = KeyLog::new();
+        f.read_from(text.as_bytes()).unwrap();
+        let mut b = KeyLog::new();
+        b.add_text(text.as_bytes());
+        assert_eq!((f.stats.garbage, b.stats.garbage), (1, 1));
     }
 
     #[test]
