@@ -62,7 +62,12 @@ impl serde_json::ser::Formatter for JsonSafe {
         fragment: &str,
     ) -> std::io::Result<()> {
         let b = fragment.as_bytes();
-        // DEL is 7f; U+0080-U+009F are c2 80..c2 9f in UTF-8.
+        // DEL is 7f; U+0080-U+009F are c2 80..c2 9f in UTF-8. Most fragments
+        // are short field values with neither byte: a plain scan settles
+        // them for less than setting up a vector search costs.
+        if b.len() < 64 && !b.iter().any(|&c| c == 0x7f || c == 0xc2) {
+            return w.write_all(b);
+        }
         let mut from = 0;
         for at in memchr::memchr2_iter(0x7f, 0xc2, b) {
             let c = fragment[at..].chars().next().unwrap_or(' ');
