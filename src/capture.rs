@@ -183,6 +183,9 @@ pub struct CaptureSummary {
     pub problem: Option<CaptureProblem>,
     /// Reading stopped at a `STOP` (SIGINT) rather than at the end.
     pub interrupted: bool,
+    /// Reading stopped because the consumer asked (its output closed, or it
+    /// had what it wanted).
+    pub stopped: bool,
 }
 
 /// A capture that cannot be read at all.
@@ -210,10 +213,26 @@ struct Interface {
 /// Returns an error only when the input is not a capture at all; a file cut
 /// short or corrupt midway is reported in the summary after every record
 /// before the damage was delivered.
-pub fn read_capture<R, F>(mut input: R, mut on_record: F) -> Result<CaptureSummary, NotACapture>
+pub fn read_capture<R, F>(input: R, mut on_record: F) -> Result<CaptureSummary, NotACapture>
 where
     R: Read + Send,
     F: FnMut(&Record<'_>),
+{
+    read_capture_until(input, |r| {
+        on_record(r);
+        std::ops::ControlFlow::Continue(())
+    })
+}
+
+/// [`read_capture`], until `on_record` answers `Break`: then no more of the
+/// input is read ([`CaptureSummary::stopped`]).
+pub fn read_capture_until<R, F>(
+    mut input: R,
+    mut on_record: F,
+) -> Result<CaptureSummary, NotACapture>
+where
+    R: Read + Send,
+    F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>,
 {
     let prefix = match read_prefix(&mut input) {
         Ok(p) => p,
@@ -243,6 +262,8 @@ where
     let mut capacity = READ_BUFFER;
     let mut last_ts = Timestamp::default();
     let mut saw_header = false;
+    // The consumer asked to stop: no more records are read.
+    let mut halt = false;
     loop {
         match reader.next() {
             Ok((offset, block)) => {
@@ -280,13 +301,14 @@ where
                                 secs: i64::from(b.ts_sec),
                                 nanos,
                             };
-                            on_record(&Record {
+                            halt |= on_record(&Record {
                                 number: summary.packets,
                                 ts: last_ts,
                                 link: iface.link,
                                 data: b.data,
                                 orig_len: b.origlen,
-                            });
+                            })
+                            .is_break();
                         }
                     }
                     PcapBlockOwned::NG(block) => {
@@ -307,39 +329,48 @@ where
                                         last_ts =
                                             ts_from_units(raw, iface.resolution, iface.offset);
                                         let caplen = (epb.caplen as usize).min(epb.data.len());
-                                        on_record(&Record {
+                                        halt |= on_record(&Record {
                                             number: summary.packets,
                                             ts: last_ts,
                                             link: iface.link,
                                             data: &epb.data[..caplen],
                                             orig_len: epb.origlen,
-                                        });
+                                        })
+                                        .is_break();
                                     }
-                                    None => on_record(&Record {
-                                        number: summary.packets,
-                                        ts: last_ts,
-                                        link: -1,
-                                        data: &[],
-                                        orig_len: 0,
-                                    }),
+                                    None => {
+                                        halt |= on_record(&Record {
+                                            number: summary.packets,
+                                            ts: last_ts,
+                                            link: -1,
+                                            data: &[],
+                                            orig_len: 0,
+                                        })
+                                        .is_break()
+                                    }
                                 }
                             }
                             Block::SimplePacket(spb) => {
                                 summary.packets += 1;
                                 let link = interfaces.first().map_or(-1, |i| i.link);
-                                on_record(&Record {
+                                halt |= on_record(&Record {
                                     number: summary.packets,
                                     ts: last_ts,
                                     link,
                                     data: spb.data,
                                     orig_len: spb.origlen,
-                                });
+                                })
+                                .is_break();
                             }
                             _ => {}
                         }
                     }
                 }
                 reader.consume(offset);
+                if halt {
+                    summary.stopped = true;
+                    break;
+                }
             }
             Err(PcapError::Eof) => {
                 // A live input ended by STOP reads as the end of the file.

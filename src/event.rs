@@ -1,116 +1,75 @@
 //! The typed event stream the library emits. Every output (table, JSON
-//! lines, check, explain) is a consumer of these events; nothing is parsed
-//! twice and nothing in the pipeline prints.
+//! lines, check, explain, push) is a consumer of these events; nothing is
+//! parsed twice and nothing in the pipeline prints.
+//!
+//! Events borrow from the pipeline: a consumer copies what it keeps. A
+//! [`Sink`] answers each event with [`ControlFlow`]: `Break` ends the run
+//! (nothing more is read), which is how `| head -1` and write errors stop it.
 
-use std::net::SocketAddr;
+use std::ops::ControlFlow;
 
 use crate::findings::{Code, Dir, Finding};
 use crate::handshake::Handshake;
-use crate::ws::frame::{FrameHeader, OpCode};
 
-/// Which connection an event belongs to, and who is client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct ConnRef {
-    pub id: u64,
-    pub client: SocketAddr,
-    pub server: SocketAddr,
-}
+pub use crate::session::{Carrier, SessionRef};
+pub use crate::sse::SseRecord;
+pub use crate::ws::record::{DirStats, FrameRecord, MessageRecord};
 
-/// One decoded frame.
-#[derive(Debug)]
-pub struct FrameRecord<'a> {
-    pub conn: ConnRef,
-    pub from: Dir,
-    /// The packet whose arrival completed the frame, and its time.
-    pub packet: u64,
+/// The capture began: the time of its first packet (of any kind), the base
+/// every relative time counts from, as tshark's.
+#[derive(Debug, Clone, Copy)]
+pub struct StartRecord {
+    /// Seconds since the epoch.
     pub ts: f64,
-    /// The packet that carried the frame's first byte.
-    pub first_packet: u64,
-    /// How many TCP segments carried the frame.
-    pub segments: u32,
-    /// Stream offset of the frame's first byte in its direction.
-    pub offset: u64,
-    pub header: FrameHeader,
-    /// The raw header bytes as on the wire.
-    pub header_bytes: &'a [u8],
-    /// The unmasked payload as far as it was kept (all of it unless a cap
-    /// or a gap intervened; see `payload_complete`).
-    pub payload: &'a [u8],
-    pub payload_complete: bool,
-    /// The first payload bytes as on the wire (still masked), for teaching.
-    pub masked_prefix: &'a [u8],
-    /// For close frames with a payload of two bytes or more.
-    pub close_code: Option<u16>,
-    pub close_reason: Option<&'a [u8]>,
-    pub findings: &'a [Code],
-}
-
-/// One reassembled (and, where compressed, inflated) data message.
-#[derive(Debug)]
-pub struct MessageRecord<'a> {
-    pub conn: ConnRef,
-    pub from: Dir,
-    pub opcode: OpCode,
-    pub frames: u32,
-    pub first_packet: u64,
-    pub last_packet: u64,
-    pub first_ts: f64,
-    pub last_ts: f64,
-    pub compressed: bool,
-    /// Payload bytes on the wire (compressed size when compressed).
-    pub wire_len: u64,
-    /// Length after inflation (equal to `wire_len` when not compressed).
-    pub len: u64,
-    /// The message body as far as it was kept.
-    pub data: &'a [u8],
-    /// Whether `data` holds the whole message.
-    pub data_complete: bool,
-    /// Whether the body could be decoded at all (false after a gap or an
-    /// inflate failure: then `data` is not to be trusted).
-    pub decodable: bool,
-    pub findings: &'a [Code],
-}
-
-/// Per-direction counts for the connection summary.
-#[derive(Debug, Clone, Default)]
-pub struct DirStats {
-    pub frames: u64,
-    pub messages: u64,
-    /// WebSocket payload bytes on the wire.
-    pub payload_bytes: u64,
-    pub close_code: Option<u16>,
-    pub close_reason: Option<String>,
 }
 
 /// How a connection ended up, for `conns`.
 #[derive(Debug, Clone)]
 pub struct ConnSummary {
-    pub conn: ConnRef,
+    /// The connection (no stream).
+    pub session: SessionRef,
+    /// Its first packet.
     pub first_packet: u64,
+    /// Its last packet.
     pub last_packet: u64,
+    /// The time of its first packet.
     pub first_ts: f64,
+    /// The time of its last packet.
     pub last_ts: f64,
     /// Whether any WebSocket traffic or handshake was seen.
     pub websocket: bool,
+    /// Whether an upgrade request was seen.
     pub handshake_seen: bool,
+    /// The status of the answer to the upgrade.
     pub status: Option<u16>,
+    /// Whether Sec-WebSocket-Accept matched the key.
     pub accept_ok: Option<bool>,
+    /// The upgrade's request target.
     pub path: Option<String>,
+    /// The subprotocol the server chose.
     pub subprotocol: Option<String>,
+    /// The extensions the server accepted.
     pub extensions: Option<String>,
+    /// Per direction: 0 client to server, 1 server to client.
     pub stats: [DirStats; 2],
+    /// The codes raised on this connection, in order.
     pub findings: Vec<Code>,
     /// The connection is TLS (and what its hellos said); `None` for plaintext.
     pub tls: Option<crate::tls::TlsInfo>,
 }
 
-/// An HTTP/1.x request or response head, on any connection and port.
+/// An HTTP request or response head, on any connection and port.
 #[derive(Debug)]
 pub struct HttpHeadRecord<'a> {
-    pub conn: ConnRef,
+    /// The connection (and stream, over HTTP/2).
+    pub session: SessionRef,
+    /// Request (client) or response (server).
     pub from: Dir,
+    /// The packet that completed the head.
     pub packet: u64,
+    /// Its time.
     pub ts: f64,
+    /// The head.
     pub head: &'a crate::http::HttpHead,
     /// The connection's round-trip time, from its TCP handshake, when captured.
     pub rtt: Option<f64>,
@@ -119,10 +78,15 @@ pub struct HttpHeadRecord<'a> {
 /// Body bytes of the current HTTP message in one direction (de-chunked).
 #[derive(Debug)]
 pub struct HttpBodyRecord<'a> {
-    pub conn: ConnRef,
+    /// The connection (and stream, over HTTP/2).
+    pub session: SessionRef,
+    /// Which way.
     pub from: Dir,
+    /// The packet that brought them.
     pub packet: u64,
+    /// Its time.
     pub ts: f64,
+    /// The bytes.
     pub bytes: &'a [u8],
 }
 
@@ -130,10 +94,15 @@ pub struct HttpBodyRecord<'a> {
 /// connection ended with it still open (not `complete`).
 #[derive(Debug)]
 pub struct HttpEndRecord {
-    pub conn: ConnRef,
+    /// The connection (and stream, over HTTP/2).
+    pub session: SessionRef,
+    /// Which way.
     pub from: Dir,
+    /// The packet where it ended.
     pub packet: u64,
+    /// Its time.
     pub ts: f64,
+    /// Whether the message ended as its framing said.
     pub complete: bool,
 }
 
@@ -146,11 +115,14 @@ pub enum TcpKind {
     SynAck,
     /// The client's ACK that completed the three-way handshake.
     Ack,
+    /// A FIN.
     Fin,
+    /// An RST.
     Rst,
 }
 
 impl TcpKind {
+    /// `"SYN"`, `"SYN/ACK"`, ...
     pub fn as_str(self) -> &'static str {
         match self {
             TcpKind::Syn => "SYN",
@@ -166,52 +138,88 @@ impl TcpKind {
 /// or an RST (retransmitted ones too), when its packet arrived.
 #[derive(Debug, Clone, Copy)]
 pub struct TcpRecord {
-    pub conn: ConnRef,
+    /// The connection.
+    pub session: SessionRef,
     /// Who sent it, once the client is known.
     pub from: Option<Dir>,
+    /// Its packet.
     pub packet: u64,
+    /// Its time.
     pub ts: f64,
+    /// What it was.
     pub kind: TcpKind,
 }
 
 /// An event of the pipeline.
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
+    /// The capture's first packet was read (before any other event).
+    Start(&'a StartRecord),
+    /// A TCP control segment.
     Tcp(&'a TcpRecord),
-    Handshake(ConnRef, &'a Handshake),
+    /// A WebSocket opening handshake, judged (after its findings).
+    Handshake(SessionRef, &'a Handshake),
+    /// An HTTP head.
     HttpHead(&'a HttpHeadRecord<'a>),
+    /// HTTP body bytes.
     HttpBody(&'a HttpBodyRecord<'a>),
+    /// An HTTP message ended.
     HttpEnd(&'a HttpEndRecord),
+    /// A WebSocket frame (after its findings).
     Frame(&'a FrameRecord<'a>),
+    /// A WebSocket data message (after its last frame).
     Message(&'a MessageRecord<'a>),
+    /// A Server-Sent Event, dispatched (from the SSE stage).
+    Sse(&'a SseRecord),
+    /// A finding, from any stage.
     Finding(&'a Finding),
+    /// A connection ended (WebSocket and TLS connections only).
     ConnEnd(&'a ConnSummary),
 }
 
 /// Receives the event stream.
 pub trait Sink {
-    fn event(&mut self, ev: Event<'_>);
-    /// The time of the capture's first packet (of any kind), before any
-    /// event: the base every relative time counts from, as tshark's.
-    fn capture_start(&mut self, _ts: f64) {}
+    /// One event. `Break` ends the run: no more input is read and no more
+    /// events are sent (write errors and consumers that have what they
+    /// want, like `| head -1`).
+    fn event(&mut self, ev: Event<'_>) -> ControlFlow<()>;
 }
 
+/// Any closure over events is a sink that never stops the run.
 impl<F: FnMut(Event<'_>)> Sink for F {
-    fn event(&mut self, ev: Event<'_>) {
-        self(ev)
+    fn event(&mut self, ev: Event<'_>) -> ControlFlow<()> {
+        self(ev);
+        ControlFlow::Continue(())
     }
 }
 
-/// Sends every event to two sinks.
+/// Sends every event to two sinks; stops when either does.
 pub struct Tee<'a>(pub &'a mut dyn Sink, pub &'a mut dyn Sink);
 
 impl Sink for Tee<'_> {
-    fn event(&mut self, ev: Event<'_>) {
-        self.0.event(ev);
-        self.1.event(ev);
+    fn event(&mut self, ev: Event<'_>) -> ControlFlow<()> {
+        let a = self.0.event(ev);
+        let b = self.1.event(ev);
+        if a.is_break() || b.is_break() {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     }
-    fn capture_start(&mut self, ts: f64) {
-        self.0.capture_start(ts);
-        self.1.capture_start(ts);
+}
+
+/// Turns a WebSocket decoder's output into events for a sink (for driving
+/// a [`crate::ws::stream::WsDecoder`] by hand).
+pub struct ToSink<'a>(pub &'a mut dyn Sink);
+
+impl crate::ws::record::Output for ToSink<'_> {
+    fn frame(&mut self, f: &FrameRecord<'_>) {
+        let _ = self.0.event(Event::Frame(f));
+    }
+    fn message(&mut self, m: &MessageRecord<'_>) {
+        let _ = self.0.event(Event::Message(m));
+    }
+    fn finding(&mut self, f: Finding) {
+        let _ = self.0.event(Event::Finding(&f));
     }
 }

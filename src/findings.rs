@@ -10,12 +10,16 @@ use serde::Serialize;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Severity {
+    /// Worth knowing; not a fault.
     Info,
+    /// Something the capture lacks or a cap cut; decoding went on.
     Warning,
+    /// A broken rule of the protocol.
     Error,
 }
 
 impl Severity {
+    /// `"info"`, `"warning"` or `"error"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Severity::Info => "info",
@@ -29,6 +33,7 @@ macro_rules! codes {
     ($( $variant:ident = $text:literal, $sev:ident; )*) => {
         /// Every finding the tool can raise.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[allow(missing_docs)] // each code's meaning is `Code::meaning`
         pub enum Code { $( $variant, )* }
 
         impl Code {
@@ -40,10 +45,12 @@ macro_rules! codes {
                 match self { $( Code::$variant => $text, )* }
             }
 
+            /// How bad it is (fixed per code).
             pub fn severity(self) -> Severity {
                 match self { $( Code::$variant => Severity::$sev, )* }
             }
 
+            /// The code for its string.
             pub fn parse(s: &str) -> Option<Code> {
                 match s { $( $text => Some(Code::$variant), )* _ => None }
             }
@@ -163,52 +170,109 @@ impl Code {
     }
 }
 
-/// Which way a finding's bytes travelled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Dir {
-    Client,
-    Server,
+pub use crate::session::Dir;
+use crate::session::SessionRef;
+
+/// Where a finding was seen. Each part is there only where it applies: a
+/// problem of the capture file has no session, a connection-wide one no
+/// direction, a rule about a whole message no offset.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Location {
+    /// The session (or connection) it concerns; `None` for the capture.
+    pub session: Option<SessionRef>,
+    /// Which way the offending bytes travelled.
+    pub from: Option<Dir>,
+    /// The 1-based packet where it was seen.
+    pub packet: Option<u64>,
+    /// Byte offset in the direction's stream (TCP, or the session's own).
+    pub offset: Option<u64>,
 }
 
-impl Dir {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dir::Client => "client",
-            Dir::Server => "server",
+impl Location {
+    /// A problem of the capture as a whole, seen at `packet`.
+    pub fn capture(packet: u64) -> Self {
+        Location {
+            packet: Some(packet),
+            ..Location::default()
         }
     }
-    pub fn other(self) -> Dir {
-        match self {
-            Dir::Client => Dir::Server,
-            Dir::Server => Dir::Client,
+
+    /// A finding on `session`.
+    pub fn session(session: SessionRef) -> Self {
+        Location {
+            session: Some(session),
+            ..Location::default()
         }
     }
-    pub fn index(self) -> usize {
-        match self {
-            Dir::Client => 0,
-            Dir::Server => 1,
+
+    /// ...in bytes going `from` (when known).
+    pub fn from(self, from: Option<Dir>) -> Self {
+        Location { from, ..self }
+    }
+
+    /// ...seen at `packet`.
+    pub fn packet(self, packet: u64) -> Self {
+        Location {
+            packet: Some(packet),
+            ..self
         }
+    }
+
+    /// ...at stream `offset` (when one applies).
+    pub fn offset(self, offset: Option<u64>) -> Self {
+        Location { offset, ..self }
     }
 }
 
 /// One finding: a stable code, where it happened and one human sentence.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Finding {
+    /// What rule was broken or what went missing.
     pub code: Code,
-    /// Connection id, or `None` for capture-level problems.
-    pub conn: Option<u64>,
-    pub from: Option<Dir>,
-    /// 1-based packet number where it was seen (0 when no packet applies).
-    pub packet: u64,
-    /// Byte offset in the direction's TCP stream, where one applies.
-    pub offset: Option<u64>,
+    /// Where.
+    pub at: Location,
+    /// One sentence for people, citing the rule.
     pub message: String,
 }
 
 impl Finding {
+    /// The one way to make a finding.
+    pub fn new(code: Code, at: Location, message: impl Into<String>) -> Self {
+        Finding {
+            code,
+            at,
+            message: message.into(),
+        }
+    }
+
+    /// The code's severity.
     pub fn severity(&self) -> Severity {
         self.code.severity()
+    }
+
+    /// The TCP connection's id, when the finding concerns one.
+    pub fn conn(&self) -> Option<u64> {
+        self.at.session.map(|s| s.conn)
+    }
+
+    /// The HTTP/2 stream of the session, when it is carried by one.
+    pub fn stream(&self) -> Option<u32> {
+        self.at.session.and_then(|s| s.stream)
+    }
+
+    /// Which way the bytes went, when known.
+    pub fn from(&self) -> Option<Dir> {
+        self.at.from
+    }
+
+    /// The packet where it was seen.
+    pub fn packet(&self) -> Option<u64> {
+        self.at.packet
+    }
+
+    /// The stream offset, where one applies.
+    pub fn offset(&self) -> Option<u64> {
+        self.at.offset
     }
 }
 

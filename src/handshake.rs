@@ -5,7 +5,7 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use sha1::{Digest, Sha1};
 
-use crate::findings::Code;
+use crate::findings::{Code, Dir, Finding, Location};
 use crate::http::HttpHead;
 use crate::ws::deflate::{DeflateParams, parse_params};
 
@@ -87,14 +87,47 @@ pub struct Handshake {
     pub extensions_unknown: bool,
     pub request: HttpHead,
     pub response: Option<HttpHead>,
-    /// Rules broken, each with a sentence.
-    pub findings: Vec<(Code, String)>,
+    /// How the upgrade was asked for, which decides the rules that apply.
+    pub kind: UpgradeKind,
+    /// Rules broken, each located (direction and packet; the carrier adds
+    /// the session).
+    pub findings: Vec<Finding>,
+}
+
+/// How a WebSocket was asked for: the upgrade as data, so that the judge
+/// applies the rules that fit it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum UpgradeKind {
+    /// HTTP/1.1 GET with `Upgrade: websocket`, answered by 101 (RFC 6455
+    /// section 4).
+    #[default]
+    Http1,
+    /// HTTP/2 extended CONNECT with `:protocol: websocket` on a stream,
+    /// answered by a 2xx (RFC 8441 section 4-5): no key, no accept, no
+    /// Upgrade or Connection headers.
+    ExtendedConnect,
+}
+
+/// Collects the rules a head breaks, located at its direction and packet.
+struct Judge<'a> {
+    out: &'a mut Vec<Finding>,
+    at: Location,
+}
+
+impl Judge<'_> {
+    fn push(&mut self, code: Code, message: String) {
+        self.out.push(Finding::new(code, self.at, message));
+    }
 }
 
 impl Handshake {
-    /// Whether the upgrade succeeded (a 101 answer).
+    /// Whether the upgrade succeeded (a 101 answer; a 2xx to an extended
+    /// CONNECT).
     pub fn upgraded(&self) -> bool {
-        self.status == Some(101)
+        match self.kind {
+            UpgradeKind::Http1 => self.status == Some(101),
+            UpgradeKind::ExtendedConnect => self.status.is_some_and(|s| (200..300).contains(&s)),
+        }
     }
 }
 
@@ -110,10 +143,11 @@ pub fn is_upgrade_request(head: &HttpHead) -> bool {
 }
 
 /// Builds the handshake from the request and judges the request (section 4.1).
-pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
+pub fn from_request(head: HttpHead, kind: UpgradeKind, packet: u64, ts: f64) -> Handshake {
     let mut hs = Handshake {
         packet,
         ts,
+        kind,
         method: head.method.clone().unwrap_or_default(),
         path: head.path.clone().unwrap_or_default(),
         host: head.header("host").map(str::to_string),
@@ -137,62 +171,76 @@ pub fn from_request(head: HttpHead, packet: u64, ts: f64) -> Handshake {
     };
     // Headers of an oversized head that could not be kept are not judged.
     let cut = |name: &str| head.cut.iter().any(|(n, _)| n.eq_ignore_ascii_case(name));
-    let f = &mut hs.findings;
-    if hs.method != "GET" {
-        f.push((
+    let h1 = kind == UpgradeKind::Http1;
+    let mut f = Judge {
+        out: &mut hs.findings,
+        at: Location::default().from(Some(Dir::Client)).packet(packet),
+    };
+    if kind == UpgradeKind::ExtendedConnect && hs.method != "CONNECT" {
+        f.push(
+            Code::HandshakeMissingHeader,
+            format!(
+                "the extended CONNECT request uses method {}; RFC 8441 section 4 requires CONNECT",
+                hs.method
+            ),
+        );
+    }
+    if h1 && hs.method != "GET" {
+        f.push(
             Code::HandshakeMissingHeader,
             format!(
                 "the upgrade request uses method {}; RFC 6455 section 4.1 requires GET",
                 hs.method
             ),
-        ));
+        );
     }
-    if head.version < 1 {
-        f.push((
+    if h1 && head.version < 1 {
+        f.push(
             Code::HandshakeMissingHeader,
             "the upgrade request is HTTP/1.0; RFC 6455 section 4.1 requires HTTP/1.1 or later"
                 .into(),
-        ));
+        );
     }
     if hs.host.is_none() && !cut("host") {
-        f.push((
+        f.push(
             Code::HandshakeMissingHeader,
             "the upgrade request has no Host header (RFC 6455 section 4.1, item 4)".into(),
-        ));
+        );
     }
-    if !head.has_token("upgrade", "websocket") && !cut("upgrade") {
-        f.push((Code::HandshakeMissingHeader, format!(
+    if h1 && !head.has_token("upgrade", "websocket") && !cut("upgrade") {
+        f.push(Code::HandshakeMissingHeader, format!(
             "the upgrade request's Upgrade header is {}; it must include the token \"websocket\" (RFC 6455 section 4.1, item 5)",
-            head.header("upgrade").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
+            head.header("upgrade").map_or("missing".to_string(), |v| format!("\"{v}\""))));
     }
-    if !head.has_token("connection", "upgrade") && !cut("connection") {
-        f.push((Code::HandshakeMissingHeader, format!(
+    if h1 && !head.has_token("connection", "upgrade") && !cut("connection") {
+        f.push(Code::HandshakeMissingHeader, format!(
             "the upgrade request's Connection header is {}; it must include the token \"Upgrade\" (RFC 6455 section 4.1, item 6)",
-            head.header("connection").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
+            head.header("connection").map_or("missing".to_string(), |v| format!("\"{v}\""))));
     }
     match &hs.key {
+        _ if !h1 => {} // RFC 8441 section 5: no key, no accept
         None if cut("sec-websocket-key") => {}
-        None => f.push((Code::HandshakeKeyInvalid, "the upgrade request has no Sec-WebSocket-Key (RFC 6455 section 4.1, item 7)".into())),
+        None => f.push(Code::HandshakeKeyInvalid, "the upgrade request has no Sec-WebSocket-Key (RFC 6455 section 4.1, item 7)".into()),
         Some(k) => match STANDARD.decode(k) {
             Ok(b) if b.len() == 16 => {}
-            Ok(b) => f.push((Code::HandshakeKeyInvalid, format!(
-                "Sec-WebSocket-Key \"{k}\" decodes to {} bytes; RFC 6455 section 4.1 requires a base64-encoded 16-byte value", b.len()))),
-            Err(_) => f.push((Code::HandshakeKeyInvalid, format!(
-                "Sec-WebSocket-Key \"{k}\" is not valid base64; RFC 6455 section 4.1 requires a base64-encoded 16-byte value"))),
+            Ok(b) => f.push(Code::HandshakeKeyInvalid, format!(
+                "Sec-WebSocket-Key \"{k}\" decodes to {} bytes; RFC 6455 section 4.1 requires a base64-encoded 16-byte value", b.len())),
+            Err(_) => f.push(Code::HandshakeKeyInvalid, format!(
+                "Sec-WebSocket-Key \"{k}\" is not valid base64; RFC 6455 section 4.1 requires a base64-encoded 16-byte value")),
         },
     }
     match hs.version.as_deref() {
         Some("13") => {}
         None if cut("sec-websocket-version") => {}
-        Some(v) => f.push((
+        Some(v) => f.push(
             Code::HandshakeVersionUnsupported,
             format!("Sec-WebSocket-Version is {v}; RFC 6455 section 4.1 requires 13"),
-        )),
-        None => f.push((
+        ),
+        None => f.push(
             Code::HandshakeVersionUnsupported,
             "the upgrade request has no Sec-WebSocket-Version; RFC 6455 section 4.1 requires 13"
                 .into(),
-        )),
+        ),
     }
     hs.accept_expected = hs.key.as_deref().map(accept_for);
     hs.request = head;
@@ -213,7 +261,10 @@ pub fn report_oversized_request(hs: &mut Handshake, cap: usize) {
     if cut.len() >= crate::http::MAX_CUT {
         names.push("more".into());
     }
-    hs.findings.push((Code::LimitReached, format!(
+    let at = Location::default()
+        .from(Some(Dir::Client))
+        .packet(hs.packet);
+    hs.findings.push(Finding::new(Code::LimitReached, at, format!(
         "the upgrade request's head is {} bytes, past the {cap}-byte cap on an HTTP head; the line{} {} could not be kept and {} not judged; the rest of the request was read, and the frames after it are decoded with what the server's answer negotiated",
         hs.request.len,
         if names.len() == 1 { "" } else { "s" },
@@ -226,9 +277,33 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
     hs.status = head.status;
     hs.response_packet = Some(packet);
     let status = head.status.unwrap_or(0);
+    let at = Location::default().from(Some(Dir::Server)).packet(packet);
+    if hs.kind == UpgradeKind::ExtendedConnect {
+        // RFC 8441 section 5: a 2xx accepts; no Upgrade, Connection or accept.
+        if !hs.upgraded() {
+            hs.findings.push(Finding::new(
+                Code::HandshakeRejected,
+                at,
+                format!("the server answered the extended CONNECT with {status} instead of 200"),
+            ));
+        }
+        hs.subprotocol = head
+            .header("sec-websocket-protocol")
+            .map(|v| v.trim().to_string());
+        hs.extensions = head.header_list("sec-websocket-extensions");
+        if let Some(e) = hs.extensions.as_deref() {
+            hs.deflate = parse_extensions(e)
+                .into_iter()
+                .filter(|x| x.name == "permessage-deflate")
+                .find_map(|x| parse_params(&x.params));
+        }
+        hs.response = Some(head);
+        return;
+    }
     if status != 101 {
-        hs.findings.push((
+        hs.findings.push(Finding::new(
             Code::HandshakeRejected,
+            at,
             format!(
                 "the server answered the upgrade with {} {} instead of 101 Switching Protocols",
                 status,
@@ -241,30 +316,33 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
     // A 101 cut by the capture: headers after the cut are unknown, not missing.
     let unseen = |name: &str| head.truncated && head.header(name).is_none();
     hs.extensions_unknown = unseen("sec-websocket-extensions");
-    let f = &mut hs.findings;
+    let mut f = Judge {
+        out: &mut hs.findings,
+        at,
+    };
     if !head.has_token("upgrade", "websocket") && !unseen("upgrade") {
-        f.push((Code::HandshakeMissingHeader, format!(
+        f.push(Code::HandshakeMissingHeader, format!(
             "the 101 response's Upgrade header is {}; it must be \"websocket\" (RFC 6455 section 4.2.2)",
-            head.header("upgrade").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
+            head.header("upgrade").map_or("missing".to_string(), |v| format!("\"{v}\""))));
     }
     if !head.has_token("connection", "upgrade") && !unseen("connection") {
-        f.push((Code::HandshakeMissingHeader, format!(
+        f.push(Code::HandshakeMissingHeader, format!(
             "the 101 response's Connection header is {}; it must be \"Upgrade\" (RFC 6455 section 4.2.2)",
-            head.header("connection").map_or("missing".to_string(), |v| format!("\"{v}\"")))));
+            head.header("connection").map_or("missing".to_string(), |v| format!("\"{v}\""))));
     }
     hs.accept = head
         .header("sec-websocket-accept")
         .map(|v| v.trim().to_string());
     match (&hs.accept, &hs.accept_expected) {
         (None, _) if unseen("sec-websocket-accept") => {}
-        (None, _) => f.push((
+        (None, _) => f.push(
             Code::HandshakeAcceptMissing,
             "the 101 response has no Sec-WebSocket-Accept header (RFC 6455 section 4.2.2)".into(),
-        )),
+        ),
         (Some(got), Some(want)) if got != want => {
             hs.accept_ok = Some(false);
-            f.push((Code::HandshakeAcceptMismatch, format!(
-                "Sec-WebSocket-Accept is \"{got}\" but base64(SHA-1(key + GUID)) of the request's key is \"{want}\" (RFC 6455 section 4.2.2)")));
+            f.push(Code::HandshakeAcceptMismatch, format!(
+                "Sec-WebSocket-Accept is \"{got}\" but base64(SHA-1(key + GUID)) of the request's key is \"{want}\" (RFC 6455 section 4.2.2)"));
         }
         (Some(_), Some(_)) => hs.accept_ok = Some(true),
         (Some(_), None) => hs.accept_ok = Some(false),
@@ -287,8 +365,8 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
         && !protocols_cut
         && !hs.offered_protocols.iter().any(|o| o == p)
     {
-        f.push((Code::HandshakeSubprotocolNotOffered, format!(
-            "the server selected subprotocol \"{p}\", which the client did not offer (RFC 6455 section 4.2.2)")));
+        f.push(Code::HandshakeSubprotocolNotOffered, format!(
+            "the server selected subprotocol \"{p}\", which the client did not offer (RFC 6455 section 4.2.2)"));
     }
     hs.extensions = head.header_list("sec-websocket-extensions");
     let offered = hs
@@ -300,21 +378,21 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
         for ext in parse_extensions(accepted) {
             let offers: Vec<&Extension> = offered.iter().filter(|o| o.name == ext.name).collect();
             if offers.is_empty() && !extensions_cut {
-                f.push((Code::HandshakeExtensionNotOffered, format!(
-                    "the server accepted extension \"{}\", which the client did not offer (RFC 6455 section 9.1)", ext.name)));
+                f.push(Code::HandshakeExtensionNotOffered, format!(
+                    "the server accepted extension \"{}\", which the client did not offer (RFC 6455 section 9.1)", ext.name));
                 continue;
             }
             if ext.name != "permessage-deflate" {
                 continue;
             }
             match parse_params(&ext.params) {
-                None => f.push((Code::HandshakeExtensionNotOffered, format!(
-                    "the server's permessage-deflate parameters \"{accepted}\" are not valid (RFC 7692 section 7.1)"))),
+                None => f.push(Code::HandshakeExtensionNotOffered, format!(
+                    "the server's permessage-deflate parameters \"{accepted}\" are not valid (RFC 7692 section 7.1)")),
                 Some(p) => {
                     // client_max_window_bits may only come back if some offer carried it (7.1.2.2).
                     let allowed = extensions_cut || offers.iter().any(|o| o.params.iter().any(|(k, _)| k == "client_max_window_bits"));
                     if p.client_max_window_bits.is_some() && !allowed {
-                        f.push((Code::HandshakeExtensionNotOffered, "the server sent client_max_window_bits, but the client's offer did not allow it (RFC 7692 section 7.1.2.2)".into()));
+                        f.push(Code::HandshakeExtensionNotOffered, "the server sent client_max_window_bits, but the client's offer did not allow it (RFC 7692 section 7.1.2.2)".into());
                     }
                     if hs.deflate.is_none() {
                         hs.deflate = Some(p);
@@ -382,7 +460,7 @@ mod tests {
 
     #[test]
     fn clean_handshake_negotiates_and_raises_nothing() {
-        let mut hs = from_request(good_request(), 4, 0.0);
+        let mut hs = from_request(good_request(), UpgradeKind::Http1, 4, 0.0);
         add_response(
             &mut hs,
             response(&[
@@ -411,8 +489,8 @@ mod tests {
             ("Sec-WebSocket-Key", "c2hvcnQ="),
             ("Sec-WebSocket-Version", "8"),
         ]);
-        let mut hs = from_request(req, 1, 0.0);
-        let codes: Vec<Code> = hs.findings.iter().map(|f| f.0).collect();
+        let mut hs = from_request(req, UpgradeKind::Http1, 1, 0.0);
+        let codes: Vec<Code> = hs.findings.iter().map(|f| f.code).collect();
         assert!(codes.contains(&Code::HandshakeKeyInvalid));
         assert!(codes.contains(&Code::HandshakeVersionUnsupported));
         assert!(codes.contains(&Code::HandshakeMissingHeader));
@@ -428,7 +506,7 @@ mod tests {
             ]),
             2,
         );
-        let codes: Vec<Code> = hs.findings.iter().map(|f| f.0).collect();
+        let codes: Vec<Code> = hs.findings.iter().map(|f| f.code).collect();
         assert_eq!(
             codes,
             vec![
@@ -449,10 +527,10 @@ mod tests {
             ("Sec-WebSocket-Version", "13"),
         ]);
         assert!(is_upgrade_request(&req));
-        let hs = from_request(req, 1, 0.0);
+        let hs = from_request(req, UpgradeKind::Http1, 1, 0.0);
         assert_eq!(hs.findings.len(), 1, "{:?}", hs.findings);
-        assert_eq!(hs.findings[0].0, Code::HandshakeMissingHeader);
-        assert!(hs.findings[0].1.contains("Upgrade header is missing"));
+        assert_eq!(hs.findings[0].code, Code::HandshakeMissingHeader);
+        assert!(hs.findings[0].message.contains("Upgrade header is missing"));
         // Only the version: still an attempt.
         assert!(is_upgrade_request(&head(&[(
             "Sec-WebSocket-Version",
@@ -471,7 +549,7 @@ mod tests {
 
     #[test]
     fn a_cut_101_is_judged_on_what_was_seen() {
-        let mut hs = from_request(good_request(), 1, 0.0);
+        let mut hs = from_request(good_request(), UpgradeKind::Http1, 1, 0.0);
         let mut r = response(&[("Upgrade", "websocket")]);
         r.truncated = true;
         add_response(&mut hs, r.clone(), 2);
@@ -480,11 +558,11 @@ mod tests {
         assert!(hs.upgraded() && hs.extensions_unknown && hs.deflate.is_none());
         assert_eq!(hs.accept_ok, None);
         // The same head whole: those headers are missing.
-        let mut hs = from_request(good_request(), 1, 0.0);
+        let mut hs = from_request(good_request(), UpgradeKind::Http1, 1, 0.0);
         r.truncated = false;
         add_response(&mut hs, r, 2);
         assert!(!hs.extensions_unknown);
-        let codes: Vec<Code> = hs.findings.iter().map(|f| f.0).collect();
+        let codes: Vec<Code> = hs.findings.iter().map(|f| f.code).collect();
         assert_eq!(
             codes,
             [Code::HandshakeMissingHeader, Code::HandshakeAcceptMissing]
@@ -493,12 +571,12 @@ mod tests {
 
     #[test]
     fn rejection_is_informational() {
-        let mut hs = from_request(good_request(), 1, 0.0);
+        let mut hs = from_request(good_request(), UpgradeKind::Http1, 1, 0.0);
         let mut r = response(&[]);
         r.status = Some(403);
         add_response(&mut hs, r, 2);
         assert_eq!(hs.findings.len(), 1);
-        assert_eq!(hs.findings[0].0, Code::HandshakeRejected);
+        assert_eq!(hs.findings[0].code, Code::HandshakeRejected);
         assert!(!hs.upgraded());
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter, IsTerminal, Read, Write};
+use std::ops::ControlFlow;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -323,15 +324,13 @@ struct RowsNow<W: Write> {
 }
 
 impl<W: Write> Sink for RowsNow<W> {
-    fn capture_start(&mut self, ts: f64) {
-        self.table.capture_start(ts);
-    }
-    fn event(&mut self, ev: wsdissect::event::Event<'_>) {
+    fn event(&mut self, ev: wsdissect::event::Event<'_>) -> ControlFlow<()> {
         let row_done = matches!(ev, wsdissect::event::Event::ConnEnd(_));
-        self.table.event(ev);
+        let flow = self.table.event(ev);
         if self.live && row_done {
             self.table.flush();
         }
+        flow
     }
 }
 
@@ -345,10 +344,7 @@ struct WatchWs<'a> {
 }
 
 impl Sink for WatchWs<'_> {
-    fn capture_start(&mut self, ts: f64) {
-        self.inner.capture_start(ts);
-    }
-    fn event(&mut self, ev: wsdissect::event::Event<'_>) {
+    fn event(&mut self, ev: wsdissect::event::Event<'_>) -> ControlFlow<()> {
         use wsdissect::event::Event;
         match ev {
             Event::Frame(_) | Event::Handshake(..) => self.seen = true,
@@ -360,7 +356,7 @@ impl Sink for WatchWs<'_> {
             }
             _ => {}
         }
-        self.inner.event(ev);
+        self.inner.event(ev)
     }
 }
 
@@ -401,7 +397,11 @@ fn run_all_noting<S: Sink>(
                     seen: false,
                     problems: Vec::new(),
                 };
-                match wsdissect::analyze(r, cfg, &mut watch) {
+                match wsdissect::run(r, cfg, &mut watch) {
+                    Ok(summary) if summary.stopped => {
+                        // The output is closed (or failed): nothing more to do.
+                        break;
+                    }
                     Ok(summary) => {
                         for p in &watch.problems {
                             eprintln!("wsdissect: {}: warning: {p}", escape_name(path));
@@ -513,6 +513,7 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
                 handshakes: kind == TableKind::Conns,
                 conns: kind == TableKind::Conns,
                 findings: false,
+                sse: false,
             };
             let mut sink = JsonSink::new(stdout, select, payload);
             let ok = run_all_noting(

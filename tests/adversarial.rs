@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use common::synth::{Flow, Pcap, frame, pcapng};
 use flate2::{Compress, Compression, FlushCompress};
 use wsdissect::event::Event;
-use wsdissect::{Config, analyze};
+use wsdissect::{Config, run as analyze};
 
 #[derive(Default, Debug)]
 struct Seen {

@@ -11,7 +11,7 @@ use wsdissect::app::{self, AppFinding, AppRecord, Decoder, Msg, Output, Session}
 use wsdissect::event::Event;
 use wsdissect::findings::Dir;
 use wsdissect::ws::frame::OpCode;
-use wsdissect::{Config, analyze};
+use wsdissect::{Config, run as analyze};
 
 struct Decoded {
     records: Vec<AppRecord>,
@@ -31,18 +31,18 @@ fn decode(path: &str) -> Decoded {
         &mut |ev: Event<'_>| match ev {
             Event::Handshake(c, hs) => {
                 if let Some(p) = app::dispatch(hs.subprotocol.as_deref(), Some(&hs.path), None) {
-                    protocols.insert(c.id, p.as_str());
+                    protocols.insert(c.conn, p.as_str());
                     let s = Session {
-                        conn: c.id,
+                        conn: c.conn,
                         client: c.client.to_string(),
                         server: c.server.to_string(),
                         stream: None,
                     };
-                    decoders.insert(c.id, Decoder::new(p, s));
+                    decoders.insert(c.conn, Decoder::new(p, s));
                 }
             }
             Event::Message(m) => {
-                if let Some(d) = decoders.get_mut(&m.conn.id)
+                if let Some(d) = decoders.get_mut(&m.session.conn)
                     && matches!(m.opcode, OpCode::Text | OpCode::Binary)
                 {
                     assert!(m.data_complete, "message truncated in {path}");
@@ -57,7 +57,7 @@ fn decode(path: &str) -> Decoded {
                 }
             }
             Event::ConnEnd(s) => {
-                if let Some(d) = decoders.get_mut(&s.conn.id) {
+                if let Some(d) = decoders.get_mut(&s.session.conn) {
                     d.finish(&mut out);
                 }
             }
@@ -510,15 +510,15 @@ fn stomp_broker_and_stompjs_every_frame_as_logged() {
 /// server's 3 news come down in held GETs.
 #[test]
 fn socketio_polling_bodies_decoded_per_sid_as_logged() {
-    use wsdissect::event::ConnRef;
+    use wsdissect::event::SessionRef;
     let bytes = fs::read("samples/push/socketio-polling.pcap").unwrap();
     let mut by_sid: HashMap<String, Decoder> = HashMap::new();
     // Per connection: the sids of the requests awaiting their response.
     let mut waiting: HashMap<u64, std::collections::VecDeque<Option<String>>> = HashMap::new();
     let mut body: HashMap<(u64, Dir), (Vec<u8>, Option<String>)> = HashMap::new();
     let mut out = Output::default();
-    let session = |c: &ConnRef| Session {
-        conn: c.id,
+    let session = |c: &SessionRef| Session {
+        conn: c.conn,
         client: c.client.to_string(),
         server: c.server.to_string(),
         stream: None,
@@ -528,7 +528,7 @@ fn socketio_polling_bodies_decoded_per_sid_as_logged() {
         &Config::default(),
         &mut |ev: Event<'_>| match ev {
             Event::HttpHead(h) => {
-                let key = (h.conn.id, h.from);
+                let key = (h.session.conn, h.from);
                 if h.from == Dir::Client {
                     let path = h.head.path.clone().unwrap_or_default();
                     if app::dispatch(None, Some(&path), None) == Some(app::Protocol::SocketIo)
@@ -538,20 +538,25 @@ fn socketio_polling_bodies_decoded_per_sid_as_logged() {
                             .split(['?', '&'])
                             .find_map(|kv| kv.strip_prefix("sid="))
                             .map(str::to_string);
-                        waiting.entry(h.conn.id).or_default().push_back(sid.clone());
+                        waiting
+                            .entry(h.session.conn)
+                            .or_default()
+                            .push_back(sid.clone());
                         body.insert(key, (Vec::new(), sid));
                     }
-                } else if let Some(sid) = waiting.get_mut(&h.conn.id).and_then(|q| q.pop_front()) {
+                } else if let Some(sid) =
+                    waiting.get_mut(&h.session.conn).and_then(|q| q.pop_front())
+                {
                     body.insert(key, (Vec::new(), sid));
                 }
             }
             Event::HttpBody(b) => {
-                if let Some((buf, _)) = body.get_mut(&(b.conn.id, b.from)) {
+                if let Some((buf, _)) = body.get_mut(&(b.session.conn, b.from)) {
                     buf.extend_from_slice(b.bytes);
                 }
             }
             Event::HttpEnd(e) => {
-                let Some((buf, sid)) = body.remove(&(e.conn.id, e.from)) else {
+                let Some((buf, sid)) = body.remove(&(e.session.conn, e.from)) else {
                     return;
                 };
                 if buf.is_empty() || buf == b"ok" {
@@ -567,13 +572,13 @@ fn socketio_polling_bodies_decoded_per_sid_as_logged() {
                 match sid {
                     Some(sid) => {
                         let d = by_sid.entry(sid).or_insert_with(|| {
-                            Decoder::new(app::Protocol::SocketIo, session(&e.conn))
+                            Decoder::new(app::Protocol::SocketIo, session(&e.session))
                         });
                         d.polling_body(&m, &mut out);
                     }
                     None => {
                         // The handshake: its open packet names the sid.
-                        let mut d = Decoder::new(app::Protocol::SocketIo, session(&e.conn));
+                        let mut d = Decoder::new(app::Protocol::SocketIo, session(&e.session));
                         let before = out.records.len();
                         d.polling_body(&m, &mut out);
                         let sid = out.records[before..]
@@ -651,7 +656,7 @@ mod robustness {
         analyze(&bytes[..], &Config::default(), &mut |ev: Event<'_>| {
             if let Event::Message(m) = ev
                 && m.from == from
-                && m.conn.id == 0
+                && m.session.conn == 0
                 && matches!(m.opcode, OpCode::Text | OpCode::Binary)
             {
                 v.push(m.data.to_vec());

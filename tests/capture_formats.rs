@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use wsdissect::event::Event;
-use wsdissect::{Config, analyze};
+use wsdissect::{Config, run as analyze};
 
 fn sample() -> Vec<u8> {
     std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/node-fragments.pcap"))

@@ -7,7 +7,7 @@ mod common;
 use std::path::PathBuf;
 
 use wsdissect::event::Event;
-use wsdissect::{Config, analyze};
+use wsdissect::{Config, run as analyze};
 
 #[test]
 fn compressed_messages_inflate_byte_exact() {

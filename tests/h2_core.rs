@@ -499,34 +499,32 @@ fn h2_upgrade_sample_matches_tshark() {
 
 /// Decode a WebSocket byte stream with the existing `ws` decoder.
 fn ws_messages(from: Dir, bytes: &[u8]) -> Vec<(u8, Vec<u8>)> {
-    use wsdissect::event::{ConnRef, Event as WsEvent};
+    use wsdissect::event::{Event as WsEvent, SessionRef, ToSink};
     use wsdissect::ws::stream::{Ctx, WsDecoder};
     let cfg = wsdissect::Config::default();
     let mut out = Vec::new();
     let mut findings = Vec::new();
-    let mut sink = |e: WsEvent<'_>| {
-        if let WsEvent::Message(m) = e {
+    let mut sink = |e: WsEvent<'_>| match e {
+        WsEvent::Message(m) => {
             assert!(m.data_complete && m.decodable);
             out.push((m.opcode.as_u8(), m.data.to_vec()));
         }
+        WsEvent::Finding(f) => findings.push(f.code),
+        _ => {}
     };
     let a: SocketAddr = "127.0.0.1:1".parse().unwrap();
     let b: SocketAddr = "127.0.0.1:2".parse().unwrap();
     let mut dec = WsDecoder::new(false, false);
+    let mut to = ToSink(&mut sink);
     let mut cx = Ctx {
-        conn: ConnRef {
-            id: 0,
-            client: a,
-            server: b,
-        },
+        session: SessionRef::conn(0, a, b),
         from: Some(from),
         sender: a,
         receiver: b,
         packet: 1,
         ts: 0.0,
         cfg: &cfg,
-        sink: &mut sink,
-        conn_findings: &mut findings,
+        out: &mut to,
     };
     dec.data(0, bytes, &mut cx);
     dec.finish(&mut cx);

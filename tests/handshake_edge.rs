@@ -7,7 +7,7 @@ use std::process::Command;
 
 use common::sample;
 use wsdissect::event::Event;
-use wsdissect::{Config, analyze};
+use wsdissect::{Config, run as analyze};
 
 /// A message: side, decodable, compressed, key, finding codes, packets.
 type Msg = (

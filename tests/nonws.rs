@@ -18,7 +18,7 @@ use serde::Deserialize;
 use wsdissect::event::Event;
 use wsdissect::findings::Severity;
 use wsdissect::tls::TlsInfo;
-use wsdissect::{Config, analyze};
+use wsdissect::{Config, run as analyze};
 
 #[derive(Default, Debug)]
 struct Seen {

@@ -4,7 +4,7 @@
 
 use proptest::prelude::*;
 use wsdissect::Config;
-use wsdissect::event::{ConnRef, Event};
+use wsdissect::event::{Event, SessionRef, ToSink};
 use wsdissect::findings::{Code, Dir};
 use wsdissect::ws::frame::{
     FrameHeader, LengthForm, OpCode, encode_header, minimal_form, parse_header,
@@ -144,25 +144,26 @@ proptest! {
         let decode = |pieces: &[&[u8]]| {
             let cfg = Config::default();
             let addr = "127.0.0.1:1".parse().unwrap();
-            let conn = ConnRef { id: 0, client: addr, server: addr };
+            let session = SessionRef::conn(0, addr, addr);
             let mut got = Vec::new();
             let mut findings: Vec<Code> = Vec::new();
-            let mut sink = |ev: Event<'_>| {
-                if let Event::Frame(f) = ev {
-                    got.push((f.header.opcode.as_u8(), f.payload.to_vec()));
-                }
+            let mut sink = |ev: Event<'_>| match ev {
+                Event::Frame(f) => got.push((f.header.opcode.as_u8(), f.payload.to_vec())),
+                Event::Finding(f) => findings.push(f.code),
+                _ => {}
             };
             let mut dec = WsDecoder::new(false, false);
             let mut offset = 0;
             for (i, p) in pieces.iter().enumerate() {
-                let mut cx = Ctx { conn, from: Some(Dir::Client), sender: addr, receiver: addr,
-                    packet: i as u64 + 1, ts: 0.0, cfg: &cfg, sink: &mut sink, conn_findings: &mut findings };
+                let mut cx = Ctx { session, from: Some(Dir::Client), sender: addr, receiver: addr,
+                    packet: i as u64 + 1, ts: 0.0, cfg: &cfg, out: &mut ToSink(&mut sink) };
                 dec.data(offset, p, &mut cx);
                 offset += p.len() as u64;
             }
-            let mut cx = Ctx { conn, from: Some(Dir::Client), sender: addr, receiver: addr,
-                packet: 0, ts: 0.0, cfg: &cfg, sink: &mut sink, conn_findings: &mut findings };
+            let mut cx = Ctx { session, from: Some(Dir::Client), sender: addr, receiver: addr,
+                packet: 0, ts: 0.0, cfg: &cfg, out: &mut ToSink(&mut sink) };
             dec.finish(&mut cx);
+
             (got.clone(), findings.clone())
         };
         let mut pieces = Vec::new();

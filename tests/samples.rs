@@ -19,7 +19,7 @@ use std::path::PathBuf;
 use serde::Deserialize;
 use wsdissect::event::Event;
 use wsdissect::findings::Severity;
-use wsdissect::{Config, analyze};
+use wsdissect::{Config, run as analyze};
 
 #[derive(Deserialize)]
 struct Sample {
@@ -69,9 +69,9 @@ fn run(path: &PathBuf) -> Run {
     let file = fs::File::open(path).unwrap();
     analyze(file, &cfg, &mut |ev: Event<'_>| match ev {
         Event::Frame(f) => out.frames.push(Frame {
-            conn: f.conn.id,
-            client: f.conn.client.to_string(),
-            server: f.conn.server.to_string(),
+            conn: f.session.conn,
+            client: f.session.client.to_string(),
+            server: f.session.server.to_string(),
             from: f.from.as_str().into(),
             packet: f.packet,
             fin: f.header.fin,

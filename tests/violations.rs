@@ -7,7 +7,7 @@ use std::process::Command;
 
 use wsdissect::event::Event;
 use wsdissect::findings::Severity;
-use wsdissect::{Config, analyze};
+use wsdissect::{Config, run as analyze};
 
 fn dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("samples/violations")
@@ -27,7 +27,10 @@ fn each_capture_raises_exactly_its_findings() {
         let f = std::fs::File::open(dir().join(file)).unwrap();
         analyze(f, &Config::default(), &mut |ev: Event<'_>| match ev {
             Event::Finding(f) => {
-                assert!(f.packet > 0 && f.conn == Some(0), "{file}: located {f:?}");
+                assert!(
+                    f.packet().is_some_and(|p| p > 0) && f.conn() == Some(0),
+                    "{file}: located {f:?}"
+                );
                 assert!(
                     f.message.len() > 20,
                     "{file}: a sentence, not a code: {}",

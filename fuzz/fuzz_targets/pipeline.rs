@@ -24,5 +24,5 @@ fuzz_target!(|data: &[u8]| {
             assert!(f.first_packet <= f.packet);
         }
     };
-    let _ = wsdissect::analyze(data, &cfg, &mut sink);
+    let _ = wsdissect::run(data, &cfg, &mut sink);
 });

@@ -841,11 +841,10 @@ pub fn tail(w: &Walkthrough, out: &mut String) {
     for f in &w.findings {
         let _ = writeln!(
             out,
-            "<div class=\"finding\"><b>{} {}</b> (packet #{}{}): {}</div>",
+            "<div class=\"finding\"><b>{} {}</b> ({}): {}</div>",
             f.severity,
             esc(f.code),
-            f.packet,
-            f.frame.map(|i| format!(", frame {i}")).unwrap_or_default(),
+            f.at(),
             esc(&f.message)
         );
     }

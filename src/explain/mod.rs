@@ -13,7 +13,7 @@ use std::collections::{HashMap, VecDeque};
 use base64::Engine;
 use serde::Serialize;
 
-use crate::event::{ConnRef, ConnSummary, Event, FrameRecord, MessageRecord, Sink, TcpRecord};
+use crate::event::{ConnSummary, Event, FrameRecord, MessageRecord, SessionRef, Sink, TcpRecord};
 use crate::findings::{Dir, Finding};
 use crate::handshake::{self, Handshake};
 use crate::http::HttpHead;
@@ -226,9 +226,22 @@ pub struct FindingEx {
     pub code: &'static str,
     pub severity: &'static str,
     pub from: Option<Dir>,
-    pub packet: u64,
+    pub packet: Option<u64>,
     pub frame: Option<usize>,
     pub message: String,
+}
+
+impl FindingEx {
+    /// Where it was seen: `packet #N`, `, frame I` when tied to a frame.
+    pub fn at(&self) -> String {
+        let p = self
+            .packet
+            .map_or_else(|| "the capture".to_string(), |p| format!("packet #{p}"));
+        match self.frame {
+            Some(i) => format!("{p}, frame {i}"),
+            None => p,
+        }
+    }
 }
 
 /// What the renderers show: everything before the frames (when the output
@@ -321,7 +334,7 @@ pub struct ExplainSink<'a> {
     capture: String,
     format: Format,
     emit: Emit<'a>,
-    chosen: Option<ConnRef>,
+    chosen: Option<SessionRef>,
     /// Handshakes seen before a connection was chosen (for `--packet`).
     pending: HashMap<u64, Handshake>,
     /// Findings on connections not (yet) chosen: a handshake's findings
@@ -426,20 +439,20 @@ impl<'a> ExplainSink<'a> {
         self.sel.frame.is_some() || self.sel.packet.is_some()
     }
 
-    fn is_chosen(&self, c: &ConnRef) -> bool {
-        self.chosen.is_some_and(|x| x.id == c.id)
+    fn is_chosen(&self, c: &SessionRef) -> bool {
+        self.chosen.is_some_and(|x| x.conn == c.conn)
     }
 
-    fn choose(&mut self, c: ConnRef) {
+    fn choose(&mut self, c: SessionRef) {
         self.chosen = Some(c);
-        if let Some(hs) = self.pending.remove(&c.id) {
+        if let Some(hs) = self.pending.remove(&c.conn) {
             self.deflate = hs.deflate.is_some();
             self.hs = Some(hs);
         }
-        if let Some(f) = self.pending_findings.remove(&c.id) {
+        if let Some(f) = self.pending_findings.remove(&c.conn) {
             self.findings.extend(f);
         }
-        if let Some(p) = self.pending_tcp.remove(&c.id) {
+        if let Some(p) = self.pending_tcp.remove(&c.conn) {
             self.tcp = p.marks;
             self.response_at = p.response;
         }
@@ -454,7 +467,7 @@ impl<'a> ExplainSink<'a> {
     /// 101 answer came.
     fn tcp_event(
         &mut self,
-        conn: &ConnRef,
+        conn: &SessionRef,
         mark: Option<&TcpRecord>,
         response: Option<(u64, f64)>,
     ) {
@@ -472,15 +485,15 @@ impl<'a> ExplainSink<'a> {
         if !self.may_choose(conn) {
             return;
         }
-        if !self.pending_tcp.contains_key(&conn.id) {
+        if !self.pending_tcp.contains_key(&conn.conn) {
             if self.pending_tcp_order.len() >= MAX_PENDING_HANDSHAKES
                 && let Some(old) = self.pending_tcp_order.pop_front()
             {
                 self.pending_tcp.remove(&old);
             }
-            self.pending_tcp_order.push_back(conn.id);
+            self.pending_tcp_order.push_back(conn.conn);
         }
-        let e = self.pending_tcp.entry(conn.id).or_default();
+        let e = self.pending_tcp.entry(conn.conn).or_default();
         if let Some(m) = mark
             && e.marks.len() < MAX_PENDING_TCP_MARKS
         {
@@ -491,11 +504,11 @@ impl<'a> ExplainSink<'a> {
         }
     }
 
-    fn may_choose(&self, c: &ConnRef) -> bool {
-        self.chosen.is_none() && self.sel.conn.is_none_or(|id| id == c.id)
+    fn may_choose(&self, c: &SessionRef) -> bool {
+        self.chosen.is_none() && self.sel.conn.is_none_or(|id| id == c.conn)
     }
 
-    fn handshake(&mut self, c: ConnRef, hs: &Handshake) {
+    fn handshake(&mut self, c: SessionRef, hs: &Handshake) {
         if self.is_chosen(&c) {
             self.deflate = hs.deflate.is_some();
             self.hs = Some(hs.clone());
@@ -508,12 +521,12 @@ impl<'a> ExplainSink<'a> {
             .sel
             .packet
             .is_some_and(|p| p == hs.packet || Some(p) == hs.response_packet);
-        if self.sel.packet.is_none() || by_packet || self.sel.conn == Some(c.id) {
+        if self.sel.packet.is_none() || by_packet || self.sel.conn == Some(c.conn) {
             self.choose(c);
             self.deflate = hs.deflate.is_some();
             self.hs = Some(hs.clone());
         } else if self.pending.len() < MAX_PENDING_HANDSHAKES {
-            self.pending.insert(c.id, hs.clone());
+            self.pending.insert(c.conn, hs.clone());
         }
     }
 
@@ -528,16 +541,16 @@ impl<'a> ExplainSink<'a> {
     }
 
     fn frame(&mut self, f: &FrameRecord<'_>) {
-        if !self.is_chosen(&f.conn) {
+        if !self.is_chosen(&f.session) {
             let covers = self
                 .sel
                 .packet
                 .is_none_or(|p| f.first_packet <= p && p <= f.packet);
-            let by_id = self.sel.conn == Some(f.conn.id);
-            if !(self.may_choose(&f.conn) && (covers || by_id)) {
+            let by_id = self.sel.conn == Some(f.session.conn);
+            if !(self.may_choose(&f.session) && (covers || by_id)) {
                 return;
             }
-            self.choose(f.conn);
+            self.choose(f.session);
         }
         self.seen_frames += 1;
         let index = self.seen_frames;
@@ -628,7 +641,7 @@ impl<'a> ExplainSink<'a> {
     }
 
     fn message(&mut self, m: &MessageRecord<'_>) {
-        if !self.is_chosen(&m.conn) {
+        if !self.is_chosen(&m.session) {
             return;
         }
         let d = m.from.index();
@@ -690,8 +703,8 @@ impl<'a> ExplainSink<'a> {
     }
 
     fn finding(&mut self, f: &Finding) {
-        let ours = match (f.conn, self.chosen) {
-            (Some(c), Some(ch)) => c == ch.id,
+        let ours = match (f.conn(), self.chosen) {
+            (Some(c), Some(ch)) => c == ch.conn,
             (None, _) => true,
             (Some(c), None) => {
                 // Kept until we know whether this connection is the one.
@@ -710,7 +723,7 @@ impl<'a> ExplainSink<'a> {
         if !ours {
             return;
         }
-        let frame = f.from.zip(f.offset).and_then(|(d, o)| {
+        let frame = f.from().zip(f.offset()).and_then(|(d, o)| {
             let at = (d.index() as u8, o);
             self.recent.iter().rev().find(|r| r.0 == at).map(|r| r.1)
         });
@@ -725,7 +738,7 @@ impl<'a> ExplainSink<'a> {
 
     fn conn_info(&self) -> Option<ConnInfo> {
         self.chosen.map(|c| ConnInfo {
-            id: c.id,
+            id: c.conn,
             client: c.client.to_string(),
             server: c.server.to_string(),
             first_packet: self.summary.as_ref().map(|s| s.first_packet),
@@ -894,8 +907,10 @@ impl<'a> ExplainSink<'a> {
             let has = |i: &usize| shown.binary_search(i).is_ok();
             messages.retain(|m| m.frames.iter().any(has));
             pings.retain(|p| has(&p.ping_frame) || p.pong_frame.as_ref().is_some_and(has));
-            findings
-                .retain(|f| f.frame.as_ref().is_some_and(has) || self.sel.packet == Some(f.packet));
+            findings.retain(|f| {
+                f.frame.as_ref().is_some_and(has)
+                    || self.sel.packet.is_some() && self.sel.packet == f.packet
+            });
         }
         let not_found = self.not_found();
         let w = Walkthrough {
@@ -932,33 +947,34 @@ impl<'a> ExplainSink<'a> {
 }
 
 impl Sink for ExplainSink<'_> {
-    fn capture_start(&mut self, ts: f64) {
-        self.capture_ts.get_or_insert(ts);
-    }
-    fn event(&mut self, ev: Event<'_>) {
+    fn event(&mut self, ev: Event<'_>) -> std::ops::ControlFlow<()> {
         match ev {
+            Event::Start(s) => {
+                self.capture_ts.get_or_insert(s.ts);
+            }
             Event::Handshake(c, hs) => self.handshake(c, hs),
             Event::Frame(f) => self.frame(f),
             Event::Message(m) => self.message(m),
             Event::Finding(f) => self.finding(f),
             Event::ConnEnd(s) => {
-                if self.is_chosen(&s.conn) {
+                if self.is_chosen(&s.session) {
                     self.summary = Some(s.clone());
                     self.done = true;
                 } else {
-                    self.pending.remove(&s.conn.id);
-                    self.pending_findings.remove(&s.conn.id);
-                    self.pending_tcp.remove(&s.conn.id);
+                    self.pending.remove(&s.session.conn);
+                    self.pending_findings.remove(&s.session.conn);
+                    self.pending_tcp.remove(&s.session.conn);
                 }
             }
-            Event::Tcp(t) => self.tcp_event(&t.conn, Some(t), None),
+            Event::Tcp(t) => self.tcp_event(&t.session, Some(t), None),
             Event::HttpHead(h) => {
                 if h.from == Dir::Server && h.head.status == Some(101) {
-                    self.tcp_event(&h.conn, None, Some((h.packet, h.ts)));
+                    self.tcp_event(&h.session, None, Some((h.packet, h.ts)));
                 }
             }
-            Event::HttpBody(_) | Event::HttpEnd(_) => {}
+            Event::HttpBody(_) | Event::HttpEnd(_) | Event::Sse(_) => {}
         }
+        std::ops::ControlFlow::Continue(())
     }
 }
 
@@ -966,8 +982,8 @@ fn finding_ex(f: &Finding, frame: Option<usize>) -> FindingEx {
     FindingEx {
         code: f.code.as_str(),
         severity: f.code.severity().as_str(),
-        from: f.from,
-        packet: f.packet,
+        from: f.from(),
+        packet: f.packet(),
         frame,
         message: f.message.clone(),
     }
@@ -981,16 +997,16 @@ pub fn locate_packet<R: std::io::Read + Send>(
     packet: u64,
 ) -> Result<Option<u64>, crate::capture::NotACapture> {
     let mut found = None;
-    crate::analyze(input, cfg, &mut |ev: Event<'_>| {
+    crate::run(input, cfg, &mut |ev: Event<'_>| {
         if found.is_some() {
             return;
         }
         match ev {
             Event::Frame(f) if f.first_packet <= packet && packet <= f.packet => {
-                found = Some(f.conn.id)
+                found = Some(f.session.conn)
             }
             Event::Handshake(c, h) if h.packet == packet || h.response_packet == Some(packet) => {
-                found = Some(c.id)
+                found = Some(c.conn)
             }
             _ => {}
         }

@@ -375,10 +375,7 @@ pub fn tail(w: &Walkthrough, st: Style, sections: usize, out: &mut String) {
         );
     }
     for f in &w.findings {
-        let at = match f.frame {
-            Some(i) => format!("packet #{}, frame {i}", f.packet),
-            None => format!("packet #{}", f.packet),
-        };
+        let at = f.at();
         let from = f
             .from
             .map_or(String::new(), |d| format!(", {}", d.as_str()));

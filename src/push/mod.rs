@@ -9,17 +9,17 @@
 //! websocket, sse, iframe-streaming, long-polling, polling or plain.
 
 pub mod render;
-pub mod sse;
 
 use std::collections::HashMap;
 use std::net::{IpAddr, SocketAddr};
 
 use serde::Serialize;
 
-use crate::event::{ConnRef, Event, HttpBodyRecord, HttpEndRecord, HttpHeadRecord, Sink};
-use crate::findings::{Code, Dir, Finding};
+use crate::event::{Event, HttpBodyRecord, HttpEndRecord, HttpHeadRecord, SessionRef, Sink};
+use crate::findings::{Code, Dir, Finding, Location};
 use crate::ws::frame::OpCode;
-use sse::{SseEvent, SseParser, SseProblem};
+
+pub use crate::sse::SseRecord;
 
 /// Exchanges remembered per channel (timings); past it only counts grow.
 const MAX_EXCHANGES_PER_CHANNEL: usize = 100_000;
@@ -35,18 +35,6 @@ const TIMELINE_CHANNELS: usize = 32;
 const MAX_CONN_TRACKS: usize = 65_536;
 /// Bytes of an HTML response scanned for `<script` across body pieces.
 const SCRIPT_TAG: &[u8] = b"<script";
-
-/// A dispatched server-sent event, where it arrived.
-#[derive(Debug, Clone, Serialize)]
-pub struct SseRecord {
-    pub conn: u64,
-    pub packet: u64,
-    pub ts: f64,
-    pub id: Option<String>,
-    pub event: String,
-    pub data: String,
-    pub retry: Option<u64>,
-}
 
 /// One channel's verdict.
 #[derive(Debug, Clone, Serialize)]
@@ -173,7 +161,6 @@ struct ConnTrack {
     waiting: std::collections::VecDeque<Pending>,
     /// The exchange whose response body is being read.
     reading: Option<Pending>,
-    sse: Option<SseParser>,
     /// Bytes of the last body piece kept to find a `<script` split across pieces.
     tail: Vec<u8>,
     /// A WebSocket channel this connection upgraded to.
@@ -204,6 +191,7 @@ pub struct PushSink<'a> {
     on_sse: Option<OnSse<'a>>,
 }
 
+#[allow(dead_code)]
 fn path_only(target: &str) -> String {
     // An absolute-form target (a proxy request) keeps only its path.
     let t = target
@@ -268,29 +256,30 @@ impl<'a> PushSink<'a> {
         Some(i)
     }
 
-    fn finding(&mut self, code: Code, conn: ConnRef, from: Dir, packet: u64, message: String) {
-        if self.findings.len() < 10_000 {
-            self.findings.push(Finding {
-                code,
-                conn: Some(conn.id),
-                from: Some(from),
-                packet,
-                offset: None,
-                message,
-            });
+    fn finding(
+        &mut self,
+        code: Code,
+        session: SessionRef,
+        from: Dir,
+        packet: u64,
+        message: String,
+    ) {
+        if self.findings.len() < MAX_FINDINGS {
+            let at = Location::session(session).from(Some(from)).packet(packet);
+            self.findings.push(Finding::new(code, at, message));
         }
     }
 
     fn head(&mut self, h: &HttpHeadRecord<'_>) {
         self.last_ts = self.last_ts.max(h.ts);
-        let id = h.conn.id;
+        let id = h.session.conn;
         match h.from {
             Dir::Client => {
                 let head = h.head;
                 let upgrade = crate::handshake::is_upgrade_request(head);
                 let key = ChannelKey {
-                    client: h.conn.client.ip(),
-                    server: h.conn.server,
+                    client: h.session.client.ip(),
+                    server: h.session.server,
                     method: head.method.clone().unwrap_or_default(),
                     host: head.header("host").map(str::to_string),
                     path: path_only(head.path.as_deref().unwrap_or("")),
@@ -301,7 +290,7 @@ impl<'a> PushSink<'a> {
                         let msg = format!(
                             "more than {MAX_CHANNELS} push channels: requests to further channels are not classified"
                         );
-                        self.finding(Code::LimitReached, h.conn, Dir::Client, h.packet, msg);
+                        self.finding(Code::LimitReached, h.session, Dir::Client, h.packet, msg);
                     }
                     self.dropped_requests += 1;
                     return;
@@ -362,7 +351,7 @@ impl<'a> PushSink<'a> {
                     let msg = format!(
                         "more than {MAX_EXCHANGES} HTTP exchanges (or {MAX_EXCHANGES_PER_CHANNEL} on one channel): the timings of later ones are not kept, so the push techniques are judged on the earlier ones (requests are still counted)"
                     );
-                    self.finding(Code::LimitReached, h.conn, Dir::Client, h.packet, msg);
+                    self.finding(Code::LimitReached, h.session, Dir::Client, h.packet, msg);
                 }
                 if !self.conns.contains_key(&id) && self.conns.len() >= MAX_CONN_TRACKS {
                     self.forget_idle_conns();
@@ -395,7 +384,6 @@ impl<'a> PushSink<'a> {
                     .unwrap_or_default();
                 let (ci, idx, upgrade) = (p.channel, p.index, p.upgrade);
                 let event_stream = ct.starts_with("text/event-stream");
-                t.sse = event_stream.then(SseParser::new);
                 t.tail.clear();
                 let ws = upgrade && status == 101;
                 if ws {
@@ -421,19 +409,6 @@ impl<'a> PushSink<'a> {
                 );
                 ch.event_stream |= event_stream;
                 ch.html |= ct.starts_with("text/html");
-                // 204 is how a server tells an EventSource to stop: not a wrong type.
-                let wrong_type = ch.accepts_event_stream && !event_stream && status == 200;
-                if wrong_type {
-                    let msg = format!(
-                        "the client asked for text/event-stream but the response's Content-Type is {}; an EventSource fails the connection (HTML Living Standard 9.2.3)",
-                        if ct.is_empty() {
-                            "missing".to_string()
-                        } else {
-                            format!("\"{ct}\"")
-                        }
-                    );
-                    self.finding(Code::SseContentType, h.conn, Dir::Server, h.packet, msg);
-                }
             }
         }
     }
@@ -443,7 +418,7 @@ impl<'a> PushSink<'a> {
         if b.from != Dir::Server {
             return;
         }
-        let Some(t) = self.conns.get_mut(&b.conn.id) else {
+        let Some(t) = self.conns.get_mut(&b.session.conn) else {
             return;
         };
         let Some(p) = t.reading.as_ref() else { return };
@@ -454,57 +429,41 @@ impl<'a> PushSink<'a> {
         let scripts = count_tags(&scan);
         let keep = scan.len().min(SCRIPT_TAG.len() - 1);
         t.tail = scan[scan.len() - keep..].to_vec();
-        let mut events = Vec::new();
-        let mut problems = Vec::new();
-        if let Some(parser) = t.sse.as_mut() {
-            parser.feed(
-                b.bytes,
-                &mut |e: SseEvent| events.push(e),
-                &mut |p: SseProblem| problems.push(p),
-            );
-        }
         let ch = &mut self.channels[ci].1;
         ch.last_ts = ch.last_ts.max(b.ts);
         ch.scripts += scripts;
         ch.script_pieces += u64::from(scripts > 0);
-        ch.sse_events += events.len() as u64;
         if scripts > 0 {
             ch.note(
                 b.ts,
-                b.conn.id,
+                b.session.conn,
                 "script",
                 format!("{scripts} <script> tag(s), {} bytes", b.bytes.len()),
             );
         }
-        for e in &events {
-            let data: String = e.data.chars().take(40).collect();
-            ch.note(b.ts, b.conn.id, "event", format!("{}: {data:?}", e.event));
-        }
+    }
+
+    /// A server-sent event of the response being read (from the SSE stage).
+    fn sse(&mut self, e: &SseRecord) {
+        let Some(ci) = self
+            .conns
+            .get(&e.session.conn)
+            .and_then(|t| t.reading.as_ref())
+            .map(|p| p.channel)
+        else {
+            return;
+        };
+        let ch = &mut self.channels[ci].1;
+        ch.sse_events += 1;
+        let data: String = e.data.chars().take(40).collect();
+        ch.note(
+            e.ts,
+            e.session.conn,
+            "event",
+            format!("{}: {data:?}", e.event),
+        );
         if let Some(f) = self.on_sse.as_mut() {
-            for e in events {
-                f(&SseRecord {
-                    conn: b.conn.id,
-                    packet: b.packet,
-                    ts: b.ts,
-                    id: e.id,
-                    event: e.event,
-                    data: e.data,
-                    retry: e.retry,
-                });
-            }
-        }
-        for p in problems {
-            let (code, msg) = match p {
-                SseProblem::InvalidUtf8 => (
-                    Code::SseInvalidUtf8,
-                    "the event stream is not valid UTF-8 (HTML Living Standard 9.2.6); the bad bytes decode as U+FFFD".to_string(),
-                ),
-                SseProblem::InvalidRetry(v) => (
-                    Code::SseInvalidRetry,
-                    format!("retry: \"{v}\" is not ASCII digits only, so the field is ignored (HTML Living Standard 9.2.6)"),
-                ),
-            };
-            self.finding(code, b.conn, Dir::Server, b.packet, msg);
+            f(e);
         }
     }
 
@@ -513,21 +472,20 @@ impl<'a> PushSink<'a> {
         if e.from != Dir::Server {
             return;
         }
-        let Some(t) = self.conns.get_mut(&e.conn.id) else {
+        let Some(t) = self.conns.get_mut(&e.session.conn) else {
             return;
         };
         let Some(p) = t.reading.take() else { return };
-        t.sse = None;
         t.last_ts = e.ts;
         if t.waiting.is_empty() && t.ws_channel.is_none() {
             // Nothing more is expected: the next request starts afresh.
-            self.conns.remove(&e.conn.id);
+            self.conns.remove(&e.session.conn);
         }
         let ch = &mut self.channels[p.channel].1;
         ch.last_ts = ch.last_ts.max(e.ts);
         ch.note(
             e.ts,
-            e.conn.id,
+            e.session.conn,
             if e.complete { "end" } else { "open" },
             String::new(),
         );
@@ -545,13 +503,13 @@ impl<'a> PushSink<'a> {
         if m.from != Dir::Server || !matches!(m.opcode, OpCode::Text | OpCode::Binary) {
             return;
         }
-        if let Some(ci) = self.conns.get(&m.conn.id).and_then(|t| t.ws_channel) {
+        if let Some(ci) = self.conns.get(&m.session.conn).and_then(|t| t.ws_channel) {
             let ch = &mut self.channels[ci].1;
             ch.ws_messages += 1;
             ch.last_ts = ch.last_ts.max(m.last_ts);
             ch.note(
                 m.last_ts,
-                m.conn.id,
+                m.session.conn,
                 "message",
                 format!("{} message, {} bytes", m.opcode.name(), m.len),
             );
@@ -781,20 +739,35 @@ fn key_method(h: &crate::http::HttpHead) -> &str {
     h.method.as_deref().unwrap_or("?")
 }
 
+/// The findings `push` lists: malformed bodies and the event-stream rules.
+const PUSH_CODES: &[Code] = &[
+    Code::HttpBadChunk,
+    Code::SseContentType,
+    Code::SseInvalidUtf8,
+    Code::SseInvalidRetry,
+];
+
+/// Findings kept for the `push` output.
+const MAX_FINDINGS: usize = 10_000;
+
 impl Sink for PushSink<'_> {
-    fn event(&mut self, ev: Event<'_>) {
+    fn event(&mut self, ev: Event<'_>) -> std::ops::ControlFlow<()> {
         match ev {
             Event::HttpHead(h) => self.head(h),
             Event::HttpBody(b) => self.body(b),
             Event::HttpEnd(e) => self.end(e),
             Event::Message(m) => self.message(m),
+            Event::Sse(e) => self.sse(e),
             Event::ConnEnd(s) => {
-                self.conns.remove(&s.conn.id);
+                self.conns.remove(&s.session.conn);
             }
-            Event::Finding(f) if f.code == Code::HttpBadChunk && self.findings.len() < 10_000 => {
+            Event::Finding(f)
+                if PUSH_CODES.contains(&f.code) && self.findings.len() < MAX_FINDINGS =>
+            {
                 self.findings.push(f.clone())
             }
             _ => {}
         }
+        std::ops::ControlFlow::Continue(())
     }
 }

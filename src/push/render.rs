@@ -1,50 +1,25 @@
 //! `push` output: JSON lines per DESIGN.md, or a table per channel.
 
-use serde::Serialize;
-
 use super::{PushRecord, PushSink, SseRecord};
-use crate::findings::Finding;
 use crate::render::escape;
+use crate::render::json::{FindingJson, JsonRecord, write_record};
 use crate::render::width::{FitTable, cols, truncate, wrap};
 
-fn line<T: Serialize>(out: &mut String, ty: &str, capture: Option<&str>, v: &T) {
-    if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(v) {
-        let mut o = serde_json::Map::new();
-        o.insert("type".into(), ty.into());
-        if let Some(c) = capture {
-            o.insert("capture".into(), c.into());
-        }
-        o.extend(m);
-        out.push_str(&escape::json_string(&serde_json::Value::Object(o)));
-        out.push('\n');
+fn line<T: JsonRecord>(out: &mut String, capture: Option<&str>, v: &T) {
+    let mut buf = Vec::new();
+    if write_record(&mut buf, capture, v).is_ok() {
+        out.push_str(&String::from_utf8_lossy(&buf));
     }
 }
 
-#[derive(Serialize)]
-struct FindingJson<'a> {
-    code: &'static str,
-    severity: &'static str,
-    conn: Option<u64>,
-    from: Option<&'static str>,
-    packet: u64,
-    message: &'a str,
-}
-
-fn finding_json(f: &Finding) -> FindingJson<'_> {
-    FindingJson {
-        code: f.code.as_str(),
-        severity: f.code.severity().as_str(),
-        conn: f.conn,
-        from: f.from.map(|d| d.as_str()),
-        packet: f.packet,
-        message: &f.message,
-    }
+impl JsonRecord for PushRecord {
+    const TYPE: &'static str = "push";
 }
 
 /// One `sse-event` record (written as the events are decoded).
 pub fn sse_line(e: &SseRecord, capture: Option<&str>) -> String {
     let mut out = String::new();
-    line(&mut out, "sse-event", capture, e);
+    line(&mut out, capture, e);
     out
 }
 
@@ -52,10 +27,10 @@ pub fn sse_line(e: &SseRecord, capture: Option<&str>) -> String {
 pub fn json_lines(s: &PushSink<'_>, capture: Option<&str>) -> String {
     let mut out = String::new();
     for p in s.finish() {
-        line(&mut out, "push", capture, &p);
+        line(&mut out, capture, &p);
     }
     for f in &s.findings {
-        line(&mut out, "finding", capture, &finding_json(f));
+        line(&mut out, capture, &FindingJson::from(f));
     }
     out
 }
@@ -165,8 +140,8 @@ pub fn table(s: &PushSink<'_>, capture: Option<&str>, width: Option<usize>) -> S
                 "{} {} (conn {}, packet {}): {}",
                 f.code.severity().as_str(),
                 f.code.as_str(),
-                f.conn.map_or("-".into(), |c| c.to_string()),
-                f.packet,
+                f.conn().map_or("-".into(), |c| c.to_string()),
+                f.packet().map_or("-".into(), |p| p.to_string()),
                 escape::terminal(&f.message)
             ),
         );

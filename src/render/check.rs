@@ -3,10 +3,10 @@
 use std::collections::BTreeMap;
 use std::io::Write;
 
-use super::json::FindingJson;
+use super::json::{FindingJson, JsonRecord, write_record};
 use super::width::{cols, truncate, wrap};
 use super::{Out, escape};
-use crate::event::{ConnRef, Event, Sink};
+use crate::event::{Event, SessionRef, Sink};
 use crate::findings::{Code, Finding, Severity};
 
 /// Collects the findings of one or more captures.
@@ -20,7 +20,7 @@ pub struct CheckSink {
 struct CaptureFindings {
     name: String,
     /// Connections seen (WebSocket ones), with their endpoints.
-    conns: BTreeMap<u64, Option<ConnRef>>,
+    conns: BTreeMap<u64, Option<SessionRef>>,
     /// Findings by connection (`None`: capture-level).
     findings: BTreeMap<Option<u64>, Vec<Finding>>,
     error: Option<String>,
@@ -106,8 +106,8 @@ impl CheckSink {
                         "  {:<7} {:<32} pkt {:<7} {:<6} ",
                         f.severity().as_str(),
                         f.code.as_str(),
-                        f.packet,
-                        f.from.map_or("-", |d| d.as_str()),
+                        f.packet().map_or("-".into(), |p| p.to_string()),
+                        f.from().map_or("-", |d| d.as_str()),
                     );
                     let message = escape::terminal(&f.message);
                     match width {
@@ -161,19 +161,35 @@ impl CheckSink {
             let name = Some(cap.name.as_str());
             for f in cap.findings.values().flatten() {
                 let mut line = Vec::new();
-                if escape::json_into(&mut line, &FindingJson::new(f, name)).is_ok() {
-                    line.push(b'\n');
+                if write_record(&mut line, name, &FindingJson::from(f)).is_ok() {
                     out.write_all(&line);
                 }
             }
         }
         let (e, w, i) = self.counts();
         let conns: usize = self.captures.iter().map(|c| c.conns.len()).sum();
-        let summary = serde_json::json!({
-            "type": "summary", "errors": e, "warnings": w, "info": i,
-            "connections": conns, "captures": self.captures.len(),
-        });
-        out.write_all(format!("{summary}\n").as_bytes());
+        #[derive(serde::Serialize)]
+        struct Summary {
+            errors: usize,
+            warnings: usize,
+            info: usize,
+            connections: usize,
+            captures: usize,
+        }
+        impl JsonRecord for Summary {
+            const TYPE: &'static str = "summary";
+        }
+        let mut line = Vec::new();
+        let rec = Summary {
+            errors: e,
+            warnings: w,
+            info: i,
+            connections: conns,
+            captures: self.captures.len(),
+        };
+        if write_record(&mut line, None, &rec).is_ok() {
+            out.write_all(&line);
+        }
     }
 
     /// JUnit XML: a test suite per capture, a test case per connection;
@@ -242,7 +258,7 @@ impl CheckSink {
                                 "{} {} packet {}: {}",
                                 f.severity().as_str(),
                                 f.code.as_str(),
-                                f.packet,
+                                f.packet().map_or("-".into(), |p| p.to_string()),
                                 f.message
                             )
                         })
@@ -266,7 +282,7 @@ impl CheckSink {
                             "{} {} packet {}: {}",
                             f.severity().as_str(),
                             f.code.as_str(),
-                            f.packet,
+                            f.packet().map_or("-".into(), |p| p.to_string()),
                             f.message
                         )
                     })
@@ -332,31 +348,32 @@ fn plural(n: usize) -> &'static str {
 use super::xml_escape as esc;
 
 impl Sink for CheckSink {
-    fn event(&mut self, ev: Event<'_>) {
+    fn event(&mut self, ev: Event<'_>) -> std::ops::ControlFlow<()> {
         let Some(cap) = self.captures.last_mut() else {
-            return;
+            return std::ops::ControlFlow::Continue(());
         };
         match ev {
             Event::Finding(f) => {
                 if self.allow.contains(&f.code) {
-                    return;
+                    return std::ops::ControlFlow::Continue(());
                 }
-                if let Some(id) = f.conn {
+                if let Some(id) = f.conn() {
                     cap.conns.entry(id).or_insert(None);
                 }
-                cap.findings.entry(f.conn).or_default().push(f.clone());
+                cap.findings.entry(f.conn()).or_default().push(f.clone());
             }
             Event::Handshake(c, _) => {
-                cap.conns.insert(c.id, Some(c));
+                cap.conns.insert(c.conn, Some(c));
             }
             Event::ConnEnd(s) => {
-                cap.conns.insert(s.conn.id, Some(s.conn));
+                cap.conns.insert(s.session.conn, Some(s.session));
                 if !s.websocket && s.tls.is_some() {
                     cap.tls += 1;
                 }
             }
             _ => {}
         }
+        std::ops::ControlFlow::Continue(())
     }
 }
 

@@ -1,7 +1,11 @@
-//! JSON lines, exactly as DESIGN.md fixes them (plus a few extra fields).
+//! JSON lines, exactly as DESIGN.md fixes them (plus a few extra fields):
+//! the one writer of every record type ([`write_record`]: `type`, then
+//! `capture`, then the record's fields), and the sink that writes the
+//! pipeline's records.
 
 use std::io::Write;
 use std::net::SocketAddr;
+use std::ops::ControlFlow;
 
 use serde::Serialize;
 
@@ -19,6 +23,8 @@ pub struct Select {
     pub handshakes: bool,
     pub findings: bool,
     pub conns: bool,
+    /// `sse-event` records.
+    pub sse: bool,
 }
 
 /// Serialises borrowed codes as their strings.
@@ -37,6 +43,42 @@ impl Serialize for Addr {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&self.0)
     }
+}
+
+/// A record of the JSON output, tagged by its `type`.
+pub trait JsonRecord: Serialize {
+    /// The `type` field.
+    const TYPE: &'static str;
+}
+
+/// Writes one record as a JSON line into `line` (appended): `type`, then
+/// `capture` when given, then the record's own fields.
+pub fn write_record<T: JsonRecord + ?Sized>(
+    line: &mut Vec<u8>,
+    capture: Option<&str>,
+    rec: &T,
+) -> serde_json::Result<()> {
+    let start = line.len();
+    line.extend_from_slice(b"{\"type\":");
+    super::escape::json_into(line, T::TYPE)?;
+    if let Some(c) = capture {
+        line.extend_from_slice(b",\"capture\":");
+        super::escape::json_into(line, c)?;
+    }
+    let at = line.len();
+    if let Err(e) = super::escape::json_into(line, rec) {
+        line.truncate(start);
+        return Err(e);
+    }
+    // The record's opening brace joins the head; an empty record adds nothing.
+    if line.get(at..) == Some(b"{}".as_slice()) {
+        line.truncate(at);
+        line.push(b'}');
+    } else if let Some(b) = line.get_mut(at) {
+        *b = b',';
+    }
+    line.push(b'\n');
+    Ok(())
 }
 
 /// A frame record after its per-connection head (`type`, `capture`,
@@ -76,13 +118,11 @@ struct FrameJson<'a> {
 
 #[derive(Serialize)]
 struct MessageJson<'a> {
-    #[serde(rename = "type")]
-    ty: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    capture: Option<&'a str>,
     conn: u64,
     client: Addr,
     server: Addr,
+    carrier: &'static str,
+    stream: Option<u32>,
     from: &'static str,
     opcode: u8,
     opcode_name: &'static str,
@@ -107,13 +147,11 @@ struct MessageJson<'a> {
 
 #[derive(Serialize)]
 struct HandshakeJson<'a> {
-    #[serde(rename = "type")]
-    ty: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    capture: Option<&'a str>,
     conn: u64,
     client: Addr,
     server: Addr,
+    carrier: &'static str,
+    stream: Option<u32>,
     packet: u64,
     response_packet: Option<u64>,
     method: &'a str,
@@ -134,36 +172,54 @@ struct HandshakeJson<'a> {
     findings: Vec<&'static str>,
 }
 
+/// The `finding` record.
 #[derive(Serialize)]
-pub(crate) struct FindingJson<'a> {
-    #[serde(rename = "type")]
-    pub ty: &'static str,
+pub struct FindingJson<'a> {
+    code: &'static str,
+    severity: &'static str,
+    conn: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub capture: Option<&'a str>,
-    pub code: &'static str,
-    pub severity: &'static str,
-    pub conn: Option<u64>,
-    pub from: Option<&'static str>,
-    pub packet: u64,
+    stream: Option<u32>,
+    from: Option<&'static str>,
+    packet: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub offset: Option<u64>,
-    pub message: &'a str,
+    offset: Option<u64>,
+    message: &'a str,
 }
 
-impl<'a> FindingJson<'a> {
-    pub fn new(f: &'a Finding, capture: Option<&'a str>) -> Self {
+impl JsonRecord for FindingJson<'_> {
+    const TYPE: &'static str = "finding";
+}
+
+impl<'a> From<&'a Finding> for FindingJson<'a> {
+    fn from(f: &'a Finding) -> Self {
         FindingJson {
-            ty: "finding",
-            capture,
             code: f.code.as_str(),
             severity: f.severity().as_str(),
-            conn: f.conn,
-            from: f.from.map(|d| d.as_str()),
-            packet: f.packet,
-            offset: f.offset,
+            conn: f.conn(),
+            stream: f.stream(),
+            from: f.from().map(|d| d.as_str()),
+            packet: f.packet(),
+            offset: f.offset(),
             message: &f.message,
         }
     }
+}
+
+impl JsonRecord for MessageJson<'_> {
+    const TYPE: &'static str = "message";
+}
+
+impl JsonRecord for HandshakeJson<'_> {
+    const TYPE: &'static str = "handshake";
+}
+
+impl JsonRecord for ConnJson<'_> {
+    const TYPE: &'static str = "conn";
+}
+
+impl JsonRecord for crate::sse::SseRecord {
+    const TYPE: &'static str = "sse-event";
 }
 
 #[derive(Serialize)]
@@ -177,10 +233,6 @@ struct DirJson<'a> {
 
 #[derive(Serialize)]
 struct ConnJson<'a> {
-    #[serde(rename = "type")]
-    ty: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    capture: Option<&'a str>,
     conn: u64,
     client: Addr,
     server: Addr,
@@ -202,15 +254,50 @@ struct ConnJson<'a> {
 }
 
 /// Serialises one record as a line through a reused buffer.
-fn emit_into<W: Write, T: Serialize>(out: &mut Out<W>, line: &mut Vec<u8>, v: &T) {
+fn emit_into<W: Write, T: JsonRecord>(
+    out: &mut Out<W>,
+    line: &mut Vec<u8>,
+    capture: Option<&str>,
+    v: &T,
+) {
     if !out.ok() {
         return;
     }
     line.clear();
-    if super::escape::json_into(line, v).is_ok() {
-        line.push(b'\n');
+    if write_record(line, capture, v).is_ok() {
         out.write_all(line);
     }
+}
+
+/// A frame record's per-session head, without its closing brace: the
+/// record goes on after it.
+fn frame_head(capture: Option<&str>, session: crate::session::SessionRef) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Head {
+        conn: u64,
+        client: Addr,
+        server: Addr,
+        carrier: &'static str,
+        stream: Option<u32>,
+    }
+    impl JsonRecord for Head {
+        const TYPE: &'static str = "frame";
+    }
+    let mut v = Vec::new();
+    let _ = write_record(
+        &mut v,
+        capture,
+        &Head {
+            conn: session.conn,
+            client: Addr(session.client),
+            server: Addr(session.server),
+            carrier: session.carrier.as_str(),
+            stream: session.stream,
+        },
+    );
+    v.pop(); // the newline
+    v.pop(); // the closing brace
+    v
 }
 
 /// Writes the selected records as JSON lines.
@@ -225,7 +312,8 @@ pub struct JsonSink<W: Write> {
     line: Vec<u8>,
     /// Each open connection's frame-record head, formatted once (formatting
     /// the endpoints per frame is costly).
-    frame_heads: foldhash::HashMap<u64, Vec<u8>>,
+    /// (by connection: several sessions may share one).
+    frame_heads: foldhash::HashMap<u64, Vec<(crate::session::SessionRef, Vec<u8>)>>,
     /// The type of each direction's open message, for its continuations.
     types: MessageTypes,
 }
@@ -253,8 +341,8 @@ impl<W: Write> JsonSink<W> {
         self.frame_heads.clear();
     }
 
-    fn emit<T: Serialize>(&mut self, v: &T) {
-        emit_into(&mut self.out, &mut self.line, v);
+    fn emit<T: JsonRecord>(&mut self, v: &T) {
+        emit_into(&mut self.out, &mut self.line, self.capture.as_deref(), v);
     }
 
     fn frame(&mut self, f: &FrameRecord<'_>) {
@@ -263,31 +351,19 @@ impl<W: Write> JsonSink<W> {
         }
         let key = f.header.mask_key.map(|_| self.key_hex.as_str());
         let capture = self.capture.as_deref();
-        let head = self.frame_heads.entry(f.conn.id).or_insert_with(|| {
-            #[derive(Serialize)]
-            struct Head<'a> {
-                #[serde(rename = "type")]
-                ty: &'static str,
-                #[serde(skip_serializing_if = "Option::is_none")]
-                capture: Option<&'a str>,
-                conn: u64,
-                client: Addr,
-                server: Addr,
+        let session = f.session;
+        let heads = self.frame_heads.entry(session.conn).or_default();
+        let i = match heads.iter().position(|(s, _)| *s == session) {
+            Some(i) => i,
+            None => {
+                heads.push((session, frame_head(capture, session)));
+                heads.len() - 1
             }
-            let mut v = Vec::new();
-            let _ = super::escape::json_into(
-                &mut v,
-                &Head {
-                    ty: "frame",
-                    capture,
-                    conn: f.conn.id,
-                    client: Addr(f.conn.client),
-                    server: Addr(f.conn.server),
-                },
-            );
-            v.pop(); // the closing brace: the record goes on after it
-            v
-        });
+        };
+        let head = match heads.get(i) {
+            Some((_, h)) => h.as_slice(),
+            None => &[],
+        };
         let kind = self.types.kind(f);
         let mut hex = std::mem::take(&mut self.hex);
         let (mut payload_hex, mut payload_text, mut payload_base64) = (None, None, None);
@@ -391,13 +467,12 @@ impl<W: Write> JsonSink<W> {
                 }
             }
         }
-        let capture = self.capture.take();
         let rec = MessageJson {
-            ty: "message",
-            capture: capture.as_deref(),
-            conn: m.conn.id,
-            client: Addr(m.conn.client),
-            server: Addr(m.conn.server),
+            conn: m.session.conn,
+            client: Addr(m.session.client),
+            server: Addr(m.session.server),
+            carrier: m.session.carrier.as_str(),
+            stream: m.session.stream,
             from: m.from.as_str(),
             opcode: m.opcode.as_u8(),
             opcode_name: m.opcode.name(),
@@ -419,19 +494,17 @@ impl<W: Write> JsonSink<W> {
             findings: Codes(m.findings),
         };
         self.emit(&rec);
-        self.capture = capture;
         self.hex = hex;
         self.hex2 = b64;
     }
 
-    fn handshake(&mut self, conn: crate::event::ConnRef, h: &Handshake) {
-        let capture = self.capture.take();
+    fn handshake(&mut self, s: crate::session::SessionRef, h: &Handshake) {
         let rec = HandshakeJson {
-            ty: "handshake",
-            capture: capture.as_deref(),
-            conn: conn.id,
-            client: Addr(conn.client),
-            server: Addr(conn.server),
+            conn: s.conn,
+            client: Addr(s.client),
+            server: Addr(s.server),
+            carrier: s.carrier.as_str(),
+            stream: s.stream,
             packet: h.packet,
             response_packet: h.response_packet,
             method: &h.method,
@@ -448,14 +521,12 @@ impl<W: Write> JsonSink<W> {
             extensions: h.extensions.as_deref(),
             extensions_offered: h.offered_extensions.as_deref(),
             tls: None,
-            findings: h.findings.iter().map(|f| f.0.as_str()).collect(),
+            findings: h.findings.iter().map(|f| f.code.as_str()).collect(),
         };
         self.emit(&rec);
-        self.capture = capture;
     }
 
     fn conn(&mut self, c: &ConnSummary) {
-        let capture = self.capture.take();
         let dir = |i: usize| DirJson {
             frames: c.stats[i].frames,
             messages: c.stats[i].messages,
@@ -464,11 +535,9 @@ impl<W: Write> JsonSink<W> {
             close_reason: c.stats[i].close_reason.as_deref(),
         };
         let rec = ConnJson {
-            ty: "conn",
-            capture: capture.as_deref(),
-            conn: c.conn.id,
-            client: Addr(c.conn.client),
-            server: Addr(c.conn.server),
+            conn: c.session.conn,
+            client: Addr(c.session.client),
+            server: Addr(c.session.server),
             packets: [c.first_packet, c.last_packet],
             first_ts: c.first_ts,
             last_ts: c.last_ts,
@@ -485,32 +554,41 @@ impl<W: Write> JsonSink<W> {
             findings: Codes(&c.findings),
         };
         self.emit(&rec);
-        self.capture = capture;
     }
 
+    /// Writes one finding record.
     pub fn finding(&mut self, f: &Finding) {
-        let capture = self.capture.take();
-        let rec = FindingJson::new(f, capture.as_deref());
-        self.emit(&rec);
-        self.capture = capture;
+        self.emit(&FindingJson::from(f));
+    }
+
+    /// Writes one `sse-event` record.
+    pub fn sse(&mut self, e: &crate::sse::SseRecord) {
+        self.emit(e);
     }
 }
 
 impl<W: Write> Sink for JsonSink<W> {
-    fn event(&mut self, ev: Event<'_>) {
+    fn event(&mut self, ev: Event<'_>) -> ControlFlow<()> {
         match ev {
             Event::Frame(f) if self.select.frames => self.frame(f),
             Event::Message(m) if self.select.messages => self.message(m),
             Event::Handshake(c, h) if self.select.handshakes => self.handshake(c, h),
             Event::Finding(f) if self.select.findings => self.finding(f),
+            Event::Sse(e) if self.select.sse => self.sse(e),
             Event::ConnEnd(c) => {
-                self.frame_heads.remove(&c.conn.id);
-                self.types.end(c.conn.id);
+                let conn = c.session.conn;
+                self.frame_heads.remove(&conn);
+                self.types.end(conn);
                 if self.select.conns {
                     self.conn(c);
                 }
             }
             _ => {}
+        }
+        if self.out.ok() {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
         }
     }
 }

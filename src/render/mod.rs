@@ -133,7 +133,7 @@ pub struct MessageTypes {
 impl MessageTypes {
     /// The kind of `f`'s payload (call once per frame, in order).
     pub fn kind(&mut self, f: &FrameRecord<'_>) -> PayloadKind {
-        let key = (f.conn.id, f.from.index());
+        let key = (f.session.conn, f.from.index());
         let op = match f.header.opcode {
             op @ (OpCode::Text | OpCode::Binary) => {
                 if f.header.fin {

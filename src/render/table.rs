@@ -281,7 +281,7 @@ impl<W: Write> TableSink<W> {
         let fixed: Vec<String> = vec![
             f.packet.to_string(),
             time,
-            f.conn.id.to_string(),
+            f.session.conn.to_string(),
             arrow(f.from).into(),
             short_name(f.header.opcode),
             flags(&f.header),
@@ -315,7 +315,7 @@ impl<W: Write> TableSink<W> {
         let fixed: Vec<String> = vec![
             pkts,
             time,
-            m.conn.id.to_string(),
+            m.session.conn.to_string(),
             arrow(m.from).into(),
             m.opcode.name().into(),
             m.frames.to_string(),
@@ -363,9 +363,9 @@ impl<W: Write> TableSink<W> {
         let close =
             |d: &crate::event::DirStats| d.close_code.map_or("-".to_string(), |x| x.to_string());
         self.push(vec![
-            c.conn.id.to_string(),
-            c.conn.client.to_string(),
-            c.conn.server.to_string(),
+            c.session.conn.to_string(),
+            c.session.client.to_string(),
+            c.session.server.to_string(),
             escape::terminal(&path).into_owned(),
             status,
             format!("{}/{}", cs.frames, sc.frames),
@@ -379,17 +379,19 @@ impl<W: Write> TableSink<W> {
 }
 
 impl<W: Write> Sink for TableSink<W> {
-    fn event(&mut self, ev: Event<'_>) {
+    fn event(&mut self, ev: Event<'_>) -> std::ops::ControlFlow<()> {
         match (self.kind, ev) {
+            (_, Event::Start(s)) => self.t0 = Some(s.ts),
             (TableKind::Frames, Event::Frame(f)) => self.frame(f),
             (TableKind::Messages, Event::Message(m)) => self.message(m),
             (TableKind::Conns, Event::ConnEnd(c)) => self.conn(c),
-            (_, Event::ConnEnd(c)) => self.types.end(c.conn.id),
+            (_, Event::ConnEnd(c)) => self.types.end(c.session.conn),
             _ => {}
         }
-    }
-
-    fn capture_start(&mut self, ts: f64) {
-        self.t0 = Some(ts);
+        if self.out.ok() {
+            std::ops::ControlFlow::Continue(())
+        } else {
+            std::ops::ControlFlow::Break(())
+        }
     }
 }

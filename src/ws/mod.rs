@@ -5,6 +5,7 @@ pub mod close;
 pub mod deflate;
 pub mod frame;
 pub mod mask;
+pub mod record;
 pub mod rules;
 pub mod stream;
 pub mod utf8;

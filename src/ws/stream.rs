@@ -10,12 +10,13 @@
 //! chain of plausible frame headers begins.
 
 use crate::config::Config;
-use crate::event::{ConnRef, DirStats, Event, FrameRecord, MessageRecord, Sink};
-use crate::findings::{Code, Dir, Finding};
+use crate::findings::{Code, Dir, Finding, Location};
+use crate::session::SessionRef;
 use crate::ws::close;
 use crate::ws::deflate::{InflateStop, Inflater};
 use crate::ws::frame::{FrameHeader, MAX_HEADER_LEN, OpCode, parse_header};
 use crate::ws::mask::unmask_into;
+use crate::ws::record::{DirStats, FrameRecord, MessageRecord, Output};
 use crate::ws::rules::{self, judge_header};
 use crate::ws::utf8::Utf8Stream;
 
@@ -44,36 +45,36 @@ const HUNT_MAX_FRAME: u64 = 1 << 31;
 
 /// What the decoder is told about the packet being processed.
 pub struct Ctx<'s> {
-    pub conn: ConnRef,
+    /// The session the direction belongs to.
+    pub session: SessionRef,
     /// This direction's role, when known.
     pub from: Option<Dir>,
     /// The addresses of this direction (sender, receiver), to settle the
     /// roles from masking when no handshake or SYN told them.
     pub sender: std::net::SocketAddr,
+    /// See `sender`.
     pub receiver: std::net::SocketAddr,
+    /// The packet whose arrival delivered the bytes.
     pub packet: u64,
+    /// Its time.
     pub ts: f64,
+    /// Caps and what the consumer wants kept.
     pub cfg: &'s Config,
-    pub sink: &'s mut dyn Sink,
-    /// Codes raised on this connection (for its summary).
-    pub conn_findings: &'s mut Vec<Code>,
+    /// Where frames, messages and findings go.
+    pub out: &'s mut dyn Output,
 }
 
 impl Ctx<'_> {
     fn finding(&mut self, code: Code, offset: Option<u64>, message: String) {
-        self.conn_findings.push(code);
-        let f = Finding {
-            code,
-            conn: Some(self.conn.id),
-            from: self.from,
-            packet: self.packet,
-            offset,
-            message,
-        };
-        self.sink.event(Event::Finding(&f));
+        let at = Location::session(self.session)
+            .from(self.from)
+            .packet(self.packet)
+            .offset(offset);
+        self.out.finding(Finding::new(code, at, message));
     }
 
-    /// Settles client and server from this direction's masking.
+    /// Settles client and server from this direction's masking (RFC 6455
+    /// section 5.1: a client masks every frame, a server none).
     fn settle_roles(&mut self, masked: bool) {
         if self.from.is_some() {
             return;
@@ -83,8 +84,8 @@ impl Ctx<'_> {
         } else {
             (self.receiver, self.sender)
         };
-        self.conn.client = client;
-        self.conn.server = server;
+        self.session.client = client;
+        self.session.server = server;
         self.from = Some(if masked { Dir::Client } else { Dir::Server });
     }
 }
@@ -1079,7 +1080,7 @@ impl WsDecoder {
         }
         let codes: Vec<Code> = cur.findings.iter().map(|f| f.0).collect();
         let rec = FrameRecord {
-            conn: cx.conn,
+            session: cx.session,
             from: cx.from.unwrap_or(Dir::Client),
             packet: cx.packet,
             ts: cx.ts,
@@ -1095,7 +1096,7 @@ impl WsDecoder {
             close_reason,
             findings: &codes,
         };
-        cx.sink.event(Event::Frame(&rec));
+        cx.out.frame(&rec);
         self.stats.frames += 1;
         self.stats.payload_bytes += cur.h.payload_len.min(cur.received);
         if cur.h.opcode == OpCode::Close {
@@ -1156,7 +1157,7 @@ impl WsDecoder {
         }
         let data: &[u8] = single.unwrap_or(&self.msg_buf);
         let rec = MessageRecord {
-            conn: cx.conn,
+            session: cx.session,
             from: cx.from.unwrap_or(Dir::Client),
             opcode: m.opcode,
             frames: m.frames,
@@ -1173,7 +1174,7 @@ impl WsDecoder {
             decodable,
             findings: &m.findings,
         };
-        cx.sink.event(Event::Message(&rec));
+        cx.out.message(&rec);
         self.stats.messages += 1;
         if self.msg_buf.capacity() > KEEP_CAPACITY {
             self.msg_buf = Vec::new();
@@ -1237,24 +1238,18 @@ mod tests {
         };
         let a: SocketAddr = "10.0.0.1:1000".parse().unwrap();
         let b: SocketAddr = "10.0.0.2:80".parse().unwrap();
-        let mut findings = Vec::new();
         let mut d = WsDecoder::new(false, false);
         let mut offset = 0;
         for (i, p) in pieces.iter().enumerate() {
             let mut cx = Ctx {
-                conn: ConnRef {
-                    id: 0,
-                    client: a,
-                    server: b,
-                },
+                session: crate::session::SessionRef::conn(0, a, b),
                 from: Some(from),
                 sender: a,
                 receiver: b,
                 packet: i as u64 + 1,
                 ts: 0.0,
                 cfg: &cfg,
-                sink: &mut sink,
-                conn_findings: &mut findings,
+                out: &mut crate::event::ToSink(&mut sink),
             };
             d.data(offset, p, &mut cx);
             offset += p.len() as u64;
@@ -1416,21 +1411,15 @@ mod cut_compressed_tests {
         };
         let a: SocketAddr = "10.0.0.1:1000".parse().unwrap();
         let b: SocketAddr = "10.0.0.2:80".parse().unwrap();
-        let mut findings = Vec::new();
         let mut cx = Ctx {
-            conn: ConnRef {
-                id: 0,
-                client: a,
-                server: b,
-            },
+            session: crate::session::SessionRef::conn(0, a, b),
             from: Some(Dir::Server),
             sender: b,
             receiver: a,
             packet: 1,
             ts: 0.0,
             cfg: &cfg,
-            sink: &mut sink,
-            conn_findings: &mut findings,
+            out: &mut crate::event::ToSink(&mut sink),
         };
         // Negotiation not seen (cut); the stream starts at a frame boundary.
         let mut d = WsDecoder::after_cut_handshake();

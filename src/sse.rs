@@ -3,12 +3,40 @@
 //! in any pieces, lines end in CR, LF or CRLF (a CR at a piece's end may
 //! still pair with the next piece's LF), a leading BOM is dropped once.
 
+use serde::Serialize;
+
+use crate::session::SessionRef;
+
+/// A dispatched server-sent event, where it arrived (the `sse-event` record).
+#[derive(Debug, Clone, Serialize)]
+pub struct SseRecord {
+    /// The connection (and stream, over HTTP/2) of the event stream.
+    #[serde(skip)]
+    pub session: SessionRef,
+    /// The TCP connection's id.
+    pub conn: u64,
+    /// The packet that completed the event.
+    pub packet: u64,
+    /// Its time.
+    pub ts: f64,
+    /// The last event ID at dispatch.
+    pub id: Option<String>,
+    /// The event type (`message` unless an `event` field set one).
+    pub event: String,
+    /// The data, its lines joined by LF.
+    pub data: String,
+    /// The reconnection time set by this event's block.
+    pub retry: Option<u64>,
+}
+
 /// A dispatched event.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SseEvent {
     /// The last event ID string at dispatch (None until an `id` field set one).
     pub id: Option<String>,
+    /// The event type.
     pub event: String,
+    /// The data.
     pub data: String,
     /// The reconnection time set by a `retry` field of this event's block.
     pub retry: Option<u64>,
@@ -26,6 +54,7 @@ pub enum SseProblem {
 /// Longest line kept; longer lines are cut (their tail dropped).
 const MAX_LINE: usize = 1 << 20;
 
+/// The event-stream parser of one response body.
 #[derive(Debug, Default)]
 pub struct SseParser {
     line: Vec<u8>,
@@ -42,6 +71,7 @@ pub struct SseParser {
 }
 
 impl SseParser {
+    /// A parser at the start of a body.
     pub fn new() -> Self {
         Self::default()
     }

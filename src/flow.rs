@@ -1,0 +1,341 @@
+//! The flow table: TCP connections by address pair, their reassembly, port
+//! reuse, eviction when too many are open, ended connections remembered as
+//! tombstones (so their stray packets open nothing), and the capture-wide
+//! budget of bytes held out of order. Each connection's reassembled bytes
+//! go to its [`Host`], which knows nothing of the table.
+//!
+//! Memory follows the number of open connections and what each must hold
+//! (out-of-order bytes, one frame, one message), never the capture's size.
+
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+use foldhash::HashMap;
+
+use crate::carrier::{Host, Link};
+use crate::config::Config;
+use crate::event::{Event, Sink, TcpKind, TcpRecord};
+use crate::findings::{Code, Finding, Location};
+use crate::packet::Segment;
+use crate::tcp::{HalfStream, TcpNote};
+
+/// Ended connections remembered (a few dozen bytes each).
+const MAX_TOMBS: usize = 100_000;
+
+type Key = (SocketAddr, SocketAddr);
+
+fn flow_key(a: SocketAddr, b: SocketAddr) -> Key {
+    if a <= b { (a, b) } else { (b, a) }
+}
+
+struct Conn {
+    tcp: [HalfStream; 2],
+    host: Host,
+    rst: bool,
+    /// Finalised: kept only so that stray packets do not open a new one.
+    closed: bool,
+}
+
+impl Conn {
+    /// Bytes held out of order and by the carrier.
+    fn held(&self) -> usize {
+        self.tcp[0].pending_bytes() + self.tcp[1].pending_bytes() + self.host.held()
+    }
+}
+
+/// The connections of one capture.
+pub struct FlowTable<'c> {
+    cfg: &'c Config,
+    /// Live connections, boxed: growing the table copies pointers only.
+    conns: HashMap<Key, Box<Conn>>,
+    next_id: u64,
+    notes: Vec<TcpNote>,
+    /// Out-of-order bytes held by all streams.
+    ooo_total: usize,
+    /// Port pairs of ended connections (by id), so that their stray packets
+    /// do not open a new one; at most MAX_TOMBS, the oldest forgotten first.
+    tombs: HashMap<Key, u64>,
+    tomb_order: VecDeque<(Key, u64)>,
+}
+
+impl<'c> FlowTable<'c> {
+    /// An empty table.
+    pub fn new(cfg: &'c Config) -> Self {
+        FlowTable {
+            cfg,
+            conns: HashMap::default(),
+            next_id: 0,
+            notes: Vec::new(),
+            ooo_total: 0,
+            tombs: HashMap::default(),
+            tomb_order: VecDeque::new(),
+        }
+    }
+
+    /// One TCP segment.
+    pub fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64, out: &mut dyn Sink) {
+        let key = flow_key(seg.src, seg.dst);
+        // The common case, one hash lookup: a segment of a known connection
+        // that cannot start a new one.
+        if !seg.syn
+            && let Some(conn) = self.conns.get_mut(&key)
+        {
+            drive(
+                conn,
+                seg,
+                number,
+                ts,
+                self.cfg,
+                &mut self.notes,
+                &mut self.ooo_total,
+                out,
+            );
+            if conn.closed {
+                self.bury(key);
+            }
+            return;
+        }
+        if self.tombs.contains_key(&key) {
+            if !seg.syn {
+                return; // a stray packet of a connection that ended
+            }
+            self.tombs.remove(&key); // a new connection on the port pair
+        }
+        let pure_syn = seg.syn && seg.ack.is_none();
+        // A new connection on a used port pair (or a stale entry).
+        let reuse = match self.conns.get(&key) {
+            Some(c) if c.closed => seg.syn,
+            Some(c) if seg.syn => {
+                let l = &c.host.link;
+                let side = usize::from(l.addr[0] != seg.src);
+                pure_syn && c.tcp[side].saw_syn && c.tcp[side].next_offset() > 0
+                    || pure_syn && side == 1 && l.client_side == Some(0)
+            }
+            _ => false,
+        };
+        if reuse
+            && let Some(mut old) = self.conns.remove(&key)
+            && !old.closed
+        {
+            finalize(self.cfg, &mut old, number, ts, out);
+        }
+        if !self.conns.contains_key(&key) {
+            if self.conns.len() >= self.cfg.max_connections {
+                self.evict(number, ts, out);
+            }
+            let id = self.next_id;
+            self.next_id += 1;
+            let link = Link::new(id, [seg.src, seg.dst], number, ts);
+            self.conns.insert(
+                key,
+                Box::new(Conn {
+                    tcp: [HalfStream::default(), HalfStream::default()],
+                    host: Host::new(link),
+                    rst: false,
+                    closed: false,
+                }),
+            );
+        }
+        if let Some(conn) = self.conns.get_mut(&key) {
+            drive(
+                conn,
+                seg,
+                number,
+                ts,
+                self.cfg,
+                &mut self.notes,
+                &mut self.ooo_total,
+                out,
+            );
+            if conn.closed {
+                self.bury(key);
+            }
+        }
+    }
+
+    /// Replaces an ended connection by its port pair alone: its state is
+    /// freed, and its stray packets are still recognised.
+    fn bury(&mut self, key: Key) {
+        let Some(c) = self.conns.remove(&key) else {
+            return;
+        };
+        let id = c.host.link.id;
+        self.tombs.insert(key, id);
+        self.tomb_order.push_back((key, id));
+        while self.tomb_order.len() > MAX_TOMBS {
+            if let Some((k, id)) = self.tomb_order.pop_front()
+                && self.tombs.get(&k) == Some(&id)
+            {
+                self.tombs.remove(&k);
+            }
+        }
+    }
+
+    /// Makes room by finalising the least recently active connection.
+    fn evict(&mut self, number: u64, ts: f64, out: &mut dyn Sink) {
+        let victim = self
+            .conns
+            .iter()
+            .min_by_key(|(_, c)| (!c.closed, c.host.link.last_packet))
+            .map(|(k, _)| *k);
+        if let Some(k) = victim
+            && let Some(mut c) = self.conns.remove(&k)
+            && !c.closed
+        {
+            self.ooo_total = self.ooo_total.saturating_sub(c.held());
+            let at = Location::session(c.host.link.session()).packet(number);
+            let f = Finding::new(
+                Code::LimitReached,
+                at,
+                format!(
+                    "more than {} connections are open at once; the least recently active one is closed early",
+                    self.cfg.max_connections
+                ),
+            );
+            let _ = out.event(Event::Finding(&f));
+            finalize(self.cfg, &mut c, number, ts, out);
+        }
+    }
+
+    /// The capture ended: every open connection is finalised, in id order.
+    pub fn finish(&mut self, out: &mut dyn Sink) {
+        let mut conns: Vec<Box<Conn>> = self
+            .conns
+            .drain()
+            .map(|(_, c)| c)
+            .filter(|c| !c.closed)
+            .collect();
+        conns.sort_by_key(|c| c.host.link.id);
+        for mut c in conns {
+            let (n, t) = (c.host.link.last_packet, c.host.link.last_ts);
+            finalize(self.cfg, &mut c, n, t, out);
+        }
+    }
+}
+
+/// Flushes a connection's streams and ends its carrier.
+fn finalize(cfg: &Config, conn: &mut Conn, number: u64, ts: f64, out: &mut dyn Sink) {
+    let Conn { tcp, host, .. } = conn;
+    for (side, t) in tcp.iter_mut().enumerate() {
+        t.flush(&mut |c| host.deliver(side, c, number, ts, cfg, out));
+    }
+    host.finish(number, ts, cfg, out);
+}
+
+/// Feeds one segment to its connection; a connection that ends (RST, or
+/// FIN both ways) is finalised and left as a tombstone.
+#[allow(clippy::too_many_arguments)]
+fn drive(
+    conn: &mut Conn,
+    seg: &Segment<'_>,
+    number: u64,
+    ts: f64,
+    cfg: &Config,
+    notes: &mut Vec<TcpNote>,
+    ooo_total: &mut usize,
+    out: &mut dyn Sink,
+) {
+    if conn.closed {
+        return;
+    }
+    let before = conn.held();
+    drive_segment(conn, seg, number, ts, cfg, notes, out);
+    let mut after = conn.held();
+    *ooo_total = ooo_total.saturating_sub(before) + after;
+    if *ooo_total > cfg.max_ooo_total && after > 0 {
+        // The capture-wide budget is spent: this connection stops waiting.
+        let Conn { tcp, host, .. } = conn;
+        for (side, t) in tcp.iter_mut().enumerate() {
+            t.give_up(&mut |c| host.deliver(side, c, number, ts, cfg, out));
+        }
+        host.release_held();
+        *ooo_total -= after;
+        after = conn.held();
+        *ooo_total += after;
+    }
+}
+
+fn drive_segment(
+    conn: &mut Conn,
+    seg: &Segment<'_>,
+    number: u64,
+    ts: f64,
+    cfg: &Config,
+    notes: &mut Vec<TcpNote>,
+    out: &mut dyn Sink,
+) {
+    let pure_syn = seg.syn && seg.ack.is_none();
+    let link = &mut conn.host.link;
+    let side = usize::from(link.addr[0] != seg.src);
+    link.last_packet = number;
+    link.last_ts = ts;
+    if pure_syn && link.client_side.is_none() {
+        link.client_side = Some(side);
+    }
+    let t = &mut link.syn_ts;
+    let mut kind = None;
+    if pure_syn {
+        t[0] = Some(ts);
+        kind = Some(TcpKind::Syn);
+    } else if seg.syn && t[0].is_some() {
+        t[1] = Some(ts);
+        kind = Some(TcpKind::SynAck);
+    } else if t[1].is_some() && t[2].is_none() && link.client_side == Some(side) {
+        t[2] = Some(ts);
+        kind = Some(TcpKind::Ack);
+    }
+    // The connection's life as explain draws it: handshake, FIN, RST.
+    if let Some(kind) = kind
+        .or(seg.rst.then_some(TcpKind::Rst))
+        .or(seg.fin.then_some(TcpKind::Fin))
+    {
+        let _ = out.event(Event::Tcp(&TcpRecord {
+            session: link.session(),
+            from: link.dir_of(side),
+            packet: number,
+            ts,
+            kind,
+        }));
+    }
+    let Conn { tcp, host, .. } = conn;
+    if let Some(ack) = seg.ack {
+        let other = 1 - side;
+        tcp[other].peer_ack(ack, &mut |c| host.deliver(other, c, number, ts, cfg, out));
+    }
+    let mut seq = seg.seq;
+    if seg.syn {
+        tcp[side].syn(seg.seq);
+        seq = seq.wrapping_add(1);
+        host.link.start_seen[side] = tcp[side].saw_syn;
+    }
+    notes.clear();
+    tcp[side].segment(
+        seq,
+        seg.payload,
+        seg.missing,
+        seg.fin,
+        cfg,
+        notes,
+        &mut |c| host.deliver(side, c, number, ts, cfg, out),
+    );
+    for note in notes.iter() {
+        let TcpNote::OverlapConflict { offset, len } = *note;
+        host.overlap_conflict(side, offset, len, number, out);
+    }
+    if seg.rst {
+        conn.rst = true;
+    }
+    if conn.rst || (conn.tcp[0].finished() && conn.tcp[1].finished()) {
+        let link = &conn.host.link;
+        let mut tomb_link = Link::new(link.id, link.addr, link.last_packet, link.last_ts);
+        tomb_link.client_side = link.client_side;
+        let tomb = Conn {
+            tcp: Default::default(),
+            host: Host::new(tomb_link),
+            rst: true,
+            closed: true,
+        };
+        let mut c = std::mem::replace(conn, tomb);
+        finalize(cfg, &mut c, number, ts, out);
+    }
+}
