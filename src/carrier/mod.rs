@@ -293,29 +293,28 @@ impl Host {
                 if self.mute[side] {
                     return;
                 }
-                let mut carrier = match self.carrier.take() {
-                    Some(c) => c,
-                    None => {
-                        let from_start = self.link.start_seen[side] && offset == 0;
-                        match probe(&mut self.link, side, bytes, from_start, packet) {
-                            Some(c) => c,
-                            None => {
-                                self.mute[side] = true;
-                                return;
-                            }
+                if self.carrier.is_none() {
+                    let from_start = self.link.start_seen[side] && offset == 0;
+                    match probe(&mut self.link, side, bytes, from_start, packet) {
+                        Some(c) => self.carrier = Some(c),
+                        None => {
+                            self.mute[side] = true;
+                            return;
                         }
                     }
-                };
+                }
                 // A hand-over gives the same bytes to the next carrier (at most twice).
                 for _ in 0..3 {
+                    let Some(carrier) = self.carrier.as_mut() else {
+                        return;
+                    };
                     let mut cx = Cx::new(&mut self.link, packet, ts, cfg, out);
                     carrier.data(&mut cx, side, offset, bytes);
                     match cx.handover.take() {
-                        Some(next) => carrier = next,
+                        Some(next) => self.carrier = Some(next),
                         None => break,
                     }
                 }
-                self.carrier = Some(carrier);
             }
             Chunk::Gap { offset, len, kind } => {
                 self.gap_findings(side, offset, len, kind, packet, cfg, out);

@@ -5,7 +5,9 @@
 //! (`sse.content-type`), bytes that are not UTF-8 (`sse.invalid-utf8`), a
 //! `retry` that is not digits (`sse.invalid-retry`).
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
+
+use foldhash::HashMap;
 use std::net::{IpAddr, SocketAddr};
 use std::ops::ControlFlow;
 
@@ -66,33 +68,18 @@ impl SseStage {
         let key = (h.session.conn, h.session.stream);
         match h.from {
             Dir::Client => {
-                let head = h.head;
-                let r = Resource {
-                    client: h.session.client.ip(),
-                    server: h.session.server,
-                    method: head.method.clone().unwrap_or_default(),
-                    host: head.header("host").map(str::to_string),
-                    path: path_only(head.path.as_deref().unwrap_or("")),
-                    websocket: crate::handshake::is_upgrade_request(head),
-                };
-                let n = self.resources.len();
-                let i = match self.resources.get(&r) {
-                    Some(&i) => Some(i),
-                    None if n < MAX_RESOURCES => {
-                        self.resources.insert(r, n);
-                        self.accepts.push(false);
-                        Some(n)
-                    }
-                    None => None,
-                };
-                let Some(i) = i else {
-                    return ControlFlow::Continue(()); // not classified by push either
-                };
-                if head
+                let accepts = h
+                    .head
                     .header("accept")
-                    .is_some_and(|a| a.to_ascii_lowercase().contains("text/event-stream"))
-                    && let Some(a) = self.accepts.get_mut(i)
-                {
+                    .is_some_and(|a| a.to_ascii_lowercase().contains("text/event-stream"));
+                // Only resources some request asked an event stream of are
+                // remembered: until one has, no answer can be of the wrong type.
+                let i = if accepts || !self.resources.is_empty() {
+                    self.resource(h)
+                } else {
+                    None
+                };
+                if accepts && let Some(a) = i.and_then(|i| self.accepts.get_mut(i)) {
                     *a = true;
                 }
                 if !self.tracks.contains_key(&key) && self.tracks.len() >= MAX_CONNS {
@@ -101,7 +88,7 @@ impl SseStage {
                 let t = self.tracks.entry(key).or_default();
                 t.last_ts = h.ts;
                 if t.waiting.len() < MAX_WAITING {
-                    t.waiting.push_back(Some(i));
+                    t.waiting.push_back(i);
                 }
             }
             Dir::Server => {
@@ -142,6 +129,29 @@ impl SseStage {
             }
         }
         ControlFlow::Continue(())
+    }
+
+    /// The resource a request asks for, remembered (up to MAX_RESOURCES).
+    fn resource(&mut self, h: &HttpHeadRecord<'_>) -> Option<usize> {
+        let head = h.head;
+        let r = Resource {
+            client: h.session.client.ip(),
+            server: h.session.server,
+            method: head.method.clone().unwrap_or_default(),
+            host: head.header("host").map(str::to_string),
+            path: path_only(head.path.as_deref().unwrap_or("")),
+            websocket: crate::handshake::is_upgrade_request(head),
+        };
+        let n = self.resources.len();
+        match self.resources.get(&r) {
+            Some(&i) => Some(i),
+            None if n < MAX_RESOURCES => {
+                self.resources.insert(r, n);
+                self.accepts.push(false);
+                Some(n)
+            }
+            None => None,
+        }
     }
 
     fn body(&mut self, b: &HttpBodyRecord<'_>, out: &mut dyn Sink) -> ControlFlow<()> {
@@ -205,6 +215,11 @@ impl SseStage {
 }
 
 impl Stage for SseStage {
+    fn interests(&self) -> u32 {
+        use crate::stage::kinds::*;
+        HTTP_HEAD | HTTP_BODY | HTTP_END | CONN_END
+    }
+
     fn event(&mut self, ev: &Event<'_>, out: &mut dyn Sink) -> ControlFlow<()> {
         match ev {
             Event::HttpHead(h) => self.head(h, out),
