@@ -3,7 +3,7 @@
 //! directions to WebSocket decoders), and WebSocket streams whose start the
 //! capture lacks (frames hunted for by a strict chain).
 //!
-//! Each side is in one state ([`SideState`]): unknown until its first
+//! Each side is in one state (`SideState`): unknown until its first
 //! bytes, HTTP, waiting for the answer to an upgrade, WebSocket, or
 //! ignored. The upgrade's request and answer go to the handshake judge
 //! ([`crate::handshake`]) as data.

@@ -672,7 +672,7 @@ fn plausible(h: &FrameHeader, reserved: bool, max: u32) -> bool {
 }
 
 /// Where in `data` a run of frames plausibly starts: the first offset
-/// (tried up to [`MAX_HUNT`]) from which consecutive plausible headers
+/// (tried up to `MAX_HUNT`) from which consecutive plausible headers
 /// chain to the end of the piece, or run past it after at least two
 /// headers (one is enough at offset 0: a sender's write usually starts
 /// with a frame, and a TCP segment with a write).

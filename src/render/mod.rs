@@ -14,11 +14,16 @@ use crate::event::FrameRecord;
 use crate::ws::frame::OpCode;
 
 /// How payloads appear in output.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
 pub enum PayloadMode {
+    /// No payload.
     None,
+    /// Text where it is UTF-8, else hex.
     Text,
+    /// Hex.
     Hex,
+    /// Base64.
     Base64,
 }
 
