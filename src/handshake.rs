@@ -1,5 +1,7 @@
 //! The opening handshake (RFC 6455 section 4): the accept key, extension
 //! and subprotocol negotiation, and the rules a request and its 101 must keep.
+#![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+#![warn(missing_docs)]
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -30,7 +32,9 @@ pub fn accept_for(key: &str) -> String {
 /// One extension from a Sec-WebSocket-Extensions list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Extension {
+    /// The extension token, lower-cased.
     pub name: String,
+    /// Its parameters as (name lower-cased, value unquoted).
     pub params: Vec<(String, Option<String>)>,
 }
 
@@ -64,19 +68,33 @@ pub fn parse_extensions(value: &str) -> Vec<Extension> {
 pub struct Handshake {
     /// Packet that completed the request, and its time.
     pub packet: u64,
+    /// Capture time of `packet`, in seconds.
     pub ts: f64,
+    /// Packet that completed the response.
     pub response_packet: Option<u64>,
+    /// Request method.
     pub method: String,
+    /// Request target.
     pub path: String,
+    /// The Host header.
     pub host: Option<String>,
+    /// Sec-WebSocket-Key, trimmed.
     pub key: Option<String>,
+    /// Sec-WebSocket-Version, trimmed.
     pub version: Option<String>,
+    /// Sec-WebSocket-Extensions as offered (every header joined).
     pub offered_extensions: Option<String>,
+    /// Subprotocols offered in Sec-WebSocket-Protocol.
     pub offered_protocols: Vec<String>,
+    /// The response status.
     pub status: Option<u16>,
+    /// Sec-WebSocket-Accept as sent.
     pub accept: Option<String>,
+    /// The accept value the key calls for.
     pub accept_expected: Option<String>,
+    /// Whether the sent accept matches the expected one.
     pub accept_ok: Option<bool>,
+    /// The subprotocol the server chose.
     pub subprotocol: Option<String>,
     /// Extensions as the server accepted them.
     pub extensions: Option<String>,
@@ -85,7 +103,9 @@ pub struct Handshake {
     /// The 101 was cut before its Sec-WebSocket-Extensions could be read:
     /// whether permessage-deflate is in force is not known.
     pub extensions_unknown: bool,
+    /// The request head.
     pub request: HttpHead,
+    /// The response head, once seen.
     pub response: Option<HttpHead>,
     /// How the upgrade was asked for, which decides the rules that apply.
     pub kind: UpgradeKind,
@@ -138,7 +158,10 @@ impl Handshake {
 pub fn is_upgrade_request(head: &HttpHead) -> bool {
     head.has_token("upgrade", "websocket")
         || head.headers.iter().any(|(n, _)| {
-            n.len() > 14 && n.as_bytes()[..14].eq_ignore_ascii_case(b"sec-websocket-")
+            n.len() > 14
+                && n.as_bytes()
+                    .get(..14)
+                    .is_some_and(|p| p.eq_ignore_ascii_case(b"sec-websocket-"))
         })
 }
 
@@ -405,6 +428,7 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

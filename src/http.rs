@@ -4,6 +4,8 @@
 //! The parser never decides what a head means: the caller answers each head
 //! with the [`BodyMode`] that follows it, which keeps pairing requests with
 //! responses (and the upgrade decision) in one place.
+#![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+#![warn(missing_docs)]
 
 /// A parsed request or response head.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -14,9 +16,11 @@ pub struct HttpHead {
     pub path: Option<String>,
     /// Status code, for responses.
     pub status: Option<u16>,
+    /// Reason phrase, for responses.
     pub reason: Option<String>,
     /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub version: u8,
+    /// Header lines as (name, value), in order; values decoded lossily.
     pub headers: Vec<(String, String)>,
     /// Bytes of the head, including the blank line.
     pub len: usize,
@@ -66,6 +70,7 @@ impl HttpHead {
             .and_then(|v| v.trim().parse().ok())
     }
 
+    /// The last transfer coding is `chunked`.
     pub fn is_chunked(&self) -> bool {
         self.headers
             .iter()
@@ -81,8 +86,11 @@ impl HttpHead {
 /// What follows a head, as the caller decides.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BodyMode {
+    /// No body: the next head follows.
     None,
+    /// A body of exactly this many bytes.
     Length(u64),
+    /// A chunked body (RFC 9112 section 7.1).
     Chunked,
     /// Until the connection closes (responses only).
     UntilClose,
@@ -121,6 +129,7 @@ impl BodyMode {
 /// Events from the parser.
 #[derive(Debug)]
 pub enum HttpEvent<'a> {
+    /// The next bytes of the message's body (chunk framing removed).
     Body(&'a [u8]),
     /// The message's body ended.
     End,
@@ -133,6 +142,7 @@ pub enum HttpError {
     BadHead(String),
     /// The head passed the configured size.
     HeadTooLong(usize),
+    /// A malformed chunk size or chunk framing.
     BadChunk,
 }
 
@@ -194,6 +204,8 @@ pub struct HttpParser {
 const MAX_HEADERS: usize = 128;
 
 impl HttpParser {
+    /// A parser for one direction: requests when `request`, else responses;
+    /// heads are parsed in place up to `max_head` bytes.
     pub fn new(request: bool, max_head: usize) -> Self {
         HttpParser {
             request,
@@ -206,10 +218,12 @@ impl HttpParser {
         }
     }
 
+    /// A head answered `Switch`: the bytes after it are another protocol's.
     pub fn is_switched(&self) -> bool {
         self.state == State::Switched
     }
 
+    /// An error or a gap left the parser unable to go on.
     pub fn is_broken(&self) -> bool {
         self.state == State::Broken
     }
@@ -239,7 +253,7 @@ impl HttpParser {
             match self.state {
                 State::Switched | State::Broken => return Ok(i),
                 State::Head => {
-                    let (head, used) = match self.take_head(&data[i..]) {
+                    let (head, used) = match self.take_head(after(data, i)) {
                         Ok(Some(x)) => x,
                         Ok(None) => return Ok(data.len()),
                         Err(e) => {
@@ -264,8 +278,9 @@ impl HttpParser {
                     }
                 }
                 State::Body(n) => {
-                    let take = (n.min((data.len() - i) as u64)) as usize;
-                    on_event(HttpEvent::Body(&data[i..i + take]));
+                    let body = at_most(after(data, i), n);
+                    let take = body.len();
+                    on_event(HttpEvent::Body(body));
                     i += take;
                     let left = n - take as u64;
                     if left == 0 {
@@ -276,10 +291,10 @@ impl HttpParser {
                     }
                 }
                 State::UntilClose => {
-                    on_event(HttpEvent::Body(&data[i..]));
+                    on_event(HttpEvent::Body(after(data, i)));
                     return Ok(data.len());
                 }
-                State::Chunked(c) => match self.chunked(c, &data[i..], on_event) {
+                State::Chunked(c) => match self.chunked(c, after(data, i), on_event) {
                     Ok(used) => i += used,
                     Err(e) => {
                         self.state = State::Broken;
@@ -317,7 +332,7 @@ impl HttpParser {
             Some(o) => (o.kept.as_slice(), o.total),
             None => {
                 let end = memchr::memrchr(b'\n', &self.head_buf)? + 1;
-                (&self.head_buf[..end], self.head_buf.len())
+                (self.head_buf.get(..end)?, self.head_buf.len())
             }
         };
         let mut block = buf.to_vec();
@@ -358,13 +373,13 @@ impl HttpParser {
                 return if skip == data.len() {
                     Ok(None)
                 } else {
-                    self.take_head(&data[skip..])
+                    self.take_head(after(data, skip))
                         .map(|r| r.map(|(h, used)| (h, used + skip)))
                 };
             }
             // A whole head in one piece is parsed in place, within the cap.
-            if let Some(end) = find_head_end(&data[..data.len().min(self.max_head)], 0) {
-                let head = self.parse(&data[..end])?;
+            if let Some(end) = find_head_end(prefix(data, self.max_head), 0) {
+                let head = self.parse(prefix(data, end))?;
                 return Ok(Some((head, end)));
             }
             self.check_start(data)?;
@@ -373,10 +388,10 @@ impl HttpParser {
         let search_from = old.saturating_sub(3);
         let room = self.max_head.saturating_sub(old);
         let add = data.len().min(room);
-        self.head_buf.extend_from_slice(&data[..add]);
+        self.head_buf.extend_from_slice(prefix(data, add));
         if let Some(end) = find_head_end(&self.head_buf, search_from) {
             let buf = std::mem::take(&mut self.head_buf);
-            let head = self.parse(&buf[..end])?;
+            let head = self.parse(prefix(&buf, end))?;
             return Ok(Some((head, end - old)));
         }
         self.check_start(&self.head_buf)?;
@@ -389,7 +404,7 @@ impl HttpParser {
                 return Ok(Some((h, used.saturating_sub(old))));
             }
             return Ok(self
-                .take_oversized(&data[add..])?
+                .take_oversized(after(data, add))?
                 .map(|(h, used)| (h, used + add)));
         }
         Ok(None)
@@ -403,9 +418,10 @@ impl HttpParser {
         };
         let mut i = 0;
         while i < data.len() {
-            let (piece, ends) = match memchr::memchr(b'\n', &data[i..]) {
-                Some(p) => (&data[i..i + p], true),
-                None => (&data[i..], false),
+            let rest = after(data, i);
+            let (piece, ends) = match memchr::memchr(b'\n', rest) {
+                Some(p) => (prefix(rest, p), true),
+                None => (rest, false),
             };
             i += piece.len() + usize::from(ends);
             o.total += piece.len() + usize::from(ends);
@@ -421,7 +437,7 @@ impl HttpParser {
                 return Err(HttpError::BadHead("a control byte in an HTTP head".into()));
             }
             let room = cap.saturating_sub(o.line.len());
-            o.line.extend_from_slice(&piece[..piece.len().min(room)]);
+            o.line.extend_from_slice(prefix(piece, room));
             o.line_len += piece.len();
             if !ends {
                 continue;
@@ -447,7 +463,7 @@ impl HttpParser {
                 o.kept_lines += 1;
             } else if o.cut.len() < MAX_CUT {
                 let name = line.split(|&b| b == b':').next().unwrap_or(&[]);
-                let name = &name[..name.len().min(64)];
+                let name = prefix(name, 64);
                 o.cut
                     .push((String::from_utf8_lossy(name).trim().to_string(), line_len));
             }
@@ -459,7 +475,7 @@ impl HttpParser {
 
     /// Refuses early what cannot be the start of an HTTP message.
     fn check_start(&self, data: &[u8]) -> Result<(), HttpError> {
-        let probe = &data[..data.len().min(16)];
+        let probe = prefix(data, 16);
         let ok = if self.request {
             probe
                 .iter()
@@ -467,7 +483,7 @@ impl HttpParser {
                 .all(|b| b.is_ascii_uppercase() || *b == b'-')
                 && probe.first().is_none_or(|b| b.is_ascii_uppercase())
         } else {
-            b"HTTP/".starts_with(&probe[..probe.len().min(5)]) || probe.starts_with(b"HTTP/")
+            b"HTTP/".starts_with(prefix(probe, 5)) || probe.starts_with(b"HTTP/")
         };
         if ok {
             Ok(())
@@ -529,8 +545,7 @@ impl HttpParser {
     ) -> Result<usize, HttpError> {
         let mut i = 0;
         let mut c = c;
-        while i < data.len() {
-            let b = data[i];
+        while let Some(&b) = data.get(i) {
             c = match c {
                 Chunk::Size => match b {
                     b'0'..=b'9' | b'a'..=b'f' | b'A'..=b'F' => {
@@ -576,8 +591,9 @@ impl HttpParser {
                     }
                 }
                 Chunk::Data(n) => {
-                    let take = n.min((data.len() - i) as u64) as usize;
-                    on_event(HttpEvent::Body(&data[i..i + take]));
+                    let body = at_most(after(data, i), n);
+                    let take = body.len();
+                    on_event(HttpEvent::Body(body));
                     i += take;
                     if n == take as u64 {
                         Chunk::DataCr
@@ -619,6 +635,22 @@ impl HttpParser {
     }
 }
 
+/// The first `n` bytes of `data` (all of it when shorter).
+fn prefix(data: &[u8], n: usize) -> &[u8] {
+    data.get(..n).unwrap_or(data)
+}
+
+/// The bytes of `data` from `i` on (none when `i` is past the end).
+fn after(data: &[u8], i: usize) -> &[u8] {
+    data.get(i..).unwrap_or_default()
+}
+
+/// The first `n` bytes of `data` for a 64-bit wire count `n` (all of it when
+/// shorter, or when `n` does not fit a `usize`).
+fn at_most(data: &[u8], n: u64) -> &[u8] {
+    usize::try_from(n).map_or(data, |n| prefix(data, n))
+}
+
 /// The end of a head (after `\r\n\r\n`, or a bare `\n\n`), searching from `from`.
 fn find_head_end(data: &[u8], from: usize) -> Option<usize> {
     let mut i = from;
@@ -636,8 +668,20 @@ fn find_head_end(data: &[u8], from: usize) -> Option<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checked_cuts_agree_with_the_slices_they_replace() {
+        let d = b"abcdef";
+        for n in 0..9usize {
+            assert_eq!(prefix(d, n), &d[..n.min(d.len())], "prefix {n}");
+            assert_eq!(after(d, n), &d[n.min(d.len())..], "after {n}");
+            assert_eq!(at_most(d, n as u64), &d[..n.min(d.len())], "at_most {n}");
+        }
+        assert_eq!(at_most(d, u64::MAX), d);
+    }
 
     fn run(
         request: bool,

@@ -10,6 +10,8 @@
 //! (as data or as a gap) exactly once, in order; `pending` holds segments
 //! starting after `next`, sorted by start, and `pending_bytes` is the sum of
 //! their lengths, never above the configured cap.
+#![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+#![warn(missing_docs)]
 
 use crate::config::Config;
 
@@ -24,7 +26,29 @@ impl SeqNum {
     }
     /// `n` bytes further on, wrapping at 2^32.
     pub fn advanced_by(self, n: u64) -> SeqNum {
-        SeqNum(self.0.wrapping_add(n as u32))
+        SeqNum(self.0.wrapping_add(low_u32(n)))
+    }
+}
+
+/// `n` modulo 2^32: the low four bytes, taken without a truncating cast.
+fn low_u32(n: u64) -> u32 {
+    let [.., a, b, c, d] = n.to_be_bytes();
+    u32::from_be_bytes([a, b, c, d])
+}
+
+/// The bytes of `data` from `skip` on, when there are any (`skip` below
+/// `data.len()`); `None` otherwise.
+fn tail_after(data: &[u8], skip: u64) -> Option<&[u8]> {
+    let tail = data.get(usize::try_from(skip).ok()?..)?;
+    (!tail.is_empty()).then_some(tail)
+}
+
+/// The bytes of `data` between offsets `from` and `to` (empty when the range
+/// does not lie inside it).
+fn range_of(data: &[u8], from: u64, to: u64) -> &[u8] {
+    match (usize::try_from(from), usize::try_from(to)) {
+        (Ok(from), Ok(to)) => data.get(from..to).unwrap_or_default(),
+        _ => &[],
     }
 }
 
@@ -42,13 +66,20 @@ pub enum GapKind {
 /// What the reassembler delivers, in stream order.
 #[derive(Debug)]
 pub enum Chunk<'a> {
+    /// Stream bytes starting at `offset`.
     Data {
+        /// Stream offset of the first byte.
         offset: u64,
+        /// The bytes (borrowed from the record or the out-of-order store).
         bytes: &'a [u8],
     },
+    /// `len` bytes at `offset` that will never be delivered.
     Gap {
+        /// Stream offset of the first missing byte.
         offset: u64,
+        /// How many bytes are missing.
         len: u64,
+        /// Why they are missing.
         kind: GapKind,
     },
 }
@@ -57,7 +88,12 @@ pub enum Chunk<'a> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TcpNote {
     /// A retransmission or overlap carried different bytes than the first copy.
-    OverlapConflict { offset: u64, len: u64 },
+    OverlapConflict {
+        /// Stream offset of the first differing byte.
+        offset: u64,
+        /// From the first to the last differing byte.
+        len: u64,
+    },
 }
 
 #[derive(Debug)]
@@ -91,14 +127,17 @@ pub struct HalfStream {
 }
 
 impl HalfStream {
+    /// The next stream offset to deliver.
     pub fn next_offset(&self) -> u64 {
         self.next
     }
 
+    /// The stream's origin is known (a SYN or a first segment was seen).
     pub fn has_base(&self) -> bool {
         self.base.is_some()
     }
 
+    /// Bytes held in the out-of-order store.
     pub fn pending_bytes(&self) -> usize {
         self.pending_bytes
     }
@@ -190,8 +229,7 @@ impl HalfStream {
             // In order (possibly overlapping what was delivered): zero-copy path.
             let skip = (self.next as i64 - start) as u64;
             let present = payload.len() as u64;
-            if skip < present {
-                let bytes = &payload[skip as usize..];
+            if let Some(bytes) = tail_after(payload, skip) {
                 out(Chunk::Data {
                     offset: self.next,
                     bytes,
@@ -231,15 +269,15 @@ impl HalfStream {
     ) {
         // Compare with what is held already; held bytes win.
         let idx = self.pending.partition_point(|p| p.start < start);
-        for p in self.pending[idx.saturating_sub(1)..].iter() {
+        for p in self.pending.iter().skip(idx.saturating_sub(1)) {
             if p.start >= start + payload.len() as u64 {
                 break;
             }
             let lo = p.start.max(start);
             let hi = (p.start + p.data.len() as u64).min(start + payload.len() as u64);
             if lo < hi {
-                let a = &p.data[(lo - p.start) as usize..(hi - p.start) as usize];
-                let b = &payload[(lo - start) as usize..(hi - start) as usize];
+                let a = range_of(&p.data, lo - p.start, hi - p.start);
+                let b = range_of(payload, lo - start, hi - start);
                 let first = a.iter().zip(b).position(|(x, y)| x != y);
                 let last = a.iter().zip(b).rposition(|(x, y)| x != y);
                 if let (Some(f), Some(l)) = (first, last) {
@@ -271,8 +309,7 @@ impl HalfStream {
             if start <= self.next {
                 // The segment is now in order (or old): deliver it directly.
                 let skip = self.next - start;
-                if skip < payload.len() as u64 {
-                    let bytes = &payload[skip as usize..];
+                if let Some(bytes) = tail_after(payload, skip) {
                     out(Chunk::Data {
                         offset: self.next,
                         bytes,
@@ -322,11 +359,10 @@ impl HalfStream {
             if end <= self.next {
                 continue;
             }
-            let skip = (self.next - p.start) as usize;
-            if skip < p.data.len() {
+            if let Some(bytes) = tail_after(&p.data, self.next - p.start) {
                 out(Chunk::Data {
                     offset: self.next,
-                    bytes: &p.data[skip..],
+                    bytes,
                 });
                 self.next = p.start + p.data.len() as u64;
             }
@@ -370,8 +406,34 @@ impl HalfStream {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn checked_helpers_agree_with_the_casts_and_slices_they_replace() {
+        for n in [
+            0u64,
+            1,
+            0xFFFF_FFFF,
+            0x1_0000_0000,
+            0x1234_5678_9ABC_DEF0,
+            u64::MAX,
+        ] {
+            assert_eq!(low_u32(n), n as u32, "{n:#x}");
+        }
+        assert_eq!(SeqNum(u32::MAX).advanced_by(0x1_0000_0002), SeqNum(1));
+        let d = [1u8, 2, 3, 4];
+        for skip in 0..6u64 {
+            let want = (skip < 4).then(|| &d[skip as usize..]);
+            assert_eq!(tail_after(&d, skip), want, "skip {skip}");
+        }
+        assert_eq!(tail_after(&d, u64::MAX), None);
+        assert_eq!(range_of(&d, 1, 3), &[2, 3]);
+        assert_eq!(range_of(&d, 4, 4), &[] as &[u8]);
+        assert_eq!(range_of(&d, 3, 5), &[] as &[u8]);
+        assert_eq!(range_of(&d, 3, 2), &[] as &[u8]);
+    }
 
     /// Collects delivered chunks as (offset, bytes) with gaps as `None`.
     fn run(

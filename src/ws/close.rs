@@ -1,4 +1,6 @@
 //! Close frame bodies (RFC 6455 sections 5.5.1 and 7.4).
+#![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+#![warn(missing_docs)]
 
 use crate::findings::Code;
 
@@ -38,6 +40,7 @@ pub fn judge_code(code: u16) -> Option<Code> {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 

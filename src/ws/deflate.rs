@@ -1,14 +1,20 @@
 //! permessage-deflate (RFC 7692): negotiation parameters and a bounded,
 //! streaming inflater per direction.
+#![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+#![warn(missing_docs)]
 
 use flate2::{Decompress, FlushDecompress, Status};
 
 /// The parameters a server accepted (section 7.1).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct DeflateParams {
+    /// The server resets its compression window after each message.
     pub server_no_context_takeover: bool,
+    /// The client resets its compression window after each message.
     pub client_no_context_takeover: bool,
+    /// The server's window size (8-15), when limited.
     pub server_max_window_bits: Option<u8>,
+    /// The client's window size (8-15; 15 when named without a value).
     pub client_max_window_bits: Option<u8>,
 }
 
@@ -40,6 +46,8 @@ pub struct Inflater {
 }
 
 impl Inflater {
+    /// An inflater that stops a message past `max_out` bytes, or past
+    /// `max_ratio` output bytes per wire byte once over 1 MiB.
     pub fn new(max_out: u64, max_ratio: u64) -> Self {
         Inflater {
             z: Decompress::new(false),
@@ -56,11 +64,13 @@ impl Inflater {
         self.z.reset(false);
     }
 
+    /// Starts counting a new message's bytes (the window is kept).
     pub fn begin_message(&mut self) {
         self.produced = 0;
         self.consumed = 0;
     }
 
+    /// Inflated bytes of the current message so far.
     pub fn produced(&self) -> u64 {
         self.produced
     }
@@ -90,9 +100,13 @@ impl Inflater {
                 .z
                 .decompress(input, &mut self.out, flush)
                 .map_err(|e| InflateStop::Corrupt(e.to_string()))?;
-            let used = (self.z.total_in() - before_in) as usize;
-            let made = (self.z.total_out() - before_out) as usize;
-            input = &input[used.min(input.len())..];
+            // zlib never reports more than it was given: `used` is at most
+            // `input.len()` and `made` at most `self.out.len()`. The
+            // fallbacks only keep the slicing below total.
+            let used = usize::try_from(self.z.total_in() - before_in).unwrap_or(usize::MAX);
+            let made = usize::try_from(self.z.total_out() - before_out)
+                .map_or(self.out.len(), |m| m.min(self.out.len()));
+            input = input.get(used..).unwrap_or_default();
             if made > 0 {
                 self.produced += made as u64;
                 if self.produced > self.max_out
@@ -101,7 +115,9 @@ impl Inflater {
                 {
                     return Err(InflateStop::Limit(self.produced));
                 }
-                sink(&self.out[..made]);
+                if let Some(piece) = self.out.get(..made) {
+                    sink(piece);
+                }
             }
             if status == Status::StreamEnd {
                 // A final block (BFINAL) ends the stream; RFC 7692 allows it,
@@ -160,6 +176,7 @@ pub fn parse_params(params: &[(String, Option<String>)]) -> Option<DeflateParams
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use flate2::{Compress, Compression, FlushCompress};

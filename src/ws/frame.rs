@@ -1,23 +1,32 @@
 //! RFC 6455 section 5.2 frame header: decoding the bits, nothing more.
 //! Judging them against the RFC is `rules.rs`.
+#![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+#![warn(missing_docs)]
 
 use nom::IResult;
-use nom::number::streaming::{be_u8, be_u16, be_u64};
+use nom::number::streaming::{be_u8, be_u16, be_u32, be_u64};
 
 /// Frame opcode; reserved values are kept, never lost.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum OpCode {
+    /// 0x0: continues a fragmented message.
     Continuation,
+    /// 0x1: the first frame of a text message.
     Text,
+    /// 0x2: the first frame of a binary message.
     Binary,
+    /// 0x8: close (section 5.5.1).
     Close,
+    /// 0x9: ping (section 5.5.2).
     Ping,
+    /// 0xA: pong (section 5.5.3).
     Pong,
     /// 0x3-0x7 (non-control) and 0xB-0xF (control).
     Reserved(u8),
 }
 
 impl OpCode {
+    /// Decodes the low four bits of `v`; the high bits are ignored.
     pub fn from_u8(v: u8) -> OpCode {
         match v & 0x0F {
             0x0 => OpCode::Continuation,
@@ -29,6 +38,7 @@ impl OpCode {
             other => OpCode::Reserved(other),
         }
     }
+    /// The four-bit opcode value.
     pub fn as_u8(self) -> u8 {
         match self {
             OpCode::Continuation => 0x0,
@@ -40,6 +50,7 @@ impl OpCode {
             OpCode::Reserved(v) => v,
         }
     }
+    /// The lower-case name used in tables and JSON.
     pub fn name(self) -> &'static str {
         match self {
             OpCode::Continuation => "continuation",
@@ -55,6 +66,7 @@ impl OpCode {
     pub fn is_control(self) -> bool {
         self.as_u8() & 0x8 != 0
     }
+    /// Text or binary: the opcodes that start a data message.
     pub fn is_data(self) -> bool {
         matches!(self, OpCode::Text | OpCode::Binary)
     }
@@ -87,20 +99,28 @@ pub const MAX_HEADER_LEN: usize = 14;
 /// A decoded frame header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FrameHeader {
+    /// FIN: this is the final frame of its message.
     pub fin: bool,
+    /// RSV1 (permessage-deflate's "compressed" bit).
     pub rsv1: bool,
+    /// RSV2, defined by no extension we know.
     pub rsv2: bool,
+    /// RSV3, defined by no extension we know.
     pub rsv3: bool,
+    /// The frame opcode.
     pub opcode: OpCode,
+    /// The masking key, when the MASK bit is set.
     pub mask_key: Option<[u8; 4]>,
     /// The declared payload length, as on the wire (may have bit 63 set).
     pub payload_len: u64,
+    /// Which length encoding the header used.
     pub length_form: LengthForm,
     /// Bytes the header occupies (2 to 14).
     pub header_len: usize,
 }
 
 impl FrameHeader {
+    /// The MASK bit: a masking key follows the length.
     pub fn masked(&self) -> bool {
         self.mask_key.is_some()
     }
@@ -122,8 +142,10 @@ fn header(input: &[u8]) -> IResult<&[u8], FrameHeader> {
         l => (rest, u64::from(l), LengthForm::Short),
     };
     let (rest, mask_key) = if b1 & MASK != 0 {
-        let (r, k) = nom::bytes::streaming::take(4usize)(rest)?;
-        (r, Some([k[0], k[1], k[2], k[3]]))
+        // The key is four bytes in wire order; a big-endian read and
+        // `to_be_bytes` give them back unchanged.
+        let (r, k) = be_u32(rest)?;
+        (r, Some(k.to_be_bytes()))
     } else {
         (rest, None)
     };
@@ -160,11 +182,14 @@ pub fn encode_header(h: &FrameHeader, out: &mut Vec<u8>) {
     }
     out.push(b0);
     let m = if h.mask_key.is_some() { MASK } else { 0 };
+    // The 7-bit and 16-bit forms keep the low bits of the length, as the
+    // wire does; the caller picks a form that fits (see `minimal_form`).
+    let [.., lo16_hi, lo16_lo] = h.payload_len.to_be_bytes();
     match h.length_form {
-        LengthForm::Short => out.push(m | (h.payload_len as u8 & LEN7)),
+        LengthForm::Short => out.push(m | (lo16_lo & LEN7)),
         LengthForm::Ext16 => {
             out.push(m | LEN_EXT16);
-            out.extend_from_slice(&(h.payload_len as u16).to_be_bytes());
+            out.extend_from_slice(&[lo16_hi, lo16_lo]);
         }
         LengthForm::Ext64 => {
             out.push(m | LEN_EXT64);
@@ -188,6 +213,7 @@ pub fn minimal_form(len: u64) -> LengthForm {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 
@@ -245,6 +271,37 @@ mod tests {
         assert_eq!(OpCode::from_u8(0xB), OpCode::Reserved(0xB));
         assert!(OpCode::Reserved(0xB).is_control());
         assert!(!OpCode::Reserved(0x3).is_control());
+    }
+
+    #[test]
+    fn encode_keeps_the_low_bits_when_the_form_is_too_short() {
+        // The 7-bit and 16-bit forms carry only the low bits of the length
+        // (what the `as` casts did before the checked rewrite).
+        let mut h = parse_header(&[0x82, 0x05]).unwrap();
+        h.payload_len = 0x0123_4567_89AB_CDEF;
+        for (form, want) in [
+            (LengthForm::Short, vec![0x82u8, 0xEF & 0x7F]),
+            (LengthForm::Ext16, vec![0x82, 0x7E, 0xCD, 0xEF]),
+            (
+                LengthForm::Ext64,
+                vec![0x82, 0x7F, 0x01, 0x23, 0x45, 0x67, 0x89, 0xAB, 0xCD, 0xEF],
+            ),
+        ] {
+            let mut v = Vec::new();
+            encode_header(
+                &FrameHeader {
+                    length_form: form,
+                    ..h
+                },
+                &mut v,
+            );
+            assert_eq!(v, want, "{form:?}");
+        }
+        h.mask_key = Some([9, 8, 7, 6]);
+        let mut v = Vec::new();
+        encode_header(&h, &mut v);
+        assert_eq!(v, [0x82, 0x80 | 0x6F, 9, 8, 7, 6]);
+        assert_eq!(parse_header(&v).unwrap().mask_key, Some([9, 8, 7, 6]));
     }
 
     #[test]

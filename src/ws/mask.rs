@@ -1,11 +1,14 @@
 //! Unmasking (RFC 6455 section 5.3), with the key phase carried across
 //! TCP segments: byte `i` of the payload is XORed with `key[i % 4]`.
+#![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+#![warn(missing_docs)]
 
 /// XORs `data` in place with `key`, where `data[0]` is payload byte number
 /// `phase` (so `key[phase % 4]` applies to it). Word at a time.
 pub fn unmask_in_place(data: &mut [u8], key: [u8; 4], phase: u64) {
     let k = rotated(key, phase);
-    let word = u64::from_ne_bytes([k[0], k[1], k[2], k[3], k[0], k[1], k[2], k[3]]);
+    let [k0, k1, k2, k3] = k;
+    let word = u64::from_ne_bytes([k0, k1, k2, k3, k0, k1, k2, k3]);
     let mut chunks = data.chunks_exact_mut(8);
     for c in &mut chunks {
         let mut w = [0u8; 8];
@@ -13,8 +16,9 @@ pub fn unmask_in_place(data: &mut [u8], key: [u8; 4], phase: u64) {
         let v = u64::from_ne_bytes(w) ^ word;
         c.copy_from_slice(&v.to_ne_bytes());
     }
-    for (i, b) in chunks.into_remainder().iter_mut().enumerate() {
-        *b ^= k[i & 3];
+    // The remainder starts at a multiple of 8, so the key phase is still 0.
+    for (b, kb) in chunks.into_remainder().iter_mut().zip(k.iter().cycle()) {
+        *b ^= kb;
     }
 }
 
@@ -22,15 +26,25 @@ pub fn unmask_in_place(data: &mut [u8], key: [u8; 4], phase: u64) {
 pub fn unmask_into(masked: &[u8], key: [u8; 4], phase: u64, out: &mut Vec<u8>) {
     let start = out.len();
     out.extend_from_slice(masked);
-    unmask_in_place(&mut out[start..], key, phase);
+    if let Some(tail) = out.get_mut(start..) {
+        unmask_in_place(tail, key, phase);
+    }
 }
 
+/// The key as it applies from payload byte `phase` on: `key[phase % 4]` first.
 fn rotated(key: [u8; 4], phase: u64) -> [u8; 4] {
-    let r = (phase & 3) as usize;
-    [key[r], key[(r + 1) & 3], key[(r + 2) & 3], key[(r + 3) & 3]]
+    // Only the low two bits of the phase matter; the last big-endian byte
+    // holds them, so no cast truncates.
+    let [.., low] = phase.to_be_bytes();
+    // Big-endian, `key[0]` is the top byte: rotating left by `r` bytes
+    // brings `key[r]` to the front.
+    u32::from_be_bytes(key)
+        .rotate_left(8 * u32::from(low & 3))
+        .to_be_bytes()
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
 
@@ -39,6 +53,17 @@ mod tests {
             .enumerate()
             .map(|(i, b)| b ^ key[((i as u64 + phase) % 4) as usize])
             .collect()
+    }
+
+    #[test]
+    fn rotation_follows_the_phase_modulo_four() {
+        let key = [0x10, 0x21, 0x32, 0x43];
+        for phase in (0..16u64).chain([u64::MAX - 4, u64::MAX - 1, u64::MAX]) {
+            let want: Vec<u8> = (0..4u64)
+                .map(|i| key[((phase % 4 + i) % 4) as usize])
+                .collect();
+            assert_eq!(rotated(key, phase).to_vec(), want, "phase {phase}");
+        }
     }
 
     #[test]

@@ -1,5 +1,7 @@
 //! Judging a frame header against RFC 6455 (and RFC 7692 for RSV1).
 //! Decoding the bits is `frame.rs`; this only decides what they break.
+#![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+#![warn(missing_docs)]
 
 use crate::findings::{Code, Dir};
 use crate::ws::frame::{FrameHeader, LengthForm, OpCode, minimal_form};
@@ -7,6 +9,7 @@ use crate::ws::frame::{FrameHeader, LengthForm, OpCode, minimal_form};
 /// What the judge needs to know about the direction.
 #[derive(Debug, Clone, Copy)]
 pub struct Context {
+    /// Which side sent the frame, when known.
     pub from: Option<Dir>,
     /// permessage-deflate negotiated: `None` when the handshake was not seen.
     pub deflate: Option<bool>,
@@ -90,6 +93,7 @@ pub fn judge_header(h: &FrameHeader, cx: &Context, out: &mut Vec<(Code, String)>
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::ws::frame::parse_header;
