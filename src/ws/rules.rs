@@ -3,7 +3,7 @@
 #![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 #![warn(missing_docs)]
 
-use crate::findings::{Code, Dir};
+use crate::findings::{Code, Dir, Finding, Location};
 use crate::ws::frame::{FrameHeader, LengthForm, OpCode, minimal_form};
 
 /// What the judge needs to know about the direction.
@@ -18,12 +18,12 @@ pub struct Context {
 }
 
 /// Every rule a header breaks, each with a sentence citing its section.
-pub fn judge_header(h: &FrameHeader, cx: &Context, out: &mut Vec<(Code, String)>) {
+pub fn judge_header(h: &FrameHeader, cx: &Context, out: &mut Vec<Finding>) {
     match (cx.from, h.masked()) {
-        (Some(Dir::Client), false) => out.push((Code::FrameClientUnmasked,
-            "a client frame is not masked; RFC 6455 section 5.1 requires every client-to-server frame to be masked".into())),
-        (Some(Dir::Server), true) => out.push((Code::FrameServerMasked,
-            "a server frame is masked; RFC 6455 section 5.1 forbids masking server-to-client frames".into())),
+        (Some(Dir::Client), false) => out.push(Finding::new(Code::FrameClientUnmasked, Location::default(),
+            "a client frame is not masked; RFC 6455 section 5.1 requires every client-to-server frame to be masked")),
+        (Some(Dir::Server), true) => out.push(Finding::new(Code::FrameServerMasked, Location::default(),
+            "a server frame is masked; RFC 6455 section 5.1 forbids masking server-to-client frames")),
         _ => {}
     }
     // RSV1 belongs to permessage-deflate, and only on the first frame of a
@@ -40,8 +40,9 @@ pub fn judge_header(h: &FrameHeader, cx: &Context, out: &mut Vec<(Code, String)>
             _ => None,
         };
         if let Some(why) = why {
-            out.push((
+            out.push(Finding::new(
                 Code::FrameRsvWithoutExtension,
+                Location::default(),
                 format!(
                     "RSV1 is set but {why}; RFC 6455 section 5.2 requires it to be 0 otherwise"
                 ),
@@ -54,25 +55,25 @@ pub fn judge_header(h: &FrameHeader, cx: &Context, out: &mut Vec<(Code, String)>
             (true, false) => "RSV2 is",
             _ => "RSV3 is",
         };
-        out.push((Code::FrameRsvWithoutExtension, format!(
+        out.push(Finding::new(Code::FrameRsvWithoutExtension, Location::default(), format!(
             "{bits} set but no negotiated extension defines them; RFC 6455 section 5.2 requires them to be 0")));
     }
     if let OpCode::Reserved(v) = h.opcode {
-        out.push((Code::FrameReservedOpcode, format!(
+        out.push(Finding::new(Code::FrameReservedOpcode, Location::default(), format!(
             "opcode 0x{v:X} is reserved; RFC 6455 section 5.2 requires the connection to fail on it")));
     }
     if h.opcode.is_control() {
         if h.payload_len > 125 {
-            out.push((Code::FrameControlTooLong, format!(
+            out.push(Finding::new(Code::FrameControlTooLong, Location::default(), format!(
                 "a {} frame carries {} bytes; RFC 6455 section 5.5 limits control frames to 125", h.opcode.name(), h.payload_len)));
         }
         if !h.fin {
-            out.push((Code::FrameControlFragmented, format!(
+            out.push(Finding::new(Code::FrameControlFragmented, Location::default(), format!(
                 "a {} frame has FIN clear; RFC 6455 section 5.5 forbids fragmenting control frames", h.opcode.name())));
         }
     }
     if h.length_form == LengthForm::Ext64 && h.payload_len >> 63 != 0 {
-        out.push((Code::FrameLengthMsbSet, format!(
+        out.push(Finding::new(Code::FrameLengthMsbSet, Location::default(), format!(
             "the 64-bit length 0x{:016X} has its most significant bit set; RFC 6455 section 5.2 requires it to be 0", h.payload_len)));
     } else if h.length_form != minimal_form(h.payload_len) {
         let form = match h.length_form {
@@ -80,13 +81,13 @@ pub fn judge_header(h: &FrameHeader, cx: &Context, out: &mut Vec<(Code, String)>
             LengthForm::Ext64 => "64-bit",
             LengthForm::Short => "7-bit",
         };
-        out.push((Code::FrameNonMinimalLength, format!(
+        out.push(Finding::new(Code::FrameNonMinimalLength, Location::default(), format!(
             "a payload length of {} is sent in the {form} form; RFC 6455 section 5.2 requires the minimal number of bytes", h.payload_len)));
     }
     match h.opcode {
-        OpCode::Continuation if !cx.message_open => out.push((Code::MessageUnexpectedContinuation,
-            "a continuation frame arrives with no fragmented message open (RFC 6455 section 5.4)".into())),
-        OpCode::Text | OpCode::Binary if cx.message_open => out.push((Code::MessageInterleavedData, format!(
+        OpCode::Continuation if !cx.message_open => out.push(Finding::new(Code::MessageUnexpectedContinuation, Location::default(),
+            "a continuation frame arrives with no fragmented message open (RFC 6455 section 5.4)")),
+        OpCode::Text | OpCode::Binary if cx.message_open => out.push(Finding::new(Code::MessageInterleavedData, Location::default(), format!(
             "a new {} frame starts while a fragmented message is still open; RFC 6455 section 5.4 forbids interleaving", h.opcode.name()))),
         _ => {}
     }
@@ -102,7 +103,7 @@ mod tests {
         let h = parse_header(bytes).unwrap();
         let mut v = Vec::new();
         judge_header(&h, &cx, &mut v);
-        v.into_iter().map(|(c, _)| c).collect()
+        v.into_iter().map(|f| f.code).collect()
     }
 
     const CLIENT: Context = Context {

@@ -100,7 +100,7 @@ struct Cur {
     segments: u32,
     last_packet: u64,
     offset: u64,
-    findings: Vec<(Code, String)>,
+    findings: Vec<Finding>,
     /// How many of `findings` were already reported (at header time).
     reported: usize,
     /// Bytes were lost from its payload.
@@ -800,9 +800,9 @@ impl WsDecoder {
         };
         judge_header(&h, &rcx, &mut findings);
         if self.msg_state_unknown {
-            findings.retain(|(c, _)| {
+            findings.retain(|f| {
                 !matches!(
-                    c,
+                    f.code,
                     Code::MessageInterleavedData | Code::MessageUnexpectedContinuation
                 )
             });
@@ -812,7 +812,7 @@ impl WsDecoder {
         }
         let data_like = h.opcode.is_data() || h.opcode == OpCode::Continuation;
         if self.close_sent && data_like {
-            findings.push((Code::CloseDataAfterClose, format!(
+            findings.push(Finding::new(Code::CloseDataAfterClose, Location::default(), format!(
                 "a {} frame follows this side's Close frame; RFC 6455 section 5.5.1 forbids sending data after Close", h.opcode.name())));
         }
         let mut in_message = false;
@@ -847,8 +847,8 @@ impl WsDecoder {
             m.frames += 1;
         }
         // Header rules are reported now: a frame may never complete (a 2^63 length).
-        for (code, msg) in &findings {
-            cx.finding(*code, Some(offset), msg.clone());
+        for f in &findings {
+            cx.finding(f.code, Some(offset), f.message.clone());
         }
         let reported = findings.len();
         let mut header = [0u8; MAX_HEADER_LEN];
@@ -1042,8 +1042,8 @@ impl WsDecoder {
         if cur.h.opcode == OpCode::Close && !cur.damaged {
             match payload.len() {
                 0 => {}
-                1 => cur.findings.push((Code::ClosePayloadTooShort,
-                    "the close frame carries 1 byte; RFC 6455 section 5.5.1 requires 0 bytes or a 2-byte status code".into())),
+                1 => cur.findings.push(Finding::new(Code::ClosePayloadTooShort, Location::default(),
+                    "the close frame carries 1 byte; RFC 6455 section 5.5.1 requires 0 bytes or a 2-byte status code")),
                 _ => {
                     let code = u16::from_be_bytes([payload[0], payload[1]]);
                     close_code = Some(code);
@@ -1053,32 +1053,33 @@ impl WsDecoder {
                         } else {
                             "is not a valid status code (RFC 6455 section 7.4)"
                         };
-                        cur.findings.push((c, format!("close code {code} {why}")));
+                        cur.findings.push(Finding::new(c, Location::default(), format!("close code {code} {why}")));
                     }
                     let reason = &payload[2..];
                     if simdutf8::basic::from_utf8(reason).is_err() {
-                        cur.findings.push((Code::CloseInvalidUtf8Reason,
-                            "the close reason is not valid UTF-8 (RFC 6455 section 5.5.1)".into()));
+                        cur.findings.push(Finding::new(Code::CloseInvalidUtf8Reason, Location::default(),
+                            "the close reason is not valid UTF-8 (RFC 6455 section 5.5.1)"));
                     }
                     close_reason = Some(reason);
                 }
             }
         }
         if cur.damaged {
-            cur.findings.push((
+            cur.findings.push(Finding::new(
                 Code::TcpGap,
+                Location::default(),
                 format!(
                     "bytes of this {} frame's payload are missing from the capture",
                     cur.h.opcode.name()
                 ),
             ));
         }
-        for (code, msg) in &cur.findings[cur.reported..] {
-            if *code != Code::TcpGap {
-                cx.finding(*code, Some(cur.offset), msg.clone());
+        for f in cur.findings.get(cur.reported..).unwrap_or_default() {
+            if f.code != Code::TcpGap {
+                cx.finding(f.code, Some(cur.offset), f.message.clone());
             }
         }
-        let codes: Vec<Code> = cur.findings.iter().map(|f| f.0).collect();
+        let codes: Vec<Code> = cur.findings.iter().map(|f| f.code).collect();
         let rec = FrameRecord {
             session: cx.session,
             from: cx.from.unwrap_or(Dir::Client),
