@@ -442,17 +442,10 @@ fn run_all_noting<S: Sink>(
     ok
 }
 
-/// A file name for a message line: control characters escaped.
+/// A file name for a message line: control characters escaped (the one
+/// terminal escaper of the program).
 fn escape_name(path: &str) -> String {
-    let mut s = String::with_capacity(path.len());
-    for c in path.chars() {
-        if c.is_control() {
-            s.push_str(&c.escape_unicode().to_string());
-        } else {
-            s.push(c);
-        }
-    }
-    s
+    wsdissect::render::escape::terminal(path).into_owned()
 }
 
 /// Runs one capture of several through `sink` (commands that print per capture).
