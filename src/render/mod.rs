@@ -16,14 +16,11 @@ use crate::ws::frame::OpCode;
 /// How payloads appear in output.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[cfg_attr(feature = "cli", derive(clap::ValueEnum))]
+// (No doc comments on the variants: clap would turn them into a long help.)
 pub enum PayloadMode {
-    /// No payload.
     None,
-    /// Text where it is UTF-8, else hex.
     Text,
-    /// Hex.
     Hex,
-    /// Base64.
     Base64,
 }
 
