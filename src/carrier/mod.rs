@@ -164,12 +164,15 @@ impl<'a> Cx<'a> {
         self.report(Finding::new(code, at, message));
     }
 
+    #[inline]
     /// The connection proved to carry WebSocket: capture findings held
     /// back are reported now.
     pub fn proven_websocket(&mut self) {
         self.link.websocket = true;
-        for f in std::mem::take(&mut self.link.deferred) {
-            self.report(f);
+        if !self.link.deferred.is_empty() {
+            for f in std::mem::take(&mut self.link.deferred) {
+                self.report(f);
+            }
         }
     }
 
