@@ -9,11 +9,20 @@ use super::{Out, escape};
 use crate::event::{Event, SessionRef, Sink};
 use crate::findings::{Code, Finding, Severity};
 
+/// Findings of one code kept per connection for listing; past it they are
+/// counted (the verdict and the summary count every one), so memory
+/// follows the connections and codes, not a hostile capture's size.
+pub const MAX_LISTED_PER_CODE: usize = 1000;
+
 /// Collects the findings of one or more captures.
 #[derive(Default)]
 pub struct CheckSink {
     pub allow: Vec<Code>,
     captures: Vec<CaptureFindings>,
+    /// Every finding counted by severity: (errors, warnings, infos).
+    counts: (usize, usize, usize),
+    /// The most severe finding seen.
+    worst: Option<Severity>,
 }
 
 #[derive(Default)]
@@ -26,13 +35,17 @@ struct CaptureFindings {
     error: Option<String>,
     /// Connections among `conns` that are TLS, not WebSocket.
     tls: usize,
+    /// Findings listed per connection and code.
+    listed: std::collections::HashMap<(Option<u64>, Code), usize>,
+    /// Findings past MAX_LISTED_PER_CODE, by connection and code.
+    not_listed: BTreeMap<Option<u64>, BTreeMap<Code, usize>>,
 }
 
 impl CheckSink {
     pub fn new(allow: Vec<Code>) -> Self {
         CheckSink {
             allow,
-            captures: Vec::new(),
+            ..Default::default()
         }
     }
 
@@ -50,28 +63,22 @@ impl CheckSink {
         }
     }
 
-    fn all(&self) -> impl Iterator<Item = &Finding> {
-        self.captures
-            .iter()
-            .flat_map(|c| c.findings.values().flatten())
+    /// Counts by severity: (errors, warnings, infos), listed or not.
+    pub fn counts(&self) -> (usize, usize, usize) {
+        self.counts
     }
 
-    /// Counts by severity: (errors, warnings, infos).
-    pub fn counts(&self) -> (usize, usize, usize) {
-        let mut n = (0, 0, 0);
-        for f in self.all() {
-            match f.severity() {
-                Severity::Error => n.0 += 1,
-                Severity::Warning => n.1 += 1,
-                Severity::Info => n.2 += 1,
-            }
-        }
-        n
+    /// Findings counted but not listed (past MAX_LISTED_PER_CODE).
+    pub fn not_listed(&self) -> usize {
+        self.captures
+            .iter()
+            .flat_map(|c| c.not_listed.values().flat_map(|m| m.values()))
+            .sum()
     }
 
     /// Whether any finding is at or above `fail_on`.
     pub fn fails(&self, fail_on: Severity) -> bool {
-        self.all().any(|f| f.severity() >= fail_on)
+        self.worst.is_some_and(|w| w >= fail_on)
     }
 
     /// Findings grouped by connection. With a `width`, each line fits it:
@@ -126,6 +133,14 @@ impl CheckSink {
                         }
                     }
                 }
+                for (code, n) in cap.not_listed.get(conn).into_iter().flatten() {
+                    text.push_str(&fit(format!(
+                        "  ... and {n} more {} finding{} here, counted but not listed",
+                        code.as_str(),
+                        plural(*n)
+                    )));
+                    text.push('\n');
+                }
             }
         }
         let (e, w, i) = self.counts();
@@ -175,6 +190,13 @@ impl CheckSink {
             info: usize,
             connections: usize,
             captures: usize,
+            /// Findings counted but not listed (past MAX_LISTED_PER_CODE per
+            /// connection and code).
+            #[serde(skip_serializing_if = "is_zero")]
+            not_listed: usize,
+        }
+        fn is_zero(n: &usize) -> bool {
+            *n == 0
         }
         impl JsonRecord for Summary {
             const TYPE: &'static str = "summary";
@@ -186,6 +208,7 @@ impl CheckSink {
             info: i,
             connections: conns,
             captures: self.captures.len(),
+            not_listed: self.not_listed(),
         };
         if write_record(&mut line, None, &rec).is_ok() {
             out.write_all(&line);
@@ -360,7 +383,24 @@ impl Sink for CheckSink {
                 if let Some(id) = f.conn() {
                     cap.conns.entry(id).or_insert(None);
                 }
-                cap.findings.entry(f.conn()).or_default().push(f.clone());
+                let sev = f.severity();
+                match sev {
+                    Severity::Error => self.counts.0 += 1,
+                    Severity::Warning => self.counts.1 += 1,
+                    Severity::Info => self.counts.2 += 1,
+                }
+                self.worst = self.worst.max(Some(sev));
+                let listed = cap.listed.entry((f.conn(), f.code)).or_default();
+                if *listed < MAX_LISTED_PER_CODE {
+                    *listed += 1;
+                    cap.findings.entry(f.conn()).or_default().push(f.clone());
+                } else {
+                    *cap.not_listed
+                        .entry(f.conn())
+                        .or_default()
+                        .entry(f.code)
+                        .or_default() += 1;
+                }
             }
             Event::Handshake(c, _) => {
                 cap.conns.insert(c.conn, Some(c));
