@@ -22,10 +22,31 @@ use crate::tcp::{HalfStream, TcpNote};
 /// Ended connections remembered (a few dozen bytes each).
 const MAX_TOMBS: usize = 100_000;
 
-type Key = (SocketAddr, SocketAddr);
+/// A connection's address pair, lower endpoint first, packed (address as
+/// IPv6, port): hashing 36 bytes is several times cheaper than hashing two
+/// `SocketAddr` enums field by field.
+type Key = [u8; 36];
+
+fn endpoint(a: SocketAddr) -> [u8; 18] {
+    let ip = match a.ip() {
+        std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped(),
+        std::net::IpAddr::V6(v6) => v6,
+    };
+    let mut e = [0u8; 18];
+    let (addr, port) = e.split_at_mut(16);
+    addr.copy_from_slice(&ip.octets());
+    port.copy_from_slice(&a.port().to_be_bytes());
+    e
+}
 
 fn flow_key(a: SocketAddr, b: SocketAddr) -> Key {
-    if a <= b { (a, b) } else { (b, a) }
+    let (x, y) = (endpoint(a), endpoint(b));
+    let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
+    let mut k = [0u8; 36];
+    let (first, second) = k.split_at_mut(18);
+    first.copy_from_slice(&lo);
+    second.copy_from_slice(&hi);
+    k
 }
 
 struct Conn {
