@@ -10,6 +10,9 @@ use std::time::Duration;
 use pcap_parser::pcapng::Block;
 use pcap_parser::{PcapBlockOwned, PcapError};
 
+use crate::packet::linktype;
+pub use crate::packet::linktype::LinkType;
+
 /// Initial size of the reader's buffer; it grows (to `MAX_RECORD`) only for
 /// a record larger than this.
 const READ_BUFFER: usize = 1 << 20;
@@ -150,9 +153,6 @@ impl Timestamp {
     }
 }
 
-/// A link-layer type number (LINKTYPE_*), as recorded in the capture.
-pub type LinkType = i32;
-
 /// One packet record.
 #[derive(Debug)]
 pub struct Record<'a> {
@@ -251,7 +251,7 @@ where
                     PcapBlockOwned::LegacyHeader(h) => {
                         saw_header = true;
                         // One link type for the whole file: nothing in it can be read.
-                        if !crate::packet::linktype::is_supported(h.network.0) {
+                        if !linktype::is_supported(h.network.0) {
                             return Err(NotACapture(format!(
                                 "unsupported link type {} (wsdissect reads Ethernet, raw IP, \
                                  Linux cooked v1/v2 and BSD loopback captures)",

@@ -9,23 +9,29 @@ use std::net::{IpAddr, SocketAddr};
 
 use etherparse::{EtherType, LaxNetSlice, LaxSlicedPacket, TransportSlice};
 
-use crate::capture::LinkType;
+pub use linktype::LinkType;
 
-/// LINKTYPE_* values we decode.
+/// Link-layer types: the number a capture records for each interface, and
+/// the LINKTYPE_* values we decode. A leaf of the pipeline: the capture
+/// stage (which refuses a file of a link type nothing here decodes) and
+/// this stage both use it, and it uses neither.
 pub mod linktype {
-    pub const NULL: i32 = 0;
-    pub const ETHERNET: i32 = 1;
-    pub const RAW_OPENBSD: i32 = 12;
-    pub const RAW_BSDOS: i32 = 14;
-    pub const RAW: i32 = 101;
-    pub const LOOP: i32 = 108;
-    pub const LINUX_SLL: i32 = 113;
-    pub const IPV4: i32 = 228;
-    pub const IPV6: i32 = 229;
-    pub const LINUX_SLL2: i32 = 276;
+    /// A link-layer type number (LINKTYPE_*), as recorded in the capture.
+    pub type LinkType = i32;
+
+    pub const NULL: LinkType = 0;
+    pub const ETHERNET: LinkType = 1;
+    pub const RAW_OPENBSD: LinkType = 12;
+    pub const RAW_BSDOS: LinkType = 14;
+    pub const RAW: LinkType = 101;
+    pub const LOOP: LinkType = 108;
+    pub const LINUX_SLL: LinkType = 113;
+    pub const IPV4: LinkType = 228;
+    pub const IPV6: LinkType = 229;
+    pub const LINUX_SLL2: LinkType = 276;
 
     /// Whether `decode` understands this link type.
-    pub fn is_supported(link: i32) -> bool {
+    pub fn is_supported(link: LinkType) -> bool {
         matches!(
             link,
             NULL | ETHERNET
