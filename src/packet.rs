@@ -191,7 +191,7 @@ fn ip_of(ether_type: EtherType, payload: &[u8]) -> Option<&[u8]> {
 }
 
 /// The segment a TCP header slice heads.
-#[inline]
+#[inline(always)]
 fn segment<'a>(
     src: IpAddr,
     dst: IpAddr,
