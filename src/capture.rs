@@ -596,6 +596,37 @@ mod tests {
     }
 
     #[test]
+    fn a_record_larger_than_the_buffer_grows_it_mid_stream() {
+        // Small records, one of 3 MiB (the buffer is 1 MiB and partly
+        // consumed when it comes), small records again.
+        let mut v = legacy_header([0xd4, 0xc3, 0xb2, 0xa1], 1);
+        let small: Vec<u8> = (0..600u32).map(|i| (i * 7) as u8).collect();
+        let big: Vec<u8> = (0..3 << 20).map(|i: u32| (i >> 3) as u8).collect();
+        for n in 0..1000 {
+            legacy_record(&mut v, n, 0, &small);
+        }
+        legacy_record(&mut v, 1000, 0, &big);
+        for n in 1001..2001 {
+            legacy_record(&mut v, n, 0, &small);
+        }
+        let mut lens = Vec::new();
+        let s = read_capture(&v[..], |r| {
+            let want: &[u8] = if r.data.len() == big.len() {
+                &big
+            } else {
+                &small
+            };
+            assert_eq!(r.data, want, "record {}", r.number);
+            lens.push(r.data.len());
+        })
+        .unwrap();
+        assert!(s.problem.is_none(), "{:?}", s.problem);
+        assert_eq!(lens.len(), 2001);
+        assert_eq!(lens[1000], big.len());
+        assert_eq!(s.bytes_read, v.len() as u64);
+    }
+
+    #[test]
     fn absurd_caplen_is_a_problem_not_an_allocation() {
         let mut v = legacy_header([0xd4, 0xc3, 0xb2, 0xa1], 1);
         legacy_record(&mut v, 1, 0, b"xyz");
