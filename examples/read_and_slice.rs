@@ -1,5 +1,8 @@
-//! The benchmark's floor: read a capture with pcap-parser's streaming reader
-//! and slice every packet's headers with etherparse, doing nothing else.
+//! The benchmark's "capture+packet stages" line: read a capture through
+//! wsdissect's own capture stage (`capture::read_capture`) and decode every
+//! record with its packet stage (`packet::decode`), summing TCP payload
+//! bytes, doing nothing else. (The floor every ratio is against is
+//! examples/floor.rs, which uses no wsdissect code.)
 //!
 //! Usage: cargo run --release --example read_and_slice -- CAPTURE
 

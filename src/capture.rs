@@ -8,7 +8,11 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use pcap_parser::pcapng::Block;
-use pcap_parser::{PcapBlockOwned, PcapError};
+use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::{LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader, nom};
+
+use crate::packet::linktype;
+pub use crate::packet::linktype::LinkType;
 
 /// Initial size of the reader's buffer; it grows (to `MAX_RECORD`) only for
 /// a record larger than this.
@@ -150,9 +154,6 @@ impl Timestamp {
     }
 }
 
-/// A link-layer type number (LINKTYPE_*), as recorded in the capture.
-pub type LinkType = i32;
-
 /// One packet record.
 #[derive(Debug)]
 pub struct Record<'a> {
@@ -226,10 +227,7 @@ where
 
 /// [`read_capture`], until `on_record` answers `Break`: then no more of the
 /// input is read ([`CaptureSummary::stopped`]).
-pub fn read_capture_until<R, F>(
-    mut input: R,
-    mut on_record: F,
-) -> Result<CaptureSummary, NotACapture>
+pub fn read_capture_until<R, F>(mut input: R, on_record: F) -> Result<CaptureSummary, NotACapture>
 where
     R: Read + Send,
     F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>,
@@ -238,24 +236,58 @@ where
         Ok(p) => p,
         Err(e) => return Err(NotACapture(format!("cannot read: {e}"))),
     };
+    // The format is told from the prefix as pcap-parser's `create_reader`
+    // tells it, but the reader is its concrete type, not a boxed one.
+    if prefix.is_empty() {
+        return Err(not_a_capture(PcapError::Eof));
+    }
+    let pcapng = pcap_parser::pcapng::parse_sectionheaderblock(&prefix).is_ok();
+    if !pcapng {
+        match pcap_parser::parse_pcap_header(&prefix) {
+            Ok(_) => {}
+            Err(nom::Err::Incomplete(_)) => return Err(not_a_capture(PcapError::Incomplete(0))),
+            Err(_) => return Err(not_a_capture(PcapError::HeaderNotRecognized)),
+        }
+    }
     let input = io::Cursor::new(prefix).chain(input);
-    let mut reader = match pcap_parser::create_reader(READ_BUFFER, input) {
-        Ok(r) => r,
-        Err(PcapError::Eof) => return Err(NotACapture("empty file".into())),
-        Err(PcapError::HeaderNotRecognized)
-        | Err(PcapError::NomError(..))
-        | Err(PcapError::OwnedNomError(..)) => {
-            return Err(NotACapture(
-                "not a pcap or pcapng capture (unrecognised file header)".into(),
-            ));
+    if pcapng {
+        match PcapNGReader::new(READ_BUFFER, input) {
+            Ok(reader) => read_records(reader, on_record),
+            Err(e) => Err(not_a_capture(e)),
         }
-        Err(PcapError::Incomplete(_)) | Err(PcapError::UnexpectedEof) => {
-            return Err(NotACapture(
-                "too short to be a pcap or pcapng capture".into(),
-            ));
+    } else {
+        match LegacyPcapReader::new(READ_BUFFER, input) {
+            Ok(reader) => read_records(reader, on_record),
+            Err(e) => Err(not_a_capture(e)),
         }
-        Err(e) => return Err(NotACapture(format!("cannot read capture: {e:?}"))),
-    };
+    }
+}
+
+/// Why a file whose reader could not be made is not a capture.
+fn not_a_capture(e: PcapError<&[u8]>) -> NotACapture {
+    match e {
+        PcapError::Eof => NotACapture("empty file".into()),
+        PcapError::HeaderNotRecognized | PcapError::NomError(..) | PcapError::OwnedNomError(..) => {
+            NotACapture("not a pcap or pcapng capture (unrecognised file header)".into())
+        }
+        PcapError::Incomplete(_) | PcapError::UnexpectedEof => {
+            NotACapture("too short to be a pcap or pcapng capture".into())
+        }
+        e => NotACapture(format!("cannot read capture: {e:?}")),
+    }
+}
+
+/// The records of a capture whose reader is made.
+///
+/// A record is consumed without moving the buffer: the reader moves the
+/// bytes left (a record cut at the buffer's end) to the buffer's start only
+/// when it refills it, so reading costs what the records cost, not a shift
+/// of half the buffer every half a buffer.
+fn read_records<P, F>(mut reader: P, mut on_record: F) -> Result<CaptureSummary, NotACapture>
+where
+    P: PcapReaderIterator,
+    F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>,
+{
     let mut summary = CaptureSummary::default();
     let mut interfaces: Vec<Interface> = Vec::new();
     let mut legacy: Option<Interface> = None;
@@ -272,7 +304,7 @@ where
                     PcapBlockOwned::LegacyHeader(h) => {
                         saw_header = true;
                         // One link type for the whole file: nothing in it can be read.
-                        if !crate::packet::linktype::is_supported(h.network.0) {
+                        if !linktype::is_supported(h.network.0) {
                             return Err(NotACapture(format!(
                                 "unsupported link type {} (wsdissect reads Ethernet, raw IP, \
                                  Linux cooked v1/v2 and BSD loopback captures)",
@@ -366,7 +398,7 @@ where
                         }
                     }
                 }
-                reader.consume(offset);
+                reader.consume_noshift(offset);
                 if halt {
                     summary.stopped = true;
                     break;
@@ -539,6 +571,87 @@ mod tests {
             )]
         );
         assert!(s.problem.unwrap().message.contains("middle of a record"));
+    }
+
+    /// Counts the reads that delivered bytes.
+    struct CountingReader<'a> {
+        data: &'a [u8],
+        reads: usize,
+    }
+
+    impl Read for CountingReader<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            let n = self.data.read(buf)?;
+            self.reads += usize::from(n > 0);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn records_are_moved_in_the_buffer_only_at_a_refill() {
+        // 10 MiB of 1,000-byte records: ten buffers' worth.
+        let mut v = legacy_header([0xd4, 0xc3, 0xb2, 0xa1], 1);
+        let data: Vec<u8> = (0..1000u32).map(|i| i as u8).collect();
+        let records = 10 * READ_BUFFER / 1016;
+        for n in 0..records {
+            legacy_record(&mut v, n as u32, 0, &data);
+        }
+        let mut input = CountingReader { data: &v, reads: 0 };
+        let mut last = 0usize;
+        let mut moves = 0usize;
+        let mut seen = 0usize;
+        let s = read_capture(&mut input, |r| {
+            assert_eq!(r.data, &data[..]);
+            // A record that starts before the one read before it was moved
+            // there: the buffer's bytes were shifted to its start.
+            let at = r.data.as_ptr() as usize;
+            moves += usize::from(at < last);
+            last = at;
+            seen += 1;
+        })
+        .unwrap();
+        assert_eq!(seen, records);
+        assert!(s.problem.is_none());
+        // Shifting on every consume past half the buffer moves it twice a
+        // read (~1,000 records a shift of half a MiB each); moving only the
+        // partial record at a refill, once.
+        assert!(input.reads >= 10, "{} reads", input.reads);
+        assert!(
+            moves <= input.reads,
+            "the buffer moved {moves} times for {} reads",
+            input.reads
+        );
+    }
+
+    #[test]
+    fn a_record_larger_than_the_buffer_grows_it_mid_stream() {
+        // Small records, one of 3 MiB (the buffer is 1 MiB and partly
+        // consumed when it comes), small records again.
+        let mut v = legacy_header([0xd4, 0xc3, 0xb2, 0xa1], 1);
+        let small: Vec<u8> = (0..600u32).map(|i| (i * 7) as u8).collect();
+        let big: Vec<u8> = (0..3 << 20).map(|i: u32| (i >> 3) as u8).collect();
+        for n in 0..1000 {
+            legacy_record(&mut v, n, 0, &small);
+        }
+        legacy_record(&mut v, 1000, 0, &big);
+        for n in 1001..2001 {
+            legacy_record(&mut v, n, 0, &small);
+        }
+        let mut lens = Vec::new();
+        let s = read_capture(&v[..], |r| {
+            let want: &[u8] = if r.data.len() == big.len() {
+                &big
+            } else {
+                &small
+            };
+            assert_eq!(r.data, want, "record {}", r.number);
+            lens.push(r.data.len());
+        })
+        .unwrap();
+        assert!(s.problem.is_none(), "{:?}", s.problem);
+        assert_eq!(lens.len(), 2001);
+        assert_eq!(lens[1000], big.len());
+        assert_eq!(s.bytes_read, v.len() as u64);
     }
 
     #[test]
