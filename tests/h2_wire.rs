@@ -240,3 +240,23 @@ fn nghttpd_answering_an_h2c_upgrade_in_http2_at_once_keeps_the_http1_request() {
     let check = run(&["check", "--format", "json"], &cap);
     assert!(check.iter().all(|r| r["type"] != "finding"), "{check:#?}");
 }
+
+#[test]
+fn an_h2c_upgrade_hands_the_connection_to_http2() {
+    // curl --http2 on http://: GET /sse with Upgrade: h2c, 101, then the
+    // answer on stream 1 and a second request on stream 3.
+    let recs = run(&["push", "--format", "json"], &h2("h2-upgrade.pcap"));
+    let paths: BTreeSet<&str> = recs
+        .iter()
+        .filter(|r| r["type"] == "push")
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, BTreeSet::from(["/sse", "/poll"]));
+    let events = recs.iter().filter(|r| r["type"] == "sse-event").count();
+    let logged = jsonl(&h2("h2-upgrade.sent.jsonl"))
+        .iter()
+        .filter(|l| l["kind"] == "sse")
+        .count();
+    assert!(logged > 0);
+    assert_eq!(events, logged);
+}
