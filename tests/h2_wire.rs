@@ -213,6 +213,124 @@ fn check_is_clean_on_every_h2_sample() {
 }
 
 #[test]
+fn push_sees_every_request_tshark_sees_and_the_logged_sse_events() {
+    for name in SAMPLES {
+        let base = name.trim_end_matches(".pcap");
+        let tshark = jsonl(&h2(&format!("{base}.tshark-h2.jsonl")));
+        // Every request tshark decodes: client HEADERS with :method.
+        let mut want: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for f in &tshark {
+            if f["from"] != "client" {
+                continue;
+            }
+            let Some(h) = f["headers"].as_array() else {
+                continue;
+            };
+            let get = |n: &str| {
+                h.iter()
+                    .find(|kv| kv[0] == n)
+                    .and_then(|kv| kv[1].as_str())
+                    .map(str::to_string)
+            };
+            if let (Some(m), Some(p)) = (get(":method"), get(":path")) {
+                let p = p.split('?').next().unwrap().to_string();
+                *want.entry((m, p)).or_default() += 1;
+            }
+        }
+        // h2-upgrade: the first request is HTTP/1.1 (tshark's HTTP, not HTTP2).
+        if *name == "h2-upgrade.pcap" {
+            *want.entry(("GET".into(), "/sse".into())).or_default() += 1;
+        }
+        let recs = run(&["push", "--format", "json"], &h2(name));
+        let mut have: BTreeMap<(String, String), u64> = BTreeMap::new();
+        for p in recs.iter().filter(|r| r["type"] == "push") {
+            *have
+                .entry((
+                    p["method"].as_str().unwrap().into(),
+                    p["path"].as_str().unwrap().into(),
+                ))
+                .or_default() += p["requests"].as_u64().unwrap();
+        }
+        assert_eq!(have, want, "{name}");
+
+        let sse = recs
+            .iter()
+            .find(|p| p["type"] == "push" && p["path"] == "/sse")
+            .unwrap_or_else(|| panic!("{name}: no /sse channel"));
+        assert_eq!(sse["technique"], "sse", "{name}: {}", sse["reason"]);
+        let logged: Vec<(String, String, String)> = jsonl(&h2(&format!("{base}.sent.jsonl")))
+            .iter()
+            .filter(|l| l["kind"] == "sse")
+            .map(|l| {
+                (
+                    l["id"].as_str().unwrap().into(),
+                    l["event"].as_str().unwrap().into(),
+                    l["data"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        let events: Vec<(String, String, String)> = recs
+            .iter()
+            .filter(|r| r["type"] == "sse-event")
+            .map(|e| {
+                (
+                    e["id"].as_str().unwrap().into(),
+                    e["event"].as_str().unwrap().into(),
+                    e["data"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        if !logged.is_empty() {
+            assert_eq!(events, logged, "{name}");
+        } else {
+            // curl's SSE: five events from the same server app.
+            assert_eq!(events.len(), 5, "{name}");
+        }
+        assert_eq!(
+            sse["events"].as_u64().unwrap(),
+            events.len() as u64,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn the_websocket_channel_over_h2_is_websocket_in_push() {
+    let recs = run(&["push", "--format", "json"], &h2("h2-ws.pcap"));
+    let ws = recs
+        .iter()
+        .find(|p| p["type"] == "push" && p["method"] == "CONNECT")
+        .unwrap();
+    assert_eq!(ws["technique"], "websocket", "{}", ws["reason"]);
+    assert_eq!(ws["requests"], 2);
+    let served = jsonl(&h2("h2-ws.sent.jsonl"))
+        .iter()
+        .filter(|l| l["side"] == "server")
+        .count() as u64;
+    assert_eq!(ws["events"], served);
+}
+
+#[test]
+fn an_h2c_upgrade_hands_the_connection_to_http2() {
+    // curl --http2 on http://: GET /sse with Upgrade: h2c, 101, then the
+    // answer on stream 1 and a second request on stream 3.
+    let recs = run(&["push", "--format", "json"], &h2("h2-upgrade.pcap"));
+    let paths: BTreeSet<&str> = recs
+        .iter()
+        .filter(|r| r["type"] == "push")
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, BTreeSet::from(["/sse", "/poll"]));
+    let events = recs.iter().filter(|r| r["type"] == "sse-event").count();
+    let logged = jsonl(&h2("h2-upgrade.sent.jsonl"))
+        .iter()
+        .filter(|l| l["kind"] == "sse")
+        .count();
+    assert!(logged > 0);
+    assert_eq!(events, logged);
+}
+
+#[test]
 fn nghttpd_answering_an_h2c_upgrade_in_http2_at_once_keeps_the_http1_request() {
     // samples/nonws/h2c.pcap: three files over prior knowledge (one
     // connection), then `nghttp -nu`: the server's SETTINGS arrive before
@@ -239,24 +357,4 @@ fn nghttpd_answering_an_h2c_upgrade_in_http2_at_once_keeps_the_http1_request() {
     assert_eq!(have, want);
     let check = run(&["check", "--format", "json"], &cap);
     assert!(check.iter().all(|r| r["type"] != "finding"), "{check:#?}");
-}
-
-#[test]
-fn an_h2c_upgrade_hands_the_connection_to_http2() {
-    // curl --http2 on http://: GET /sse with Upgrade: h2c, 101, then the
-    // answer on stream 1 and a second request on stream 3.
-    let recs = run(&["push", "--format", "json"], &h2("h2-upgrade.pcap"));
-    let paths: BTreeSet<&str> = recs
-        .iter()
-        .filter(|r| r["type"] == "push")
-        .map(|p| p["path"].as_str().unwrap())
-        .collect();
-    assert_eq!(paths, BTreeSet::from(["/sse", "/poll"]));
-    let events = recs.iter().filter(|r| r["type"] == "sse-event").count();
-    let logged = jsonl(&h2("h2-upgrade.sent.jsonl"))
-        .iter()
-        .filter(|l| l["kind"] == "sse")
-        .count();
-    assert!(logged > 0);
-    assert_eq!(events, logged);
 }
