@@ -358,3 +358,44 @@ fn nghttpd_answering_an_h2c_upgrade_in_http2_at_once_keeps_the_http1_request() {
     let check = run(&["check", "--format", "json"], &cap);
     assert!(check.iter().all(|r| r["type"] != "finding"), "{check:#?}");
 }
+
+#[test]
+fn third_party_h2c_every_request_tshark_sees_and_no_finding() {
+    // samples/h2/h2-nghttp2.pcap: nghttpd with h2load (concurrent streams
+    // on two connections) and nghttp (a header block continued in
+    // CONTINUATION frames, a 404); no Python, no Hypercorn.
+    let cap = h2("h2-nghttp2.pcap");
+    let tshark = jsonl(&h2("h2-nghttp2.tshark-h2.jsonl"));
+    assert!(tshark.iter().any(|f| f["type"] == 9), "no CONTINUATION");
+    let mut want: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for f in tshark.iter().filter(|f| f["from"] == "client") {
+        let Some(h) = f["headers"].as_array() else {
+            continue;
+        };
+        let get = |n: &str| {
+            h.iter()
+                .find(|kv| kv[0] == n)
+                .and_then(|kv| kv[1].as_str())
+                .map(str::to_string)
+        };
+        if let (Some(m), Some(p)) = (get(":method"), get(":path")) {
+            *want.entry((m, p)).or_default() += 1;
+        }
+    }
+    assert!(want.values().sum::<u64>() >= 40, "{want:?}");
+    let recs = run(&["push", "--format", "json"], &cap);
+    let mut have: BTreeMap<(String, String), u64> = BTreeMap::new();
+    for p in recs.iter().filter(|r| r["type"] == "push") {
+        *have
+            .entry((
+                p["method"].as_str().unwrap().into(),
+                p["path"].as_str().unwrap().into(),
+            ))
+            .or_default() += p["requests"].as_u64().unwrap();
+    }
+    assert_eq!(have, want);
+    let check = run(&["check", "--format", "json"], &cap);
+    assert!(check.iter().all(|r| r["type"] != "finding"), "{check:#?}");
+    let frames = run(&["frames", "--format", "json"], &cap);
+    assert!(frames.iter().all(|r| r["type"] != "frame"));
+}
