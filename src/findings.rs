@@ -101,6 +101,13 @@ codes! {
     SseInvalidRetry = "sse.invalid-retry", Warning;
     // Second release (DESIGN.md): TLS recognised, not decrypted.
     TlsNoKeys = "tls.no-keys", Warning;
+    // Second release (DESIGN.md): HTTP/2.
+    H2ConnectProtocolNotEnabled = "h2.connect-protocol-not-enabled", Error;
+    H2HpackNoContext = "h2.hpack-no-context", Warning;
+    // Extensions: the HTTP/2 layer's own rules.
+    H2MalformedFrame = "h2.malformed-frame", Error;
+    H2HpackMalformed = "h2.hpack-malformed", Error;
+    H2StreamError = "h2.stream-error", Error;
 }
 
 impl Code {
@@ -163,6 +170,19 @@ impl Code {
             SseInvalidRetry => "a retry field that is not all digits",
             TlsNoKeys => {
                 "a TLS connection (recognised by its hellos or records, on any port) with no secrets to decrypt it; nothing inside is decoded"
+            }
+            H2ConnectProtocolNotEnabled => {
+                "an extended CONNECT (RFC 8441) without the server's SETTINGS_ENABLE_CONNECT_PROTOCOL=1"
+            }
+            H2HpackNoContext => {
+                "HTTP/2 headers that refer to header table entries the capture never showed (it started mid-connection or lost bytes)"
+            }
+            H2MalformedFrame => {
+                "an HTTP/2 frame that breaks RFC 9113 (bad preface, size, stream 0, CONTINUATION out of place)"
+            }
+            H2HpackMalformed => "an HPACK header block that breaks RFC 7541",
+            H2StreamError => {
+                "an HTTP/2 frame on a stream in the wrong state (closed, idle, or after END_STREAM)"
             }
             #[allow(unreachable_patterns)]
             _ => "see docs/schema.md",

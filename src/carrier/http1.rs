@@ -68,6 +68,8 @@ enum SideState {
 struct PendingRequest {
     head_method: bool,
     upgrade: bool,
+    /// `Upgrade: h2c` (RFC 7540 section 3.2).
+    h2c: bool,
 }
 
 /// See the module documentation.
@@ -82,6 +84,10 @@ pub struct Http1 {
     /// Bytes before the WebSocket frames were cut by the snapshot length
     /// (a snapped upgrade), as opposed to never captured.
     head_snapped: bool,
+    /// An `Upgrade: h2c` request's `HTTP2-Settings`, and where the client's
+    /// bytes after it begin; `h2c_ok` once a 101 answered it.
+    h2c: Option<(Option<String>, u64)>,
+    h2c_ok: bool,
 }
 
 impl Default for Http1 {
@@ -119,6 +125,8 @@ impl Http1 {
             pending_overflow: false,
             no_handshake_warned: false,
             head_snapped: false,
+            h2c: None,
+            h2c_ok: false,
         }
     }
 
@@ -171,6 +179,7 @@ impl Http1 {
         let handshake = &mut self.handshake;
         let requests = &mut self.requests;
         let emitted = &mut self.handshake_emitted;
+        let h2c = &mut self.h2c;
         let cx = std::cell::RefCell::new(cx);
         let r = p.feed(
             bytes,
@@ -194,13 +203,22 @@ impl Http1 {
                     requests.push_back(PendingRequest {
                         head_method: false,
                         upgrade: true,
+                        h2c: false,
                     });
                     return BodyMode::Switch;
                 }
+                // An upgrade to HTTP/2 without a body: the client's next bytes
+                // wait for the answer (HTTP/2 after a 101, else HTTP/1.1).
+                let to_h2 = !upgrade && mode == BodyMode::None && head.has_token("upgrade", "h2c");
                 requests.push_back(PendingRequest {
                     head_method: method_head,
                     upgrade: false,
+                    h2c: to_h2,
                 });
+                if to_h2 {
+                    *h2c = Some((head.header("http2-settings").map(str::to_string), 0));
+                    return BodyMode::Switch;
+                }
                 mode
             },
             &mut |ev| http_event(&mut cx.borrow_mut(), session, Dir::Client, ev),
@@ -223,19 +241,27 @@ impl Http1 {
         let handshake = &mut self.handshake;
         let requests = &mut self.requests;
         let mut answered_upgrade = None;
+        let mut answered_h2c = None;
         let cell = std::cell::RefCell::new(&mut *cx);
         let r = p.feed(
             bytes,
             &mut |head: HttpHead| {
-                cell.borrow_mut().emit(Event::HttpHead(&HttpHeadRecord {
-                    session,
-                    from: Dir::Server,
-                    packet,
-                    ts,
-                    head: &head,
-                    rtt,
-                }));
                 let status = head.status.unwrap_or(0);
+                let h2c = requests.front().is_some_and(|r| r.h2c);
+                // The 101 to h2c is interim: stream 1 of HTTP/2 carries the answer.
+                if !(h2c && status == 101) {
+                    cell.borrow_mut().emit(Event::HttpHead(&HttpHeadRecord {
+                        session,
+                        from: Dir::Server,
+                        packet,
+                        ts,
+                        head: &head,
+                        rtt,
+                    }));
+                }
+                if h2c && (status == 101 || !(100..200).contains(&status)) {
+                    answered_h2c = Some(h2c && status == 101);
+                }
                 if (100..200).contains(&status) && status != 101 {
                     return BodyMode::None;
                 }
@@ -260,6 +286,21 @@ impl Http1 {
             },
             &mut |ev| http_event(&mut cell.borrow_mut(), session, Dir::Server, ev),
         );
+        match answered_h2c {
+            Some(true) => self.h2c_ok = true,
+            Some(false) if self.h2c.take().is_some() => {
+                // Not upgraded: the client's held bytes are HTTP/1.1 again.
+                if let Some(c) = cx.link.client_side {
+                    self.side[c] =
+                        SideState::Http(HttpParser::new(true, cx.cfg.max_http_header_bytes));
+                    let held = std::mem::take(&mut self.pending_client);
+                    if !held.is_empty() {
+                        self.data(cx, c, 0, &held);
+                    }
+                }
+            }
+            _ => {}
+        }
         if let Some(ok) = answered_upgrade {
             self.emit_handshake(cx);
             if !ok {
@@ -528,7 +569,27 @@ impl Carrier for Http1 {
                 }
                 if let Some(used) = switched_at {
                     let rest = bytes.get(used..).unwrap_or_default();
+                    if !is_client
+                        && self.h2c_ok
+                        && !self.pending_overflow
+                        && let Some((settings, at)) = self.h2c.take()
+                    {
+                        // HTTP/2 from here on (RFC 7540 section 3.2).
+                        let held = std::mem::take(&mut self.pending_client);
+                        let next = super::h2::H2::upgraded(
+                            cx.link,
+                            at,
+                            offset + used as u64,
+                            held,
+                            settings.as_deref(),
+                        );
+                        cx.hand_over(Box::new(next));
+                        return;
+                    }
                     st = if is_client {
+                        if let Some((_, at)) = self.h2c.as_mut() {
+                            *at = offset + used as u64;
+                        }
                         self.pending_client.clear();
                         if self.pending_client.len() + rest.len() <= cx.cfg.max_pending_bytes {
                             self.pending_client.extend_from_slice(rest);

@@ -14,6 +14,7 @@
 //! [`probe`] over its plaintext; one that splits a connection into
 //! sessions (HTTP/2) gives each its own [`SessionRef`].
 
+pub mod h2;
 pub mod http1;
 pub mod tls;
 
@@ -229,7 +230,7 @@ pub struct Probe {
 
 /// Every carrier, tried in order. A side none recognises from its start
 /// is left alone (the other side may still be recognised).
-pub const PROBES: &[Probe] = &[tls::PROBE, http1::PROBE];
+pub const PROBES: &[Probe] = &[tls::PROBE, h2::PROBE, http1::PROBE];
 
 /// The carrier for a connection whose `side` starts with `bytes`, if any
 /// recognises it.

@@ -176,7 +176,8 @@ type OnSse<'a> = Box<dyn FnMut(&SseRecord) + 'a>;
 pub struct PushSink<'a> {
     keys: HashMap<ChannelKey, usize>,
     channels: Vec<(ChannelKey, Channel)>,
-    conns: HashMap<u64, ConnTrack>,
+    /// By connection and HTTP/2 stream (one exchange per stream).
+    conns: HashMap<(u64, Option<u32>), ConnTrack>,
     /// Findings on push traffic, as they come (capped).
     pub findings: Vec<Finding>,
     last_ts: f64,
@@ -273,6 +274,7 @@ impl<'a> PushSink<'a> {
     fn head(&mut self, h: &HttpHeadRecord<'_>) {
         self.last_ts = self.last_ts.max(h.ts);
         let id = h.session.conn;
+        let track = (id, h.session.stream);
         match h.from {
             Dir::Client => {
                 let head = h.head;
@@ -353,10 +355,10 @@ impl<'a> PushSink<'a> {
                     );
                     self.finding(Code::LimitReached, h.session, Dir::Client, h.packet, msg);
                 }
-                if !self.conns.contains_key(&id) && self.conns.len() >= MAX_CONN_TRACKS {
+                if !self.conns.contains_key(&track) && self.conns.len() >= MAX_CONN_TRACKS {
                     self.forget_idle_conns();
                 }
-                let t = self.conns.entry(id).or_default();
+                let t = self.conns.entry(track).or_default();
                 t.last_ts = h.ts;
                 if t.waiting.len() < 1024 {
                     t.waiting.push_back(Pending {
@@ -371,7 +373,7 @@ impl<'a> PushSink<'a> {
                 if (100..200).contains(&status) && status != 101 {
                     return; // interim
                 }
-                let Some(t) = self.conns.get_mut(&id) else {
+                let Some(t) = self.conns.get_mut(&track) else {
                     return;
                 };
                 let Some(p) = t.waiting.pop_front() else {
@@ -385,7 +387,10 @@ impl<'a> PushSink<'a> {
                 let (ci, idx, upgrade) = (p.channel, p.index, p.upgrade);
                 let event_stream = ct.starts_with("text/event-stream");
                 t.tail.clear();
-                let ws = upgrade && status == 101;
+                // RFC 8441: over HTTP/2 a 2xx to the extended CONNECT upgrades.
+                let ws = upgrade
+                    && (status == 101
+                        || h.session.stream.is_some() && (200..300).contains(&status));
                 if ws {
                     t.ws_channel = Some(ci);
                 } else {
@@ -418,7 +423,7 @@ impl<'a> PushSink<'a> {
         if b.from != Dir::Server {
             return;
         }
-        let Some(t) = self.conns.get_mut(&b.session.conn) else {
+        let Some(t) = self.conns.get_mut(&(b.session.conn, b.session.stream)) else {
             return;
         };
         let Some(p) = t.reading.as_ref() else { return };
@@ -447,7 +452,7 @@ impl<'a> PushSink<'a> {
     fn sse(&mut self, e: &SseRecord) {
         let Some(ci) = self
             .conns
-            .get(&e.session.conn)
+            .get(&(e.session.conn, e.session.stream))
             .and_then(|t| t.reading.as_ref())
             .map(|p| p.channel)
         else {
@@ -472,14 +477,14 @@ impl<'a> PushSink<'a> {
         if e.from != Dir::Server {
             return;
         }
-        let Some(t) = self.conns.get_mut(&e.session.conn) else {
+        let Some(t) = self.conns.get_mut(&(e.session.conn, e.session.stream)) else {
             return;
         };
         let Some(p) = t.reading.take() else { return };
         t.last_ts = e.ts;
         if t.waiting.is_empty() && t.ws_channel.is_none() {
             // Nothing more is expected: the next request starts afresh.
-            self.conns.remove(&e.session.conn);
+            self.conns.remove(&(e.session.conn, e.session.stream));
         }
         let ch = &mut self.channels[p.channel].1;
         ch.last_ts = ch.last_ts.max(e.ts);
@@ -503,7 +508,11 @@ impl<'a> PushSink<'a> {
         if m.from != Dir::Server || !matches!(m.opcode, OpCode::Text | OpCode::Binary) {
             return;
         }
-        if let Some(ci) = self.conns.get(&m.session.conn).and_then(|t| t.ws_channel) {
+        if let Some(ci) = self
+            .conns
+            .get(&(m.session.conn, m.session.stream))
+            .and_then(|t| t.ws_channel)
+        {
             let ch = &mut self.channels[ci].1;
             ch.ws_messages += 1;
             ch.last_ts = ch.last_ts.max(m.last_ts);
@@ -759,7 +768,8 @@ impl Sink for PushSink<'_> {
             Event::Message(m) => self.message(m),
             Event::Sse(e) => self.sse(e),
             Event::ConnEnd(s) => {
-                self.conns.remove(&s.session.conn);
+                let conn = s.session.conn;
+                self.conns.retain(|k, _| k.0 != conn);
             }
             Event::Finding(f)
                 if PUSH_CODES.contains(&f.code) && self.findings.len() < MAX_FINDINGS =>

@@ -155,6 +155,9 @@ struct HandshakeJson<'a> {
     packet: u64,
     response_packet: Option<u64>,
     method: &'a str,
+    /// RFC 8441 `:protocol` of an HTTP/2 extended CONNECT (absent over h1).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    protocol: Option<&'static str>,
     path: &'a str,
     host: Option<&'a str>,
     key: Option<&'a str>,
@@ -508,6 +511,8 @@ impl<W: Write> JsonSink<W> {
             packet: h.packet,
             response_packet: h.response_packet,
             method: &h.method,
+            protocol: (h.kind == crate::handshake::UpgradeKind::ExtendedConnect)
+                .then_some("websocket"),
             path: &h.path,
             host: h.host.as_deref(),
             key: h.key.as_deref(),

@@ -1,0 +1,661 @@
+//! The HTTP/2 carrier: one TCP connection decoded by [`crate::h2::Connection`]
+//! (frames, HPACK, streams), each stream turned into the events every
+//! other consumer already reads.
+//!
+//! - Every request and response becomes `HttpHead`/`HttpBody`/`HttpEnd`
+//!   on the stream's own session ([`SessionRef::on_stream`]), so the SSE
+//!   stage and `push` see one HTTP exchange per stream.
+//! - An RFC 8441 extended CONNECT with `:protocol: websocket` is a
+//!   WebSocket handshake ([`UpgradeKind::ExtendedConnect`]); once answered
+//!   with a 2xx the stream's DATA payloads in each direction are the
+//!   WebSocket byte stream, decoded by [`WsDecoder`] like over HTTP/1.1.
+//! - The HTTP/2 layer's findings (`h2.*`) are reported on the stream.
+//!
+//! Recognised by the client connection preface, or by a server whose first
+//! bytes are a SETTINGS frame on stream 0 (the server may speak first);
+//! the HTTP/1.1 carrier hands a connection over after a 101 to `Upgrade: h2c`
+//! ([`H2::upgraded`]).
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use super::{Carrier, Cx, Link, Probe};
+use crate::event::{ConnSummary, DirStats, Event, HttpBodyRecord, HttpEndRecord, HttpHeadRecord};
+use crate::findings::{Code, Dir, Finding, Location, Severity};
+use crate::h2::hpack::Field;
+use crate::h2::{self, ConnLimits, Connection, H2Finding, HeadersKind, Start};
+use crate::handshake::{self, Handshake, UpgradeKind};
+use crate::http::HttpHead;
+use crate::session::SessionRef;
+use crate::tcp::GapKind;
+use crate::ws::record::{FrameRecord, MessageRecord, Output};
+use crate::ws::stream::{Ctx, WsDecoder};
+
+/// Recognises HTTP/2 from a side's first bytes, captured from the start:
+/// the client preface, or a server's SETTINGS frame.
+pub const PROBE: Probe = Probe {
+    name: "h2",
+    probe: |link, side, bytes, from_start, _packet| {
+        if !from_start {
+            return None;
+        }
+        let mut h = H2::new(Start::Preface);
+        if bytes.starts_with(h2::PREFACE) && link.client_side.is_none_or(|c| c == side) {
+            link.client_side = Some(side);
+        } else if is_server_settings(bytes) && link.client_side.is_none_or(|c| c != side) {
+            link.client_side = Some(1 - side);
+            h.client_unseen = true;
+        } else {
+            return None;
+        }
+        Some(Box::new(h) as Box<dyn Carrier>)
+    },
+};
+
+/// A SETTINGS frame (not an ACK) on stream 0, whole in `bytes`, of a length
+/// a server's first SETTINGS has (a few 6-byte settings).
+fn is_server_settings(bytes: &[u8]) -> bool {
+    let [l0, l1, l2, kind, flags, s0, s1, s2, s3, ..] = *bytes else {
+        return false;
+    };
+    let len = u32::from_be_bytes([0, l0, l1, l2]) as usize;
+    kind == h2::frame::kind::SETTINGS
+        && flags == 0
+        && [s0, s1, s2, s3] == [0; 4]
+        && len.is_multiple_of(6)
+        && len <= 6 * 16
+        && bytes.len() >= h2::frame::HEADER_LEN + len
+        && bytes[h2::frame::HEADER_LEN..h2::frame::HEADER_LEN + len]
+            .chunks_exact(6)
+            // Identifiers 1-6 and 8 are defined; unknown ones are ignored by
+            // peers but a server's first frame uses few others.
+            .all(|s| u16::from_be_bytes([s[0], s[1]]) <= 0xff)
+}
+
+/// Streams followed at once per connection (each WebSocket among them
+/// holds two decoders).
+const MAX_STREAMS: usize = 1024;
+
+/// A WebSocket carried by one stream (RFC 8441).
+struct WsStream {
+    /// By [`Dir::index`]: the client's and the server's decoder.
+    dec: [Box<WsDecoder>; 2],
+    /// Bytes of each direction's WebSocket stream so far (frame offsets).
+    offset: [u64; 2],
+    /// The direction ended (END_STREAM, RST_STREAM or the capture's end).
+    done: [bool; 2],
+}
+
+/// What is followed of one stream.
+#[derive(Default)]
+struct StreamCx {
+    /// An HTTP message is open in that direction (head seen, no end yet).
+    open: [bool; 2],
+    /// The extended CONNECT's handshake, judged when answered.
+    hs: Option<Box<Handshake>>,
+    /// The handshake record was sent.
+    hs_emitted: bool,
+    ws: Option<WsStream>,
+}
+
+/// See the module documentation.
+pub struct H2 {
+    conn: Connection,
+    /// Stream offset where HTTP/2 begins on each side (after an h2c upgrade).
+    begin: [u64; 2],
+    /// The client's bytes after its upgrade request, fed before anything else.
+    held_client: Option<(u64, Vec<u8>)>,
+    /// Streams with something of ours to follow, by id.
+    streams: HashMap<u32, StreamCx>,
+    /// Stream 1 of an h2c upgrade: the exchange the HTTP/1.1 request began,
+    /// reported on the connection's session so that its answer pairs with it.
+    upgrade_stream: bool,
+    events: Vec<h2::Event>,
+    /// WebSocket counts of ended streams, by direction.
+    stats: [DirStats; 2],
+    /// The first WebSocket handshake's summary, for `conns`.
+    first_hs: Option<Box<Handshake>>,
+    /// Recognised by the server's SETTINGS: the client's first bytes are
+    /// still to come (and may be HTTP/1.1 after all).
+    client_unseen: bool,
+    /// The `limit.reached` for [`MAX_STREAMS`] was reported.
+    capped: bool,
+}
+
+/// Turns a WebSocket decoder's output into events of the connection.
+struct WsOut<'a, 'b> {
+    cx: &'a mut Cx<'b>,
+}
+
+impl Output for WsOut<'_, '_> {
+    fn frame(&mut self, f: &FrameRecord<'_>) {
+        self.cx.emit(Event::Frame(f));
+    }
+    fn message(&mut self, m: &MessageRecord<'_>) {
+        self.cx.emit(Event::Message(m));
+    }
+    fn finding(&mut self, f: Finding) {
+        self.cx.report(f);
+    }
+}
+
+impl H2 {
+    /// A connection decoded from its start.
+    pub fn new(start: Start) -> Self {
+        H2 {
+            conn: Connection::new(start, ConnLimits::default()),
+            begin: [0; 2],
+            held_client: None,
+            streams: HashMap::new(),
+            upgrade_stream: false,
+            events: Vec::new(),
+            stats: Default::default(),
+            first_hs: None,
+            client_unseen: false,
+            capped: false,
+        }
+    }
+
+    /// After an HTTP/1.1 `Upgrade: h2c` answered by 101 (RFC 7540 section
+    /// 3.2): HTTP/2 begins at `client_offset` of the client's side and
+    /// `server_offset` of the server's; `held` are the client's bytes from
+    /// `client_offset` already read; `settings` the request's
+    /// `HTTP2-Settings` header. Stream 1 answers the upgraded request.
+    pub fn upgraded(
+        link: &Link,
+        client_offset: u64,
+        server_offset: u64,
+        held: Vec<u8>,
+        settings: Option<&str>,
+    ) -> Self {
+        let mut h = H2::new(Start::Upgrade {
+            client_offset,
+            server_offset,
+        });
+        if let Some(p) =
+            settings.and_then(|s| URL_SAFE_NO_PAD.decode(s.trim().trim_end_matches('=')).ok())
+        {
+            h.conn.upgrade_settings(&p);
+        }
+        let c = link.client_side.unwrap_or(0);
+        h.begin[c] = client_offset;
+        h.begin[1 - c] = server_offset;
+        h.held_client = Some((client_offset, held));
+        h.upgrade_stream = true;
+        h.streams.insert(
+            1,
+            StreamCx {
+                open: [false, false],
+                ..StreamCx::default()
+            },
+        );
+        h
+    }
+
+    /// The session of stream `id`.
+    fn session(&self, link: &Link, id: u32) -> SessionRef {
+        if self.upgrade_stream && id == 1 {
+            link.session()
+        } else {
+            link.session().on_stream(id)
+        }
+    }
+
+    fn feed(&mut self, cx: &mut Cx<'_>, dir: Dir, bytes: &[u8]) {
+        let mut evs = std::mem::take(&mut self.events);
+        self.conn.feed(dir, bytes, &mut evs);
+        self.handle(cx, &mut evs);
+        self.events = evs;
+    }
+
+    fn handle(&mut self, cx: &mut Cx<'_>, evs: &mut Vec<h2::Event>) {
+        for ev in evs.drain(..) {
+            match ev {
+                h2::Event::Headers {
+                    from,
+                    stream,
+                    kind,
+                    fields,
+                    end_stream,
+                    ..
+                } => self.headers(cx, from, stream, kind, &fields, end_stream),
+                h2::Event::Data {
+                    from,
+                    stream,
+                    data,
+                    end_stream,
+                    ..
+                } => self.data_frame(cx, from, stream, &data, end_stream),
+                h2::Event::RstStream { stream, .. } => self.end_all(cx, stream),
+                h2::Event::Finding(f) => self.finding(cx, f),
+                h2::Event::Preface { .. }
+                | h2::Event::Frame { .. }
+                | h2::Event::Settings { .. }
+                | h2::Event::GoAway { .. }
+                | h2::Event::ExtendedConnect { .. }
+                | h2::Event::ConnectResponse { .. }
+                | h2::Event::StreamClosed { .. } => {}
+            }
+        }
+    }
+
+    fn finding(&mut self, cx: &mut Cx<'_>, f: H2Finding) {
+        let code = match (f.code, f.severity) {
+            // The capture ends inside a frame: a capture matter, not a broken rule.
+            ("h2.malformed-frame", Severity::Warning) => Code::StreamIncompleteFrame,
+            (c, _) => match Code::parse(c) {
+                Some(c) => c,
+                None => Code::H2MalformedFrame,
+            },
+        };
+        let session = match f.stream {
+            Some(s) if s != 0 => self.session(cx.link, s),
+            _ => cx.link.session(),
+        };
+        let at = Location::session(session)
+            .from(f.from)
+            .packet(cx.packet)
+            .offset(Some(f.offset));
+        cx.report(Finding::new(code, at, f.message));
+    }
+
+    fn headers(
+        &mut self,
+        cx: &mut Cx<'_>,
+        from: Dir,
+        id: u32,
+        kind: HeadersKind,
+        fields: &[Field],
+        end_stream: bool,
+    ) {
+        let session = self.session(cx.link, id);
+        let head = head_of(fields);
+        let (packet, ts) = (cx.packet, cx.ts);
+        let as_from = match kind {
+            // A pushed response's request is the one the client would have sent.
+            HeadersKind::PushPromise { .. } => Dir::Client,
+            _ => from,
+        };
+        if kind == HeadersKind::Trailers {
+            if end_stream {
+                self.end(cx, id, from, true);
+            }
+            return;
+        }
+        if !self.streams.contains_key(&id) && self.streams.len() >= MAX_STREAMS {
+            if !self.capped {
+                self.capped = true;
+                cx.finding(
+                    Code::LimitReached,
+                    Some(from),
+                    packet,
+                    None,
+                    format!(
+                        "more than {MAX_STREAMS} HTTP/2 streams open at once: the exchanges of further streams are not followed"
+                    ),
+                );
+            }
+            return;
+        }
+        let st = self.streams.entry(id).or_default();
+        // A promised request is never sent: only its response is awaited.
+        if matches!(kind, HeadersKind::Request | HeadersKind::Response) {
+            st.open[from.index()] = true;
+        }
+        let websocket = kind == HeadersKind::Request && is_websocket(fields);
+        let answer = kind == HeadersKind::Response && st.hs.is_some() && !st.hs_emitted;
+        // The upgraded request (stream 1 after h2c) was reported by HTTP/1.1.
+        let report = !(self.upgrade_stream && id == 1 && kind == HeadersKind::Request);
+        if report {
+            cx.emit(Event::HttpHead(&HttpHeadRecord {
+                session,
+                from: as_from,
+                packet,
+                ts,
+                head: &head,
+                rtt: cx.link.rtt(),
+            }));
+        }
+        if websocket {
+            cx.link.websocket = true;
+            let hs = handshake::from_request(head, UpgradeKind::ExtendedConnect, packet, ts);
+            if let Some(st) = self.streams.get_mut(&id) {
+                st.hs = Some(Box::new(hs));
+            }
+        } else if answer {
+            self.answer(cx, id, head);
+        }
+        if end_stream && !matches!(kind, HeadersKind::PushPromise { .. }) {
+            self.end(cx, id, from, true);
+        }
+    }
+
+    /// The answer to an extended CONNECT: the handshake is judged and sent;
+    /// a 2xx opens the WebSocket.
+    fn answer(&mut self, cx: &mut Cx<'_>, id: u32, head: HttpHead) {
+        let session = self.session(cx.link, id);
+        let Some(st) = self.streams.get_mut(&id) else {
+            return;
+        };
+        let Some(mut hs) = st.hs.take() else {
+            return;
+        };
+        handshake::add_response(&mut hs, head, cx.packet);
+        if hs.upgraded() {
+            let d = hs.deflate.clone();
+            let on = d.is_some();
+            let d = d.unwrap_or_default();
+            st.ws = Some(WsStream {
+                dec: [
+                    Box::new(WsDecoder::new(on, d.client_no_context_takeover)),
+                    Box::new(WsDecoder::new(on, d.server_no_context_takeover)),
+                ],
+                offset: [0; 2],
+                done: [false; 2],
+            });
+            // The stream is the WebSocket's now, not an HTTP message.
+            st.open = [false; 2];
+        }
+        st.hs = Some(hs);
+        self.emit_handshake(cx, id, session);
+        if self.streams.get(&id).is_some_and(|s| s.ws.is_some()) {
+            cx.proven_websocket();
+        }
+    }
+
+    /// Reports a stream's handshake findings, then the handshake itself.
+    fn emit_handshake(&mut self, cx: &mut Cx<'_>, id: u32, session: SessionRef) {
+        let Some(st) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if st.hs_emitted {
+            return;
+        }
+        st.hs_emitted = true;
+        let Some(hs) = st.hs.as_deref() else {
+            return;
+        };
+        for f in &hs.findings {
+            let mut f = f.clone();
+            f.at.session = Some(session);
+            if f.at.packet.is_none() {
+                f.at.packet = Some(cx.packet);
+            }
+            cx.report(f);
+        }
+        cx.emit(Event::Handshake(session, hs));
+        if self.first_hs.is_none() {
+            self.first_hs = Some(Box::new(hs.clone()));
+        }
+    }
+
+    fn data_frame(&mut self, cx: &mut Cx<'_>, from: Dir, id: u32, data: &[u8], end: bool) {
+        let session = self.session(cx.link, id);
+        if let Some(ws) = self.streams.get_mut(&id).and_then(|s| s.ws.as_mut()) {
+            let i = from.index();
+            if !ws.done[i] {
+                let at = ws.offset[i];
+                ws.offset[i] += data.len() as u64;
+                let d = &mut ws.dec[i];
+                ws_call(cx, session, from, |w| d.data(at, data, w));
+            }
+            if end {
+                self.end(cx, id, from, true);
+            }
+            return;
+        }
+        if !data.is_empty() {
+            cx.emit(Event::HttpBody(&HttpBodyRecord {
+                session,
+                from,
+                packet: cx.packet,
+                ts: cx.ts,
+                bytes: data,
+            }));
+        }
+        if end {
+            self.end(cx, id, from, true);
+        }
+    }
+
+    /// One direction of a stream ended (END_STREAM, `complete`) or was cut.
+    fn end(&mut self, cx: &mut Cx<'_>, id: u32, from: Dir, complete: bool) {
+        let session = self.session(cx.link, id);
+        let i = from.index();
+        let Some(st) = self.streams.get_mut(&id) else {
+            return;
+        };
+        if let Some(ws) = st.ws.as_mut() {
+            if !ws.done[i] {
+                ws.done[i] = true;
+                let d = &mut ws.dec[i];
+                ws_call(cx, session, from, |w| d.finish(w));
+                add_stats(&mut self.stats[i], &d.stats);
+            }
+        } else if st.open[i] {
+            st.open[i] = false;
+            cx.emit(Event::HttpEnd(&HttpEndRecord {
+                session,
+                from,
+                packet: cx.packet,
+                ts: cx.ts,
+                complete,
+            }));
+        }
+        self.forget(id);
+    }
+
+    /// Both directions of a stream end (RST_STREAM, or the capture's end).
+    fn end_all(&mut self, cx: &mut Cx<'_>, id: u32) {
+        // An unanswered extended CONNECT is still reported.
+        if self.streams.get(&id).is_some_and(|s| s.hs.is_some()) {
+            let session = self.session(cx.link, id);
+            self.emit_handshake(cx, id, session);
+        }
+        let open = self.streams.get(&id).map(|s| {
+            let ws = s.ws.as_ref().map(|w| w.done);
+            [0, 1].map(|i| match ws {
+                Some(done) => !done[i],
+                None => s.open[i],
+            })
+        });
+        for (i, dir) in [Dir::Client, Dir::Server].into_iter().enumerate() {
+            if open.is_some_and(|o| o[i]) {
+                self.end(cx, id, dir, false);
+            }
+        }
+        self.streams.remove(&id);
+    }
+
+    /// Lets go of a stream with nothing left to follow.
+    fn forget(&mut self, id: u32) {
+        let done = self.streams.get(&id).is_some_and(|s| match &s.ws {
+            Some(ws) => ws.done == [true; 2],
+            None => s.open == [false; 2] && (s.hs.is_none() || s.hs_emitted),
+        });
+        if done {
+            self.streams.remove(&id);
+        }
+    }
+}
+
+/// Runs `f` with a WebSocket decoder context for direction `from` of a stream.
+fn ws_call<T>(
+    cx: &mut Cx<'_>,
+    session: SessionRef,
+    from: Dir,
+    f: impl FnOnce(&mut Ctx<'_>) -> T,
+) -> T {
+    let (sender, receiver) = match from {
+        Dir::Client => (session.client, session.server),
+        Dir::Server => (session.server, session.client),
+    };
+    let (packet, ts, cfg) = (cx.packet, cx.ts, cx.cfg);
+    let mut out = WsOut { cx };
+    let mut w = Ctx {
+        session,
+        from: Some(from),
+        sender,
+        receiver,
+        packet,
+        ts,
+        cfg,
+        out: &mut out,
+    };
+    f(&mut w)
+}
+
+fn add_stats(to: &mut DirStats, s: &DirStats) {
+    to.frames += s.frames;
+    to.messages += s.messages;
+    to.payload_bytes += s.payload_bytes;
+    if to.close_code.is_none() {
+        to.close_code = s.close_code;
+        to.close_reason.clone_from(&s.close_reason);
+    }
+}
+
+/// RFC 8441: `:method CONNECT` with `:protocol websocket`.
+fn is_websocket(fields: &[Field]) -> bool {
+    let has = |n: &str, v: &str| {
+        fields.iter().any(|f| {
+            f.name.as_deref() == Some(n.as_bytes())
+                && f.value_str().is_some_and(|x| x.eq_ignore_ascii_case(v))
+        })
+    };
+    has(":method", "CONNECT") && has(":protocol", "websocket")
+}
+
+/// An HTTP head from a decoded header block: method, path and status from
+/// the pseudo-headers, `:authority` as `host`; fields whose name or value
+/// the capture never showed are left out.
+fn head_of(fields: &[Field]) -> HttpHead {
+    let mut h = HttpHead {
+        version: 1,
+        ..HttpHead::default()
+    };
+    let mut authority = None;
+    for f in fields {
+        let (Some(n), Some(v)) = (f.name.as_deref(), f.value.as_deref()) else {
+            continue;
+        };
+        let n = String::from_utf8_lossy(n);
+        let v = String::from_utf8_lossy(v).into_owned();
+        h.len += n.len() + v.len() + 32;
+        match &*n {
+            ":method" => h.method = Some(v),
+            ":path" => h.path = Some(v),
+            ":status" => h.status = v.parse().ok(),
+            ":authority" => authority = Some(v),
+            _ if n.starts_with(':') => {}
+            _ => h.headers.push((n.into_owned(), v)),
+        }
+    }
+    if let Some(a) = authority
+        && h.header("host").is_none()
+    {
+        h.headers.push(("host".into(), a));
+    }
+    h
+}
+
+impl Carrier for H2 {
+    fn data(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, bytes: &[u8]) {
+        let Some(dir) = cx.link.dir_of(side) else {
+            return;
+        };
+        if dir == Dir::Client && std::mem::take(&mut self.client_unseen) && offset == 0 {
+            let n = bytes.len().min(h2::PREFACE.len());
+            if bytes.get(..n) != h2::PREFACE.get(..n) {
+                // A server that speaks HTTP/2 at once to an HTTP/1.1 client
+                // (an `Upgrade: h2c` it answers without a 101): the client's
+                // side is HTTP/1.1.
+                cx.hand_over(Box::new(super::http1::Http1::new()));
+                return;
+            }
+        }
+        if let Some((_, held)) = self.held_client.take()
+            && !held.is_empty()
+        {
+            self.feed(cx, Dir::Client, &held);
+        }
+        let begin = self.begin[side];
+        let end = offset.saturating_add(bytes.len() as u64);
+        if end <= begin {
+            return;
+        }
+        let skip = usize::try_from(begin.saturating_sub(offset)).unwrap_or(usize::MAX);
+        let rest = bytes.get(skip..).unwrap_or_default();
+        self.feed(cx, dir, rest);
+    }
+
+    fn gap(&mut self, cx: &mut Cx<'_>, side: usize, _offset: u64, len: u64, _kind: GapKind) {
+        let Some(dir) = cx.link.dir_of(side) else {
+            return;
+        };
+        self.conn.gap(dir, len);
+        // Which streams' DATA the lost bytes carried is unknown: each
+        // WebSocket of that direction may have lost up to all of them, and
+        // looks for its next frame.
+        let mut ids: Vec<u32> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.ws.as_ref().is_some_and(|w| !w.done[dir.index()]))
+            .map(|(&id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        for id in ids {
+            let session = self.session(cx.link, id);
+            if let Some(ws) = self.streams.get_mut(&id).and_then(|s| s.ws.as_mut()) {
+                let d = &mut ws.dec[dir.index()];
+                ws_call(cx, session, dir, |w| d.gap(len, w));
+            }
+        }
+    }
+
+    fn finish(&mut self, cx: &mut Cx<'_>) {
+        let mut evs = std::mem::take(&mut self.events);
+        self.conn.finish(&mut evs);
+        self.handle(cx, &mut evs);
+        let mut ids: Vec<u32> = self.streams.keys().copied().collect();
+        ids.sort_unstable();
+        for id in ids {
+            self.end_all(cx, id);
+        }
+    }
+
+    fn decodes(&self, _side: usize) -> bool {
+        // Like HTTP/1.x: lost bytes matter once WebSocket is proven
+        // (Host::decodes asks the link for that).
+        false
+    }
+
+    fn summarize(&self, link: &Link, s: &mut ConnSummary) -> bool {
+        let mut stats = self.stats.clone();
+        for st in self.streams.values() {
+            if let Some(ws) = &st.ws {
+                for ((to, d), done) in stats.iter_mut().zip(&ws.dec).zip(ws.done) {
+                    if !done {
+                        add_stats(to, &d.stats);
+                    }
+                }
+            }
+        }
+        s.stats = stats;
+        if let Some(h) = self.first_hs.as_deref() {
+            s.handshake_seen = true;
+            s.status = h.status;
+            s.accept_ok = h.accept_ok;
+            s.path = Some(h.path.clone());
+            s.subprotocol = h.subprotocol.clone();
+            s.extensions = h.extensions.clone();
+        }
+        link.websocket
+    }
+
+    fn held(&self) -> usize {
+        self.conn.buffered()
+    }
+}
