@@ -18,6 +18,7 @@ use crate::http::{BodyMode, HttpError, HttpEvent, HttpHead, HttpParser};
 use crate::session::SessionRef;
 use crate::tcp::GapKind;
 use crate::ws::record::{FrameRecord, MessageRecord, Output};
+use crate::ws::session::Pings;
 use crate::ws::stream::{Ctx, WsDecoder};
 
 /// Recognises HTTP/1.x by a request or status line; takes any stream
@@ -82,6 +83,8 @@ pub struct Http1 {
     /// Bytes before the WebSocket frames were cut by the snapshot length
     /// (a snapped upgrade), as opposed to never captured.
     head_snapped: bool,
+    /// The session's pings waiting for a pong, to pair them.
+    pings: Pings,
 }
 
 impl Default for Http1 {
@@ -90,14 +93,17 @@ impl Default for Http1 {
     }
 }
 
-/// Turns a WebSocket decoder's output into events of the connection.
+/// Turns a WebSocket decoder's output into events of the connection, each
+/// pong paired with the ping it answers.
 struct WsOut<'a, 'b> {
     cx: &'a mut Cx<'b>,
+    pings: &'a mut Pings,
 }
 
 impl Output for WsOut<'_, '_> {
     fn frame(&mut self, f: &FrameRecord<'_>) {
-        self.cx.emit(Event::Frame(f));
+        let answers = self.pings.frame(f);
+        self.cx.emit(Event::Frame(&FrameRecord { answers, ..*f }));
     }
     fn message(&mut self, m: &MessageRecord<'_>) {
         self.cx.emit(Event::Message(m));
@@ -119,6 +125,7 @@ impl Http1 {
             pending_overflow: false,
             no_handshake_warned: false,
             head_snapped: false,
+            pings: Pings::default(),
         }
     }
 
@@ -386,7 +393,7 @@ impl Http1 {
         d: &mut WsDecoder,
     ) {
         let known = cx.link.dir_of(side).is_some();
-        let learned = ws_call(cx, side, |w| {
+        let learned = ws_call(cx, &mut self.pings, side, |w| {
             f(d, w);
             w.from
         });
@@ -403,7 +410,7 @@ impl Http1 {
                     && o.is_hunting()
                     && !o.is_relaxed()
                 {
-                    ws_call(cx, 1 - side, |w| o.relax(w));
+                    ws_call(cx, &mut self.pings, 1 - side, |w| o.relax(w));
                 }
                 self.side[1 - side] = other;
             }
@@ -425,12 +432,17 @@ impl Http1 {
 }
 
 /// Runs `f` with a WebSocket decoder context for `side` of the connection.
-fn ws_call<T>(cx: &mut Cx<'_>, side: usize, f: impl FnOnce(&mut Ctx<'_>) -> T) -> T {
+fn ws_call<T>(
+    cx: &mut Cx<'_>,
+    pings: &mut Pings,
+    side: usize,
+    f: impl FnOnce(&mut Ctx<'_>) -> T,
+) -> T {
     let link = &*cx.link;
     let (session, from) = (link.session(), link.dir_of(side));
     let (sender, receiver) = (link.addr[side], link.addr[1 - side]);
     let (packet, ts, cfg) = (cx.packet, cx.ts, cx.cfg);
-    let mut out = WsOut { cx };
+    let mut out = WsOut { cx, pings };
     let mut w = Ctx {
         session,
         from,

@@ -1209,15 +1209,26 @@ fn opcode_meaning(op: OpCode) -> &'static str {
     }
 }
 
+/// The payload's first bytes as on the wire: the kept (unmasked) payload
+/// masked again with the frame's key (payload byte i XOR key[i % 4]).
+fn on_wire(payload: &[u8], key: Option<[u8; 4]>, n: usize) -> Vec<u8> {
+    let first = payload.iter().take(n);
+    match key {
+        Some(k) => first.zip(k.iter().cycle()).map(|(c, k)| c ^ k).collect(),
+        None => first.copied().collect(),
+    }
+}
+
 fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameEx {
     let h = &f.header;
-    let b0 = f.header_bytes.first().copied().unwrap_or(0);
-    let b1 = f.header_bytes.get(1).copied().unwrap_or(0);
-    let len7 = u64::from(b1 & 0x7f);
+    // Every bit drawn is read from the header bytes as they were on the wire.
+    let raw = f.raw_header();
+    let [fin, rsv1, rsv2, rsv3] = raw.flag_bits();
+    let len7 = u64::from(raw.len7());
     let mut fields = vec![
         BitField {
             name: "FIN",
-            bits: bits(u64::from(b0 >> 7), 1),
+            bits: bits(u64::from(fin), 1),
             value: (h.fin as u8).to_string(),
             meaning: if h.fin {
                 "final fragment: this frame ends its message".into()
@@ -1227,7 +1238,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         },
         BitField {
             name: "RSV1",
-            bits: bits(u64::from(b0 >> 6 & 1), 1),
+            bits: bits(u64::from(rsv1), 1),
             value: (h.rsv1 as u8).to_string(),
             meaning: match (h.rsv1, deflate) {
                 (true, true) => {
@@ -1240,7 +1251,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         },
         BitField {
             name: "RSV2",
-            bits: bits(u64::from(b0 >> 5 & 1), 1),
+            bits: bits(u64::from(rsv2), 1),
             value: (h.rsv2 as u8).to_string(),
             meaning: if h.rsv2 {
                 "set, but no extension claims it".into()
@@ -1250,7 +1261,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         },
         BitField {
             name: "RSV3",
-            bits: bits(u64::from(b0 >> 4 & 1), 1),
+            bits: bits(u64::from(rsv3), 1),
             value: (h.rsv3 as u8).to_string(),
             meaning: if h.rsv3 {
                 "set, but no extension claims it".into()
@@ -1260,13 +1271,13 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         },
         BitField {
             name: "opcode",
-            bits: bits(u64::from(b0 & 0xf), 4),
+            bits: bits(u64::from(raw.opcode_bits()), 4),
             value: format!("0x{:x} ({})", h.opcode.as_u8(), h.opcode.name()),
             meaning: opcode_meaning(h.opcode).into(),
         },
         BitField {
             name: "MASK",
-            bits: bits(u64::from(b1 >> 7), 1),
+            bits: bits(u64::from(raw.mask_bit()), 1),
             value: (h.masked() as u8).to_string(),
             meaning: match (h.masked(), f.from) {
                 (true, Dir::Client) => {
@@ -1290,12 +1301,11 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
     ];
     let ext = match h.length_form {
         LengthForm::Short => None,
-        LengthForm::Ext16 => Some((2usize, 2usize)),
-        LengthForm::Ext64 => Some((2, 8)),
+        LengthForm::Ext16 => Some(2usize),
+        LengthForm::Ext64 => Some(8),
     };
-    if let Some((at, n)) = ext {
-        let bytes = f.header_bytes.get(at..at + n).unwrap_or(&[]);
-        let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(n) = ext {
+        let hex: Vec<String> = raw.ext_len().iter().map(|b| format!("{b:02x}")).collect();
         let (lo, hi) = if n == 2 {
             ("126", "65535")
         } else {
@@ -1316,7 +1326,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
             },
         });
     }
-    let mask_key = h.mask_key.map(|k| {
+    let mask_key = raw.mask_key().map(|k| {
         k.iter()
             .map(|b| format!("{b:02x}"))
             .collect::<Vec<_>>()
@@ -1331,16 +1341,15 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         });
     }
     let unmask = match h.mask_key {
-        Some(k) => f
-            .masked_prefix
-            .iter()
+        Some(k) => on_wire(f.payload, h.mask_key, UNMASK_ROWS)
+            .into_iter()
             .zip(f.payload)
-            .take(UNMASK_ROWS)
+            .zip(k.iter().cycle())
             .enumerate()
-            .map(|(i, (&m, &c))| UnmaskRow {
+            .map(|(i, ((m, &c), &key))| UnmaskRow {
                 i,
                 masked: m,
-                key: k[i % 4],
+                key,
                 clear: c,
                 ch: (c.is_ascii_graphic() || c == b' ').then_some(c as char),
             })
@@ -1413,10 +1422,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         findings: f.findings.iter().map(|c| c.as_str()).collect(),
         settled: true,
         header_bytes: f.header_bytes.to_vec(),
-        wire_prefix: match h.mask_key {
-            Some(_) => f.masked_prefix.iter().take(4).copied().collect(),
-            None => f.payload.iter().take(4).copied().collect(),
-        },
+        wire_prefix: on_wire(f.payload, h.mask_key, 4),
     }
 }
 
