@@ -622,31 +622,14 @@ fn explain(a: ExplainArgs) -> ExitCode {
     )));
     let mut ok = true;
     for path in &a.common.captures {
-        let mut sel = sel.clone();
-        // --packet: a first pass finds the packet's connection, so the
-        // second numbers its frames from the start.
-        if let (Some(p), None, false) = (sel.packet, sel.conn, path == "-") {
-            match open(path, false).map(|r| wsdissect::explain::locate_packet(r, &cfg, p)) {
-                Ok(Ok(Some(c))) => sel.conn = Some(c),
-                Ok(Ok(None)) => {}
-                Ok(Err(e)) => {
-                    eprintln!("wsdissect: {path}: {e}");
-                    ok = false;
-                    continue;
-                }
-                Err(e) => {
-                    eprintln!("wsdissect: {path}: {e}");
-                    ok = false;
-                    continue;
-                }
-            }
-        }
         let format = match a.format {
             ExplainFormat::Text => Format::Text(wsdissect::explain::text::Style { color }),
             ExplainFormat::Html => Format::Html,
             ExplainFormat::Json => Format::Json,
         };
-        // The walkthrough is written as the frames arrive.
+        // The walkthrough is written as the frames arrive, in one pass
+        // (--packet counts the frames of every connection that may be the
+        // packet's until one is).
         let emit = Box::new(|b: &[u8]| out.borrow_mut().write_all(b));
         let mut sink = ExplainSink::new(sel.clone(), path, format, emit);
         // The push techniques are explained from the same pass.

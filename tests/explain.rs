@@ -1074,3 +1074,177 @@ fn html_arrow_n_is_frame_n_on_every_sample() {
     }
     assert!(checked >= 40, "{checked}");
 }
+
+/// `frames --format json --payload text` of a capture.
+fn frames_json(path: &std::path::Path) -> Vec<Value> {
+    lines(&run(&[
+        "frames",
+        "--format",
+        "json",
+        "--payload",
+        "text",
+        "-q",
+        path.to_str().unwrap(),
+    ]))
+}
+
+#[test]
+fn a_pong_is_paired_with_the_ping_whose_payload_it_carries() {
+    // RFC 6455 section 5.5.3: a pong carries the application data of the
+    // ping it answers. Checked against the frames' own payloads.
+    for name in [
+        "violations/s-pong-latest.pcap",
+        "node-fragments.pcap",
+        "violations/c-unusual-valid.pcap",
+        "rfc-examples.pcap",
+    ] {
+        let p = sample(name);
+        let ex = lines(&run(&[
+            "explain",
+            "--format",
+            "json",
+            "-q",
+            p.to_str().unwrap(),
+        ]));
+        let conn = ex[0]["conn"]["id"].as_u64().unwrap();
+        let frames: Vec<Value> = frames_json(&p)
+            .into_iter()
+            .filter(|f| f["type"] == "frame" && f["conn"] == conn)
+            .collect();
+        let pings: Vec<&Value> = ex.iter().filter(|r| r["type"] == "explain-ping").collect();
+        assert!(!pings.is_empty(), "{name}: no ping");
+        let mut answered = 0;
+        for ping in &pings {
+            let pf = &frames[ping["ping_frame"].as_u64().unwrap() as usize - 1];
+            assert_eq!(pf["opcode"], 9, "{name}");
+            let Some(q) = ping["pong_frame"].as_u64() else {
+                continue;
+            };
+            answered += 1;
+            let qf = &frames[q as usize - 1];
+            assert_eq!(qf["opcode"], 10, "{name}");
+            assert_ne!(
+                qf["from"], pf["from"],
+                "{name}: a pong answers the other side"
+            );
+            assert_eq!(
+                qf["payload_text"], pf["payload_text"],
+                "{name}: ping frame {} paired with pong frame {q} of another payload",
+                ping["ping_frame"]
+            );
+            let rtt = (qf["ts"].as_f64().unwrap() - pf["ts"].as_f64().unwrap()) * 1000.0;
+            assert!(
+                (ping["rtt_ms"].as_f64().unwrap() - rtt).abs() < 1e-3,
+                "{name}"
+            );
+        }
+        assert!(answered > 0, "{name}: no pong paired");
+    }
+    // The server answered only the later of two pings whose payloads agree
+    // in their first 45 bytes: the earlier one got no pong.
+    let p = sample("violations/s-pong-latest.pcap");
+    let ex = lines(&run(&[
+        "explain",
+        "--format",
+        "json",
+        "-q",
+        p.to_str().unwrap(),
+    ]));
+    let pings: Vec<(u64, Option<u64>)> = ex
+        .iter()
+        .filter(|r| r["type"] == "explain-ping")
+        .map(|r| (r["ping_frame"].as_u64().unwrap(), r["pong_frame"].as_u64()))
+        .collect();
+    assert_eq!(pings.len(), 2, "{pings:?}");
+    assert_eq!(pings[0].1, None, "{pings:?}");
+    assert!(pings[1].1.is_some(), "{pings:?}");
+}
+
+/// The indices (from 1, in the connection) of the frames that packet `n`
+/// carried, counted from `frames --format json`.
+fn frames_of_packet(path: &std::path::Path, n: u64) -> Vec<u64> {
+    let frames: Vec<Value> = frames_json(path)
+        .into_iter()
+        .filter(|f| f["type"] == "frame")
+        .collect();
+    let covers =
+        |f: &Value| f["first_packet"].as_u64().unwrap() <= n && n <= f["packet"].as_u64().unwrap();
+    let conn = frames.iter().find(|f| covers(f)).unwrap()["conn"].clone();
+    frames
+        .iter()
+        .filter(|f| f["conn"] == conn)
+        .enumerate()
+        .filter(|(_, f)| covers(f))
+        .map(|(i, _)| i as u64 + 1)
+        .collect()
+}
+
+/// `explain --packet N -` with the capture on standard input; the pipe is
+/// left open after it (a live capture that goes on) when `keep_open`.
+fn explain_stdin(path: &std::path::Path, args: &[&str], keep_open: bool) -> String {
+    use std::io::Write;
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+        .arg("explain")
+        .args(args)
+        .args(["-q", "-"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(&std::fs::read(path).unwrap()).unwrap();
+    // Closed at once (end of input), or held until explain has exited.
+    let open = keep_open.then_some(stdin);
+    let start = std::time::Instant::now();
+    while child.try_wait().unwrap().is_none() {
+        if start.elapsed() > std::time::Duration::from_secs(20) {
+            let _ = child.kill();
+            panic!("explain {args:?} still reading after 20 s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    drop(open);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[test]
+fn packet_from_standard_input_numbers_frames_from_the_connection_start() {
+    // One pass over the capture: standard input cannot be read twice, and
+    // the frames must still be numbered from the connection's start.
+    for (name, packet) in [("rfc-examples.pcap", 11), ("node-fragments.pcap", 20)] {
+        let p = sample(name);
+        let want = frames_of_packet(&p, packet);
+        assert!(want[0] > 1, "{name}: {want:?}");
+        let got: Vec<u64> = lines(&explain_stdin(
+            &p,
+            &["--format", "json", "--packet", &packet.to_string()],
+            false,
+        ))
+        .iter()
+        .filter(|r| r["type"] == "explain-frame")
+        .map(|r| r["index"].as_u64().unwrap())
+        .collect();
+        assert_eq!(got, want, "{name} packet {packet}");
+    }
+}
+
+#[test]
+fn packet_walkthrough_stops_reading_once_its_connection_has_ended() {
+    // The capture goes on (the pipe stays open): the walkthrough of packet
+    // 11's frames is complete once their connection has ended.
+    let p = sample("rfc-examples.pcap");
+    let out = explain_stdin(&p, &["--format", "json", "--packet", "11"], true);
+    let frames = lines(&out)
+        .iter()
+        .filter(|r| r["type"] == "explain-frame")
+        .count();
+    assert_eq!(frames, frames_of_packet(&p, 11).len(), "{out}");
+}

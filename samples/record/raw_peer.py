@@ -240,6 +240,10 @@ def accept_of(key):
     return base64.b64encode(hashlib.sha1(key.encode() + GUID).digest()).decode()
 
 
+PING_A = b"x" * 45 + b"A"
+PING_B = b"x" * 45 + b"B"
+
+
 SERVER = {
     "s-accept-mismatch": {"accept": lambda k: accept_of(k + "x"), "frames": []},
     "s-accept-missing": {"accept": None, "frames": []},
@@ -248,7 +252,46 @@ SERVER = {
     "s-subprotocol-not-offered": {"headers": "Sec-WebSocket-Protocol: mqtt\r\n", "frames": []},
     "s-inflate-error": {"offer": True, "headers": "Sec-WebSocket-Extensions: permessage-deflate\r\n",
                         "frames": [frame(1, b"\xff\xff\xff not deflate", rsv=4, mask=False)]},
+    # Valid: the client sends two pings whose payloads agree in their first
+    # 45 bytes; the server answers only the later one, as RFC 6455 section
+    # 5.5.3 allows ("MAY elect to send a Pong frame for only the most
+    # recently processed Ping frame").
+    "s-pong-latest": {"frames": [], "pings": [PING_A, PING_B], "answer": lambda c: answer_latest_ping(c, 2)},
 }
+
+
+def read_frames(sock, n):
+    """Reads n whole frames from sock: [(opcode, unmasked payload)]."""
+    buf, out = b"", []
+    while len(out) < n:
+        chunk = sock.recv(4096)
+        if not chunk:
+            break
+        buf += chunk
+        while len(buf) >= 2:
+            ln, at = buf[1] & 0x7F, 2
+            if ln == 126:
+                ln, at = struct.unpack(">H", buf[2:4])[0], 4
+            elif ln == 127:
+                ln, at = struct.unpack(">Q", buf[2:10])[0], 10
+            key = b""
+            if buf[1] & 0x80:
+                key, at = buf[at:at + 4], at + 4
+            if len(buf) < at + ln:
+                break
+            body = buf[at:at + ln]
+            if key:
+                body = bytes(b ^ key[i % 4] for i, b in enumerate(body))
+            out.append((buf[0] & 0x0F, body))
+            buf = buf[at + ln:]
+    return out
+
+
+def answer_latest_ping(sock, n):
+    """Reads n pings and answers only the last with a pong of its payload."""
+    pings = [p for op, p in read_frames(sock, n) if op == 9]
+    if pings:
+        sock.sendall(frame(10, pings[-1], mask=False))
 
 
 def raw_server(name, host, port, ready):
@@ -282,6 +325,8 @@ def raw_server(name, host, port, ready):
         except OSError:
             break
         time.sleep(0.05)
+    if "answer" in sc:
+        sc["answer"](c)
     drain(c)
     ls.close()
 
@@ -292,6 +337,11 @@ async def real_client(name, host, port):
     try:
         async with connect(f"ws://{host}:{port}/", compression="deflate" if sc.get("offer") else None,
                            open_timeout=2, close_timeout=1) as ws:
+            if "pings" in sc:
+                waiters = [await ws.ping(p) for p in sc["pings"]]
+                # websockets takes a pong as the answer to its ping and every earlier one.
+                await asyncio.wait_for(waiters[-1], 2)
+                return
             await ws.send("hello from a real client")
             await asyncio.wait_for(ws.recv(), 1)
     except Exception as e:  # the client is expected to fail the connection

@@ -18,6 +18,7 @@ use crate::http::{BodyMode, HttpError, HttpEvent, HttpHead, HttpParser};
 use crate::session::SessionRef;
 use crate::tcp::GapKind;
 use crate::ws::record::{FrameRecord, MessageRecord, Output};
+use crate::ws::session::Pings;
 use crate::ws::stream::{Ctx, WsDecoder};
 
 /// Recognises HTTP/1.x by a request or status line; takes any stream
@@ -88,6 +89,8 @@ pub struct Http1 {
     /// bytes after it begin; `h2c_ok` once a 101 answered it.
     h2c: Option<(Option<String>, u64)>,
     h2c_ok: bool,
+    /// The session's pings waiting for a pong, to pair them.
+    pings: Pings,
 }
 
 impl Default for Http1 {
@@ -96,14 +99,17 @@ impl Default for Http1 {
     }
 }
 
-/// Turns a WebSocket decoder's output into events of the connection.
+/// Turns a WebSocket decoder's output into events of the connection, each
+/// pong paired with the ping it answers.
 struct WsOut<'a, 'b> {
     cx: &'a mut Cx<'b>,
+    pings: &'a mut Pings,
 }
 
 impl Output for WsOut<'_, '_> {
     fn frame(&mut self, f: &FrameRecord<'_>) {
-        self.cx.emit(Event::Frame(f));
+        let answers = self.pings.frame(f);
+        self.cx.emit(Event::Frame(&FrameRecord { answers, ..*f }));
     }
     fn message(&mut self, m: &MessageRecord<'_>) {
         self.cx.emit(Event::Message(m));
@@ -127,6 +133,7 @@ impl Http1 {
             head_snapped: false,
             h2c: None,
             h2c_ok: false,
+            pings: Pings::default(),
         }
     }
 
@@ -427,7 +434,7 @@ impl Http1 {
         d: &mut WsDecoder,
     ) {
         let known = cx.link.dir_of(side).is_some();
-        let learned = ws_call(cx, side, |w| {
+        let learned = ws_call(cx, &mut self.pings, side, |w| {
             f(d, w);
             w.from
         });
@@ -444,7 +451,7 @@ impl Http1 {
                     && o.is_hunting()
                     && !o.is_relaxed()
                 {
-                    ws_call(cx, 1 - side, |w| o.relax(w));
+                    ws_call(cx, &mut self.pings, 1 - side, |w| o.relax(w));
                 }
                 self.side[1 - side] = other;
             }
@@ -466,12 +473,17 @@ impl Http1 {
 }
 
 /// Runs `f` with a WebSocket decoder context for `side` of the connection.
-fn ws_call<T>(cx: &mut Cx<'_>, side: usize, f: impl FnOnce(&mut Ctx<'_>) -> T) -> T {
+fn ws_call<T>(
+    cx: &mut Cx<'_>,
+    pings: &mut Pings,
+    side: usize,
+    f: impl FnOnce(&mut Ctx<'_>) -> T,
+) -> T {
     let link = &*cx.link;
     let (session, from) = (link.session(), link.dir_of(side));
     let (sender, receiver) = (link.addr[side], link.addr[1 - side]);
     let (packet, ts, cfg) = (cx.packet, cx.ts, cx.cfg);
-    let mut out = WsOut { cx };
+    let mut out = WsOut { cx, pings };
     let mut w = Ctx {
         session,
         from,

@@ -223,6 +223,9 @@ pub struct PacketEx {
 
 #[derive(Debug, Clone, Serialize)]
 pub struct FindingEx {
+    /// Its place among all the findings of the run (to merge lists in order).
+    #[serde(skip)]
+    pub seq: u64,
     pub code: &'static str,
     pub severity: &'static str,
     pub from: Option<Dir>,
@@ -317,6 +320,97 @@ pub const HEAD_FRAMES: usize = 1000;
 const MAX_QUEUE: usize = 4096;
 /// Frames remembered to tie findings to them.
 const RECENT_FRAMES: usize = 256;
+/// Connections counted while `--packet` has not chosen one yet, and per
+/// such connection: frames listed for its open message (per direction) and
+/// unanswered pings remembered.
+const MAX_CANDIDATES: usize = 4096;
+const CANDIDATE_LIST: usize = 64;
+const CANDIDATE_PINGS: usize = 16;
+
+/// The data message open in one direction, as the decoder numbers it
+/// ([`FrameRecord::message`]): the connection's indices of its frames so
+/// far, and of the control frames between them.
+#[derive(Debug, Default)]
+struct OpenMsg {
+    n: u64,
+    frames: Vec<usize>,
+    interleaved: Vec<usize>,
+}
+
+/// What is counted on a connection from its start, whether it is the one
+/// walked through or (for `--packet`) may become it: enough to number its
+/// frames and messages from the connection's start.
+#[derive(Debug, Default)]
+struct Tally {
+    frames: usize,
+    /// Data messages completed.
+    messages: usize,
+    open: [Option<OpenMsg>; 2],
+    first_frame_ts: Option<f64>,
+    /// Candidates only: pings seen (the list's cap), the listed ones still
+    /// waiting for a pong, with their direction and offset.
+    pings: usize,
+    waiting: VecDeque<(usize, u64, PingEx)>,
+    /// Candidates only: the finding count when it became a candidate, the
+    /// findings it had before (kept aside, as for every connection), those
+    /// since that a walkthrough would list and not list, and of them those
+    /// of the packet asked for.
+    since_seq: u64,
+    pre: usize,
+    listed: usize,
+    not_listed: u64,
+    findings: Vec<FindingEx>,
+}
+
+impl Tally {
+    /// Counts a frame: its index on the connection, and whether it belongs
+    /// to a data message (it waits for the message to complete). Lists of
+    /// the open message's frames keep at most `cap` indices.
+    fn frame(&mut self, f: &FrameRecord<'_>, cap: usize) -> (usize, bool) {
+        self.frames += 1;
+        let index = self.frames;
+        self.first_frame_ts.get_or_insert(f.ts);
+        let Some(open) = self.open.get_mut(f.from.index()) else {
+            return (index, false);
+        };
+        match f.message {
+            Some(n) => {
+                let o = match open {
+                    Some(o) if o.n == n => o,
+                    _ => open.insert(OpenMsg {
+                        n,
+                        ..OpenMsg::default()
+                    }),
+                };
+                if o.frames.len() < cap {
+                    o.frames.push(index);
+                }
+                (index, true)
+            }
+            None => {
+                if f.header.opcode.is_control()
+                    && let Some(o) = open
+                    && o.interleaved.len() < cap
+                {
+                    o.interleaved.push(index);
+                }
+                (index, false)
+            }
+        }
+    }
+
+    /// A data message completed: its index on the connection, and its
+    /// frames and the control frames between them.
+    fn message(&mut self, m: &MessageRecord<'_>) -> (usize, OpenMsg) {
+        self.messages += 1;
+        let open = self
+            .open
+            .get_mut(m.from.index())
+            .and_then(Option::take)
+            .unwrap_or_default();
+        (self.messages, open)
+    }
+}
 
 /// The TCP control segments and the 101's (packet, time) of a connection
 /// not (yet) chosen.
@@ -328,7 +422,12 @@ struct PendingTcp {
 
 /// Walks through one connection: picks it from the event stream and writes
 /// its walkthrough as the frames arrive, in memory bounded whatever the
-/// number of frames.
+/// number of frames, reading the capture once. For `--packet` the
+/// connection is chosen at the first frame or handshake the packet carried;
+/// until then each connection that may be it is counted from its start
+/// (its frames, messages, the open messages' frames, the pings waiting),
+/// so that frames keep the numbers they have from the connection's start.
+/// Message membership and ping/pong pairing are read from the records.
 pub struct ExplainSink<'a> {
     sel: Selection,
     capture: String,
@@ -353,26 +452,34 @@ pub struct ExplainSink<'a> {
     written: u64,
     /// Indices of the frames shown, when focused on a few (--frame, --packet).
     focus_shown: Vec<usize>,
-    /// Every frame of the connection counted, shown or not.
-    seen_frames: usize,
+    /// The chosen connection's frames and messages counted, shown or not.
+    tally: Tally,
+    /// `--packet`: the connections that may be chosen, counted from their
+    /// start (their first handshake or frame) until one is.
+    cands: HashMap<u64, Tally>,
     messages: Vec<MessageEx>,
+    /// Messages counted into the list (the list's cap), and past it.
+    messages_listed: usize,
     messages_not_listed: u64,
-    /// Data frames (and interleaved control frames) of the open message per direction.
-    open_msg: [(Vec<usize>, Vec<usize>); 2],
     findings: Vec<FindingEx>,
+    /// Findings counted into the list (the list's cap), and past it.
+    findings_listed: usize,
     findings_not_listed: u64,
+    /// Findings seen in the run so far.
+    finding_seq: u64,
     /// (from, offset) of the latest shown frames, to tie findings to frames.
     recent: VecDeque<((u8, u64), usize)>,
     pings: Vec<PingEx>,
-    ping_ts: HashMap<usize, f64>,
+    /// Pings seen (the list's cap).
+    pings_count: usize,
+    /// The listed pings waiting for a pong: (direction, offset) -> place in `pings`.
+    ping_at: HashMap<(usize, u64), usize>,
     /// The packet of the latest whole frame and the frames it carried.
     cur_packet: Option<PacketEx>,
     shared_packets: Vec<PacketEx>,
     split_frames: Vec<SplitEx>,
-    first_frame_ts: Option<f64>,
     /// The capture's first packet: the base of every relative time.
     capture_ts: Option<f64>,
-    messages_seen: usize,
     deflate: bool,
     done: bool,
     /// Frames drawn on the HTML diagram (the first ones).
@@ -404,21 +511,23 @@ impl<'a> ExplainSink<'a> {
             sections: 0,
             written: 0,
             focus_shown: Vec::new(),
-            seen_frames: 0,
+            tally: Tally::default(),
+            cands: HashMap::new(),
             messages: Vec::new(),
+            messages_listed: 0,
             messages_not_listed: 0,
-            open_msg: Default::default(),
             findings: Vec::new(),
+            findings_listed: 0,
             findings_not_listed: 0,
+            finding_seq: 0,
             recent: VecDeque::new(),
             pings: Vec::new(),
-            ping_ts: HashMap::new(),
+            pings_count: 0,
+            ping_at: HashMap::new(),
             cur_packet: None,
             shared_packets: Vec::new(),
             split_frames: Vec::new(),
-            first_frame_ts: None,
             capture_ts: None,
-            messages_seen: 0,
             deflate: false,
             done: false,
             drawn: 0,
@@ -449,8 +558,39 @@ impl<'a> ExplainSink<'a> {
             self.deflate = hs.deflate.is_some();
             self.hs = Some(hs);
         }
-        if let Some(f) = self.pending_findings.remove(&c.conn) {
-            self.findings.extend(f);
+        let pre = self.pending_findings.remove(&c.conn).unwrap_or_default();
+        self.findings_listed += pre.len();
+        match self.cands.remove(&c.conn) {
+            None => self.findings.extend(pre),
+            Some(mut t) => {
+                // Counted since its first handshake or frame: the findings
+                // in the order a walkthrough begun there would list them.
+                let all = std::mem::take(&mut self.findings);
+                let (before, after): (Vec<_>, Vec<_>) =
+                    all.into_iter().partition(|f| f.seq <= t.since_seq);
+                let mut mine = std::mem::take(&mut t.findings).into_iter().peekable();
+                let mut theirs = after.into_iter().peekable();
+                self.findings = before;
+                self.findings.extend(pre);
+                while let Some(next) = match (mine.peek(), theirs.peek()) {
+                    (Some(a), Some(b)) if a.seq < b.seq => mine.next(),
+                    (_, Some(_)) => theirs.next(),
+                    (Some(_), None) => mine.next(),
+                    (None, None) => None,
+                } {
+                    self.findings.push(next);
+                }
+                self.findings_listed += t.listed;
+                self.findings_not_listed += t.not_listed;
+                self.messages_listed = t.messages.min(MAX_LIST);
+                self.messages_not_listed = (t.messages - self.messages_listed) as u64;
+                self.pings_count = t.pings;
+                for (d, offset, p) in std::mem::take(&mut t.waiting) {
+                    self.ping_at.insert((d, offset), self.pings.len());
+                    self.pings.push(p);
+                }
+                self.tally = t;
+            }
         }
         if let Some(p) = self.pending_tcp.remove(&c.conn) {
             self.tcp = p.marks;
@@ -460,6 +600,66 @@ impl<'a> ExplainSink<'a> {
         self.pending_findings.clear();
         self.pending_tcp.clear();
         self.pending_tcp_order.clear();
+        self.cands = HashMap::new();
+    }
+
+    /// `--packet`: the tally of a connection that may still be chosen,
+    /// begun at its first handshake or frame (where a walkthrough of it
+    /// would begin).
+    fn candidate(&mut self, conn: u64) -> Option<&mut Tally> {
+        self.sel.packet?;
+        if !self.cands.contains_key(&conn) && self.cands.len() < MAX_CANDIDATES {
+            let pre = self.pending_findings.get(&conn).map_or(0, Vec::len);
+            self.cands.insert(
+                conn,
+                Tally {
+                    since_seq: self.finding_seq,
+                    pre,
+                    ..Tally::default()
+                },
+            );
+        }
+        self.cands.get_mut(&conn)
+    }
+
+    /// A frame of a connection that may still be chosen: counted.
+    fn candidate_frame(&mut self, f: &FrameRecord<'_>) {
+        let Some(t) = self.candidate(f.session.conn) else {
+            return;
+        };
+        let (index, _) = t.frame(f, CANDIDATE_LIST);
+        let d = f.from.index();
+        match f.header.opcode {
+            OpCode::Ping => {
+                if t.pings < MAX_LIST {
+                    if t.waiting.len() >= CANDIDATE_PINGS {
+                        t.waiting.pop_front();
+                    }
+                    t.waiting.push_back((d, f.offset, ping_ex(index, f)));
+                }
+                t.pings += 1;
+            }
+            OpCode::Pong => {
+                if let Some(a) = f.answers
+                    && let Some(i) = t
+                        .waiting
+                        .iter()
+                        .position(|w| w.0 == 1 - d && w.1 == a.offset)
+                {
+                    t.waiting.remove(i);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// A message of a connection that may still be chosen: counted.
+    fn candidate_message(&mut self, m: &MessageRecord<'_>) {
+        if self.may_choose(&m.session)
+            && let Some(t) = self.cands.get_mut(&m.session.conn)
+        {
+            t.message(m);
+        }
     }
 
     /// The TCP side of a connection's life (kept for the chosen one, and
@@ -493,9 +693,15 @@ impl<'a> ExplainSink<'a> {
             }
             self.pending_tcp_order.push_back(conn.conn);
         }
+        // A connection counted for --packet keeps as many as the chosen one.
+        let cap = if self.cands.contains_key(&conn.conn) {
+            MAX_TCP_MARKS
+        } else {
+            MAX_PENDING_TCP_MARKS
+        };
         let e = self.pending_tcp.entry(conn.conn).or_default();
         if let Some(m) = mark
-            && e.marks.len() < MAX_PENDING_TCP_MARKS
+            && e.marks.len() < cap
         {
             e.marks.push(*m);
         }
@@ -525,8 +731,11 @@ impl<'a> ExplainSink<'a> {
             self.choose(c);
             self.deflate = hs.deflate.is_some();
             self.hs = Some(hs.clone());
-        } else if self.pending.len() < MAX_PENDING_HANDSHAKES {
-            self.pending.insert(c.conn, hs.clone());
+        } else {
+            self.candidate(c.conn);
+            if self.pending.len() < MAX_PENDING_HANDSHAKES {
+                self.pending.insert(c.conn, hs.clone());
+            }
         }
     }
 
@@ -547,49 +756,39 @@ impl<'a> ExplainSink<'a> {
                 .packet
                 .is_none_or(|p| f.first_packet <= p && p <= f.packet);
             let by_id = self.sel.conn == Some(f.session.conn);
-            if !(self.may_choose(&f.session) && (covers || by_id)) {
+            if !self.may_choose(&f.session) {
+                return;
+            }
+            if !(covers || by_id) {
+                self.candidate_frame(f);
                 return;
             }
             self.choose(f.session);
         }
-        self.seen_frames += 1;
-        let index = self.seen_frames;
+        // Counted for every frame, shown or not; a data frame waits for its
+        // message to complete (to say which it is).
+        let (index, waits) = self.tally.frame(f, usize::MAX);
+        let settled = !waits;
         let d = f.from.index();
-        let op = f.header.opcode;
-        // Message bookkeeping happens for every frame, shown or not.
-        let mut settled = true;
-        if op.is_data() || (op == OpCode::Continuation && !self.open_msg[d].0.is_empty()) {
-            if op.is_data() {
-                self.open_msg[d] = (Vec::new(), Vec::new());
+        match f.header.opcode {
+            OpCode::Ping => {
+                if self.pings_count < MAX_LIST {
+                    self.ping_at.insert((d, f.offset), self.pings.len());
+                    self.pings.push(ping_ex(index, f));
+                }
+                self.pings_count += 1;
             }
-            self.open_msg[d].0.push(index);
-            settled = false; // until its message is complete
-        } else if op.is_control() && !self.open_msg[d].0.is_empty() {
-            self.open_msg[d].1.push(index);
-        }
-        self.first_frame_ts.get_or_insert(f.ts);
-        if op == OpCode::Ping && self.pings.len() < MAX_LIST {
-            self.ping_ts.insert(index, f.ts);
-            self.pings.push(PingEx {
-                ping_frame: index,
-                from: f.from,
-                pong_frame: None,
-                rtt_ms: None,
-                payload: crate::render::preview(f.payload, true, 40),
-            });
-        } else if op == OpCode::Pong {
-            // The oldest unanswered ping from the other side with this payload.
-            let payload = crate::render::preview(f.payload, true, 40);
-            if let Some(p) = self
-                .pings
-                .iter_mut()
-                .find(|p| p.pong_frame.is_none() && p.from != f.from && p.payload == payload)
-            {
-                p.pong_frame = Some(index);
-                if let Some(t) = self.ping_ts.remove(&p.ping_frame) {
-                    p.rtt_ms = Some((f.ts - t) * 1000.0);
+            OpCode::Pong => {
+                // The ping it answers, as the carrier paired them.
+                if let Some(a) = f.answers
+                    && let Some(i) = self.ping_at.remove(&(1 - d, a.offset))
+                    && let Some(p) = self.pings.get_mut(i)
+                {
+                    p.pong_frame = Some(index);
+                    p.rtt_ms = Some((f.ts - a.ts) * 1000.0);
                 }
             }
+            _ => {}
         }
         if !self.wanted(index, f) {
             return;
@@ -636,36 +835,39 @@ impl<'a> ExplainSink<'a> {
     fn base_ts(&self) -> f64 {
         self.capture_ts
             .or(self.hs.as_ref().map(|h| h.ts))
-            .or(self.first_frame_ts)
+            .or(self.tally.first_frame_ts)
             .unwrap_or(0.0)
     }
 
     fn message(&mut self, m: &MessageRecord<'_>) {
         if !self.is_chosen(&m.session) {
+            self.candidate_message(m);
             return;
         }
-        let d = m.from.index();
-        let (frames, interleaved) = std::mem::take(&mut self.open_msg[d]);
-        self.messages_seen += 1;
-        let index = self.messages_seen;
-        let mut shown = false;
+        let (
+            index,
+            OpenMsg {
+                frames,
+                interleaved,
+                ..
+            },
+        ) = self.tally.message(m);
         for f in self.queue.iter_mut() {
             if frames.binary_search(&f.index).is_ok() {
                 f.message = Some(index);
                 f.settled = true;
-                shown = true;
             }
         }
         let touches_focus = self.focused()
             && frames
                 .iter()
                 .any(|i| self.focus_shown.binary_search(i).is_ok());
-        if self.messages.len() >= MAX_LIST && !touches_focus {
+        if self.messages_listed >= MAX_LIST && !touches_focus {
             self.messages_not_listed += 1;
             self.drain(false);
             return;
         }
-        let _ = shown;
+        self.messages_listed += 1;
         let (kind, shown, shown_bytes) = if !m.decodable {
             ("undecodable", String::new(), 0)
         } else {
@@ -703,18 +905,33 @@ impl<'a> ExplainSink<'a> {
     }
 
     fn finding(&mut self, f: &Finding) {
+        self.finding_seq += 1;
+        let seq = self.finding_seq;
         let ours = match (f.conn(), self.chosen) {
             (Some(c), Some(ch)) => c == ch.conn,
             (None, _) => true,
             (Some(c), None) => {
-                // Kept until we know whether this connection is the one.
-                if self.sel.conn.is_none_or(|id| id == c)
+                let listed = self.findings_listed;
+                let packet = self.sel.packet;
+                if let Some(t) = self.cands.get_mut(&c) {
+                    // Counted as a walkthrough of it would count it; kept
+                    // when of the packet asked for.
+                    if listed + t.pre + t.listed < MAX_LIST {
+                        t.listed += 1;
+                        if packet.is_some() && f.packet() == packet && t.findings.len() < MAX_LIST {
+                            t.findings.push(finding_ex(f, None, seq));
+                        }
+                    } else {
+                        t.not_listed += 1;
+                    }
+                } else if self.sel.conn.is_none_or(|id| id == c)
                     && (self.pending_findings.len() < MAX_PENDING_HANDSHAKES
                         || self.pending_findings.contains_key(&c))
                 {
+                    // Kept until we know whether this connection is the one.
                     let v = self.pending_findings.entry(c).or_default();
                     if v.len() < 64 {
-                        v.push(finding_ex(f, None));
+                        v.push(finding_ex(f, None, seq));
                     }
                 }
                 false
@@ -729,8 +946,9 @@ impl<'a> ExplainSink<'a> {
         });
         let touches_focus =
             self.focused() && frame.is_some_and(|i| self.focus_shown.binary_search(&i).is_ok());
-        if self.findings.len() < MAX_LIST || touches_focus {
-            self.findings.push(finding_ex(f, frame));
+        if self.findings_listed < MAX_LIST || touches_focus {
+            self.findings_listed += 1;
+            self.findings.push(finding_ex(f, frame, seq));
         } else {
             self.findings_not_listed += 1;
         }
@@ -795,10 +1013,10 @@ impl<'a> ExplainSink<'a> {
                 _ => "no WebSocket connection in this capture".to_string(),
             })
         } else {
-            self.sel.frame.filter(|&n| n > self.seen_frames).map(|n| {
+            self.sel.frame.filter(|&n| n > self.tally.frames).map(|n| {
                 format!(
                     "the connection has {} frames; there is no frame {n}",
-                    self.seen_frames
+                    self.tally.frames
                 )
             })
         }
@@ -822,7 +1040,7 @@ impl<'a> ExplainSink<'a> {
             more_frames: !ended || self.queue.len() > HEAD_FRAMES,
             frames_shown: if ended { self.queue.len() as u64 } else { 0 },
             frames_not_shown: if ended {
-                (self.seen_frames - self.queue.len()) as u64
+                (self.tally.frames - self.queue.len()) as u64
             } else {
                 0
             },
@@ -920,7 +1138,7 @@ impl<'a> ExplainSink<'a> {
             frames: Vec::new(),
             more_frames: false,
             frames_shown: self.written,
-            frames_not_shown: self.seen_frames as u64 - self.written,
+            frames_not_shown: self.tally.frames as u64 - self.written,
             messages,
             messages_not_listed: self.messages_not_listed,
             pings,
@@ -960,10 +1178,16 @@ impl Sink for ExplainSink<'_> {
                 if self.is_chosen(&s.session) {
                     self.summary = Some(s.clone());
                     self.done = true;
+                    if self.focused() {
+                        // Only its frames are wanted (no push section):
+                        // the rest of the capture cannot change them.
+                        return std::ops::ControlFlow::Break(());
+                    }
                 } else {
                     self.pending.remove(&s.session.conn);
                     self.pending_findings.remove(&s.session.conn);
                     self.pending_tcp.remove(&s.session.conn);
+                    self.cands.remove(&s.session.conn);
                 }
             }
             Event::Tcp(t) => self.tcp_event(&t.session, Some(t), None),
@@ -978,8 +1202,9 @@ impl Sink for ExplainSink<'_> {
     }
 }
 
-fn finding_ex(f: &Finding, frame: Option<usize>) -> FindingEx {
+fn finding_ex(f: &Finding, frame: Option<usize>, seq: u64) -> FindingEx {
     FindingEx {
+        seq,
         code: f.code.as_str(),
         severity: f.code.severity().as_str(),
         from: f.from(),
@@ -989,29 +1214,15 @@ fn finding_ex(f: &Finding, frame: Option<usize>) -> FindingEx {
     }
 }
 
-/// The connection a packet belongs to, as `explain --packet` needs it: the
-/// one with a frame the packet carried, or a handshake in that packet.
-pub fn locate_packet<R: std::io::Read + Send>(
-    input: R,
-    cfg: &crate::Config,
-    packet: u64,
-) -> Result<Option<u64>, crate::capture::NotACapture> {
-    let mut found = None;
-    crate::run(input, cfg, &mut |ev: Event<'_>| {
-        if found.is_some() {
-            return;
-        }
-        match ev {
-            Event::Frame(f) if f.first_packet <= packet && packet <= f.packet => {
-                found = Some(f.session.conn)
-            }
-            Event::Handshake(c, h) if h.packet == packet || h.response_packet == Some(packet) => {
-                found = Some(c.conn)
-            }
-            _ => {}
-        }
-    })?;
-    Ok(found)
+/// A ping as the list of pings shows it (no pong yet).
+fn ping_ex(index: usize, f: &FrameRecord<'_>) -> PingEx {
+    PingEx {
+        ping_frame: index,
+        from: f.from,
+        pong_frame: None,
+        rtt_ms: None,
+        payload: crate::render::preview(f.payload, true, 40),
+    }
 }
 
 /// The accept computation of RFC 6455 section 4.2.2, step by step.
@@ -1209,15 +1420,26 @@ fn opcode_meaning(op: OpCode) -> &'static str {
     }
 }
 
+/// The payload's first bytes as on the wire: the kept (unmasked) payload
+/// masked again with the frame's key (payload byte i XOR key[i % 4]).
+fn on_wire(payload: &[u8], key: Option<[u8; 4]>, n: usize) -> Vec<u8> {
+    let first = payload.iter().take(n);
+    match key {
+        Some(k) => first.zip(k.iter().cycle()).map(|(c, k)| c ^ k).collect(),
+        None => first.copied().collect(),
+    }
+}
+
 fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameEx {
     let h = &f.header;
-    let b0 = f.header_bytes.first().copied().unwrap_or(0);
-    let b1 = f.header_bytes.get(1).copied().unwrap_or(0);
-    let len7 = u64::from(b1 & 0x7f);
+    // Every bit drawn is read from the header bytes as they were on the wire.
+    let raw = f.raw_header();
+    let [fin, rsv1, rsv2, rsv3] = raw.flag_bits();
+    let len7 = u64::from(raw.len7());
     let mut fields = vec![
         BitField {
             name: "FIN",
-            bits: bits(u64::from(b0 >> 7), 1),
+            bits: bits(u64::from(fin), 1),
             value: (h.fin as u8).to_string(),
             meaning: if h.fin {
                 "final fragment: this frame ends its message".into()
@@ -1227,7 +1449,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         },
         BitField {
             name: "RSV1",
-            bits: bits(u64::from(b0 >> 6 & 1), 1),
+            bits: bits(u64::from(rsv1), 1),
             value: (h.rsv1 as u8).to_string(),
             meaning: match (h.rsv1, deflate) {
                 (true, true) => {
@@ -1240,7 +1462,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         },
         BitField {
             name: "RSV2",
-            bits: bits(u64::from(b0 >> 5 & 1), 1),
+            bits: bits(u64::from(rsv2), 1),
             value: (h.rsv2 as u8).to_string(),
             meaning: if h.rsv2 {
                 "set, but no extension claims it".into()
@@ -1250,7 +1472,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         },
         BitField {
             name: "RSV3",
-            bits: bits(u64::from(b0 >> 4 & 1), 1),
+            bits: bits(u64::from(rsv3), 1),
             value: (h.rsv3 as u8).to_string(),
             meaning: if h.rsv3 {
                 "set, but no extension claims it".into()
@@ -1260,13 +1482,13 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         },
         BitField {
             name: "opcode",
-            bits: bits(u64::from(b0 & 0xf), 4),
+            bits: bits(u64::from(raw.opcode_bits()), 4),
             value: format!("0x{:x} ({})", h.opcode.as_u8(), h.opcode.name()),
             meaning: opcode_meaning(h.opcode).into(),
         },
         BitField {
             name: "MASK",
-            bits: bits(u64::from(b1 >> 7), 1),
+            bits: bits(u64::from(raw.mask_bit()), 1),
             value: (h.masked() as u8).to_string(),
             meaning: match (h.masked(), f.from) {
                 (true, Dir::Client) => {
@@ -1290,12 +1512,11 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
     ];
     let ext = match h.length_form {
         LengthForm::Short => None,
-        LengthForm::Ext16 => Some((2usize, 2usize)),
-        LengthForm::Ext64 => Some((2, 8)),
+        LengthForm::Ext16 => Some(2usize),
+        LengthForm::Ext64 => Some(8),
     };
-    if let Some((at, n)) = ext {
-        let bytes = f.header_bytes.get(at..at + n).unwrap_or(&[]);
-        let hex: Vec<String> = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    if let Some(n) = ext {
+        let hex: Vec<String> = raw.ext_len().iter().map(|b| format!("{b:02x}")).collect();
         let (lo, hi) = if n == 2 {
             ("126", "65535")
         } else {
@@ -1316,7 +1537,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
             },
         });
     }
-    let mask_key = h.mask_key.map(|k| {
+    let mask_key = raw.mask_key().map(|k| {
         k.iter()
             .map(|b| format!("{b:02x}"))
             .collect::<Vec<_>>()
@@ -1331,16 +1552,15 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         });
     }
     let unmask = match h.mask_key {
-        Some(k) => f
-            .masked_prefix
-            .iter()
+        Some(k) => on_wire(f.payload, h.mask_key, UNMASK_ROWS)
+            .into_iter()
             .zip(f.payload)
-            .take(UNMASK_ROWS)
+            .zip(k.iter().cycle())
             .enumerate()
-            .map(|(i, (&m, &c))| UnmaskRow {
+            .map(|(i, ((m, &c), &key))| UnmaskRow {
                 i,
                 masked: m,
-                key: k[i % 4],
+                key,
                 clear: c,
                 ch: (c.is_ascii_graphic() || c == b' ').then_some(c as char),
             })
@@ -1413,10 +1633,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         findings: f.findings.iter().map(|c| c.as_str()).collect(),
         settled: true,
         header_bytes: f.header_bytes.to_vec(),
-        wire_prefix: match h.mask_key {
-            Some(_) => f.masked_prefix.iter().take(4).copied().collect(),
-            None => f.payload.iter().take(4).copied().collect(),
-        },
+        wire_prefix: on_wire(f.payload, h.mask_key, 4),
     }
 }
 

@@ -7,5 +7,6 @@ pub mod frame;
 pub mod mask;
 pub mod record;
 pub mod rules;
+pub mod session;
 pub mod stream;
 pub mod utf8;

@@ -20,8 +20,6 @@ use crate::ws::record::{DirStats, FrameRecord, MessageRecord, Output};
 use crate::ws::rules::{self, judge_header};
 use crate::ws::utf8::Utf8Stream;
 
-/// Masked payload bytes kept per frame for the explain walkthrough.
-pub const MASKED_PREFIX: usize = 16;
 /// Buffers larger than this are released after use, so that thousands of
 /// connections do not each keep the capacity of their largest frame.
 const KEEP_CAPACITY: usize = 64 << 10;
@@ -107,12 +105,14 @@ struct Cur {
     damaged: bool,
     /// It carries part of a data message.
     in_message: bool,
-    masked_prefix: [u8; MASKED_PREFIX],
-    prefix_len: usize,
+    /// That message's number (see [`MessageRecord::index`]).
+    message: Option<u64>,
 }
 
 /// The data message being assembled.
 struct Msg {
+    /// Its number among the messages begun in this direction, from 1.
+    index: u64,
     opcode: OpCode,
     frames: u32,
     first_packet: u64,
@@ -160,6 +160,8 @@ pub struct WsDecoder {
     cur: Option<Cur>,
     msg: Option<Msg>,
     close_sent: bool,
+    /// Data messages begun in this direction (their numbers).
+    begun: u64,
     inflater: Option<Inflater>,
     /// The inflate window is not known (capture began mid-connection, or bytes
     /// were lost) and context takeover is in force.
@@ -232,6 +234,7 @@ impl WsDecoder {
             cur: None,
             msg: None,
             close_sent: false,
+            begun: 0,
             inflater: None,
             inflate_ctx_lost: false,
             inflate_mid: false,
@@ -819,7 +822,9 @@ impl WsDecoder {
         if h.opcode.is_data() {
             // A new message (interleaving already judged): the open one is abandoned.
             let compressed = h.rsv1 && self.deflate != Some(false);
+            self.begun += 1;
             self.msg = Some(Msg {
+                index: self.begun,
                 opcode: h.opcode,
                 frames: 0,
                 first_packet,
@@ -841,10 +846,12 @@ impl WsDecoder {
         } else if h.opcode == OpCode::Continuation && self.msg.is_some() {
             in_message = true;
         }
+        let mut message = None;
         if let Some(m) = self.msg.as_mut()
             && in_message
         {
             m.frames += 1;
+            message = Some(m.index);
         }
         // Header rules are reported now: a frame may never complete (a 2^63 length).
         for f in &findings {
@@ -866,8 +873,7 @@ impl WsDecoder {
             reported,
             damaged: false,
             in_message,
-            masked_prefix: [0; MASKED_PREFIX],
-            prefix_len: 0,
+            message,
         });
     }
 
@@ -921,9 +927,6 @@ impl WsDecoder {
             None => payload,
         };
         if let Some(cur) = self.cur.as_mut() {
-            let n = payload.len().min(MASKED_PREFIX);
-            cur.masked_prefix[..n].copy_from_slice(&payload[..n]);
-            cur.prefix_len = n;
             cur.received = payload.len() as u64;
         }
         // A whole uncompressed single-frame message is its own body: no copy.
@@ -941,11 +944,6 @@ impl WsDecoder {
         let wanted = self.wants_clear(cx.cfg);
         let Some(cur) = self.cur.as_mut() else { return };
         let phase = cur.received;
-        if cur.prefix_len < MASKED_PREFIX {
-            let n = (MASKED_PREFIX - cur.prefix_len).min(piece.len());
-            cur.masked_prefix[cur.prefix_len..cur.prefix_len + n].copy_from_slice(&piece[..n]);
-            cur.prefix_len += n;
-        }
         cur.received += piece.len() as u64;
         let keep = cx.cfg.keep_frame_payload || cur.h.opcode.is_control();
         let mask_key = cur.h.mask_key;
@@ -1092,7 +1090,8 @@ impl WsDecoder {
             header_bytes: &cur.header[..cur.h.header_len],
             payload,
             payload_complete: complete,
-            masked_prefix: &cur.masked_prefix[..cur.prefix_len],
+            message: cur.message,
+            answers: None,
             close_code,
             close_reason,
             findings: &codes,
@@ -1160,6 +1159,7 @@ impl WsDecoder {
         let rec = MessageRecord {
             session: cx.session,
             from: cx.from.unwrap_or(Dir::Client),
+            index: m.index,
             opcode: m.opcode,
             frames: m.frames,
             first_packet: m.first_packet,
