@@ -17,6 +17,8 @@ pub mod findings;
 pub mod h2;
 pub mod handshake;
 pub mod http;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod packet;
 pub mod progress;
 pub mod push;
