@@ -9,6 +9,7 @@
 //! Built only with the `live` cargo feature (on by default).
 
 use std::io::{self, Read};
+use std::sync::{Arc, Mutex};
 
 use pcap::{Active, Capture, Device};
 
@@ -17,6 +18,11 @@ use crate::capture::{LiveReader, STOP};
 /// Bytes of each packet kept (tcpdump's default): a loopback segment can
 /// be 64 KiB, and a cut one would leave a gap in its stream.
 const SNAPLEN: i32 = 262_144;
+/// The kernel's capture buffer when not asked for another size: libpcap's
+/// default (2 MB) fills in a burst of 30 loopback segments of 64 KiB while
+/// a slow consumer (JSON of thousands of frames per packet) holds it, and
+/// what does not fit is dropped.
+const DEFAULT_BUFFER: usize = 16 << 20;
 /// How long one wait for a packet lasts before the reader looks at `STOP`.
 const POLL_MS: i32 = 100;
 /// Interfaces a "no interface named" message lists at most.
@@ -33,6 +39,39 @@ pub struct LiveOptions {
     pub filter: Option<String>,
     /// Stop after this many packets (those that pass the filter).
     pub count: Option<u64>,
+    /// The kernel's capture buffer, in bytes (default 16 MiB).
+    pub buffer_bytes: Option<usize>,
+}
+
+/// libpcap's counts for a live capture, as of the reader's last look
+/// (after every 64 packets, every idle 100 ms, and at the end).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct LiveStats {
+    /// Packets the filter passed, dropped ones included.
+    pub received: u64,
+    /// Packets the kernel dropped because the capture buffer was full.
+    pub dropped: u64,
+    /// Packets the interface or its driver dropped.
+    pub if_dropped: u64,
+}
+
+/// A live capture as a pcap byte stream (see the module's text), with
+/// libpcap's counts.
+pub struct LiveCapture {
+    reader: LiveReader,
+    stats: Arc<Mutex<LiveStats>>,
+}
+
+impl LiveCapture {
+    pub fn stats(&self) -> LiveStats {
+        self.stats.lock().map(|s| *s).unwrap_or_default()
+    }
+}
+
+impl Read for LiveCapture {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
+    }
 }
 
 /// Why a live capture could not start. Its text quotes the filter as
@@ -78,16 +117,26 @@ fn pcap_reason(e: &pcap::Error) -> String {
 /// Opens `opts.interface` (immediate mode: each packet is handed over as
 /// it arrives, not in blocks), sets the filter, and returns the packets as
 /// a pcap byte stream that ends after `opts.count` packets or at `STOP`.
-pub fn open(opts: &LiveOptions) -> Result<LiveReader, LiveError> {
+pub fn open(opts: &LiveOptions) -> Result<LiveCapture, LiveError> {
     let cap = activate(opts)?;
-    Ok(LiveReader::new(PcapStream::new(cap, opts.count)))
+    let stats = Arc::new(Mutex::new(LiveStats::default()));
+    let stream = PcapStream::new(cap, opts.count, stats.clone());
+    Ok(LiveCapture {
+        reader: LiveReader::new(stream),
+        stats,
+    })
 }
 
 fn activate(opts: &LiveOptions) -> Result<Capture<Active>, LiveError> {
     let name = opts.interface.as_str();
+    let buffer = opts
+        .buffer_bytes
+        .unwrap_or(DEFAULT_BUFFER)
+        .clamp(SNAPLEN as usize, i32::MAX as usize) as i32;
     let opened = Capture::from_device(name).and_then(|c| {
         c.snaplen(SNAPLEN)
             .immediate_mode(true)
+            .buffer_size(buffer)
             .timeout(POLL_MS)
             .open()
     });
@@ -152,16 +201,35 @@ struct PcapStream {
     pending: Vec<u8>,
     pos: usize,
     left: Option<u64>,
+    stats: Arc<Mutex<LiveStats>>,
+    /// Packets since the counts were last read.
+    since_look: u32,
 }
 
 impl PcapStream {
-    fn new(cap: Capture<Active>, count: Option<u64>) -> Self {
+    fn new(cap: Capture<Active>, count: Option<u64>, stats: Arc<Mutex<LiveStats>>) -> Self {
         let header = file_header(cap.get_datalink().0);
         PcapStream {
             cap,
             pending: header.to_vec(),
             pos: 0,
             left: count,
+            stats,
+            since_look: 0,
+        }
+    }
+
+    /// Reads libpcap's counts into `stats`.
+    fn look(&mut self) {
+        self.since_look = 0;
+        if let Ok(s) = self.cap.stats()
+            && let Ok(mut st) = self.stats.lock()
+        {
+            *st = LiveStats {
+                received: u64::from(s.received),
+                dropped: u64::from(s.dropped),
+                if_dropped: u64::from(s.if_dropped),
+            };
         }
     }
 
@@ -171,10 +239,12 @@ impl PcapStream {
     #[allow(clippy::useless_conversion)]
     fn next(&mut self) -> io::Result<bool> {
         if self.left == Some(0) {
+            self.look();
             return Ok(false);
         }
         loop {
             if STOP.load(std::sync::atomic::Ordering::Relaxed) {
+                self.look();
                 return Ok(false);
             }
             match self.cap.next_packet() {
@@ -192,9 +262,13 @@ impl PcapStream {
                     if let Some(n) = &mut self.left {
                         *n -= 1;
                     }
+                    self.since_look += 1;
+                    if self.since_look >= 64 {
+                        self.look();
+                    }
                     return Ok(true);
                 }
-                Err(pcap::Error::TimeoutExpired) => {}
+                Err(pcap::Error::TimeoutExpired) => self.look(),
                 Err(e) => return Err(io::Error::other(pcap_reason(&e))),
             }
         }

@@ -131,6 +131,17 @@ struct Common {
         help_heading = "Live capture"
     )]
     count: Option<u64>,
+    /// With -i: the kernel's capture buffer, in KiB, as tcpdump's -B [default: 16384]. Packets
+    /// that arrive while it is full are dropped (a warning at the end counts them).
+    #[arg(
+        short = 'B',
+        long,
+        value_name = "KiB",
+        requires = "interface",
+        value_parser = clap::value_parser!(u64).range(1..=(2 << 20)),
+        help_heading = "Live capture"
+    )]
+    buffer_size: Option<u64>,
     /// Bytes of one frame's payload kept for output.
     #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_frame_bytes, help_heading = "Limits")]
     max_frame_bytes: usize,
@@ -248,11 +259,51 @@ fn open_live(common: &Common) -> io::Result<Box<dyn Read + Send>> {
         interface: common.interface.clone().unwrap_or_default(),
         filter: common.capture_filter.clone(),
         count: common.count,
+        buffer_bytes: common
+            .buffer_size
+            .map(|k| (k as usize).saturating_mul(1024)),
     };
     match wsdissect::live::open(&opts) {
-        Ok(r) => Ok(Box::new(r)),
+        Ok(cap) => Ok(Box::new(SayDrops {
+            cap,
+            name: escape_name(&opts.interface),
+            said: false,
+        })),
         // libpcap's text may quote the name or the filter.
         Err(e) => Err(io::Error::other(escape_name(&e.to_string()))),
+    }
+}
+
+/// At the end of a live capture, a warning on stderr when the kernel
+/// dropped packets (their streams have gaps there).
+#[cfg(feature = "live")]
+struct SayDrops {
+    cap: wsdissect::live::LiveCapture,
+    name: String,
+    said: bool,
+}
+
+#[cfg(feature = "live")]
+impl Read for SayDrops {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.cap.read(buf)?;
+        if n == 0 && !self.said {
+            self.said = true;
+            let s = self.cap.stats();
+            if s.dropped > 0 {
+                eprintln!(
+                    "wsdissect: {}: warning: the kernel dropped {} of {} packets, its capture buffer full (-B raises it); their streams have gaps",
+                    self.name, s.dropped, s.received
+                );
+            }
+            if s.if_dropped > 0 {
+                eprintln!(
+                    "wsdissect: {}: warning: the interface dropped {} packets while capturing",
+                    self.name, s.if_dropped
+                );
+            }
+        }
+        Ok(n)
     }
 }
 
