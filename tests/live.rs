@@ -699,7 +699,11 @@ mod iface {
         assert!(out.is_empty());
         assert_eq!(err.lines().count(), 1, "{err}");
         assert!(!err.contains('\x1b'), "{err:?}");
-        assert!(err.contains("no\\u{1b}[2Jsuch"), "{err}");
+        // Escaped as `\u{1b}` or `\x1b`, whichever the escaper writes.
+        assert!(
+            err.contains("no\\u{1b}[2Jsuch") || err.contains("no\\x1b[2Jsuch"),
+            "{err}"
+        );
         assert!(err.contains("no such interface"), "{err}");
         assert!(err.contains("lo"), "the interfaces there are: {err}");
     }
