@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Installs what the test suite needs beyond Rust, where it is missing:
+# Installs what the build and the test suite need beyond Rust, where it is
+# missing: libpcap's headers and library (libpcap-dev), which the default
+# `live` feature (`-i IFACE`) links against;
 # tcpdump and Python's websockets for tests/live.rs (a real capture piped
 # into wsdissect while a real client and server talk on loopback), and
 # tshark, the reference the TLS tests compare decrypted bytes with (they
@@ -9,7 +11,10 @@
 set -euo pipefail
 
 missing_apt=()
+[ -e /usr/include/pcap/pcap.h ] || [ -e /usr/include/pcap.h ] || missing_apt+=(libpcap-dev)
 command -v tcpdump >/dev/null 2>&1 || missing_apt+=(tcpdump)
+# `ip netns`: the -i tests capture on the loopback of a namespace of their own.
+command -v ip >/dev/null 2>&1 || missing_apt+=(iproute2)
 command -v tshark >/dev/null 2>&1 || missing_apt+=(tshark)
 command -v python3 >/dev/null 2>&1 || missing_apt+=(python3 python3-pip)
 

@@ -65,6 +65,9 @@ pub mod handshake;
 #[doc(hidden)]
 pub mod http;
 #[doc(hidden)]
+#[cfg(feature = "live")]
+pub mod live;
+#[doc(hidden)]
 pub mod packet;
 #[doc(hidden)]
 pub mod pipeline;

@@ -105,8 +105,44 @@ struct ExplainArgs {
 #[derive(Args, Clone)]
 struct Common {
     /// Capture files (pcap or pcapng); `-` reads standard input.
-    #[arg(required = true, value_name = "CAPTURE")]
+    #[arg(required_unless_present = "interface", value_name = "CAPTURE")]
     captures: Vec<String>,
+    /// Capture live from this network interface (libpcap; needs root or CAP_NET_RAW) instead of
+    /// reading files. Ctrl-C ends it with the summary a file would give.
+    // Not `conflicts_with = "captures"`: clap would then drop the `requires`
+    // of -f and -c whenever files are named (see `live_args_conflict`).
+    #[arg(short = 'i', long, value_name = "IFACE", help_heading = "Live capture")]
+    interface: Option<String>,
+    /// A BPF capture filter for -i, as tcpdump takes it: 'tcp port 8080'.
+    #[arg(
+        short = 'f',
+        long,
+        value_name = "BPF",
+        requires = "interface",
+        help_heading = "Live capture"
+    )]
+    capture_filter: Option<String>,
+    /// With -i: stop after N packets (of those the capture filter passes).
+    #[arg(
+        short = 'c',
+        long,
+        value_name = "N",
+        requires = "interface",
+        value_parser = clap::value_parser!(u64).range(1..),
+        help_heading = "Live capture"
+    )]
+    count: Option<u64>,
+    /// With -i: the kernel's capture buffer, in KiB, as tcpdump's -B [default: 16384]. Packets
+    /// that arrive while it is full are dropped (a warning at the end counts them).
+    #[arg(
+        short = 'B',
+        long,
+        value_name = "KiB",
+        requires = "interface",
+        value_parser = clap::value_parser!(u64).range(1..=(2 << 20)),
+        help_heading = "Live capture"
+    )]
+    buffer_size: Option<u64>,
     /// Bytes of one frame's payload kept for output.
     #[arg(long, value_name = "BYTES", default_value_t = Config::default().max_frame_bytes, help_heading = "Limits")]
     max_frame_bytes: usize,
@@ -192,6 +228,94 @@ fn parse_code(s: &str) -> Result<Code, String> {
     })
 }
 
+impl Common {
+    /// What the run reads: the capture files, or the interface of `-i`.
+    fn sources(&self) -> Vec<String> {
+        match &self.interface {
+            Some(iface) => vec![iface.clone()],
+            None => self.captures.clone(),
+        }
+    }
+}
+
+/// Opens a source of `Common::sources`: with `-i`, the live interface.
+fn open_source(common: &Common, path: &str, progress: bool) -> io::Result<Box<dyn Read + Send>> {
+    if common.interface.is_none() {
+        return open(path, progress);
+    }
+    let r = open_live(common)?;
+    if !common.quiet {
+        eprintln!("wsdissect: capturing on '{}'", escape_name(path));
+    }
+    if !progress {
+        return Ok(r);
+    }
+    let every = std::time::Duration::from_millis(250);
+    Ok(Box::new(Progress::new(r, io::stderr(), path, None, every)))
+}
+
+#[cfg(feature = "live")]
+fn open_live(common: &Common) -> io::Result<Box<dyn Read + Send>> {
+    let opts = wsdissect::live::LiveOptions {
+        interface: common.interface.clone().unwrap_or_default(),
+        filter: common.capture_filter.clone(),
+        count: common.count,
+        buffer_bytes: common
+            .buffer_size
+            .map(|k| (k as usize).saturating_mul(1024)),
+    };
+    match wsdissect::live::open(&opts) {
+        Ok(cap) => Ok(Box::new(SayDrops {
+            cap,
+            name: escape_name(&opts.interface),
+            said: false,
+        })),
+        // libpcap's text may quote the name or the filter.
+        Err(e) => Err(io::Error::other(escape_name(&e.to_string()))),
+    }
+}
+
+/// At the end of a live capture, a warning on stderr when the kernel
+/// dropped packets (their streams have gaps there).
+#[cfg(feature = "live")]
+struct SayDrops {
+    cap: wsdissect::live::LiveCapture,
+    name: String,
+    said: bool,
+}
+
+#[cfg(feature = "live")]
+impl Read for SayDrops {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.cap.read(buf)?;
+        if n == 0 && !self.said {
+            self.said = true;
+            let s = self.cap.stats();
+            if s.dropped > 0 {
+                eprintln!(
+                    "wsdissect: {}: warning: the kernel dropped {} of {} packets, its capture buffer full (-B raises it); their streams have gaps",
+                    self.name, s.dropped, s.received
+                );
+            }
+            if s.if_dropped > 0 {
+                eprintln!(
+                    "wsdissect: {}: warning: the interface dropped {} packets while capturing",
+                    self.name, s.if_dropped
+                );
+            }
+        }
+        Ok(n)
+    }
+}
+
+#[cfg(not(feature = "live"))]
+fn open_live(_: &Common) -> io::Result<Box<dyn Read + Send>> {
+    Err(io::Error::other(
+        "this wsdissect was built without live capture (cargo feature `live`); \
+         capture with tcpdump instead: tcpdump -i IFACE -U -w - | wsdissect frames -",
+    ))
+}
+
 fn config(c: &Common) -> Config {
     Config {
         max_frame_bytes: c.max_frame_bytes,
@@ -264,6 +388,7 @@ fn gunzip_if_gzip(mut r: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send
 /// terminal. Else output goes through a big buffer.
 fn is_live(common: &Common) -> bool {
     io::stdout().is_terminal()
+        || common.interface.is_some()
         || common.captures.iter().any(|p| {
             if p == "-" {
                 !stdin_is_file()
@@ -387,9 +512,9 @@ fn run_all_noting<S: Sink>(
         io::stderr().is_terminal(),
         io::stdout().is_terminal(),
     );
-    for path in &common.captures {
+    for path in &common.sources() {
         before(sink, path);
-        let reason = match open(path, progress) {
+        let reason = match open_source(common, path, progress) {
             Ok(r) => {
                 // pcap-parser reads through its own buffer: no second one.
                 let mut watch = WatchWs {
@@ -621,7 +746,7 @@ fn explain(a: ExplainArgs) -> ExitCode {
         io::stdout().lock(),
     )));
     let mut ok = true;
-    for path in &a.common.captures {
+    for path in &a.common.sources() {
         let format = match a.format {
             ExplainFormat::Text => Format::Text(wsdissect::explain::text::Style { color }),
             ExplainFormat::Html => Format::Html,
@@ -671,7 +796,7 @@ fn push(a: PushArgs) -> ExitCode {
     let mut ok = true;
     let many = a.common.captures.len() > 1;
     let width = wsdissect::render::width::output_width();
-    for path in &a.common.captures {
+    for path in &a.common.sources() {
         let capture = Some(path.as_str());
         let mut sink = wsdissect::push::PushSink::new();
         if a.format == ListFormat::Json {
@@ -698,8 +823,28 @@ fn push(a: PushArgs) -> ExitCode {
     exit_status(ok)
 }
 
+/// `-i` with capture files: a usage error (exits 2).
+fn live_args_conflict(cli: &Cli) {
+    let common = match &cli.cmd {
+        Cmd::Frames(a) | Cmd::Messages(a) | Cmd::Conns(a) => &a.common,
+        Cmd::Check(a) => &a.common,
+        Cmd::Explain(a) => &a.common,
+        Cmd::Push(a) => &a.common,
+    };
+    if common.interface.is_some() && !common.captures.is_empty() {
+        use clap::CommandFactory;
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::ArgumentConflict,
+                "-i reads a live interface: name no capture files with it",
+            )
+            .exit();
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    live_args_conflict(&cli);
     // Ctrl-C ends the capture where it is: what was read is decoded and
     // printed, with the summary. A second Ctrl-C exits at once.
     {
