@@ -31,7 +31,7 @@ pub mod keys;
 pub mod record;
 
 pub use crate::findings::{Dir, Severity};
-pub use keylog::{KeyLog, KeyLogStats, Secrets};
+pub use keylog::{KeyLog, KeyLogStats, KeyRing, Secrets};
 
 use decrypt::{AeadAlg, AeadKey, MacAlg, OpenError, RecordKeys};
 use handshake::{ClientHello, ServerHello};
