@@ -101,6 +101,11 @@ codes! {
     SseInvalidRetry = "sse.invalid-retry", Warning;
     // Second release (DESIGN.md): TLS recognised, not decrypted.
     TlsNoKeys = "tls.no-keys", Warning;
+    // Second release (DESIGN.md): TLS decrypted with a key log.
+    TlsDecryptFailed = "tls.decrypt-failed", Warning;
+    TlsUnsupportedCipher = "tls.unsupported-cipher", Warning;
+    TlsAlert = "tls.alert", Info;
+    TlsMalformed = "tls.malformed", Warning;
 }
 
 impl Code {
@@ -163,6 +168,16 @@ impl Code {
             SseInvalidRetry => "a retry field that is not all digits",
             TlsNoKeys => {
                 "a TLS connection (recognised by its hellos or records, on any port) with no secrets to decrypt it; nothing inside is decoded"
+            }
+            TlsDecryptFailed => {
+                "a TLS record that did not authenticate with the logged secrets (or none did after a gap); the rest of that direction is not decoded"
+            }
+            TlsUnsupportedCipher => {
+                "a TLS version or cipher suite that cannot be decrypted; nothing inside is decoded"
+            }
+            TlsAlert => "a TLS alert (in clear, or after decryption), close_notify included",
+            TlsMalformed => {
+                "bytes in a TLS stream that are not TLS records (or a record longer than 2^14+2048); that direction is given up"
             }
             #[allow(unreachable_patterns)]
             _ => "see docs/schema.md",

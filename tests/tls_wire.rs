@@ -1,4 +1,3 @@
-#![allow(dead_code)] // the decryption tests that use the rest come with the carrier
 //! wss:// and https:// through every command (issue 14, the wiring): the
 //! key log options, decryption in the TLS carrier, and what comes out of it
 //! on REAL captures (samples/tls/, recorded by samples/record/tls_record.sh).
@@ -13,7 +12,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use common::{bin, sample};
+use common::{MsgKey, bin, key, load_sent, sample, unhex};
 use serde_json::Value;
 
 /// WebSocket over TLS samples with their key logs, message logs and tshark references.
@@ -104,6 +103,182 @@ fn assert_frames_match_tshark(name: &str, ours: &[Value]) {
     }
 }
 
+#[test]
+fn frames_agree_with_tshark_using_the_same_keys() {
+    for name in WS_SAMPLES {
+        let ours = frames_with_keys(
+            &tls(&format!("{name}.pcap")),
+            Some(&tls(&format!("{name}.keys"))),
+        );
+        assert_frames_match_tshark(name, &ours);
+    }
+}
+
+#[test]
+fn messages_are_what_the_applications_logged() {
+    for name in WS_SAMPLES {
+        let keys = tls(&format!("{name}.keys"));
+        let out = run(
+            &[
+                "messages",
+                "--format",
+                "json",
+                "--payload",
+                "hex",
+                "--keylog",
+                &keys.to_string_lossy(),
+            ],
+            &[&tls(&format!("{name}.pcap"))],
+        );
+        assert!(out.status.success());
+        let mut ours: Vec<MsgKey> = records(&out)
+            .iter()
+            .map(|m| {
+                key(
+                    m["from"].as_str().unwrap(),
+                    m["opcode"].as_u64().unwrap() as u8,
+                    &unhex(m["data_hex"].as_str().unwrap()),
+                )
+            })
+            .collect();
+        let mut sent = load_sent(&tls(&format!("{name}.sent.jsonl")));
+        assert!(!sent.is_empty());
+        ours.sort();
+        sent.sort();
+        assert_eq!(ours, sent, "{name}");
+    }
+}
+
+#[test]
+fn conn_record_tells_the_tls_it_decrypted() {
+    let cases = [
+        ("py-tls13", "1.3", "TLS_AES_256_GCM_SHA384"),
+        ("node-tls13-chacha", "1.3", "TLS_CHACHA20_POLY1305_SHA256"),
+        (
+            "node-tls12-cbc-sha1-mte",
+            "1.2",
+            "TLS_RSA_WITH_AES_128_CBC_SHA",
+        ),
+    ];
+    for (name, version, cipher) in cases {
+        let keys = tls(&format!("{name}.keys"));
+        let out = run(
+            &[
+                "conns",
+                "--format",
+                "json",
+                "--keylog",
+                &keys.to_string_lossy(),
+            ],
+            &[&tls(&format!("{name}.pcap"))],
+        );
+        let recs = records(&out);
+        let conns = of_type(&recs, "conn");
+        assert_eq!(conns.len(), 1, "{name}");
+        let t = &conns[0]["tls"];
+        assert_eq!(t["decrypted"], true, "{name}");
+        assert_eq!(t["version"], version, "{name}");
+        assert_eq!(t["cipher"], cipher, "{name}");
+        assert_eq!(t["sni"], "localhost", "{name}");
+        // The server's choice (TLS 1.3: from the decrypted EncryptedExtensions).
+        assert_eq!(t["alpn"], "http/1.1", "{name}");
+        assert_eq!(conns[0]["status"], 101, "{name}");
+        assert!(conns[0]["client_to_server"]["messages"].as_u64() > Some(0));
+    }
+}
+
+#[test]
+fn without_keys_one_no_keys_finding_and_no_frames() {
+    for (capture, keys) in [
+        ("py-tls13-nokeys.pcap", None),
+        ("py-tls13.pcap", None),
+        // Secrets for another connection are no secrets for this one.
+        ("py-tls13.pcap", Some("node-tls13-aes128.keys")),
+    ] {
+        let keys = keys.map(tls);
+        let frames = frames_with_keys(&tls(capture), keys.as_deref());
+        assert!(frames.is_empty(), "{capture}: frames without keys");
+        let mut args = vec!["check", "--format", "json"];
+        let k = keys.map(|k| k.to_string_lossy().into_owned());
+        if let Some(k) = &k {
+            args.extend(["--keylog", k.as_str()]);
+        }
+        let out = run(&args, &[&tls(capture)]);
+        let recs = records(&out);
+        let codes: Vec<&str> = of_type(&recs, "finding")
+            .iter()
+            .filter_map(|f| f["code"].as_str())
+            .filter(|c| c.starts_with("tls."))
+            .collect();
+        assert_eq!(codes, ["tls.no-keys"], "{capture} with {k:?}");
+    }
+}
+
+#[test]
+fn a_suite_we_cannot_decrypt_is_reported_not_guessed() {
+    // ARIA-GCM with its keys: tls.unsupported-cipher, not tls.no-keys.
+    let keys = tls("openssl-tls12-aria.keys");
+    let out = run(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--keylog",
+            &keys.to_string_lossy(),
+        ],
+        &[&tls("openssl-tls12-aria.pcap")],
+    );
+    let recs = records(&out);
+    let codes: Vec<&str> = of_type(&recs, "finding")
+        .iter()
+        .filter_map(|f| f["code"].as_str())
+        .collect();
+    assert!(codes.contains(&"tls.unsupported-cipher"), "{codes:?}");
+    assert!(!codes.contains(&"tls.no-keys"), "{codes:?}");
+}
+
+#[test]
+fn a_record_that_does_not_authenticate_is_decrypt_failed_and_no_garbage() {
+    // The right key log with one secret's last byte changed: the records
+    // under it fail authentication.
+    let text = std::fs::read_to_string(tls("node-tls12-aes128gcm.keys")).unwrap();
+    let bad: String = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("CLIENT_RANDOM") {
+                let mut s = l.to_string();
+                let last = s.pop().unwrap();
+                s.push(if last == '0' { '1' } else { '0' });
+                s
+            } else {
+                l.to_string()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    let dir = tempdir();
+    let k = dir.join("bad.keys");
+    std::fs::write(&k, bad).unwrap();
+    let cap = tls("node-tls12-aes128gcm.pcap");
+    assert!(frames_with_keys(&cap, Some(&k)).is_empty());
+    let out = run(
+        &[
+            "check",
+            "--format",
+            "json",
+            "--keylog",
+            &k.to_string_lossy(),
+        ],
+        &[&cap],
+    );
+    let recs = records(&out);
+    let failed = of_type(&recs, "finding")
+        .iter()
+        .filter(|f| f["code"] == "tls.decrypt-failed")
+        .count();
+    assert_eq!(failed, 2, "one per direction");
+}
+
 fn tempdir() -> PathBuf {
     let d = std::env::temp_dir().join(format!(
         "wsdissect-tls-wire-{}-{:?}",
@@ -147,4 +322,74 @@ fn keylog_file_that_cannot_be_read_is_one_line_and_exit_2() {
     assert_eq!(out.status.code(), Some(0));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SSLKEYLOGFILE"));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn keylog_with_garbage_lines_repeated_and_from_the_environment() {
+    let cap = tls("node-tls13-aes128.pcap");
+    // Garbage lines around the real ones: counted, never fatal.
+    let dir = tempdir();
+    let k = dir.join("garbage.keys");
+    let real = std::fs::read_to_string(tls("node-tls13-aes128.keys")).unwrap();
+    std::fs::write(
+        &k,
+        format!("junk\r\n\u{1b}[31mred\nCLIENT_RANDOM zz yy\n{real}\nmore junk"),
+    )
+    .unwrap();
+    let frames = frames_with_keys(&cap, Some(&k));
+    assert_frames_match_tshark("node-tls13-aes128", &frames);
+    // Repeatable: the wrong file first, the right one second.
+    let out = run(
+        &[
+            "frames",
+            "--format",
+            "json",
+            "--payload",
+            "hex",
+            "--keylog",
+            &tls("py-tls13.keys").to_string_lossy(),
+            "--keylog",
+            &k.to_string_lossy(),
+        ],
+        &[cap.as_path()],
+    );
+    assert_frames_match_tshark("node-tls13-aes128", &records(&out));
+    // SSLKEYLOGFILE, no flag.
+    let out = bin()
+        .args(["frames", "--format", "json", "--payload", "hex", "-q"])
+        .arg(&cap)
+        .env("SSLKEYLOGFILE", tls("node-tls13-aes128.keys"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_frames_match_tshark("node-tls13-aes128", &records(&out));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn non_http_plaintext_is_not_read_as_frames() {
+    // openssl s_client/s_server lines inside TLS 1.3 (with KeyUpdates):
+    // decrypted, and nothing inside is WebSocket.
+    for name in ["openssl-keyupdate", "openssl-hrr", "openssl-resume13"] {
+        let frames = frames_with_keys(
+            &tls(&format!("{name}.pcap")),
+            Some(&tls(&format!("{name}.keys"))),
+        );
+        assert!(frames.is_empty(), "{name}");
+        let keys = tls(&format!("{name}.keys"));
+        let out = run(
+            &[
+                "conns",
+                "--format",
+                "json",
+                "--keylog",
+                &keys.to_string_lossy(),
+            ],
+            &[&tls(&format!("{name}.pcap"))],
+        );
+        let recs = records(&out);
+        let conns = of_type(&recs, "conn");
+        assert_eq!(conns.len(), 1, "{name}");
+        assert_eq!(conns[0]["tls"]["decrypted"], true, "{name}");
+    }
 }
