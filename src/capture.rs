@@ -226,13 +226,29 @@ where
 
 /// [`read_capture`], until `on_record` answers `Break`: then no more of the
 /// input is read ([`CaptureSummary::stopped`]).
-pub fn read_capture_until<R, F>(
+pub fn read_capture_until<R, F>(input: R, on_record: F) -> Result<CaptureSummary, NotACapture>
+where
+    R: Read + Send,
+    F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>,
+{
+    read_capture_with_secrets(input, |_| {}, on_record)
+}
+
+/// The pcapng Decryption Secrets Block type of a TLS key log ("TLSK").
+pub const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
+
+/// [`read_capture_until`], and the text of every pcapng Decryption Secrets
+/// Block of type TLS key log goes to `on_secrets` where it stands in the
+/// file (between the packets before and after it).
+pub fn read_capture_with_secrets<R, F, S>(
     mut input: R,
+    mut on_secrets: S,
     mut on_record: F,
 ) -> Result<CaptureSummary, NotACapture>
 where
     R: Read + Send,
     F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>,
+    S: FnMut(&[u8]),
 {
     let prefix = match read_prefix(&mut input) {
         Ok(p) => p,
@@ -361,6 +377,11 @@ where
                                     orig_len: spb.origlen,
                                 })
                                 .is_break();
+                            }
+                            Block::DecryptionSecrets(dsb)
+                                if dsb.secrets_type.0 == SECRETS_TLS_KEY_LOG =>
+                            {
+                                on_secrets(dsb.data)
                             }
                             _ => {}
                         }

@@ -393,3 +393,77 @@ fn non_http_plaintext_is_not_read_as_frames() {
         assert_eq!(conns[0]["tls"]["decrypted"], true, "{name}");
     }
 }
+
+#[test]
+fn keys_from_the_captures_own_decryption_secrets_block() {
+    // editcap --inject-secrets: no key file needed.
+    let frames = frames_with_keys(&tls("py-tls13-dsb.pcapng"), None);
+    assert_frames_match_tshark("py-tls13", &frames);
+}
+
+/// The blocks of a little-endian pcapng file, whole.
+fn pcapng_blocks(bytes: &[u8]) -> Vec<&[u8]> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at + 12 <= bytes.len() {
+        let len = u32::from_le_bytes(bytes[at + 4..at + 8].try_into().unwrap()) as usize;
+        out.push(&bytes[at..at + len]);
+        at += len;
+    }
+    assert_eq!(at, bytes.len());
+    out
+}
+
+/// py-tls13-dsb.pcapng with its Decryption Secrets Block moved to just
+/// after the `after`-th packet.
+fn dsb_moved(after: usize) -> Vec<u8> {
+    let bytes = std::fs::read(tls("py-tls13-dsb.pcapng")).unwrap();
+    let blocks = pcapng_blocks(&bytes);
+    const DSB: u32 = 0x0000_000a;
+    const EPB: u32 = 0x0000_0006;
+    let ty = |b: &[u8]| u32::from_le_bytes(b[..4].try_into().unwrap());
+    let dsb: Vec<&[u8]> = blocks.iter().copied().filter(|b| ty(b) == DSB).collect();
+    assert_eq!(dsb.len(), 1);
+    let mut out = Vec::new();
+    let mut packets = 0;
+    for b in blocks.iter().filter(|b| ty(b) != DSB) {
+        out.extend_from_slice(b);
+        if ty(b) == EPB {
+            packets += 1;
+            if packets == after {
+                out.extend_from_slice(dsb[0]);
+            }
+        }
+    }
+    assert!(packets >= after);
+    out
+}
+
+#[test]
+fn a_secrets_block_anywhere_decrypts_the_packets_after_it() {
+    let dir = tempdir();
+    // After the ClientHello (packet 4), before the ServerHello (packet 6):
+    // the keys are there when the connection needs them.
+    let mid = dir.join("dsb-after-4.pcapng");
+    std::fs::write(&mid, dsb_moved(4)).unwrap();
+    assert_frames_match_tshark("py-tls13", &frames_with_keys(&mid, None));
+    // After every packet: too late for this connection, which has no keys.
+    let late = dir.join("dsb-at-end.pcapng");
+    std::fs::write(&late, dsb_moved(33)).unwrap();
+    assert!(frames_with_keys(&late, None).is_empty());
+    // Keys a capture brings stay with it: the next capture on the command
+    // line does not decrypt with them.
+    let out = run(
+        &["frames", "--format", "json"],
+        &[&tls("py-tls13-dsb.pcapng"), &tls("py-tls13.pcap")],
+    );
+    let recs = records(&out);
+    assert!(!recs.is_empty());
+    assert!(
+        recs.iter().all(|r| r["capture"]
+            .as_str()
+            .is_some_and(|c| c.ends_with("py-tls13-dsb.pcapng"))),
+        "the second capture was decrypted with the first one's keys"
+    );
+    let _ = std::fs::remove_dir_all(&dir);
+}
