@@ -467,3 +467,42 @@ fn a_secrets_block_anywhere_decrypts_the_packets_after_it() {
     );
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn push_classifies_an_https_event_stream_as_on_plaintext() {
+    let cap = tls("node-sse-tls13.pcap");
+    let keys = tls("node-sse-tls13.keys");
+    let out = run(
+        &[
+            "push",
+            "--format",
+            "json",
+            "--keylog",
+            &keys.to_string_lossy(),
+        ],
+        &[&cap],
+    );
+    assert!(out.status.success());
+    let recs = records(&out);
+    let push = of_type(&recs, "push");
+    assert_eq!(push.len(), 1);
+    assert_eq!(push[0]["technique"], "sse");
+    assert_eq!(push[0]["requests"], 2);
+    assert_eq!(push[0]["reconnects"], 1);
+    // Every event the server logged sending, in order, with its id, type and data.
+    let sent: Vec<Value> = std::fs::read_to_string(tls("node-sse-tls13.events.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let got = of_type(&recs, "sse-event");
+    assert_eq!(got.len(), sent.len());
+    for (g, s) in got.iter().zip(&sent) {
+        assert_eq!(g["id"], s["id"]);
+        assert_eq!(g["event"], s["event"]);
+        assert_eq!(g["data"], s["data"]);
+    }
+    // Without the keys there is no channel to classify.
+    let out = run(&["push", "--format", "json"], &[&cap]);
+    assert!(of_type(&records(&out), "push").is_empty());
+}

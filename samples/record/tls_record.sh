@@ -56,6 +56,12 @@ rec_node_tls12_aes256gcm() { node_sample node-tls12-aes256gcm 9422 TLSv1.2 ECDHE
 rec_node_tls12_chacha() { node_sample node-tls12-chacha 9423 TLSv1.2 ECDHE-RSA-CHACHA20-POLY1305; }
 rec_node_tls12_cbc_sha384() { node_sample node-tls12-cbc-sha384 9424 TLSv1.2 ECDHE-RSA-AES256-SHA384; }
 rec_node_tls12_cbc_sha1_mte() { node_sample node-tls12-cbc-sha1-mte 9425 TLSv1.2 AES128-SHA no-etm; }
+rec_node_sse_tls13() { # an https SSE channel (two requests, the second with Last-Event-ID), TLS 1.3 AES-128-GCM
+  fresh node-sse-tls13; rm -f "$out/node-sse-tls13.events.jsonl"
+  cap_start "$out/node-sse-tls13.pcap" 9441
+  (cd "$here" && node tls_sse.js "$out/node-sse-tls13.events.jsonl" "$out/node-sse-tls13.keys" "$tmp/cert.pem" "$tmp/key.pem" 9441)
+  cap_stop
+}
 rec_openssl_keyupdate() { # TLS 1.3 KeyUpdates: s_client's `K` (update, request the peer's) and `k` commands
   fresh openssl-keyupdate
   cap_start "$out/openssl-keyupdate.pcap" 9431
@@ -137,5 +143,5 @@ all="py_tls13 py_tls13_nokeys py_tls13_dsb node_tls13_aes128 node_tls13_aes256 n
   node_tls12_aes128gcm node_tls12_aes256gcm node_tls12_chacha node_tls12_cbc_sha384 node_tls12_cbc_sha1_mte
   openssl_keyupdate openssl_hrr openssl_resume13 openssl_resume12
   openssl_tls13_ccm openssl_tls13_ccm8 openssl_tls12_aria openssl_early_data
-  openssl_no_common_suite"
+  openssl_no_common_suite node_sse_tls13"
 for n in ${@:-$all}; do "rec_${n//-/_}"; done
