@@ -183,6 +183,10 @@ fn conn_record_tells_the_tls_it_decrypted() {
         // The server's choice (TLS 1.3: from the decrypted EncryptedExtensions).
         assert_eq!(t["alpn"], "http/1.1", "{name}");
         assert_eq!(conns[0]["status"], 101, "{name}");
+        // The handshake record tells the same TLS it travelled in.
+        let hs = of_type(&recs, "handshake");
+        assert_eq!(hs.len(), 1, "{name}");
+        assert_eq!(hs[0]["tls"], *t, "{name}");
         assert!(conns[0]["client_to_server"]["messages"].as_u64() > Some(0));
     }
 }

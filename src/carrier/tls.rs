@@ -14,8 +14,10 @@
 
 use std::collections::VecDeque;
 
+use std::ops::ControlFlow;
+
 use super::{Carrier, Cx, Link, PROBES, Probe};
-use crate::event::ConnSummary;
+use crate::event::{ConnSummary, Event, Sink};
 use crate::findings::{Code, Dir};
 use crate::tcp::GapKind;
 use crate::tls::{TlsInfo, TlsSide, is_client_hello, is_record_chain, is_server_hello};
@@ -49,6 +51,41 @@ struct Inner {
     /// TCP bytes lost on each side since its last plaintext: the inner
     /// carrier hears of a gap (of about that size) before the next plaintext.
     lost: [u64; 2],
+}
+
+/// The inner carrier's events on their way out: a WebSocket handshake
+/// gets the `tls` object of the connection it travelled in.
+struct TlsOut<'a> {
+    out: &'a mut dyn Sink,
+    info: &'a TlsInfo,
+    conn: Option<&'a TlsConn>,
+}
+
+impl Sink for TlsOut<'_> {
+    fn event(&mut self, ev: Event<'_>) -> ControlFlow<()> {
+        match ev {
+            Event::Handshake(s, h) if h.tls.is_none() => {
+                let mut h = h.clone();
+                h.tls = Some(info_with(self.info, self.conn));
+                self.out.event(Event::Handshake(s, &h))
+            }
+            ev => self.out.event(ev),
+        }
+    }
+}
+
+/// What the hellos showed, with what decryption added.
+fn info_with(info: &TlsInfo, conn: Option<&TlsConn>) -> TlsInfo {
+    let mut info = info.clone();
+    if let Some(conn) = conn {
+        let sum = conn.summary();
+        info.decrypted = sum.decrypted;
+        // TLS 1.3 sends the server's choice encrypted (EncryptedExtensions).
+        if let Some(a) = sum.alpn {
+            info.alpn = Some(a);
+        }
+    }
+    info
 }
 
 /// See the module documentation.
@@ -144,7 +181,12 @@ impl TlsCarrier {
             if let Some(carrier) = inner.carrier.as_mut()
                 && !inner.mute[side]
             {
-                let mut icx = Cx::new(&mut *cx.link, p.packet, ts, cx.cfg, &mut *cx.out);
+                let mut out = TlsOut {
+                    out: &mut *cx.out,
+                    info: &self.info,
+                    conn: self.conn.as_deref(),
+                };
+                let mut icx = Cx::new(&mut *cx.link, p.packet, ts, cx.cfg, &mut out);
                 carrier.gap(&mut icx, side, at, lost, GapKind::Lost);
             }
         }
@@ -179,7 +221,12 @@ impl TlsCarrier {
             let Some(carrier) = inner.carrier.as_mut() else {
                 return;
             };
-            let mut icx = Cx::new(&mut *cx.link, p.packet, ts, cx.cfg, &mut *cx.out);
+            let mut out = TlsOut {
+                out: &mut *cx.out,
+                info: &self.info,
+                conn: self.conn.as_deref(),
+            };
+            let mut icx = Cx::new(&mut *cx.link, p.packet, ts, cx.cfg, &mut out);
             carrier.data(&mut icx, side, offset, &p.data);
             match icx.handover.take() {
                 Some(next) => inner.carrier = Some(next),
@@ -260,7 +307,13 @@ impl Carrier for TlsCarrier {
             self.drain(cx);
         }
         if let Some(inner) = self.inner.carrier.as_mut() {
-            inner.finish(cx);
+            let mut out = TlsOut {
+                out: &mut *cx.out,
+                info: &self.info,
+                conn: self.conn.as_deref(),
+            };
+            let mut icx = Cx::new(&mut *cx.link, cx.packet, cx.ts, cx.cfg, &mut out);
+            inner.finish(&mut icx);
         }
         if cx.link.websocket || self.has_secrets(cx) {
             return;
@@ -281,15 +334,7 @@ impl Carrier for TlsCarrier {
     }
 
     fn summarize(&self, link: &Link, s: &mut ConnSummary) -> bool {
-        let mut info = self.info.clone();
-        if let Some(conn) = &self.conn {
-            let sum = conn.summary();
-            info.decrypted = sum.decrypted;
-            // TLS 1.3 sends the server's choice encrypted (EncryptedExtensions).
-            if let Some(a) = sum.alpn {
-                info.alpn = Some(a);
-            }
-        }
+        let info = info_with(&self.info, self.conn.as_deref());
         if let Some(inner) = &self.inner.carrier {
             inner.summarize(link, s);
         }
