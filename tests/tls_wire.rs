@@ -26,6 +26,7 @@ const WS_SAMPLES: &[&str] = &[
     "node-tls12-chacha",
     "node-tls12-cbc-sha384",
     "node-tls12-cbc-sha1-mte",
+    "chromium-wss-deflate",
 ];
 
 fn tls(name: &str) -> PathBuf {

@@ -62,6 +62,12 @@ rec_node_sse_tls13() { # an https SSE channel (two requests, the second with Las
   (cd "$here" && node tls_sse.js "$out/node-sse-tls13.events.jsonl" "$out/node-sse-tls13.keys" "$tmp/cert.pem" "$tmp/key.pem" 9441)
   cap_stop
 }
+rec_chromium_wss_deflate() { # headless Chromium to a websockets server over wss://, permessage-deflate
+  fresh chromium-wss-deflate
+  cap_start "$out/chromium-wss-deflate.pcap" 9461
+  (cd "$here" && "$py" tls_chromium.py "$out/chromium-wss-deflate.sent.jsonl" "$out/chromium-wss-deflate.keys" "$tmp/cert.pem" "$tmp/key.pem" 9461)
+  cap_stop
+}
 rec_openssl_keyupdate() { # TLS 1.3 KeyUpdates: s_client's `K` (update, request the peer's) and `k` commands
   fresh openssl-keyupdate
   cap_start "$out/openssl-keyupdate.pcap" 9431
@@ -143,5 +149,5 @@ all="py_tls13 py_tls13_nokeys py_tls13_dsb node_tls13_aes128 node_tls13_aes256 n
   node_tls12_aes128gcm node_tls12_aes256gcm node_tls12_chacha node_tls12_cbc_sha384 node_tls12_cbc_sha1_mte
   openssl_keyupdate openssl_hrr openssl_resume13 openssl_resume12
   openssl_tls13_ccm openssl_tls13_ccm8 openssl_tls12_aria openssl_early_data
-  openssl_no_common_suite node_sse_tls13"
+  openssl_no_common_suite node_sse_tls13 chromium_wss_deflate"
 for n in ${@:-$all}; do "rec_${n//-/_}"; done

@@ -21,4 +21,5 @@ node-tls12-aes256gcm 9422
 node-tls12-chacha 9423
 node-tls12-cbc-sha384 9424
 node-tls12-cbc-sha1-mte 9425
+chromium-wss-deflate 9461
 LIST
