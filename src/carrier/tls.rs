@@ -197,7 +197,9 @@ impl TlsCarrier {
         }
         if inner.carrier.is_none() {
             // HTTP/2 is not read as HTTP/1.x: until a carrier takes it, the
-            // conn record's ALPN tells what it is.
+            // conn record's ALPN tells what it is. TLS is not looked for
+            // inside TLS (a capture could nest it without bound, bringing
+            // its own keys in Decryption Secrets Blocks).
             let h2 = self
                 .conn
                 .as_ref()
@@ -206,7 +208,7 @@ impl TlsCarrier {
             let from_start = offset == 0;
             let found = PROBES
                 .iter()
-                .filter(|pr| !(h2 && pr.name == "http1"))
+                .filter(|pr| pr.name != "tls" && !(h2 && pr.name == "http1"))
                 .find_map(|pr| (pr.probe)(cx.link, side, &p.data, from_start, p.packet));
             match found {
                 Some(carrier) => inner.carrier = Some(carrier),
