@@ -227,10 +227,29 @@ where
 
 /// [`read_capture`], until `on_record` answers `Break`: then no more of the
 /// input is read ([`CaptureSummary::stopped`]).
-pub fn read_capture_until<R, F>(mut input: R, on_record: F) -> Result<CaptureSummary, NotACapture>
+pub fn read_capture_until<R, F>(input: R, on_record: F) -> Result<CaptureSummary, NotACapture>
 where
     R: Read + Send,
     F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>,
+{
+    read_capture_with_secrets(input, |_| {}, on_record)
+}
+
+/// The pcapng Decryption Secrets Block type of a TLS key log ("TLSK").
+pub const SECRETS_TLS_KEY_LOG: u32 = 0x544c_534b;
+
+/// [`read_capture_until`], and the text of every pcapng Decryption Secrets
+/// Block of type TLS key log goes to `on_secrets` where it stands in the
+/// file (between the packets before and after it).
+pub fn read_capture_with_secrets<R, F, S>(
+    mut input: R,
+    mut on_secrets: S,
+    on_record: F,
+) -> Result<CaptureSummary, NotACapture>
+where
+    R: Read + Send,
+    F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>,
+    S: FnMut(&[u8]),
 {
     let prefix = match read_prefix(&mut input) {
         Ok(p) => p,
@@ -252,12 +271,12 @@ where
     let input = io::Cursor::new(prefix).chain(input);
     if pcapng {
         match PcapNGReader::new(READ_BUFFER, input) {
-            Ok(reader) => read_records(reader, on_record),
+            Ok(reader) => read_records(reader, &mut on_secrets, on_record),
             Err(e) => Err(not_a_capture(e)),
         }
     } else {
         match LegacyPcapReader::new(READ_BUFFER, input) {
-            Ok(reader) => read_records(reader, on_record),
+            Ok(reader) => read_records(reader, &mut on_secrets, on_record),
             Err(e) => Err(not_a_capture(e)),
         }
     }
@@ -283,7 +302,11 @@ fn not_a_capture(e: PcapError<&[u8]>) -> NotACapture {
 /// bytes left (a record cut at the buffer's end) to the buffer's start only
 /// when it refills it, so reading costs what the records cost, not a shift
 /// of half the buffer every half a buffer.
-fn read_records<P, F>(mut reader: P, mut on_record: F) -> Result<CaptureSummary, NotACapture>
+fn read_records<P, F>(
+    mut reader: P,
+    on_secrets: &mut dyn FnMut(&[u8]),
+    mut on_record: F,
+) -> Result<CaptureSummary, NotACapture>
 where
     P: PcapReaderIterator,
     F: FnMut(&Record<'_>) -> std::ops::ControlFlow<()>,
@@ -393,6 +416,11 @@ where
                                     orig_len: spb.origlen,
                                 })
                                 .is_break();
+                            }
+                            Block::DecryptionSecrets(dsb)
+                                if dsb.secrets_type.0 == SECRETS_TLS_KEY_LOG =>
+                            {
+                                on_secrets(dsb.data)
                             }
                             _ => {}
                         }

@@ -32,6 +32,9 @@ pub struct Config {
     pub keep_frame_payload: bool,
     /// Keep message bodies (for `messages` output).
     pub keep_message_data: bool,
+    /// TLS secrets: the key log files (`--keylog`, `SSLKEYLOGFILE`), and
+    /// those a capture brings in pcapng Decryption Secrets Blocks.
+    pub keylog: crate::tlscore::KeyRing,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             max_connections: 100_000,
             keep_frame_payload: true,
             keep_message_data: true,
+            keylog: crate::tlscore::KeyRing::default(),
         }
     }
 }

@@ -108,6 +108,11 @@ codes! {
     H2MalformedFrame = "h2.malformed-frame", Error;
     H2HpackMalformed = "h2.hpack-malformed", Error;
     H2StreamError = "h2.stream-error", Error;
+    // Second release (DESIGN.md): TLS decrypted with a key log.
+    TlsDecryptFailed = "tls.decrypt-failed", Warning;
+    TlsUnsupportedCipher = "tls.unsupported-cipher", Warning;
+    TlsAlert = "tls.alert", Info;
+    TlsMalformed = "tls.malformed", Warning;
 }
 
 impl Code {
@@ -183,6 +188,16 @@ impl Code {
             H2HpackMalformed => "an HPACK header block that breaks RFC 7541",
             H2StreamError => {
                 "an HTTP/2 frame on a stream in the wrong state (closed, idle, or after END_STREAM)"
+            }
+            TlsDecryptFailed => {
+                "a TLS record that did not authenticate with the logged secrets (or none did after a gap); the rest of that direction is not decoded"
+            }
+            TlsUnsupportedCipher => {
+                "a TLS version or cipher suite that cannot be decrypted; nothing inside is decoded"
+            }
+            TlsAlert => "a TLS alert (in clear, or after decryption), close_notify included",
+            TlsMalformed => {
+                "bytes in a TLS stream that are not TLS records (or a record longer than 2^14+2048); that direction is given up"
             }
             #[allow(unreachable_patterns)]
             _ => "see docs/schema.md",

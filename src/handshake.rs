@@ -112,6 +112,8 @@ pub struct Handshake {
     /// Rules broken, each located (direction and packet; the carrier adds
     /// the session).
     pub findings: Vec<Finding>,
+    /// The TLS the upgrade travelled in (set by the TLS carrier); `None` in clear.
+    pub tls: Option<crate::tls::TlsInfo>,
 }
 
 /// How a WebSocket was asked for: the upgrade as data, so that the judge

@@ -158,6 +158,10 @@ struct Common {
     /// Connections tracked at once (past it, the oldest idle one is closed).
     #[arg(long, value_name = "N", default_value_t = Config::default().max_connections, help_heading = "Limits")]
     max_connections: usize,
+    /// NSS key log file (SSLKEYLOGFILE format) to decrypt TLS with (repeatable); SSLKEYLOGFILE
+    /// is read too when set, and pcapng Decryption Secrets Blocks need no flag.
+    #[arg(long, value_name = "FILE", display_order = 80)]
+    keylog: Vec<String>,
     /// No progress line on standard error (it is shown only on a terminal).
     #[arg(long, short, display_order = 90)]
     quiet: bool,
@@ -323,8 +327,53 @@ fn config(c: &Common) -> Config {
         max_inflated_bytes: c.max_inflated_bytes,
         max_ooo_bytes: c.max_ooo_bytes,
         max_connections: c.max_connections.max(1),
+        keylog: keylog(c),
         ..Config::default()
     }
+}
+
+/// The key log files of `--keylog` and `SSLKEYLOGFILE`. A `--keylog` file
+/// that cannot be read ends the run (exit 2); an `SSLKEYLOGFILE` that does
+/// not exist (yet: browsers create it) is a warning. Lines that are not key
+/// log lines are skipped and counted.
+fn keylog(c: &Common) -> wsdissect::tlscore::KeyRing {
+    use wsdissect::tlscore::{KeyLog, KeyRing};
+    let mut keys = KeyLog::new();
+    let env = std::env::var_os("SSLKEYLOGFILE").filter(|v| !v.is_empty());
+    let files = c
+        .keylog
+        .iter()
+        .map(|f| (std::path::PathBuf::from(f), true))
+        .chain(env.map(|f| (std::path::PathBuf::from(f), false)));
+    for (path, given) in files {
+        let name = escape_name(&path.to_string_lossy());
+        let before = keys.stats;
+        let read = File::open(&path).and_then(|f| {
+            if f.metadata()?.is_dir() {
+                return Err(io::Error::other("is a directory"));
+            }
+            keys.read_from(io::BufReader::new(f))
+        });
+        match read {
+            Ok(()) => {
+                let garbage = keys.stats.garbage - before.garbage;
+                if garbage > 0 && !c.quiet {
+                    let entries = keys.stats.entries - before.entries;
+                    eprintln!(
+                        "wsdissect: key log {name}: {garbage} line{} not in the key log format skipped ({entries} secret{} read)",
+                        if garbage == 1 { "" } else { "s" },
+                        if entries == 1 { "" } else { "s" }
+                    );
+                }
+            }
+            Err(e) if given => {
+                eprintln!("wsdissect: key log {name}: {e}");
+                std::process::exit(2);
+            }
+            Err(e) => eprintln!("wsdissect: warning: SSLKEYLOGFILE {name}: {e}; not used"),
+        }
+    }
+    KeyRing::new(keys)
 }
 
 /// Opens a capture; with `progress`, reading it redraws a status line on stderr.

@@ -26,10 +26,17 @@ pub fn run<R: Read + Send>(
     cfg: &Config,
     sink: &mut dyn Sink,
 ) -> Result<CaptureSummary, NotACapture> {
+    // Keys a pcapng Decryption Secrets Block brings stay with this capture.
+    let cfg = &Config {
+        keylog: cfg.keylog.fork(),
+        ..cfg.clone()
+    };
+    let keylog = cfg.keylog.clone();
+    let on_secrets = |text: &[u8]| keylog.add_text(text);
     let mut out = Staged::new(cfg, sink);
     let mut p = Packets::new(cfg);
     let mut started = false;
-    let summary = capture::read_capture_until(input, |rec| {
+    let summary = capture::read_capture_with_secrets(input, on_secrets, |rec| {
         if !started {
             started = true;
             out.event(Event::Start(&StartRecord {

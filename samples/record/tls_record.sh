@@ -56,6 +56,49 @@ rec_node_tls12_aes256gcm() { node_sample node-tls12-aes256gcm 9422 TLSv1.2 ECDHE
 rec_node_tls12_chacha() { node_sample node-tls12-chacha 9423 TLSv1.2 ECDHE-RSA-CHACHA20-POLY1305; }
 rec_node_tls12_cbc_sha384() { node_sample node-tls12-cbc-sha384 9424 TLSv1.2 ECDHE-RSA-AES256-SHA384; }
 rec_node_tls12_cbc_sha1_mte() { node_sample node-tls12-cbc-sha1-mte 9425 TLSv1.2 AES128-SHA no-etm; }
+rec_node_sse_tls13() { # an https SSE channel (two requests, the second with Last-Event-ID), TLS 1.3 AES-128-GCM
+  fresh node-sse-tls13; rm -f "$out/node-sse-tls13.events.jsonl"
+  cap_start "$out/node-sse-tls13.pcap" 9441
+  (cd "$here" && node tls_sse.js "$out/node-sse-tls13.events.jsonl" "$out/node-sse-tls13.keys" "$tmp/cert.pem" "$tmp/key.pem" 9441)
+  cap_stop
+}
+rec_chromium_wss_deflate() { # headless Chromium to a websockets server over wss://, permessage-deflate
+  fresh chromium-wss-deflate
+  cap_start "$out/chromium-wss-deflate.pcap" 9461
+  (cd "$here" && "$py" tls_chromium.py "$out/chromium-wss-deflate.sent.jsonl" "$out/chromium-wss-deflate.keys" "$tmp/cert.pem" "$tmp/key.pem" 9461)
+  cap_stop
+}
+netns_cleanup() { for n in tlsA tlsB tlsM; do ip netns del $n 2>/dev/null || true; done; }
+rec_node_tls_lossy() { # NAME PORT VERSION CIPHERS: tlsA --va|fwa-- tlsM (lossy_bridge.py) --fwb|vb-- tlsB, captured on vb
+  local name=$1 port=$2 version=$3 ciphers=$4
+  fresh "$name"
+  netns_cleanup
+  ip netns add tlsA; ip netns add tlsB; ip netns add tlsM
+  ip link add va type veth peer name fwa; ip link add vb type veth peer name fwb
+  ip link set va netns tlsA; ip link set fwa netns tlsM; ip link set fwb netns tlsM; ip link set vb netns tlsB
+  ip -n tlsA addr add 10.98.0.1/24 dev va; ip -n tlsB addr add 10.98.0.2/24 dev vb
+  for p in "tlsA va" "tlsB vb" "tlsM fwa" "tlsM fwb"; do
+    set -- $p
+    ip -n "$1" link set "$2" mtu 1500 up; ip -n "$1" link set lo up
+    ip netns exec "$1" ethtool -K "$2" tso off gso off gro off tx off rx off >/dev/null 2>&1 || true
+  done
+  ip netns exec tlsM "$py" "$here/lossy_bridge.py" fwa fwb 40 11 &
+  local br=$!
+  sleep 0.5
+  ip netns exec tlsB tcpdump -Z root -U --immediate-mode -i vb -s 0 -w "$out/$name.pcap" "tcp port $port" 2>"$tmp/tcpdump.log" &
+  CAP_PID=$!
+  for _ in $(seq 50); do grep -q listening "$tmp/tcpdump.log" 2>/dev/null && break; sleep 0.1; done
+  (cd "$here" && TLS_ROLE=server TLS_HOST=10.98.0.2 ip netns exec tlsB node tls_node.js "$out/$name.sent.jsonl" "$out/$name.keys" "$tmp/cert.pem" "$tmp/key.pem" "$port" "$version" "$ciphers") &
+  local srv=$!
+  sleep 0.7
+  (cd "$here" && TLS_ROLE=client TLS_HOST=10.98.0.2 TLS_REPEAT=20 ip netns exec tlsA node tls_node.js "$out/$name.sent.jsonl" "$out/$name.keys" "$tmp/cert.pem" "$tmp/key.pem" "$port" "$version" "$ciphers")
+  wait $srv || true
+  cap_stop
+  kill $br 2>/dev/null || true; wait $br 2>/dev/null || true
+  netns_cleanup
+}
+rec_node_tls13_lossy() { rec_node_tls_lossy node-tls13-lossy 9471 TLSv1.3 TLS_AES_128_GCM_SHA256; }
+rec_node_tls12_lossy() { rec_node_tls_lossy node-tls12-lossy 9472 TLSv1.2 ECDHE-RSA-AES128-GCM-SHA256; }
 rec_openssl_keyupdate() { # TLS 1.3 KeyUpdates: s_client's `K` (update, request the peer's) and `k` commands
   fresh openssl-keyupdate
   cap_start "$out/openssl-keyupdate.pcap" 9431
@@ -137,5 +180,6 @@ all="py_tls13 py_tls13_nokeys py_tls13_dsb node_tls13_aes128 node_tls13_aes256 n
   node_tls12_aes128gcm node_tls12_aes256gcm node_tls12_chacha node_tls12_cbc_sha384 node_tls12_cbc_sha1_mte
   openssl_keyupdate openssl_hrr openssl_resume13 openssl_resume12
   openssl_tls13_ccm openssl_tls13_ccm8 openssl_tls12_aria openssl_early_data
-  openssl_no_common_suite"
+  openssl_no_common_suite node_sse_tls13 chromium_wss_deflate
+  node_tls13_lossy node_tls12_lossy"
 for n in ${@:-$all}; do "rec_${n//-/_}"; done

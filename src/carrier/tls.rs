@@ -1,17 +1,27 @@
 //! The TLS carrier: a connection recognised by its ClientHello or
 //! ServerHello on any port (or, caught mid-way, by a chain of record
-//! headers). Its hellos are read for the `tls` object of its `conn` record;
-//! with no secrets nothing inside is decoded (`tls.no-keys`).
+//! headers). Its hellos are read for the `tls` object of its `conn` record.
 //!
-//! Decryption plugs in here: with a key for the connection, the plaintext
-//! of each direction goes to an inner carrier chosen by
-//! [`super::probe`] (HTTP/1.1, or HTTP/2 by ALPN).
+//! With secrets for the connection (matched by the ClientHello's random in
+//! [`Config::keylog`](crate::config::Config::keylog): key log files and
+//! pcapng Decryption Secrets Blocks), both directions go through the
+//! decryption core ([`crate::tlscore::TlsConn`]) and the plaintext of each
+//! goes to an inner carrier chosen by [`super::probe`] over it (HTTP/1.1
+//! and WebSocket, or HTTP/2 by its preface when that carrier is
+//! registered). The inner carrier sees plaintext stream offsets, and each
+//! byte's packet is the one that completed the TLS record holding it.
+//! Without secrets nothing inside is decoded (`tls.no-keys`).
 
-use super::{Carrier, Cx, Link, Probe};
-use crate::event::ConnSummary;
-use crate::findings::Code;
+use std::collections::VecDeque;
+
+use std::ops::ControlFlow;
+
+use super::{Carrier, Cx, Link, PROBES, Probe};
+use crate::event::{ConnSummary, Event, Sink};
+use crate::findings::{Code, Dir};
 use crate::tcp::GapKind;
 use crate::tls::{TlsInfo, TlsSide, is_client_hello, is_record_chain, is_server_hello};
+use crate::tlscore::{Plaintext, TlsConn, TlsEvent, TlsFinding, TlsFindingKind};
 
 /// Recognises TLS by a hello at a side's start, or by a chain of records
 /// in a stream caught mid-way.
@@ -25,12 +35,74 @@ pub const PROBE: Probe = Probe {
     },
 };
 
+/// Packet times remembered, for plaintext whose record a packet before the
+/// current one completed (0-RTT data held until the ServerHello).
+const PACKET_TIMES: usize = 64;
+
+/// The carrier of the plaintext, as the connection host picks one for
+/// TCP bytes: by the first bytes of a side, then fed in order.
+#[derive(Default)]
+struct Inner {
+    carrier: Option<Box<dyn Carrier>>,
+    /// Sides whose plaintext no carrier recognised.
+    mute: [bool; 2],
+    /// Plaintext stream offset of each side.
+    offset: [u64; 2],
+    /// TCP bytes lost on each side since its last plaintext: the inner
+    /// carrier hears of a gap (of about that size) before the next plaintext.
+    lost: [u64; 2],
+}
+
+/// The inner carrier's events on their way out: a WebSocket handshake
+/// gets the `tls` object of the connection it travelled in.
+struct TlsOut<'a> {
+    out: &'a mut dyn Sink,
+    info: &'a TlsInfo,
+    conn: Option<&'a TlsConn>,
+}
+
+impl Sink for TlsOut<'_> {
+    fn event(&mut self, ev: Event<'_>) -> ControlFlow<()> {
+        match ev {
+            Event::Handshake(s, h) if h.tls.is_none() => {
+                let mut h = h.clone();
+                h.tls = Some(info_with(self.info, self.conn));
+                self.out.event(Event::Handshake(s, &h))
+            }
+            ev => self.out.event(ev),
+        }
+    }
+}
+
+/// What the hellos showed, with what decryption added.
+fn info_with(info: &TlsInfo, conn: Option<&TlsConn>) -> TlsInfo {
+    let mut info = info.clone();
+    if let Some(conn) = conn {
+        let sum = conn.summary();
+        info.decrypted = sum.decrypted;
+        // TLS 1.3 sends the server's choice encrypted (EncryptedExtensions).
+        if let Some(a) = sum.alpn {
+            info.alpn = Some(a);
+        }
+    }
+    info
+}
+
 /// See the module documentation.
 pub struct TlsCarrier {
     side: [Option<TlsSide>; 2],
     info: TlsInfo,
     /// The packet that showed the connection to be TLS.
     first_packet: u64,
+    /// Decryption state: the client's first bytes were a ClientHello.
+    conn: Option<Box<TlsConn>>,
+    inner: Inner,
+    /// Events of the decryption core, taken out of it before they are acted on.
+    events: Vec<TlsEvent>,
+    /// Recent packets and their times.
+    times: VecDeque<(u64, f64)>,
+    /// The suite cannot be decrypted (reported once by the core).
+    unsupported: bool,
 }
 
 impl TlsCarrier {
@@ -40,14 +112,148 @@ impl TlsCarrier {
             side: [None, None],
             info: TlsInfo::default(),
             first_packet: packet,
+            conn: None,
+            inner: Inner::default(),
+            events: Vec::new(),
+            times: VecDeque::new(),
+            unsupported: false,
         }
+    }
+
+    /// Whether the key log has secrets for this connection's client random.
+    fn has_secrets(&self, cx: &Cx<'_>) -> bool {
+        let Some(random) = self.conn.as_ref().and_then(|c| c.client_random()) else {
+            return false;
+        };
+        cx.cfg.keylog.read().get(&random).is_some()
+    }
+
+    /// The time of `packet` when it is one of the recent ones.
+    fn time_of(&self, packet: u64) -> Option<f64> {
+        self.times
+            .iter()
+            .rev()
+            .find(|(p, _)| *p == packet)
+            .map(|(_, t)| *t)
+    }
+
+    /// Acts on what the decryption core produced.
+    fn drain(&mut self, cx: &mut Cx<'_>) {
+        let mut events = std::mem::take(&mut self.events);
+        for ev in events.drain(..) {
+            match ev {
+                TlsEvent::Data(p) => self.plaintext(cx, p),
+                TlsEvent::Finding(f) => self.finding(cx, f),
+            }
+        }
+        self.events = events;
+    }
+
+    fn finding(&mut self, cx: &mut Cx<'_>, f: TlsFinding) {
+        let code = match f.kind {
+            // Connection-wide: one tls.no-keys at the end, with what the hellos said.
+            TlsFindingKind::NoKeys if f.dir.is_none() => return,
+            TlsFindingKind::NoKeys => Code::TlsNoKeys,
+            TlsFindingKind::DecryptFailed => Code::TlsDecryptFailed,
+            TlsFindingKind::UnsupportedCipher => {
+                self.unsupported = true;
+                Code::TlsUnsupportedCipher
+            }
+            TlsFindingKind::Alert => Code::TlsAlert,
+            TlsFindingKind::Malformed => Code::TlsMalformed,
+        };
+        let packet = if f.packet == 0 { cx.packet } else { f.packet };
+        cx.finding(code, f.dir, packet, None, f.message);
+    }
+
+    /// Decrypted bytes of one direction go to the inner carrier.
+    fn plaintext(&mut self, cx: &mut Cx<'_>, p: Plaintext) {
+        let Some(c) = cx.link.client_side else {
+            return;
+        };
+        let side = if p.dir == Dir::Client { c } else { 1 - c };
+        let ts = self.time_of(p.packet).unwrap_or(cx.ts);
+        let inner = &mut self.inner;
+        let lost = std::mem::take(&mut inner.lost[side]);
+        if lost > 0 {
+            let at = inner.offset[side];
+            inner.offset[side] += lost;
+            if let Some(carrier) = inner.carrier.as_mut()
+                && !inner.mute[side]
+            {
+                let mut out = TlsOut {
+                    out: &mut *cx.out,
+                    info: &self.info,
+                    conn: self.conn.as_deref(),
+                };
+                let mut icx = Cx::new(&mut *cx.link, p.packet, ts, cx.cfg, &mut out);
+                carrier.gap(&mut icx, side, at, lost, GapKind::Lost);
+            }
+        }
+        let offset = inner.offset[side];
+        inner.offset[side] += p.data.len() as u64;
+        if inner.mute[side] {
+            return;
+        }
+        if inner.carrier.is_none() {
+            // HTTP/2 is not read as HTTP/1.x: until a carrier takes it, the
+            // conn record's ALPN tells what it is. TLS is not looked for
+            // inside TLS (a capture could nest it without bound, bringing
+            // its own keys in Decryption Secrets Blocks).
+            let h2 = self
+                .conn
+                .as_ref()
+                .and_then(|c| c.summary().alpn)
+                .is_some_and(|a| a == "h2");
+            let from_start = offset == 0;
+            let found = PROBES
+                .iter()
+                .filter(|pr| pr.name != "tls" && !(h2 && pr.name == "http1"))
+                .find_map(|pr| (pr.probe)(cx.link, side, &p.data, from_start, p.packet));
+            match found {
+                Some(carrier) => inner.carrier = Some(carrier),
+                None => {
+                    inner.mute[side] = true;
+                    return;
+                }
+            }
+        }
+        // A hand-over gives the same bytes to the next carrier (at most twice).
+        for _ in 0..3 {
+            let Some(carrier) = inner.carrier.as_mut() else {
+                return;
+            };
+            let mut out = TlsOut {
+                out: &mut *cx.out,
+                info: &self.info,
+                conn: self.conn.as_deref(),
+            };
+            let mut icx = Cx::new(&mut *cx.link, p.packet, ts, cx.cfg, &mut out);
+            carrier.data(&mut icx, side, offset, &p.data);
+            match icx.handover.take() {
+                Some(next) => inner.carrier = Some(next),
+                None => break,
+            }
+        }
+    }
+
+    fn note_time(&mut self, packet: u64, ts: f64) {
+        if self.times.back().is_some_and(|(p, _)| *p == packet) {
+            return;
+        }
+        if self.times.len() >= PACKET_TIMES {
+            self.times.pop_front();
+        }
+        self.times.push_back((packet, ts));
     }
 }
 
 impl Carrier for TlsCarrier {
-    fn data(&mut self, cx: &mut Cx<'_>, side: usize, _offset: u64, bytes: &[u8]) {
+    fn data(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, bytes: &[u8]) {
         let link = &mut *cx.link;
+        let mut first = false;
         let t = self.side[side].get_or_insert_with(|| {
+            first = true;
             if is_client_hello(bytes) && link.client_side.is_none_or(|c| c == side) {
                 link.client_side = Some(side);
                 TlsSide::new()
@@ -59,16 +265,59 @@ impl Carrier for TlsCarrier {
             }
         });
         t.data(bytes, &mut self.info);
+        let dir = link.dir_of(side);
+        // Decryption needs the ClientHello (its random finds the secrets).
+        if first && dir == Some(Dir::Client) && is_client_hello(bytes) && self.conn.is_none() {
+            self.conn = Some(Box::new(TlsConn::new()));
+        }
+        if self.conn.is_none() || dir.is_none() {
+            return;
+        }
+        self.note_time(cx.packet, cx.ts);
+        let (Some(conn), Some(dir)) = (self.conn.as_mut(), dir) else {
+            return;
+        };
+        if first && dir == Dir::Server && (offset != 0 || !is_server_hello(bytes)) {
+            // The server's side did not start here: look for a record boundary.
+            conn.gap(Dir::Server, 0);
+        }
+        {
+            let keys = cx.cfg.keylog.read();
+            let events = &mut self.events;
+            conn.feed(dir, bytes, cx.packet, &keys, &mut |e| events.push(e));
+        }
+        self.drain(cx);
     }
 
-    fn gap(&mut self, _cx: &mut Cx<'_>, side: usize, _offset: u64, _len: u64, _kind: GapKind) {
+    fn gap(&mut self, cx: &mut Cx<'_>, side: usize, _offset: u64, len: u64, _kind: GapKind) {
         if let Some(t) = self.side[side].as_mut() {
             t.gap();
+        }
+        if let (Some(conn), Some(dir)) = (self.conn.as_mut(), cx.link.dir_of(side)) {
+            conn.gap(dir, len);
+            self.inner.lost[side] = self.inner.lost[side].saturating_add(len.max(1));
         }
     }
 
     fn finish(&mut self, cx: &mut Cx<'_>) {
-        if cx.link.websocket {
+        if let Some(conn) = self.conn.as_mut() {
+            {
+                let keys = cx.cfg.keylog.read();
+                let events = &mut self.events;
+                conn.finish(&keys, &mut |e| events.push(e));
+            }
+            self.drain(cx);
+        }
+        if let Some(inner) = self.inner.carrier.as_mut() {
+            let mut out = TlsOut {
+                out: &mut *cx.out,
+                info: &self.info,
+                conn: self.conn.as_deref(),
+            };
+            let mut icx = Cx::new(&mut *cx.link, cx.packet, cx.ts, cx.cfg, &mut out);
+            inner.finish(&mut icx);
+        }
+        if cx.link.websocket || self.has_secrets(cx) {
             return;
         }
         let info = &self.info;
@@ -82,24 +331,32 @@ impl Carrier for TlsCarrier {
             "this connection is TLS{about} and no secrets were given for it; nothing inside it is decoded"));
     }
 
-    fn decodes(&self, _side: usize) -> bool {
-        false
+    fn decodes(&self, side: usize) -> bool {
+        self.inner.carrier.as_ref().is_some_and(|c| c.decodes(side))
     }
 
     fn summarize(&self, link: &Link, s: &mut ConnSummary) -> bool {
-        if !link.websocket {
-            s.tls = Some(self.info.clone());
+        let info = info_with(&self.info, self.conn.as_deref());
+        if let Some(inner) = &self.inner.carrier {
+            inner.summarize(link, s);
+        }
+        if info.decrypted || !link.websocket {
+            s.tls = Some(info);
         }
         true
     }
 
     fn held(&self) -> usize {
-        self.side.iter().flatten().map(TlsSide::held).sum()
+        let inner = self.inner.carrier.as_ref().map_or(0, |c| c.held());
+        self.side.iter().flatten().map(TlsSide::held).sum::<usize>() + inner
     }
 
     fn release_held(&mut self) {
         for t in self.side.iter_mut().flatten() {
             t.gap();
+        }
+        if let Some(c) = self.inner.carrier.as_mut() {
+            c.release_held();
         }
     }
 }

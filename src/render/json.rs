@@ -170,7 +170,7 @@ struct HandshakeJson<'a> {
     subprotocols_offered: &'a [String],
     extensions: Option<&'a str>,
     extensions_offered: Option<&'a str>,
-    /// null: a handshake is only read in clear for now (DESIGN.md, second release).
+    /// null in clear; the TLS it travelled in (DESIGN.md, second release).
     tls: Option<&'a crate::tls::TlsInfo>,
     findings: Vec<&'static str>,
 }
@@ -525,7 +525,7 @@ impl<W: Write> JsonSink<W> {
             subprotocols_offered: &h.offered_protocols,
             extensions: h.extensions.as_deref(),
             extensions_offered: h.offered_extensions.as_deref(),
-            tls: None,
+            tls: h.tls.as_ref(),
             findings: h.findings.iter().map(|f| f.code.as_str()).collect(),
         };
         self.emit(&rec);

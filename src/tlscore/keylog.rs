@@ -10,6 +10,7 @@
 
 use std::collections::HashMap;
 use std::io::{self, BufRead};
+use std::sync::{Arc, RwLock, RwLockReadGuard};
 
 /// Longest line kept: the longest valid line (a 48-byte secret) is far shorter.
 pub const MAX_LINE: usize = 512;
@@ -50,6 +51,9 @@ pub struct KeyLog {
     by_random: HashMap<[u8; 32], Secrets>,
     /// Counts of what the lines were.
     pub stats: KeyLogStats,
+    /// Keys shared with other key logs (the files given on the command
+    /// line), looked up after this one's own.
+    base: Option<Arc<KeyLog>>,
 }
 
 enum Label {
@@ -111,7 +115,18 @@ impl KeyLog {
     /// The secrets logged for the connection whose ClientHello carried `client_random`.
     pub fn get(&self, client_random: &[u8]) -> Option<&Secrets> {
         let key: [u8; 32] = client_random.try_into().ok()?;
-        self.by_random.get(&key)
+        match self.by_random.get(&key) {
+            Some(s) => Some(s),
+            None => self.base.as_deref()?.get(&key),
+        }
+    }
+
+    /// An empty key log that also answers with `base`'s keys.
+    pub fn over(base: Arc<KeyLog>) -> Self {
+        KeyLog {
+            base: Some(base),
+            ..KeyLog::default()
+        }
     }
 
     /// Reads a key log stream line by line. Only I/O errors are errors.
@@ -226,6 +241,58 @@ impl KeyLog {
     }
 }
 
+/// The keys of one run, shared by the carriers through
+/// [`crate::config::Config`]: the key log files, and the keys a capture
+/// brings in its pcapng Decryption Secrets Blocks, added as they are read.
+#[derive(Clone, Debug, Default)]
+pub struct KeyRing {
+    /// The key log files (never changed once read).
+    base: Option<Arc<KeyLog>>,
+    /// Those, and the keys the capture being read brought.
+    live: Arc<RwLock<KeyLog>>,
+}
+
+impl KeyRing {
+    /// A ring holding the keys of `files`.
+    pub fn new(files: KeyLog) -> Self {
+        let base = Arc::new(files);
+        KeyRing {
+            live: Arc::new(RwLock::new(KeyLog::over(base.clone()))),
+            base: Some(base),
+        }
+    }
+
+    /// A ring for one capture: the same files, none of the keys other
+    /// captures brought (cheap: the files are shared, not copied).
+    pub fn fork(&self) -> Self {
+        let live = match &self.base {
+            Some(b) => KeyLog::over(b.clone()),
+            None => KeyLog::new(),
+        };
+        KeyRing {
+            base: self.base.clone(),
+            live: Arc::new(RwLock::new(live)),
+        }
+    }
+
+    /// The keys, for looking up (held only while a carrier decrypts).
+    pub fn read(&self) -> RwLockReadGuard<'_, KeyLog> {
+        self.live.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds key log text (a Decryption Secrets Block's) to this ring.
+    pub fn add_text(&self, text: &[u8]) {
+        let mut k = self.live.write().unwrap_or_else(|e| e.into_inner());
+        k.add_text(text);
+    }
+
+    /// Whether any key at all is known (files or capture).
+    pub fn is_empty(&self) -> bool {
+        let k = self.read();
+        k.is_empty() && k.base.as_ref().is_none_or(|b| b.is_empty())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -281,6 +348,29 @@ mod tests {
         let mut b = KeyLog::new();
         b.add_text(text.as_bytes());
         assert_eq!((f.stats.garbage, b.stats.garbage), (1, 1));
+    }
+
+    #[test]
+    fn ring_forks_share_the_files_and_keep_their_own_keys() {
+        let ms = "ab".repeat(48);
+        let s32 = "cd".repeat(32);
+        let r2 = "11".repeat(32);
+        let mut files = KeyLog::new();
+        files.add_text(format!("CLIENT_RANDOM {R} {ms}\n").as_bytes());
+        let ring = KeyRing::new(files);
+        let a = ring.fork();
+        a.add_text(format!("SERVER_TRAFFIC_SECRET_0 {r2} {s32}\n").as_bytes());
+        let r = unhex(R.as_bytes()).unwrap();
+        let r2b = unhex(r2.as_bytes()).unwrap();
+        assert!(a.read().get(&r).is_some_and(|s| s.master_secret.is_some()));
+        assert!(a.read().get(&r2b).is_some());
+        // Another capture's ring does not see what the first one brought.
+        let b = ring.fork();
+        assert!(b.read().get(&r).is_some() && b.read().get(&r2b).is_none());
+        assert!(KeyRing::default().is_empty() && !b.is_empty());
+        let empty = KeyRing::default().fork();
+        empty.add_text(format!("CLIENT_RANDOM {R} {ms}\n").as_bytes());
+        assert!(!empty.is_empty());
     }
 
     #[test]

@@ -31,7 +31,7 @@ pub mod keys;
 pub mod record;
 
 pub use crate::findings::{Dir, Severity};
-pub use keylog::{KeyLog, KeyLogStats, Secrets};
+pub use keylog::{KeyLog, KeyLogStats, KeyRing, Secrets};
 
 use decrypt::{AeadAlg, AeadKey, MacAlg, OpenError, RecordKeys};
 use handshake::{ClientHello, ServerHello};
@@ -576,7 +576,7 @@ impl TlsConn {
         &mut self,
         d: Dir,
         header: &[u8; 5],
-        body: &mut [u8],
+        body: &mut Vec<u8>,
         end_offset: u64,
         packet: u64,
         keys: &KeyLog,
@@ -608,6 +608,19 @@ impl TlsConn {
                 Ok(op) => {
                     h.seq += 1;
                     self.decrypted = true;
+                    if op.content_type == CT_APPLICATION_DATA && op.end > op.start {
+                        // The record's own buffer becomes the plaintext: no copy.
+                        let mut data = std::mem::take(body);
+                        data.truncate(op.end);
+                        data.drain(..op.start);
+                        out(TlsEvent::Data(Plaintext {
+                            dir: d,
+                            data,
+                            packet,
+                            end_offset,
+                        }));
+                        return;
+                    }
                     let plain = &body[op.start..op.end];
                     self.on_plaintext(d, op.content_type, plain, end_offset, packet, keys, out);
                 }
