@@ -2,6 +2,7 @@
 
 pub mod check;
 pub mod escape;
+pub mod filtered;
 pub mod json;
 pub mod table;
 pub mod width;
