@@ -15,6 +15,7 @@ use wsdissect::findings::{Code, Severity};
 use wsdissect::progress::Progress;
 use wsdissect::render::PayloadMode;
 use wsdissect::render::check::CheckSink;
+use wsdissect::render::csv::{CsvRecord, CsvRows, CsvSink};
 use wsdissect::render::filtered::{Filtered, records};
 use wsdissect::render::json::{JsonSink, Select};
 use wsdissect::render::table::{TableKind, TableSink};
@@ -60,7 +61,8 @@ enum Cmd {
 struct PushArgs {
     #[command(flatten)]
     common: Common,
-    /// A table per channel for people, or JSON lines (push, sse-event and finding records).
+    /// A table per channel for people, JSON lines (push, sse-event and finding records), or CSV
+    /// (a row per channel).
     #[arg(long, value_enum, default_value_t = ListFormat::Table, display_order = 1)]
     format: ListFormat,
 }
@@ -136,13 +138,15 @@ struct Common {
 enum ListFormat {
     Table,
     Json,
+    Csv,
 }
 
 #[derive(Args)]
 struct ListArgs {
     #[command(flatten)]
     common: Common,
-    /// Output format: a table for people or JSON lines for programs.
+    /// Output format: a table for people, JSON lines for programs, or CSV (the JSON fields as
+    /// columns).
     #[arg(long, value_enum, default_value_t = ListFormat::Table, display_order = 1)]
     format: ListFormat,
     /// How payloads appear: text (text messages as text, binary ones as hex), hex, base64, or none
@@ -156,6 +160,7 @@ enum CheckFormat {
     Table,
     Json,
     Junit,
+    Csv,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -169,7 +174,7 @@ struct CheckArgs {
     #[command(flatten)]
     common: Common,
     /// Output format: findings grouped by connection, JSON lines (finding records and a summary),
-    /// or JUnit XML for CI (a test case per connection).
+    /// JUnit XML for CI (a test case per connection), or CSV (a row per finding).
     #[arg(long, value_enum, default_value_t = CheckFormat::Table, display_order = 1)]
     format: CheckFormat,
     /// Lowest severity that makes the exit status 1.
@@ -572,6 +577,39 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             }
             ok
         }
+        ListFormat::Csv => {
+            // The same records, payloads and defaults as JSON, as rows.
+            let payload = a.payload.unwrap_or(match kind {
+                TableKind::Messages => PayloadMode::Text,
+                _ => PayloadMode::None,
+            });
+            cfg.keep_frame_payload =
+                kind == TableKind::Frames && (payload != PayloadMode::None || reads_payload);
+            cfg.keep_message_data =
+                kind == TableKind::Messages && (payload != PayloadMode::None || reads_payload);
+            let record = match kind {
+                TableKind::Frames => CsvRecord::Frame,
+                TableKind::Messages => CsvRecord::Message,
+                TableKind::Conns => CsvRecord::Conn,
+            };
+            let csv = CsvSink::new(stdout, record, payload, io::stdout().is_terminal());
+            let mut sink = Filtered::new(csv, filter, records);
+            let ok = run_all_noting(
+                &a.common,
+                &cfg,
+                &mut sink,
+                true,
+                &mut |s, name| {
+                    s.inner.set_capture(Some(name.to_string()));
+                    s.set_capture(Some(name.to_string()));
+                },
+                &mut |_, _| {},
+            );
+            if let Err(code) = finish_output(sink.inner.rows.out) {
+                return code;
+            }
+            ok
+        }
         ListFormat::Table => {
             // A table shows a preview: keep no more than it can show.
             cfg.keep_frame_payload = kind == TableKind::Frames;
@@ -652,6 +690,14 @@ fn check(a: CheckArgs) -> ExitCode {
         CheckFormat::Table => sink.render_table(&mut out, wsdissect::render::width::output_width()),
         CheckFormat::Json => sink.render_json(&mut out),
         CheckFormat::Junit => sink.render_junit(&mut out, fail_on),
+        CheckFormat::Csv => {
+            let mut json = wsdissect::render::Out::new(Vec::new());
+            sink.render_json(&mut json);
+            let tty = io::stdout().is_terminal();
+            let mut rows = CsvRows::new(Vec::new(), CsvRecord::Finding, PayloadMode::None, tty);
+            rows.json_lines(&json.w);
+            out.write_all(&rows.out.w);
+        }
     }
     if let Err(code) = finish_output(out) {
         return code;
@@ -798,6 +844,15 @@ fn push(a: PushArgs) -> ExitCode {
     let mut ok = true;
     let many = a.common.captures.len() > 1;
     let width = wsdissect::render::width::output_width();
+    // CSV: one header row, then a row per channel of every capture.
+    let mut csv = (a.format == ListFormat::Csv).then(|| {
+        CsvRows::new(
+            Vec::new(),
+            CsvRecord::Push,
+            PayloadMode::None,
+            io::stdout().is_terminal(),
+        )
+    });
     for path in &a.common.captures {
         let capture = Some(path.as_str());
         let mut sink = wsdissect::push::PushSink::new();
@@ -845,6 +900,13 @@ fn push(a: PushArgs) -> ExitCode {
                 t.push_str("no channel matches the filter\n");
                 t
             }
+            ListFormat::Csv => {
+                let lines = wsdissect::push::render::json_lines_of(&channels, &[], capture);
+                csv.as_mut().map_or_else(String::new, |rows| {
+                    rows.json_lines(lines.as_bytes());
+                    String::from_utf8_lossy(&std::mem::take(&mut rows.out.w)).into_owned()
+                })
+            }
             ListFormat::Table => wsdissect::push::render::table_of(
                 &channels,
                 &findings,
@@ -853,6 +915,10 @@ fn push(a: PushArgs) -> ExitCode {
             ),
         };
         out.borrow_mut().write_all(text.as_bytes());
+    }
+    if let Some(rows) = &csv {
+        // The header, when no capture could be read.
+        out.borrow_mut().write_all(&rows.out.w);
     }
     if let Err(code) = finish_output(out.into_inner()) {
         return code;
