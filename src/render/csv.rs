@@ -176,17 +176,27 @@ impl CsvRecord {
     }
 }
 
-/// A flattened record: dotted name, cell text.
-fn flatten(prefix: &str, obj: &Map<String, Value>, out: &mut Vec<(String, String)>) {
+/// Lays a record's fields into the cells of their columns (nested objects
+/// by dotted names); fields with no column are left out.
+fn fill(
+    index: &foldhash::HashMap<&'static str, usize>,
+    prefix: &str,
+    obj: &Map<String, Value>,
+    cells: &mut [String],
+) {
     for (k, v) in obj {
         let name = if prefix.is_empty() {
-            k.clone()
+            std::borrow::Cow::Borrowed(k.as_str())
         } else {
-            format!("{prefix}.{k}")
+            std::borrow::Cow::Owned(format!("{prefix}.{k}"))
         };
         match v {
-            Value::Object(o) => flatten(&name, o, out),
-            v => out.push((name, cell(v))),
+            Value::Object(o) => fill(index, &name, o, cells),
+            v => {
+                if let Some(c) = index.get(name.as_ref()).and_then(|&i| cells.get_mut(i)) {
+                    *c = cell(v);
+                }
+            }
         }
     }
 }
@@ -208,6 +218,8 @@ pub struct CsvRows<W: Write> {
     pub out: Out<W>,
     record: CsvRecord,
     columns: Vec<&'static str>,
+    /// Each column's place.
+    index: foldhash::HashMap<&'static str, usize>,
     escape: bool,
     /// One row, reused.
     buf: Vec<u8>,
@@ -218,10 +230,13 @@ impl<W: Write> CsvRows<W> {
     /// what its columns are). With `escape`, control characters in cells
     /// are escaped (for a terminal).
     pub fn new(w: W, record: CsvRecord, payload: PayloadMode, escape: bool) -> Self {
+        let columns = record.columns(payload);
+        let index = columns.iter().enumerate().map(|(i, &c)| (c, i)).collect();
         let mut rows = CsvRows {
             out: Out::new(w),
             record,
-            columns: record.columns(payload),
+            columns,
+            index,
             escape,
             buf: Vec::new(),
         };
@@ -246,7 +261,7 @@ impl<W: Write> CsvRows<W> {
         let res = {
             let mut w = csv::WriterBuilder::new()
                 .terminator(csv::Terminator::CRLF)
-                .buffer_capacity(4096)
+                .buffer_capacity(1024)
                 .from_writer(&mut buf);
             w.write_record(cells.iter().map(|c| c.as_bytes()))
                 .and_then(|()| w.flush().map_err(csv::Error::from))
@@ -271,18 +286,8 @@ impl<W: Write> CsvRows<W> {
         if rec.get("type").and_then(Value::as_str) != Some(self.record.type_name()) {
             return;
         }
-        let mut flat = Vec::with_capacity(self.columns.len());
-        flatten("", &rec, &mut flat);
-        let cells: Vec<String> = self
-            .columns
-            .iter()
-            .map(|c| {
-                flat.iter()
-                    .find(|(k, _)| k == c)
-                    .map(|(_, v)| v.clone())
-                    .unwrap_or_default()
-            })
-            .collect();
+        let mut cells = vec![String::new(); self.columns.len()];
+        fill(&self.index, "", &rec, &mut cells);
         self.write_row(cells.iter().map(String::as_str));
     }
 
