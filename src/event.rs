@@ -183,6 +183,12 @@ pub trait Sink {
     /// events are sent (write errors and consumers that have what they
     /// want, like `| head -1`).
     fn event(&mut self, ev: Event<'_>) -> ControlFlow<()>;
+
+    /// An event a filter (`--filter`) withheld: not to be shown, but a
+    /// sink that follows state across events (the type of an open
+    /// fragmented message, for its continuations) notes it. By default
+    /// nothing.
+    fn withheld(&mut self, _ev: Event<'_>) {}
 }
 
 /// Any closure over events is a sink that never stops the run.

@@ -56,6 +56,7 @@ Examples:
   wsdissect frames --payload hex capture.pcapng
   tcpdump -i lo -U -w - 'tcp port 8080' | wsdissect frames -
   wsdissect frames --format json --payload hex capture.pcap | jq .payload_hex
+  wsdissect frames -Y 'opcode_name == close or len > 64k' capture.pcap
 
 {EXIT_LIST}"
     )
@@ -83,6 +84,7 @@ ones; hex gives only `data_hex`, base64 only `data_base64`.
 Examples:
   wsdissect messages capture.pcap
   wsdissect messages --format json capture.pcap | jq -r .text
+  wsdissect messages --format csv -Y 'from == server and text contains \"error\"' capture.pcap > m.csv
 
 {EXIT_LIST}"
     )
@@ -127,6 +129,7 @@ Examples:
   wsdissect check capture.pcap
   wsdissect check --fail-on warning --allow tcp.gap capture.pcap
   wsdissect check --format junit capture.pcap > check.xml
+  wsdissect check -Y 'code != tcp.gap' capture.pcap
   wsdissect check --list-codes
 
 Exit status:

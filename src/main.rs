@@ -15,6 +15,8 @@ use wsdissect::findings::{Code, Severity};
 use wsdissect::progress::Progress;
 use wsdissect::render::PayloadMode;
 use wsdissect::render::check::CheckSink;
+use wsdissect::render::csv::{CsvRecord, CsvRows, CsvSink};
+use wsdissect::render::filtered::{Filtered, records};
 use wsdissect::render::json::{JsonSink, Select};
 use wsdissect::render::table::{TableKind, TableSink};
 
@@ -59,7 +61,8 @@ enum Cmd {
 struct PushArgs {
     #[command(flatten)]
     common: Common,
-    /// A table per channel for people, or JSON lines (push, sse-event and finding records).
+    /// A table per channel for people, JSON lines (push, sse-event and finding records), or CSV
+    /// (a row per channel).
     #[arg(long, value_enum, default_value_t = ListFormat::Table, display_order = 1)]
     format: ListFormat,
 }
@@ -165,19 +168,25 @@ struct Common {
     /// No progress line on standard error (it is shown only on a terminal).
     #[arg(long, short, display_order = 90)]
     quiet: bool,
+    /// Keep only the records that match EXPR (fields as in the JSON records; see docs/filter.md),
+    /// e.g. 'from == server and len > 64k'.
+    #[arg(long, short = 'Y', value_name = "EXPR", display_order = 3)]
+    filter: Option<String>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum ListFormat {
     Table,
     Json,
+    Csv,
 }
 
 #[derive(Args)]
 struct ListArgs {
     #[command(flatten)]
     common: Common,
-    /// Output format: a table for people or JSON lines for programs.
+    /// Output format: a table for people, JSON lines for programs, or CSV (the JSON fields as
+    /// columns).
     #[arg(long, value_enum, default_value_t = ListFormat::Table, display_order = 1)]
     format: ListFormat,
     /// How payloads appear: text (text messages as text, binary ones as hex), hex, base64, or none
@@ -191,6 +200,7 @@ enum CheckFormat {
     Table,
     Json,
     Junit,
+    Csv,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -204,7 +214,7 @@ struct CheckArgs {
     #[command(flatten)]
     common: Common,
     /// Output format: findings grouped by connection, JSON lines (finding records and a summary),
-    /// or JUnit XML for CI (a test case per connection).
+    /// JUnit XML for CI (a test case per connection), or CSV (a row per finding).
     #[arg(long, value_enum, default_value_t = CheckFormat::Table, display_order = 1)]
     format: CheckFormat,
     /// Lowest severity that makes the exit status 1.
@@ -376,6 +386,32 @@ fn keylog(c: &Common) -> wsdissect::tlscore::KeyRing {
     KeyRing::new(keys)
 }
 
+/// The `--filter` expression, compiled before any capture is read; a bad
+/// one is reported (with a caret under its column) as exit status 2.
+fn parse_filter(c: &Common) -> Result<Option<wsdissect::filter::Filter>, ExitCode> {
+    match c.filter.as_deref().map(wsdissect::filter::Filter::parse) {
+        None => Ok(None),
+        Some(Ok(f)) => Ok(Some(f)),
+        Some(Err(e)) => {
+            eprintln!("wsdissect: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// Whether the filter reads payload bytes (so they must be kept, whole).
+fn filter_reads_payload(f: Option<&wsdissect::filter::Filter>) -> bool {
+    const PAYLOAD: &[&str] = &[
+        "text",
+        "payload_text",
+        "payload_hex",
+        "payload_base64",
+        "data_hex",
+        "data_base64",
+    ];
+    f.is_some_and(|f| f.fields().iter().any(|n| PAYLOAD.contains(n)))
+}
+
 /// Opens a capture; with `progress`, reading it redraws a status line on stderr.
 /// A pipe, FIFO or terminal is read live (`capture::LiveReader`); a gzip
 /// stream (by its magic bytes) is inflated on the way.
@@ -505,6 +541,10 @@ impl<W: Write> Sink for RowsNow<W> {
             self.table.flush();
         }
         flow
+    }
+
+    fn withheld(&mut self, ev: wsdissect::event::Event<'_>) {
+        self.table.withheld(ev);
     }
 }
 
@@ -662,6 +702,16 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
         );
         return ExitCode::from(2);
     }
+    let filter = match parse_filter(&a.common) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let records = match kind {
+        TableKind::Frames => records::FRAMES,
+        TableKind::Messages => records::MESSAGES,
+        TableKind::Conns => records::CONNS,
+    };
+    let reads_payload = filter_reads_payload(filter.as_ref());
     let mut cfg = config(&a.common);
     let live = is_live(&a.common);
     let stdout = Stdout::new(live);
@@ -672,8 +722,10 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
                 TableKind::Messages => PayloadMode::Text,
                 _ => PayloadMode::None,
             });
-            cfg.keep_frame_payload = kind == TableKind::Frames && payload != PayloadMode::None;
-            cfg.keep_message_data = kind == TableKind::Messages && payload != PayloadMode::None;
+            cfg.keep_frame_payload =
+                kind == TableKind::Frames && (payload != PayloadMode::None || reads_payload);
+            cfg.keep_message_data =
+                kind == TableKind::Messages && (payload != PayloadMode::None || reads_payload);
             let select = Select {
                 frames: kind == TableKind::Frames,
                 messages: kind == TableKind::Messages,
@@ -682,16 +734,52 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
                 findings: false,
                 sse: false,
             };
-            let mut sink = JsonSink::new(stdout, select, payload);
+            let mut sink = Filtered::new(JsonSink::new(stdout, select, payload), filter, records);
             let ok = run_all_noting(
                 &a.common,
                 &cfg,
                 &mut sink,
                 true,
-                &mut |s, name| s.set_capture(Some(name.to_string())),
+                &mut |s, name| {
+                    s.inner.set_capture(Some(name.to_string()));
+                    s.set_capture(Some(name.to_string()));
+                },
                 &mut |_, _| {},
             );
-            if let Err(code) = finish_output(sink.out) {
+            if let Err(code) = finish_output(sink.inner.out) {
+                return code;
+            }
+            ok
+        }
+        ListFormat::Csv => {
+            // The same records, payloads and defaults as JSON, as rows.
+            let payload = a.payload.unwrap_or(match kind {
+                TableKind::Messages => PayloadMode::Text,
+                _ => PayloadMode::None,
+            });
+            cfg.keep_frame_payload =
+                kind == TableKind::Frames && (payload != PayloadMode::None || reads_payload);
+            cfg.keep_message_data =
+                kind == TableKind::Messages && (payload != PayloadMode::None || reads_payload);
+            let record = match kind {
+                TableKind::Frames => CsvRecord::Frame,
+                TableKind::Messages => CsvRecord::Message,
+                TableKind::Conns => CsvRecord::Conn,
+            };
+            let csv = CsvSink::new(stdout, record, payload, io::stdout().is_terminal());
+            let mut sink = Filtered::new(csv, filter, records);
+            let ok = run_all_noting(
+                &a.common,
+                &cfg,
+                &mut sink,
+                true,
+                &mut |s, name| {
+                    s.inner.set_capture(Some(name.to_string()));
+                    s.set_capture(Some(name.to_string()));
+                },
+                &mut |_, _| {},
+            );
+            if let Err(code) = finish_output(sink.inner.rows.out) {
                 return code;
             }
             ok
@@ -700,23 +788,30 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             // A table shows a preview: keep no more than it can show.
             cfg.keep_frame_payload = kind == TableKind::Frames;
             cfg.keep_message_data = kind == TableKind::Messages;
-            cfg.max_frame_bytes = cfg.max_frame_bytes.min(TABLE_PREVIEW_BYTES);
-            cfg.max_message_bytes = cfg.max_message_bytes.min(TABLE_PREVIEW_BYTES);
-            let mut sink = RowsNow {
+            // (A filter on the payload reads all of it, as in JSON.)
+            if !reads_payload {
+                cfg.max_frame_bytes = cfg.max_frame_bytes.min(TABLE_PREVIEW_BYTES);
+                cfg.max_message_bytes = cfg.max_message_bytes.min(TABLE_PREVIEW_BYTES);
+            }
+            let rows = RowsNow {
                 table: TableSink::new(stdout, kind)
                     .payload(a.payload.unwrap_or(PayloadMode::Text))
                     .width(wsdissect::render::width::output_width()),
                 live,
             };
+            let mut sink = Filtered::new(rows, filter, records);
             let ok = run_all_noting(
                 &a.common,
                 &cfg,
                 &mut sink,
                 true,
-                &mut |s, name| s.table.set_capture(many.then(|| name.to_string())),
+                &mut |s, name| {
+                    s.inner.table.set_capture(many.then(|| name.to_string()));
+                    s.set_capture(Some(name.to_string()));
+                },
                 &mut |_, _| {},
             );
-            let mut sink = sink.table;
+            let mut sink = sink.inner.table;
             sink.flush();
             if let Err(code) = finish_output(sink.out) {
                 return code;
@@ -740,17 +835,26 @@ fn check(a: CheckArgs) -> ExitCode {
             Err(code) => code,
         };
     }
+    let filter = match parse_filter(&a.common) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
     let mut cfg = config(&a.common);
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
-    let mut sink = CheckSink::new(a.allow.clone());
+    // The findings that pass the filter are reported, and decide the exit status.
+    let mut sink = Filtered::new(CheckSink::new(a.allow.clone()), filter, records::FINDINGS);
     let ok = run_all(
         &a.common,
         &cfg,
         &mut sink,
-        |s, name| s.begin_capture(name),
-        |s, reason| s.capture_error(reason),
+        |s, name| {
+            s.inner.begin_capture(name);
+            s.set_capture(Some(name.to_string()));
+        },
+        |s, reason| s.inner.capture_error(reason),
     );
+    let sink = sink.inner;
     let fail_on = match a.fail_on {
         FailOn::Warning => Severity::Warning,
         FailOn::Error => Severity::Error,
@@ -760,6 +864,14 @@ fn check(a: CheckArgs) -> ExitCode {
         CheckFormat::Table => sink.render_table(&mut out, wsdissect::render::width::output_width()),
         CheckFormat::Json => sink.render_json(&mut out),
         CheckFormat::Junit => sink.render_junit(&mut out, fail_on),
+        CheckFormat::Csv => {
+            let mut json = wsdissect::render::Out::new(Vec::new());
+            sink.render_json(&mut json);
+            let tty = io::stdout().is_terminal();
+            let mut rows = CsvRows::new(Vec::new(), CsvRecord::Finding, PayloadMode::None, tty);
+            rows.json_lines(&json.w);
+            out.write_all(&rows.out.w);
+        }
     }
     if let Err(code) = finish_output(out) {
         return code;
@@ -775,6 +887,16 @@ fn check(a: CheckArgs) -> ExitCode {
 
 fn explain(a: ExplainArgs) -> ExitCode {
     use wsdissect::explain::{ExplainSink, Format, Selection};
+    let filter = match parse_filter(&a.common) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    if filter.is_some() && a.common.captures.iter().any(|p| p == "-") {
+        eprintln!(
+            "wsdissect: explain --filter reads the capture twice (to find the connection first): give a file, not standard input"
+        );
+        return ExitCode::from(2);
+    }
     let mut cfg = config(&a.common);
     cfg.keep_frame_payload = true;
     cfg.keep_message_data = true;
@@ -796,6 +918,35 @@ fn explain(a: ExplainArgs) -> ExitCode {
     )));
     let mut ok = true;
     for path in &a.common.sources() {
+        let mut sel = sel.clone();
+        // --filter: the walkthrough is of the first connection with a
+        // record that passes it (among --conn's, --packet's).
+        if let Some(f) = &filter {
+            let found = open(path, false).map(|r| {
+                wsdissect::render::filtered::first_matching_conn(r, &cfg, f, sel.conn, path)
+            });
+            match found {
+                Ok(Ok(Some(c))) => sel.conn = Some(c),
+                Ok(Ok(None)) => {
+                    eprintln!(
+                        "wsdissect: {}: no record matches the filter",
+                        escape_name(path)
+                    );
+                    ok = false;
+                    continue;
+                }
+                Ok(Err(e)) => {
+                    eprintln!("wsdissect: {}: {e}", escape_name(path));
+                    ok = false;
+                    continue;
+                }
+                Err(e) => {
+                    eprintln!("wsdissect: {}: {e}", escape_name(path));
+                    ok = false;
+                    continue;
+                }
+            }
+        }
         let format = match a.format {
             ExplainFormat::Text => Format::Text(wsdissect::explain::text::Style { color }),
             ExplainFormat::Html => Format::Html,
@@ -837,6 +988,12 @@ fn explain(a: ExplainArgs) -> ExitCode {
 }
 
 fn push(a: PushArgs) -> ExitCode {
+    use wsdissect::render::filtered::{FindingView, PushView, SseView};
+    let filter = match parse_filter(&a.common) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let filter = filter.as_ref();
     let mut cfg = config(&a.common);
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
@@ -845,11 +1002,23 @@ fn push(a: PushArgs) -> ExitCode {
     let mut ok = true;
     let many = a.common.captures.len() > 1;
     let width = wsdissect::render::width::output_width();
+    // CSV: one header row, then a row per channel of every capture.
+    let mut csv = (a.format == ListFormat::Csv).then(|| {
+        CsvRows::new(
+            Vec::new(),
+            CsvRecord::Push,
+            PayloadMode::None,
+            io::stdout().is_terminal(),
+        )
+    });
     for path in &a.common.sources() {
         let capture = Some(path.as_str());
         let mut sink = wsdissect::push::PushSink::new();
         if a.format == ListFormat::Json {
             sink = sink.on_sse(|e| {
+                if filter.is_some_and(|f| !f.matches(&SseView { event: e, capture })) {
+                    return;
+                }
                 let line = wsdissect::push::render::sse_line(e, capture);
                 out.borrow_mut().write_all(line.as_bytes());
             });
@@ -858,13 +1027,56 @@ fn push(a: PushArgs) -> ExitCode {
             ok = false;
             continue;
         }
+        // The filter chooses among the channels and findings (the
+        // classification itself sees the whole capture).
+        let mut channels = sink.finish();
+        let mut findings = std::mem::take(&mut sink.findings);
+        if let Some(f) = filter {
+            channels.retain(|c| {
+                f.matches(&PushView {
+                    channel: c,
+                    capture,
+                })
+            });
+            findings.retain(|x| {
+                f.matches(&FindingView {
+                    finding: x,
+                    capture,
+                })
+            });
+        }
         let text = match a.format {
-            ListFormat::Json => wsdissect::push::render::json_lines(&sink, capture),
-            ListFormat::Table => {
-                wsdissect::push::render::table(&sink, many.then_some(path.as_str()), width)
+            ListFormat::Json => {
+                wsdissect::push::render::json_lines_of(&channels, &findings, capture)
             }
+            ListFormat::Table if filter.is_some() && channels.is_empty() && findings.is_empty() => {
+                let mut t = String::new();
+                if many {
+                    t.push_str(&escape_name(path));
+                    t.push('\n');
+                }
+                t.push_str("no channel matches the filter\n");
+                t
+            }
+            ListFormat::Csv => {
+                let lines = wsdissect::push::render::json_lines_of(&channels, &[], capture);
+                csv.as_mut().map_or_else(String::new, |rows| {
+                    rows.json_lines(lines.as_bytes());
+                    String::from_utf8_lossy(&std::mem::take(&mut rows.out.w)).into_owned()
+                })
+            }
+            ListFormat::Table => wsdissect::push::render::table_of(
+                &channels,
+                &findings,
+                many.then_some(path.as_str()),
+                width,
+            ),
         };
         out.borrow_mut().write_all(text.as_bytes());
+    }
+    if let Some(rows) = &csv {
+        // The header, when no capture could be read.
+        out.borrow_mut().write_all(&rows.out.w);
     }
     if let Err(code) = finish_output(out.into_inner()) {
         return code;

@@ -1,6 +1,7 @@
 //! `push` output: JSON lines per DESIGN.md, or a table per channel.
 
 use super::{PushRecord, PushSink, SseRecord};
+use crate::findings::Finding;
 use crate::render::escape;
 use crate::render::json::{FindingJson, JsonRecord, write_record};
 use crate::render::width::{FitTable, cols, truncate, wrap};
@@ -25,11 +26,16 @@ pub fn sse_line(e: &SseRecord, capture: Option<&str>) -> String {
 
 /// One `push` record per channel, then the findings (after the run).
 pub fn json_lines(s: &PushSink<'_>, capture: Option<&str>) -> String {
+    json_lines_of(&s.finish(), &s.findings, capture)
+}
+
+/// [`json_lines`] of chosen channels and findings (`push --filter`).
+pub fn json_lines_of(recs: &[PushRecord], findings: &[Finding], capture: Option<&str>) -> String {
     let mut out = String::new();
-    for p in s.finish() {
-        line(&mut out, capture, &p);
+    for p in recs {
+        line(&mut out, capture, p);
     }
-    for f in &s.findings {
+    for f in findings {
         line(&mut out, capture, &FindingJson::from(f));
     }
     out
@@ -47,7 +53,16 @@ fn secs(v: Option<f64>) -> String {
 /// `width` columns when one is given (the resource is cut, the counts and
 /// times move under the row, the reasons wrap).
 pub fn table(s: &PushSink<'_>, capture: Option<&str>, width: Option<usize>) -> String {
-    let recs: Vec<PushRecord> = s.finish();
+    table_of(&s.finish(), &s.findings, capture, width)
+}
+
+/// [`table`] of chosen channels and findings (`push --filter`).
+pub fn table_of(
+    recs: &[PushRecord],
+    findings: &[Finding],
+    capture: Option<&str>,
+    width: Option<usize>,
+) -> String {
     let mut out = String::new();
     let line = |out: &mut String, l: String| {
         match width {
@@ -133,7 +148,7 @@ pub fn table(s: &PushSink<'_>, capture: Option<&str>, width: Option<usize>) -> S
             format!("{i}  {}: {}", r.technique, escape::terminal(&r.reason)),
         );
     }
-    for f in &s.findings {
+    for f in findings {
         para(
             &mut out,
             format!(

@@ -596,4 +596,10 @@ impl<W: Write> Sink for JsonSink<W> {
             ControlFlow::Break(())
         }
     }
+
+    fn withheld(&mut self, ev: Event<'_>) {
+        if let Event::Frame(f) = ev {
+            self.types.kind(f);
+        }
+    }
 }

@@ -1,7 +1,9 @@
 //! Output: every format is a consumer of the event stream.
 
 pub mod check;
+pub mod csv;
 pub mod escape;
+pub mod filtered;
 pub mod json;
 pub mod table;
 pub mod width;

@@ -394,4 +394,10 @@ impl<W: Write> Sink for TableSink<W> {
             std::ops::ControlFlow::Break(())
         }
     }
+
+    fn withheld(&mut self, ev: Event<'_>) {
+        if let Event::Frame(f) = ev {
+            self.types.kind(f);
+        }
+    }
 }
