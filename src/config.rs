@@ -32,6 +32,9 @@ pub struct Config {
     pub keep_frame_payload: bool,
     /// Keep message bodies (for `messages` output).
     pub keep_message_data: bool,
+    /// `--decode-as`: the subprotocol every WebSocket session is decoded
+    /// as by the app stage (else the negotiated one, if any).
+    pub decode_as: Option<crate::app::Protocol>,
 }
 
 impl Default for Config {
@@ -49,6 +52,7 @@ impl Default for Config {
             max_connections: 100_000,
             keep_frame_payload: true,
             keep_message_data: true,
+            decode_as: None,
         }
     }
 }

@@ -101,6 +101,12 @@ codes! {
     SseInvalidRetry = "sse.invalid-retry", Warning;
     // Second release (DESIGN.md): TLS recognised, not decrypted.
     TlsNoKeys = "tls.no-keys", Warning;
+    // Second release (DESIGN.md): subprotocols, from the app stage.
+    MqttMalformed = "mqtt.malformed", Error;
+    MqttProtocolViolation = "mqtt.protocol-violation", Error;
+    StompMalformed = "stomp.malformed", Error;
+    SocketioMalformed = "socketio.malformed", Error;
+    GraphqlProtocolViolation = "graphql.protocol-violation", Error;
 }
 
 impl Code {
@@ -163,6 +169,19 @@ impl Code {
             SseInvalidRetry => "a retry field that is not all digits",
             TlsNoKeys => {
                 "a TLS connection (recognised by its hellos or records, on any port) with no secrets to decrypt it; nothing inside is decoded"
+            }
+            MqttMalformed => {
+                "an MQTT packet that breaks the format (remaining length, flag bits, QoS 3, UTF-8, properties)"
+            }
+            MqttProtocolViolation => {
+                "an MQTT packet out of place (CONNECT not first, a second CONNECT, QoS>0 without packet id)"
+            }
+            StompMalformed => {
+                "a STOMP frame that breaks the format (command, header, content-length, missing NUL)"
+            }
+            SocketioMalformed => "an Engine.IO or Socket.IO packet that breaks the format",
+            GraphqlProtocolViolation => {
+                "a GraphQL over WebSocket message out of place (before the ack, a duplicate id, an unknown type)"
             }
             #[allow(unreachable_patterns)]
             _ => "see docs/schema.md",

@@ -160,6 +160,15 @@ fn fixed_header(b: &[u8]) -> R<Option<(u8, usize, usize)>> {
 }
 
 impl Mqtt {
+    pub(crate) fn lost(&mut self, from: Dir) {
+        let side = match from {
+            Dir::Client => &mut self.client,
+            Dir::Server => &mut self.server,
+        };
+        side.buf.clear();
+        side.skip = false;
+    }
+
     pub(crate) fn message(&mut self, m: &Msg, units: &mut Vec<Unit>, f: &mut Vec<AppFinding>) {
         let side = match m.from {
             Dir::Client => &mut self.client,

@@ -61,6 +61,15 @@ enum Step {
 }
 
 impl Stomp {
+    pub(crate) fn lost(&mut self, from: Dir) {
+        let side = match from {
+            Dir::Client => &mut self.client,
+            Dir::Server => &mut self.server,
+        };
+        side.buf.clear();
+        side.resync = false;
+    }
+
     pub(crate) fn message(&mut self, m: &Msg, units: &mut Vec<Unit>, f: &mut Vec<AppFinding>) {
         let side = match m.from {
             Dir::Client => &mut self.client,
