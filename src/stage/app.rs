@@ -58,7 +58,10 @@ fn choose(decode_as: Option<Protocol>, subprotocol: Option<&str>, path: &str) ->
 
 /// Whether a request target may be Engine.IO v4 (a quick look).
 fn is_engineio(path: &str) -> bool {
-    memchr::memmem::find(path.as_bytes(), b"EIO=4").is_some()
+    let p = path.as_bytes();
+    memchr::memchr_iter(b'=', p).any(|i| {
+        i >= 3 && p.get(i - 3..i) == Some(b"EIO".as_slice()) && p.get(i + 1) == Some(&b'4')
+    })
 }
 
 /// Where a session's units go.
@@ -468,5 +471,30 @@ impl Stage for AppStage {
             }
             _ => ControlFlow::Continue(()),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn engineio_paths_and_sids() {
+        assert!(is_engineio("/socket.io/?EIO=4&transport=polling"));
+        assert!(is_engineio("/socket.io/?transport=websocket&EIO=4&sid=x"));
+        assert!(!is_engineio("/socket.io/?EIO=3&transport=polling"));
+        assert!(!is_engineio("/ws"));
+        assert!(!is_engineio("=4"));
+        assert_eq!(sid_of("/socket.io/?EIO=4&sid=abc"), Some("abc".into()));
+        assert_eq!(sid_of("/socket.io/?EIO=4&sid="), None);
+        assert_eq!(sid_of("/socket.io/?EIO=4"), None);
+        let cfg = Config::default();
+        assert_eq!(protocol_for(&cfg, Some("mqtt"), "/"), Some(Protocol::Mqtt));
+        assert_eq!(protocol_for(&cfg, None, "/chat"), None);
+        let cfg = Config {
+            decode_as: Some(Protocol::Stomp),
+            ..Config::default()
+        };
+        assert_eq!(protocol_for(&cfg, Some("mqtt"), "/"), Some(Protocol::Stomp));
     }
 }
