@@ -231,3 +231,33 @@ fn decode_as_overrides_the_negotiated_subprotocol() {
             .any(|f| f.code == Code::GraphqlProtocolViolation)
     );
 }
+
+/// Found by fuzz/app_mqtt: a unit left incomplete when the session ends is
+/// reported at the packet of its last bytes, not at packet 0 (packets are
+/// numbered from 1; `check` printed "pkt 0").
+#[test]
+fn truncated_units_are_reported_at_their_last_packet() {
+    use wsdissect::app::{Decoder, Msg, Output, Session};
+    for (p, bytes) in [
+        // PUBLISH announcing 10 bytes, 3 sent.
+        (Protocol::Mqtt, &b"\x30\x0a\x00\x01t"[..]),
+        // A SEND without its NUL.
+        (Protocol::Stomp, &b"SEND\ndestination:/q\n\nbody"[..]),
+    ] {
+        let mut d = Decoder::new(p, Session::default());
+        let mut out = Output::default();
+        for packet in [4, 9] {
+            let m = Msg {
+                from: Dir::Client,
+                binary: p == Protocol::Mqtt,
+                payload: if packet == 4 { b"" } else { bytes },
+                packet,
+                ts: 0.0,
+            };
+            d.message(&m, &mut out);
+        }
+        d.finish(&mut out);
+        assert_eq!(out.findings.len(), 1, "{p:?}: {:?}", out.findings);
+        assert_eq!(out.findings[0].packet, 9, "{p:?}");
+    }
+}

@@ -40,6 +40,9 @@ struct Side {
     buf: Vec<u8>,
     /// After a malformed frame: drop bytes up to the next NUL.
     resync: bool,
+    /// The packet of this side's last message (where a unit left
+    /// incomplete at the end is reported).
+    last_packet: u64,
 }
 
 /// The STOMP decoder state of one connection.
@@ -75,6 +78,7 @@ impl Stomp {
             Dir::Client => &mut self.client,
             Dir::Server => &mut self.server,
         };
+        side.last_packet = m.packet;
         let mut data = m.payload;
         if side.resync {
             match memchr::memchr(0, data) {
@@ -142,7 +146,7 @@ impl Stomp {
                 f.push(AppFinding {
                     code: AppCode::StompMalformed,
                     from: dir,
-                    packet: 0,
+                    packet: side.last_packet,
                     message: format!(
                         "STOMP frame truncated: {} bytes left at the end of the session",
                         side.buf.len()
