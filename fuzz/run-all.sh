@@ -12,7 +12,8 @@ shift || true
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
   targets=(frame_decoder http_handshake tcp_reassembly inflater pipeline
-           tls_records keylog tls_detect h2_frames hpack filter defrag)
+           tls_records keylog tls_detect h2_frames hpack filter defrag
+           app_mqtt app_stomp app_socketio app_graphql)
 fi
 mkdir -p logs
 for t in "${targets[@]}"; do

@@ -202,3 +202,38 @@ for i, e in enumerate(sorted(exprs)):
     open(f"corpus/filter/doc{i:03}", "w", encoding="utf-8").write(e)
 PY
 for d in corpus/*; do echo "$d: $(ls "$d" | wc -l) seeds"; done
+# The subprotocol targets (app_mqtt, app_stomp, app_socketio, app_graphql):
+# each sample's WebSocket messages as [h][len lo][len hi][bytes] steps
+# (fuzz_targets/app_common: h & 1 the direction, h & 2 binary, h & 4 an
+# Engine.IO polling body), from a release build of wsdissect.
+mkdir -p corpus/app_mqtt corpus/app_stomp corpus/app_socketio corpus/app_graphql
+python3 - "$S" <<'PY'
+import json, struct, subprocess, sys
+S = sys.argv[1]
+caps = {"app_mqtt": ["app/mqtt311.pcap", "app/mqtt5.pcap"],
+        "app_stomp": ["app/stomp.pcap"],
+        "app_socketio": ["app/socketio-app.pcap", "push/socketio.pcap", "push/socketio-polling.pcap"],
+        "app_graphql": ["app/graphql-ws.pcap"]}
+for target, names in caps.items():
+    for name in names:
+        out = subprocess.run(["../target/release/wsdissect", "messages", "--format", "json",
+                              "--payload", "hex", f"{S}/{name}"], capture_output=True, text=True).stdout
+        conns = {}
+        for l in out.splitlines():
+            m = json.loads(l)
+            b = bytes.fromhex(m.get("data_hex", ""))[:4096]
+            h = (1 if m["from"] == "server" else 0) | (2 if m["opcode"] == 2 else 0)
+            conns.setdefault(m["conn"], bytearray()).extend(bytes([h]) + struct.pack("<H", len(b)) + b)
+        for c, steps in conns.items():
+            head = b"\x00" if target == "app_graphql" else b""
+            base = name.replace("/", "_")
+            open(f"corpus/{target}/{base}.{c}", "wb").write(head + bytes(steps[:16384]))
+# An Engine.IO polling exchange: the open packet, then packets joined by \x1e.
+body = [b'0{"sid":"abc","upgrades":["websocket"],"pingInterval":25000,"pingTimeout":20000,"maxPayload":1000000}',
+        b'40', b'42["chat",{"n":1}]\x1e42["chat",{"n":2}]\x1ebAQID']
+steps = bytearray()
+for i, b in enumerate(body):
+    h = 4 | (0 if i == 1 else 1)
+    steps += bytes([h]) + struct.pack("<H", len(b)) + b
+open("corpus/app_socketio/polling-crafted", "wb").write(bytes(steps))
+PY

@@ -35,6 +35,9 @@ pub struct Config {
     /// TLS secrets: the key log files (`--keylog`, `SSLKEYLOGFILE`), and
     /// those a capture brings in pcapng Decryption Secrets Blocks.
     pub keylog: crate::tlscore::KeyRing,
+    /// `--decode-as`: the subprotocol every WebSocket session is decoded
+    /// as by the app stage (else the negotiated one, if any).
+    pub decode_as: Option<crate::app::Protocol>,
 }
 
 impl Default for Config {
@@ -53,6 +56,7 @@ impl Default for Config {
             keep_frame_payload: true,
             keep_message_data: true,
             keylog: crate::tlscore::KeyRing::default(),
+            decode_as: None,
         }
     }
 }

@@ -11,6 +11,7 @@ use std::ops::ControlFlow;
 use crate::findings::{Code, Dir, Finding};
 use crate::handshake::Handshake;
 
+pub use crate::app::AppRecord;
 pub use crate::session::{Carrier, SessionRef};
 pub use crate::sse::SseRecord;
 pub use crate::ws::record::{DirStats, FrameRecord, MessageRecord};
@@ -173,6 +174,9 @@ pub enum Event<'a> {
     Sse(&'a SseRecord),
     /// A finding, from any stage.
     Finding(&'a Finding),
+    /// A subprotocol unit (MQTT packet, STOMP frame, Engine.IO packet,
+    /// GraphQL message), decoded by the app stage.
+    App(&'a AppRecord),
     /// A connection ended (WebSocket and TLS connections only).
     ConnEnd(&'a ConnSummary),
 }

@@ -113,6 +113,12 @@ codes! {
     TlsUnsupportedCipher = "tls.unsupported-cipher", Warning;
     TlsAlert = "tls.alert", Info;
     TlsMalformed = "tls.malformed", Warning;
+    // Second release (DESIGN.md): subprotocols, from the app stage.
+    MqttMalformed = "mqtt.malformed", Error;
+    MqttProtocolViolation = "mqtt.protocol-violation", Error;
+    StompMalformed = "stomp.malformed", Error;
+    SocketioMalformed = "socketio.malformed", Error;
+    GraphqlProtocolViolation = "graphql.protocol-violation", Error;
 }
 
 impl Code {
@@ -198,6 +204,19 @@ impl Code {
             TlsAlert => "a TLS alert (in clear, or after decryption), close_notify included",
             TlsMalformed => {
                 "bytes in a TLS stream that are not TLS records (or a record longer than 2^14+2048); that direction is given up"
+            }
+            MqttMalformed => {
+                "an MQTT packet that breaks the format (remaining length, flag bits, QoS 3, UTF-8, properties)"
+            }
+            MqttProtocolViolation => {
+                "an MQTT packet out of place (CONNECT not first, a second CONNECT, QoS>0 without packet id)"
+            }
+            StompMalformed => {
+                "a STOMP frame that breaks the format (command, header, content-length, missing NUL)"
+            }
+            SocketioMalformed => "an Engine.IO or Socket.IO packet that breaks the format",
+            GraphqlProtocolViolation => {
+                "a GraphQL over WebSocket message out of place (before the ack, a duplicate id, an unknown type)"
             }
             #[allow(unreachable_patterns)]
             _ => "see docs/schema.md",

@@ -178,3 +178,41 @@ Exit status:
   2  bad usage, or a capture that cannot be read (one line on stderr)"
     )
 }
+
+pub fn app() -> String {
+    format!(
+        "One row per subprotocol message: an MQTT control packet, a STOMP frame (a lone \
+end-of-line heart-beat is HEARTBEAT), an Engine.IO/Socket.IO packet, a GraphQL over WebSocket \
+message. A session is decoded by the Sec-WebSocket-Protocol its server chose (mqtt, mqttv3.1, \
+v10.stomp, v11.stomp, v12.stomp, graphql-transport-ws, graphql-ws), by Socket.IO's \
+/socket.io/?EIO=4 path (its HTTP long-polling bodies too, joined to the WebSocket transport by \
+sid), or by --decode-as PROTO. A message cut by --max-message-bytes, or whose bytes the capture \
+lacks, is not decoded. `wsdissect check` reports the subprotocols' findings.
+
+Columns: pkt (the packet that completed the message), time, conn (connection id, as in `conns`; \
+conn/stream over HTTP/2), dir, proto, kind (packet type, command, event type), what (topic, \
+destination, event or id, then details and the payload).
+
+Legend:
+  C>S S>C  client to server, server to client
+  proto    mqtt, stomp, sio (Engine.IO/Socket.IO), gql (graphql-transport-ws), gqlws (graphql-ws)
+  q1 id=3  MQTT QoS and packet id; rc= reason code(s); retain: the retain flag
+  …        cut to fit
+
+--payload (default text): MQTT payloads and STOMP bodies as text when UTF-8, else hex; hex and \
+base64 show the bytes; none leaves them out. JSON: the `app` record of docs/schema.md \
+(`payload_text`/`payload_hex`/`payload_base64`, `body_*` alike). CSV: a header row of the JSON \
+field names, RFC 4180 quoting, nested values as JSON.
+
+{TIMES}
+{WIDTH}
+{ESCAPES}
+
+Examples:
+  wsdissect app capture.pcap
+  wsdissect app --format json capture.pcap | jq 'select(.kind == \"PUBLISH\") | .topic'
+  wsdissect app --decode-as mqtt --format csv capture.pcap > mqtt.csv
+
+{EXIT_LIST}"
+    )
+}

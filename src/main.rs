@@ -55,6 +55,40 @@ enum Cmd {
     /// Which server-push technique each channel uses: polling, long polling, iframe streaming, SSE, WebSocket.
     #[command(after_help = help::push())]
     Push(PushArgs),
+    /// Subprotocol messages: MQTT, STOMP, Socket.IO/Engine.IO, GraphQL over WebSocket.
+    #[command(after_help = help::app())]
+    App(AppArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum AppFormatArg {
+    Table,
+    Json,
+    Csv,
+}
+
+#[derive(Args)]
+struct AppArgs {
+    #[command(flatten)]
+    common: Common,
+    /// A table for people, JSON lines (app records) or CSV (a header row of the JSON field names).
+    #[arg(long, value_enum, default_value_t = AppFormatArg::Table, display_order = 1)]
+    format: AppFormatArg,
+    /// How MQTT payloads and STOMP bodies appear: text (as text when UTF-8, else hex), hex,
+    /// base64, or none [default: text]
+    #[arg(long, value_enum, display_order = 2)]
+    payload: Option<PayloadMode>,
+    /// Decode every WebSocket session as PROTO (mqtt, stomp, socketio, graphql-ws,
+    /// graphql-transport-ws), whatever was negotiated; sessions caught without their handshake too.
+    #[arg(long, value_name = "PROTO", value_parser = parse_protocol, display_order = 3)]
+    decode_as: Option<wsdissect::app::Protocol>,
+}
+
+fn parse_protocol(s: &str) -> Result<wsdissect::app::Protocol, String> {
+    wsdissect::app::Protocol::from_name(s).ok_or_else(|| {
+        "unknown subprotocol; known: mqtt, stomp, socketio, graphql-ws, graphql-transport-ws"
+            .to_string()
+    })
 }
 
 #[derive(Args)]
@@ -1091,6 +1125,7 @@ fn live_args_conflict(cli: &Cli) {
         Cmd::Check(a) => &a.common,
         Cmd::Explain(a) => &a.common,
         Cmd::Push(a) => &a.common,
+        Cmd::App(a) => &a.common,
     };
     if common.interface.is_some() && !common.captures.is_empty() {
         use clap::CommandFactory;
@@ -1101,6 +1136,68 @@ fn live_args_conflict(cli: &Cli) {
             )
             .exit();
     }
+}
+
+fn app(a: AppArgs) -> ExitCode {
+    use wsdissect::render::app::{AppFormat, AppSink};
+    let mut cfg = config(&a.common);
+    // The decoders read whole message bodies; frame payloads are not shown.
+    cfg.keep_frame_payload = false;
+    cfg.keep_message_data = true;
+    cfg.decode_as = a.decode_as;
+    let format = match a.format {
+        AppFormatArg::Table => AppFormat::Table,
+        AppFormatArg::Json => AppFormat::Json,
+        AppFormatArg::Csv => AppFormat::Csv,
+    };
+    let width = match format {
+        AppFormat::Table => wsdissect::render::width::output_width(),
+        _ => None,
+    };
+    let payload = a.payload.unwrap_or(PayloadMode::Text);
+    let filter = match parse_filter(&a.common) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let stdout = Stdout::new(is_live(&a.common));
+    let mut sink = Filtered::new(
+        AppSink::new(stdout, format, payload, width),
+        filter,
+        records::APPS,
+    );
+    let many = a.common.captures.len() > 1;
+    // Say so on stderr when a capture holds nothing to decode.
+    let mut last: Option<String> = None;
+    let say_none = |s: &AppSink<Stdout>, last: &Option<String>| {
+        if let Some(name) = last
+            && s.count == 0
+        {
+            eprintln!(
+                "wsdissect: no subprotocol messages in {} (--decode-as PROTO decodes sessions that negotiated none)",
+                escape_name(name)
+            );
+        }
+    };
+    let ok = run_all(
+        &a.common,
+        &cfg,
+        &mut sink,
+        |s, name| {
+            say_none(&s.inner, &last);
+            last = Some(name.to_string());
+            s.set_capture(Some(name.to_string()));
+            s.inner.set_capture(name, many);
+        },
+        |s, _| s.inner.count = u64::MAX,
+    );
+    let sink = sink.inner;
+    if sink.out.ok() {
+        say_none(&sink, &last);
+    }
+    if let Err(code) = finish_output(sink.out) {
+        return code;
+    }
+    exit_status(ok)
 }
 
 fn main() -> ExitCode {
@@ -1121,5 +1218,6 @@ fn main() -> ExitCode {
         Cmd::Check(a) => check(a),
         Cmd::Explain(a) => explain(a),
         Cmd::Push(a) => push(a),
+        Cmd::App(a) => app(a),
     }
 }

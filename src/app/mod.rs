@@ -234,6 +234,25 @@ impl Decoder {
         self.protocol
     }
 
+    /// The session later records carry (an Engine.IO session moves between
+    /// polling exchanges and its WebSocket transport).
+    pub fn set_session(&mut self, session: Session) {
+        if self.session.conn != session.conn || self.session.stream != session.stream {
+            self.session = session;
+        }
+    }
+
+    /// A message `from` that side was lost (bytes missing from the
+    /// capture): a unit being reassembled in that direction is dropped,
+    /// and the next message starts afresh.
+    pub fn lost(&mut self, from: Dir) {
+        match &mut self.inner {
+            Inner::Mqtt(d) => d.lost(from),
+            Inner::Stomp(d) => d.lost(from),
+            Inner::SocketIo(_) | Inner::Graphql(_) => {}
+        }
+    }
+
     /// Decodes one WebSocket data message; appends to `out`.
     pub fn message(&mut self, msg: &Msg, out: &mut Output) {
         let mut units = Vec::new();

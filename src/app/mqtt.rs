@@ -47,6 +47,9 @@ struct Side {
     buf: Vec<u8>,
     /// Set after an unrecoverable framing error until the next message.
     skip: bool,
+    /// The packet of this side's last message (where a unit left
+    /// incomplete at the end is reported).
+    last_packet: u64,
 }
 
 /// The MQTT decoder state of one connection.
@@ -160,11 +163,21 @@ fn fixed_header(b: &[u8]) -> R<Option<(u8, usize, usize)>> {
 }
 
 impl Mqtt {
+    pub(crate) fn lost(&mut self, from: Dir) {
+        let side = match from {
+            Dir::Client => &mut self.client,
+            Dir::Server => &mut self.server,
+        };
+        side.buf.clear();
+        side.skip = false;
+    }
+
     pub(crate) fn message(&mut self, m: &Msg, units: &mut Vec<Unit>, f: &mut Vec<AppFinding>) {
         let side = match m.from {
             Dir::Client => &mut self.client,
             Dir::Server => &mut self.server,
         };
+        side.last_packet = m.packet;
         if side.skip {
             // A framing error lost the packet boundaries; the next message
             // starts afresh (clients send one packet per message).
@@ -235,7 +248,7 @@ impl Mqtt {
                 f.push(AppFinding {
                     code: AppCode::MqttMalformed,
                     from: dir,
-                    packet: 0,
+                    packet: side.last_packet,
                     message: format!(
                         "MQTT packet truncated: {} bytes left at the end of the session",
                         side.buf.len()

@@ -40,6 +40,9 @@ struct Side {
     buf: Vec<u8>,
     /// After a malformed frame: drop bytes up to the next NUL.
     resync: bool,
+    /// The packet of this side's last message (where a unit left
+    /// incomplete at the end is reported).
+    last_packet: u64,
 }
 
 /// The STOMP decoder state of one connection.
@@ -61,11 +64,21 @@ enum Step {
 }
 
 impl Stomp {
+    pub(crate) fn lost(&mut self, from: Dir) {
+        let side = match from {
+            Dir::Client => &mut self.client,
+            Dir::Server => &mut self.server,
+        };
+        side.buf.clear();
+        side.resync = false;
+    }
+
     pub(crate) fn message(&mut self, m: &Msg, units: &mut Vec<Unit>, f: &mut Vec<AppFinding>) {
         let side = match m.from {
             Dir::Client => &mut self.client,
             Dir::Server => &mut self.server,
         };
+        side.last_packet = m.packet;
         let mut data = m.payload;
         if side.resync {
             match memchr::memchr(0, data) {
@@ -133,7 +146,7 @@ impl Stomp {
                 f.push(AppFinding {
                     code: AppCode::StompMalformed,
                     from: dir,
-                    packet: 0,
+                    packet: side.last_packet,
                     message: format!(
                         "STOMP frame truncated: {} bytes left at the end of the session",
                         side.buf.len()

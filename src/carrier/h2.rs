@@ -347,11 +347,18 @@ impl H2 {
             let d = hs.deflate.clone();
             let on = d.is_some();
             let d = d.unwrap_or_default();
+            // The app stage decodes this session: keep its message bodies.
+            let keep = crate::stage::app::protocol_for(cx.cfg, hs.subprotocol.as_deref(), &hs.path)
+                .is_some();
+            let mut dec = [
+                Box::new(WsDecoder::new(on, d.client_no_context_takeover)),
+                Box::new(WsDecoder::new(on, d.server_no_context_takeover)),
+            ];
+            for x in &mut dec {
+                x.keep_data = keep;
+            }
             st.ws = Some(WsStream {
-                dec: [
-                    Box::new(WsDecoder::new(on, d.client_no_context_takeover)),
-                    Box::new(WsDecoder::new(on, d.server_no_context_takeover)),
-                ],
+                dec,
                 offset: [0; 2],
                 done: [false; 2],
             });

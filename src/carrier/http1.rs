@@ -366,6 +366,9 @@ impl Http1 {
             return SideState::Ignore;
         }
         let deflate = hs.deflate.clone();
+        // The app stage decodes this session: keep its message bodies.
+        let keep =
+            crate::stage::app::protocol_for(cx.cfg, hs.subprotocol.as_deref(), &hs.path).is_some();
         let on = deflate.is_some();
         let d = deflate.unwrap_or_default();
         let (mut server, client) = if hs.extensions_unknown {
@@ -379,7 +382,9 @@ impl Http1 {
                 Box::new(WsDecoder::new(on, d.client_no_context_takeover)),
             )
         };
-        let client_side = 1 - server_side;
+        let (mut client, client_side) = (client, 1 - server_side);
+        server.keep_data = keep;
+        client.keep_data = keep;
         cx.link.websocket = true;
         self.side[client_side] = SideState::Ws(client);
         let held = std::mem::take(&mut self.pending_client);
@@ -418,8 +423,10 @@ impl Http1 {
             handshake::add_response(hs, head, cx.packet);
         }
         self.emit_handshake(cx);
-        if let SideState::Ws(_) = self.after_response(cx, side, 0, &[]) {
-            self.side[side] = SideState::Ws(Box::new(WsDecoder::after_cut_handshake()));
+        if let SideState::Ws(d) = self.after_response(cx, side, 0, &[]) {
+            let mut cut = Box::new(WsDecoder::after_cut_handshake());
+            cut.keep_data = d.keep_data;
+            self.side[side] = SideState::Ws(cut);
         }
     }
 

@@ -1196,7 +1196,7 @@ impl Sink for ExplainSink<'_> {
                     self.tcp_event(&h.session, None, Some((h.packet, h.ts)));
                 }
             }
-            Event::HttpBody(_) | Event::HttpEnd(_) | Event::Sse(_) => {}
+            Event::HttpBody(_) | Event::HttpEnd(_) | Event::Sse(_) | Event::App(_) => {}
         }
         std::ops::ControlFlow::Continue(())
     }

@@ -436,6 +436,17 @@ pub fn event_matches(
         Event::Finding(finding) => filter.matches(&FindingView { finding, capture }),
         Event::Sse(event) => filter.matches(&SseView { event, capture }),
         Event::ConnEnd(conn) => filter.matches(&ConnView { conn, capture }),
+        // Subprotocol records are few and their fields open-ended: matched
+        // over their JSON form.
+        Event::App(app) => match serde_json::to_value(app) {
+            Ok(serde_json::Value::Object(mut m)) => {
+                if let Some(c) = capture {
+                    m.insert("capture".into(), c.into());
+                }
+                filter.matches(&m)
+            }
+            _ => false,
+        },
         Event::Start(_)
         | Event::Tcp(_)
         | Event::HttpHead(_)
@@ -523,12 +534,14 @@ pub mod records {
     pub const MESSAGES: u32 = kinds::MESSAGE;
     pub const CONNS: u32 = kinds::HANDSHAKE | kinds::CONN_END;
     pub const FINDINGS: u32 = kinds::FINDING;
+    pub const APPS: u32 = kinds::APP;
     /// Every record type (for choosing `explain`'s connection).
     pub const ALL: u32 = kinds::FRAME
         | kinds::MESSAGE
         | kinds::HANDSHAKE
         | kinds::FINDING
         | kinds::SSE
+        | kinds::APP
         | kinds::CONN_END;
 }
 

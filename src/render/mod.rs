@@ -1,5 +1,6 @@
 //! Output: every format is a consumer of the event stream.
 
+pub mod app;
 pub mod check;
 pub mod csv;
 pub mod escape;

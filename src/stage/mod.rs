@@ -6,6 +6,7 @@
 //! To add a stage: write it in its own file here and add one line to
 //! [`registered`].
 
+pub mod app;
 pub mod sse;
 
 use std::ops::ControlFlow;
@@ -16,7 +17,7 @@ use crate::event::{Event, Sink};
 /// A consumer that may emit events of its own.
 pub trait Stage {
     /// Which events it looks at (a mask of [`kind`] bits): the others pass
-    /// it by without a call.
+    /// it by without a call. It may change after an event the stage looked at.
     fn interests(&self) -> u32;
     /// Sees one event (already delivered downstream) and emits what it
     /// derives from it into `out`.
@@ -37,6 +38,7 @@ pub mod kinds {
     pub const SSE: u32 = 1 << 8;
     pub const FINDING: u32 = 1 << 9;
     pub const CONN_END: u32 = 1 << 10;
+    pub const APP: u32 = 1 << 11;
 }
 
 /// An event's kind as a bit of [`kinds`].
@@ -53,12 +55,16 @@ pub fn kind(ev: &Event<'_>) -> u32 {
         Event::Sse(_) => kinds::SSE,
         Event::Finding(_) => kinds::FINDING,
         Event::ConnEnd(_) => kinds::CONN_END,
+        Event::App(_) => kinds::APP,
     }
 }
 
 /// The stages every run has, in order.
-pub fn registered(_cfg: &Config) -> Vec<Box<dyn Stage>> {
-    vec![Box::new(sse::SseStage::default())]
+pub fn registered(cfg: &Config) -> Vec<Box<dyn Stage>> {
+    vec![
+        Box::new(sse::SseStage::default()),
+        Box::new(app::AppStage::new(cfg)),
+    ]
 }
 
 /// Delivers `ev` to the sink, then lets each stage derive from it (stage 0
@@ -126,7 +132,10 @@ impl Sink for Staged<'_> {
         let r = if self.interests & kind(&ev) == 0 {
             self.sink.event(ev)
         } else {
-            deliver(&mut self.stages, self.sink, ev)
+            let r = deliver(&mut self.stages, self.sink, ev);
+            // What a stage saw may change what it looks at.
+            self.interests = self.stages.iter().fold(0, |m, s| m | s.interests());
+            r
         };
         if r.is_break() {
             self.stopped = true;

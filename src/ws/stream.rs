@@ -123,6 +123,8 @@ struct Msg {
     utf8: Utf8Stream,
     damaged: bool,
     kept_all: bool,
+    /// Its body is kept whatever the consumer wants (the app stage decodes it).
+    keep: bool,
     /// Inflation stopped (error or cap); the rest is skipped.
     inflate_stopped: bool,
     findings: Vec<Code>,
@@ -137,7 +139,7 @@ impl Msg {
         if self.opcode == OpCode::Text {
             self.utf8.push(piece);
         }
-        if copy && cfg.keep_message_data {
+        if copy && (cfg.keep_message_data || self.keep) {
             let room = cfg.max_message_bytes.saturating_sub(buf.len());
             if piece.len() > room {
                 self.kept_all = false;
@@ -194,6 +196,9 @@ pub struct WsDecoder {
     /// The segments held while looking for the first frame (stream caught
     /// mid-way).
     hunt: Hunt,
+    /// Keep message bodies even when the consumer keeps none: the app
+    /// stage decodes this session's subprotocol.
+    pub keep_data: bool,
 }
 
 /// Segments of a stream caught mid-way, held until a chain of frames that
@@ -250,6 +255,7 @@ impl WsDecoder {
             locked_at: None,
             relaxed: false,
             hunt: Hunt::default(),
+            keep_data: false,
         }
     }
 
@@ -835,6 +841,7 @@ impl WsDecoder {
                 utf8: Utf8Stream::new(),
                 damaged: false,
                 kept_all: true,
+                keep: self.keep_data,
                 inflate_stopped: false,
                 findings: Vec::new(),
             });
@@ -903,6 +910,7 @@ impl WsDecoder {
         };
         cfg.keep_frame_payload
             || cfg.keep_message_data
+            || self.keep_data
             || cur.h.opcode.is_control()
             || (cur.in_message
                 && self
@@ -1171,7 +1179,7 @@ impl WsDecoder {
             len: m.len,
             data,
             data_complete: decodable
-                && (single.is_some() || (m.kept_all && cx.cfg.keep_message_data)),
+                && (single.is_some() || (m.kept_all && (cx.cfg.keep_message_data || m.keep))),
             decodable,
             findings: &m.findings,
         };
