@@ -35,6 +35,16 @@ import pyarrow.dataset as ds
 # most of the time (see docs/scale-out.md).
 TABLES = ("conns", "findings")
 ALL_TABLES = ("conns", "findings", "frames", "messages", "handshakes", "sse_events", "push")
+# The record type of each table.
+RECORD = {
+    "conns": "conn",
+    "findings": "finding",
+    "frames": "frame",
+    "messages": "message",
+    "handshakes": "handshake",
+    "sse_events": "sse-event",
+    "push": "push",
+}
 SUFFIXES = (".pcap", ".pcapng", ".pcap.gz", ".pcapng.gz")
 
 # Close codes per server across the fleet: every side of every connection
@@ -81,12 +91,15 @@ def dissect_one(path, out, tables=TABLES):
 
     t0 = time.perf_counter()
     stem = _stem(path)
-    conns = wsdissect.conns(path)
+    # One pass over the capture for every table (messages with their text).
+    payload = "text" if "messages" in tables else "none"
+    got = wsdissect.tables(path, [RECORD[n] for n in set(tables) | {"conns"}], payload=payload)
+    conns = got["conn"]
     # Every row of a capture goes under the day its connection began.
     days = dict(zip(conns.column("conn").to_pylist(), _day(conns.column("first_ts")).to_pylist()))
     rows = {}
     for name in tables:
-        t = conns if name == "conns" else getattr(wsdissect, name)(path)
+        t = got[RECORD[name]]
         if name == "conns":
             day = _day(t.column("first_ts"))
         else:

@@ -160,3 +160,15 @@ def test_docstring_examples():
 
     failed, tried = doctest.testmod(wsdissect)
     assert tried > 0 and failed == 0
+
+
+@pytest.mark.parametrize(
+    "path", [ECHO, "samples/aiohttp-concurrent.pcap", "samples/push/chromium-sse.pcap", "samples/lossy.pcap"]
+)
+def test_tables_in_one_pass_equal_each_table(path):
+    types = ("frame", "message", "handshake", "conn", "finding", "sse-event")
+    together = wsdissect.tables(path, types, payload="hex")
+    for t in types:
+        alone = wsdissect.table(path, t, payload="hex")
+        assert together[t].equals(alone), t
+    assert together["frame"].num_rows > 0 or together["sse-event"].num_rows > 0

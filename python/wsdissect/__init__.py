@@ -43,6 +43,7 @@ __all__ = [
     "RECORD_TYPES",
     "records",
     "table",
+    "tables",
     "frames",
     "messages",
     "handshakes",
@@ -137,20 +138,50 @@ def table(path, type, keylog=None, *, payload="none"):
     does not know yet, with its type inferred. ``table(p, "frame").to_pylist()``
     gives the JSON records' values, record for record.
     """
+    return tables(path, (type,), keylog, payload=payload)[type]
+
+
+def tables(path, types=("conn", "finding"), keylog=None, *, payload="none"):
+    """Several record types of a capture in one pass: a dict of
+    :class:`pyarrow.Table` by type, each as :func:`table` gives it.
+
+    ``payload`` applies to frames and messages alike. With both ``"push"``
+    and ``"finding"``, the findings include push classification's (as in
+    :func:`records`).
+    """
     name = _name(path)
     _check_keylog(keylog)
     _check_payload(payload)
-    schema = SCHEMAS.get(type)
-    if schema is None:
-        raise ValueError(f"unknown record type {type!r} ({', '.join(SCHEMAS)})")
-    stream = _native.stream(name, [type], payload)
-    parse = _pajson.ParseOptions(explicit_schema=schema, unexpected_field_behavior="infer")
-    parts = []
+    types = tuple(types)
+    for t in types:
+        if t not in SCHEMAS:
+            raise ValueError(f"unknown record type {t!r} ({', '.join(SCHEMAS)})")
+    stream = _native.stream(name, list(types), payload)
+    parts = {t: [] for t in types}
     for chunk in stream:
-        # A block must hold the longest line (a big message) whole.
-        read = _pajson.ReadOptions(block_size=max(1 << 20, stream.longest + 1))
-        parts.append(_pajson.read_json(io.BytesIO(chunk), read_options=read, parse_options=parse))
+        if len(types) == 1:
+            parts[types[0]].append(_parse(chunk, types[0], stream.longest))
+            continue
+        by = {}
+        for line in chunk.splitlines(keepends=True):
+            # Every line starts {"type":"NAME"
+            by.setdefault(line[9 : line.index(b'"', 9)], []).append(line)
+        for t, lines in by.items():
+            t = t.decode()
+            parts[t].append(_parse(b"".join(lines), t, max(map(len, lines))))
     _warn(stream, name)
+    return {t: _concat(parts[t], SCHEMAS[t]) for t in types}
+
+
+def _parse(data, type, longest):
+    """JSON lines of one record type into a table of its schema."""
+    parse = _pajson.ParseOptions(explicit_schema=SCHEMAS[type], unexpected_field_behavior="infer")
+    # A block must hold the longest line (a big message) whole.
+    read = _pajson.ReadOptions(block_size=max(1 << 20, longest + 1))
+    return _pajson.read_json(io.BytesIO(data), read_options=read, parse_options=parse)
+
+
+def _concat(parts, schema):
     if not parts:
         return schema.empty_table()
     t = pa.concat_tables(parts, promote_options="default") if len(parts) > 1 else parts[0]

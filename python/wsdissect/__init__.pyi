@@ -55,3 +55,12 @@ def sse_events(path: PathLike, keylog: Optional[PathLike] = None) -> pa.Table:
 
 def push(path: PathLike, keylog: Optional[PathLike] = None) -> pa.Table:
     """One row per server-push channel (`push` records)."""
+
+def tables(
+    path: PathLike,
+    types: Iterable[RecordType] = ("conn", "finding"),
+    keylog: Optional[PathLike] = None,
+    *,
+    payload: Payload = "none",
+) -> dict[str, pa.Table]:
+    """Several record types in one pass, a table each."""
