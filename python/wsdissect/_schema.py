@@ -92,6 +92,7 @@ HANDSHAKE = pa.schema(
         ("packet", _i),
         ("response_packet", _i),
         ("method", _s),
+        ("protocol", _s),
         ("path", _s),
         ("host", _s),
         ("key", _s),
