@@ -1,4 +1,4 @@
-//! `--filter`: the typed records read as [`filter::Record`]s, and the sink
+//! `--filter`: the typed records read as [`crate::filter::Record`]s, and the sink
 //! that passes a command's records on only when they match.
 //!
 //! Each record answers by the names its JSON record prints (`conn`,
