@@ -1736,16 +1736,11 @@ pub fn hex_dump(data: &[u8], max: usize, total: u64) -> String {
     out
 }
 
-/// One JSON line: `v`'s fields after a `type`.
+/// One JSON line: `v`'s fields after a `type`, by the one JSON writer.
 fn json_record<T: Serialize>(out: &mut String, ty: &str, v: &T) {
-    if let Ok(serde_json::Value::Object(m)) = serde_json::to_value(v) {
-        let mut o = serde_json::Map::new();
-        o.insert("type".into(), ty.into());
-        o.extend(m);
-        out.push_str(&crate::render::escape::json_string(
-            &serde_json::Value::Object(o),
-        ));
-        out.push('\n');
+    let mut line = Vec::new();
+    if crate::render::json::write_tagged(&mut line, ty, None, v).is_ok() {
+        out.push_str(&String::from_utf8_lossy(&line));
     }
 }
 

@@ -58,9 +58,20 @@ pub fn write_record<T: JsonRecord + ?Sized>(
     capture: Option<&str>,
     rec: &T,
 ) -> serde_json::Result<()> {
+    write_tagged(line, T::TYPE, capture, rec)
+}
+
+/// [`write_record`] with the `type` given (for records whose type depends
+/// on where they are written, like `explain`'s).
+pub fn write_tagged<T: Serialize + ?Sized>(
+    line: &mut Vec<u8>,
+    ty: &str,
+    capture: Option<&str>,
+    rec: &T,
+) -> serde_json::Result<()> {
     let start = line.len();
     line.extend_from_slice(b"{\"type\":");
-    super::escape::json_into(line, T::TYPE)?;
+    super::escape::json_into(line, ty)?;
     if let Some(c) = capture {
         line.extend_from_slice(b",\"capture\":");
         super::escape::json_into(line, c)?;

@@ -1,3 +1,4 @@
+#![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 //! The per-direction WebSocket stream decoder.
 //!
 //! Bytes arrive in stream order, in pieces as TCP delivered them. A frame
@@ -144,7 +145,7 @@ impl Msg {
             if piece.len() > room {
                 self.kept_all = false;
             }
-            buf.extend_from_slice(&piece[..piece.len().min(room)]);
+            buf.extend_from_slice(head(piece, room));
         }
     }
 }
@@ -339,7 +340,7 @@ impl WsDecoder {
                 match self.find_boundary(bytes, cx.from) {
                     Some(p) => {
                         self.skipped += p as u64;
-                        bytes = &bytes[p..];
+                        bytes = tail(bytes, p);
                         offset += p as u64;
                         self.synced = true;
                     }
@@ -351,13 +352,13 @@ impl WsDecoder {
             }
             if let Some(cur) = self.cur.as_mut() {
                 let remaining = cur.h.payload_len - cur.received;
-                let take = remaining.min(bytes.len() as u64) as usize;
+                let take = at_most(remaining, bytes.len());
                 if cur.last_packet != cx.packet {
                     cur.segments += 1;
                     cur.last_packet = cx.packet;
                 }
-                self.payload_piece(&bytes[..take], cx);
-                bytes = &bytes[take..];
+                self.payload_piece(head(bytes, take), cx);
+                bytes = tail(bytes, take);
                 offset += take as u64;
                 if self
                     .cur
@@ -372,9 +373,9 @@ impl WsDecoder {
                 if let Some(h) = parse_header(bytes) {
                     let total = (h.header_len as u64).saturating_add(h.payload_len);
                     if total <= bytes.len() as u64 {
-                        let total = total as usize;
-                        self.whole_frame(h, &bytes[..total], offset, cx);
-                        bytes = &bytes[total..];
+                        let total = at_most(total, bytes.len());
+                        self.whole_frame(h, head(bytes, total), offset, cx);
+                        bytes = tail(bytes, total);
                         offset += total as u64;
                         continue;
                     }
@@ -386,27 +387,31 @@ impl WsDecoder {
                 }
                 // parse_header only fails on fewer than MAX_HEADER_LEN bytes.
                 let n = bytes.len().min(MAX_HEADER_LEN);
-                self.hdr[..n].copy_from_slice(&bytes[..n]);
+                if let Some(d) = self.hdr.get_mut(..n) {
+                    d.copy_from_slice(head(bytes, n));
+                }
                 self.hdr_len = n;
                 self.hdr_first_packet = cx.packet;
                 self.hdr_offset = offset;
                 return;
             }
             let need = (MAX_HEADER_LEN - self.hdr_len).min(bytes.len());
-            self.hdr[self.hdr_len..self.hdr_len + need].copy_from_slice(&bytes[..need]);
+            if let Some(d) = self.hdr.get_mut(self.hdr_len..self.hdr_len + need) {
+                d.copy_from_slice(head(bytes, need));
+            }
             let have = self.hdr_len + need;
-            match parse_header(&self.hdr[..have]) {
+            match parse_header(head(&self.hdr, have)) {
                 Some(h) => {
                     let used = h.header_len - self.hdr_len;
                     let head = self.hdr;
                     let (first, at) = (self.hdr_first_packet, self.hdr_offset);
                     self.hdr_len = 0;
-                    self.start_frame(h, &head[..h.header_len], at, first, cx);
+                    self.start_frame(h, self::head(&head, h.header_len), at, first, cx);
                     if let Some(c) = self.cur.as_mut() {
                         c.segments = 2;
                         c.last_packet = cx.packet;
                     }
-                    bytes = &bytes[used..];
+                    bytes = tail(bytes, used);
                     offset += used as u64;
                     if h.payload_len == 0 {
                         self.complete_frame(None, cx);
@@ -549,17 +554,17 @@ impl WsDecoder {
         let mut drop = 0;
         while drop + 1 < h.pieces.len()
             && (h.pieces.len() - drop > HUNT_MAX_PIECES
-                || h.buf.len() - h.pieces[drop].0 > HUNT_MAX_BYTES)
+                || h.buf.len() - h.pieces.get(drop).map_or(0, |p| p.0) > HUNT_MAX_BYTES)
         {
             drop += 1;
         }
-        let mut ends: Vec<usize> = h.pieces[1..].iter().map(|p| p.0).collect();
+        let mut ends: Vec<usize> = h.pieces.iter().skip(1).map(|p| p.0).collect();
         ends.push(h.buf.len());
         let mut found = None;
         let mut rejected = 0;
         for (i, &(at, _, _)) in self.hunt.pieces.iter().enumerate().skip(drop) {
-            let rel: Vec<usize> = ends[i..].iter().map(|e| e - at).collect();
-            match self.strict_chain(&self.hunt.buf[at..], &rel, hunt_role(cx)) {
+            let rel: Vec<usize> = ends.iter().skip(i).map(|e| e - at).collect();
+            match self.strict_chain(tail(&self.hunt.buf, at), &rel, hunt_role(cx)) {
                 Chain::Yes => {
                     found = Some(i);
                     break;
@@ -571,14 +576,19 @@ impl WsDecoder {
         if let Some(i) = found {
             let h = std::mem::take(&mut self.hunt);
             let (packet, ts) = (cx.packet, cx.ts);
-            self.skipped += h.pieces[i].0 as u64;
-            self.locked_at = Some(h.pieces[i].1);
+            let (first_at, first_packet) = h.pieces.get(i).map_or((0, cx.packet), |p| (p.0, p.1));
+            self.skipped += first_at as u64;
+            self.locked_at = Some(first_packet);
             self.lock_on(cx, |d, cx| {
                 for (j, &(at, p, t)) in h.pieces.iter().enumerate().skip(i) {
                     let end = h.pieces.get(j + 1).map_or(h.buf.len(), |n| n.0);
                     cx.packet = p;
                     cx.ts = t;
-                    d.data(h.start + at as u64, &h.buf[at..end], cx);
+                    d.data(
+                        h.start + at as u64,
+                        h.buf.get(at..end).unwrap_or_default(),
+                        cx,
+                    );
                 }
                 cx.packet = packet;
                 cx.ts = ts;
@@ -636,7 +646,7 @@ impl WsDecoder {
         let mut enough = false;
         let undecided = |enough: bool| if enough { Chain::Yes } else { Chain::Maybe };
         loop {
-            let Some(h) = parse_header(&d[i..]) else {
+            let Some(h) = parse_header(tail(d, i)) else {
                 return undecided(enough);
             };
             let total = (h.header_len as u64).saturating_add(h.payload_len);
@@ -682,11 +692,10 @@ impl WsDecoder {
                     Chain::No
                 };
             }
-            let end = i + total as usize;
-            if end > d.len() {
+            let end = i + at_most(total, usize::MAX);
+            let Some(payload) = d.get(i + h.header_len..end) else {
                 return undecided(enough);
-            }
-            let payload = &d[i + h.header_len..end];
+            };
             let clear: &[u8] = match h.mask_key {
                 Some(k) if text || h.opcode == OpCode::Close => {
                     scratch.clear();
@@ -718,9 +727,12 @@ impl WsDecoder {
                     0 => {}
                     1 => return Chain::No,
                     _ => {
-                        let code = u16::from_be_bytes([clear[0], clear[1]]);
+                        let Some((&[a, b], reason)) = clear.split_first_chunk::<2>() else {
+                            return Chain::No;
+                        };
+                        let code = u16::from_be_bytes([a, b]);
                         if close::judge_code(code).is_some()
-                            || simdutf8::basic::from_utf8(&clear[2..]).is_err()
+                            || simdutf8::basic::from_utf8(reason).is_err()
                         {
                             return Chain::No;
                         }
@@ -750,7 +762,7 @@ impl WsDecoder {
     /// Whether `bytes` starts with a believable chain of frames.
     fn find_boundary(&self, bytes: &[u8], from: Option<Dir>) -> Option<usize> {
         let scan = bytes.len().min(MAX_RESYNC_SCAN);
-        (0..scan).find(|&p| self.chain_plausible(&bytes[p..], p == 0, from))
+        (0..scan).find(|&p| self.chain_plausible(tail(bytes, p), p == 0, from))
     }
 
     fn chain_plausible(&self, d: &[u8], at_piece_start: bool, from: Option<Dir>) -> bool {
@@ -758,7 +770,7 @@ impl WsDecoder {
         let mut n = 0;
         let mut masked = from.map(|f| f == Dir::Client);
         loop {
-            let Some(h) = parse_header(&d[i..]) else {
+            let Some(h) = parse_header(tail(d, i)) else {
                 // A header cut by the end of the piece.
                 return n >= 1 && d.len() - i < MAX_HEADER_LEN;
             };
@@ -776,7 +788,7 @@ impl WsDecoder {
             if end > d.len() as u64 {
                 return n >= 2 || at_piece_start;
             }
-            i = end as usize;
+            i = at_most(end, d.len());
         }
     }
 
@@ -866,7 +878,9 @@ impl WsDecoder {
         }
         let reported = findings.len();
         let mut header = [0u8; MAX_HEADER_LEN];
-        header[..head.len()].copy_from_slice(head);
+        if let Some(d) = header.get_mut(..head.len()) {
+            d.copy_from_slice(head);
+        }
         self.frame_buf.clear();
         self.cur = Some(Cur {
             h,
@@ -967,8 +981,7 @@ impl WsDecoder {
         };
         if keep {
             let room = cx.cfg.max_frame_bytes.saturating_sub(self.frame_buf.len());
-            self.frame_buf
-                .extend_from_slice(&clear[..clear.len().min(room)]);
+            self.frame_buf.extend_from_slice(head(clear, room));
         }
         if cur.in_message {
             self.message_piece(clear, true, cx);
@@ -1051,7 +1064,10 @@ impl WsDecoder {
                 1 => cur.findings.push(Finding::new(Code::ClosePayloadTooShort, Location::default(),
                     "the close frame carries 1 byte; RFC 6455 section 5.5.1 requires 0 bytes or a 2-byte status code")),
                 _ => {
-                    let code = u16::from_be_bytes([payload[0], payload[1]]);
+                    let (code, reason) = match payload.split_first_chunk::<2>() {
+                        Some((&[a, b], reason)) => (u16::from_be_bytes([a, b]), reason),
+                        None => (0, &[][..]),
+                    };
                     close_code = Some(code);
                     if let Some(c) = close::judge_code(code) {
                         let why = if c == Code::CloseReservedCode {
@@ -1061,7 +1077,6 @@ impl WsDecoder {
                         };
                         cur.findings.push(Finding::new(c, Location::default(), format!("close code {code} {why}")));
                     }
-                    let reason = &payload[2..];
                     if simdutf8::basic::from_utf8(reason).is_err() {
                         cur.findings.push(Finding::new(Code::CloseInvalidUtf8Reason, Location::default(),
                             "the close reason is not valid UTF-8 (RFC 6455 section 5.5.1)"));
@@ -1095,7 +1110,7 @@ impl WsDecoder {
             segments: cur.segments,
             offset: cur.offset,
             header: cur.h,
-            header_bytes: &cur.header[..cur.h.header_len],
+            header_bytes: head(&cur.header, cur.h.header_len),
             payload,
             payload_complete: complete,
             message: cur.message,
@@ -1218,7 +1233,23 @@ fn h_reset(h: &mut Hunt, offset: u64) {
     h.start = offset;
 }
 
+/// `b[..n]`, or all of `b` when it is shorter.
+fn head(b: &[u8], n: usize) -> &[u8] {
+    b.get(..n).unwrap_or(b)
+}
+
+/// `b[n..]`, or nothing when `b` is shorter.
+fn tail(b: &[u8], n: usize) -> &[u8] {
+    b.get(n..).unwrap_or_default()
+}
+
+/// A 64-bit count as a `usize`, at most `max`.
+fn at_most(n: u64, max: usize) -> usize {
+    usize::try_from(n).map_or(max, |n| n.min(max))
+}
+
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
     use crate::event::Event;
@@ -1361,6 +1392,7 @@ mod tests {
 }
 
 #[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod cut_compressed_tests {
     use super::*;
     use crate::event::Event;
