@@ -216,6 +216,10 @@ impl Sink for Tee<'_> {
             ControlFlow::Continue(())
         }
     }
+    fn withheld(&mut self, ev: Event<'_>) {
+        self.0.withheld(ev);
+        self.1.withheld(ev);
+    }
 }
 
 /// Turns a WebSocket decoder's output into events for a sink (for driving

@@ -137,15 +137,24 @@ struct Request {
     select: Select,
     push: bool,
     payload: PayloadMode,
+    /// NSS key log files for TLS.
+    keylog: Vec<String>,
 }
 
 /// Runs one capture into `w`; returns the warnings.
 fn dissect(req: &Request, w: ChunkWriter) -> Result<Vec<String>, Failure> {
     let reader = open(&req.path).map_err(Failure::Io)?;
+    // The key log files, as the command line's --keylog reads them.
+    let mut keys = wsdissect::tlscore::KeyLog::new();
+    for k in &req.keylog {
+        let f = File::open(k).map_err(Failure::Io)?;
+        keys.read_from(io::BufReader::new(f)).map_err(Failure::Io)?;
+    }
     // Keep only what the records show (as the command-line program does).
     let cfg = Config {
         keep_frame_payload: req.select.frames && req.payload != PayloadMode::None,
         keep_message_data: req.select.messages && req.payload != PayloadMode::None,
+        keylog: wsdissect::tlscore::KeyRing::new(keys),
         ..Config::default()
     };
     let mut json = JsonSink::new(w, req.select, req.payload);
@@ -307,14 +316,20 @@ impl Stream {
 /// `handshake`, `conn`, `finding`, `sse-event`, `push`), payloads as
 /// `payload` says (`none`, `text`, `hex`, `base64`).
 #[pyfunction]
-#[pyo3(signature = (path, kinds, payload))]
-fn stream(path: String, kinds: Vec<String>, payload: &str) -> PyResult<Stream> {
+#[pyo3(signature = (path, kinds, payload, keylog = Vec::new()))]
+fn stream(
+    path: String,
+    kinds: Vec<String>,
+    payload: &str,
+    keylog: Vec<String>,
+) -> PyResult<Stream> {
     let (select, push) = select(&kinds)?;
     let req = Request {
         path: path.clone(),
         select,
         push,
         payload: payload_mode(payload)?,
+        keylog,
     };
     let (tx, rx) = sync_channel(IN_FLIGHT);
     let done = tx.clone();

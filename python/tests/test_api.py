@@ -2,6 +2,7 @@
 reason, warnings, gzip, early stop, the GIL released, pandas."""
 
 import gzip
+import json
 import shutil
 import subprocess
 import threading
@@ -40,9 +41,28 @@ def test_not_a_capture_raises_capture_error_with_the_cli_reason():
     assert p.stderr.decode().strip() == f"wsdissect: {e.value}"
 
 
-def test_keylog_not_supported_yet():
-    with pytest.raises(NotImplementedError, match="keylog"):
-        wsdissect.records(ECHO, keylog="keys.log")
+def test_keylog_decrypts_as_the_cli_does():
+    # A real TLS 1.2 capture and its key log (samples/tls/README.md): without
+    # the keys no frame, with them the frames the CLI's --keylog gives.
+    cap, keys = "samples/tls/node-tls12-chacha.pcap", "samples/tls/node-tls12-chacha.keys"
+    assert wsdissect.frames(cap).num_rows == 0
+    got = wsdissect.frames(cap, keylog=keys).to_pylist()
+    p = subprocess.run(
+        [str(cli_path()), "frames", "--format", "json", "-q", "--keylog", keys, cap],
+        cwd=REPO,
+        capture_output=True,
+        check=True,
+    )
+    want = [json.loads(l) for l in p.stdout.decode().splitlines()]
+    assert len(got) == len(want) > 0
+    assert [(r["packet"], r["opcode"], r["payload_len"]) for r in got] == [
+        (r["packet"], r["opcode"], r["payload_len"]) for r in want
+    ]
+
+
+def test_missing_keylog_is_file_not_found():
+    with pytest.raises(FileNotFoundError):
+        wsdissect.conns(ECHO, keylog="no/such/keys.log")
 
 
 def test_bad_arguments():

@@ -75,12 +75,13 @@ def _name(path):
     raise TypeError(f"path must be a str or os.PathLike, not {type(path).__name__}")
 
 
-def _check_keylog(keylog):
-    if keylog is not None:
-        raise NotImplementedError(
-            "keylog: this build of wsdissect does not decrypt TLS yet "
-            "(the key log option arrives with the TLS work); pass keylog=None"
-        )
+def _keylog(keylog):
+    """The key log argument as a list of paths (one path, or several)."""
+    if keylog is None:
+        return []
+    if isinstance(keylog, (str, bytes, os.PathLike)):
+        keylog = [keylog]
+    return [_name(k) for k in keylog]
 
 
 def _check_payload(payload):
@@ -104,8 +105,9 @@ def records(path, keylog=None, *, payload="text", types=None):
     (and the findings of push classification) come after the capture's end.
 
     :param path: the capture file (pcap, pcapng, or either gzip-compressed).
-    :param keylog: an NSS key log file for TLS; not supported yet (raises
-        :class:`NotImplementedError` unless ``None``).
+    :param keylog: an NSS key log file (or a list of them) for TLS, as the
+        command line's ``--keylog``; pcapng Decryption Secrets Blocks are
+        used without it.
     :param payload: ``"text"`` (the default: text messages and frames as
         ``text``/``payload_text``, binary ones as hex), ``"hex"``,
         ``"base64"`` or ``"none"``; as the command line's ``--payload``.
@@ -116,10 +118,9 @@ def records(path, keylog=None, *, payload="text", types=None):
     :raises OSError: the file cannot be opened.
     """
     name = _name(path)
-    _check_keylog(keylog)
     _check_payload(payload)
     kinds = list(RECORD_TYPES if types is None else types)
-    stream = _native.stream(name, kinds, payload)
+    stream = _native.stream(name, kinds, payload, _keylog(keylog))
     return _records(stream, name)
 
 
@@ -150,13 +151,12 @@ def tables(path, types=("conn", "finding"), keylog=None, *, payload="none"):
     :func:`records`).
     """
     name = _name(path)
-    _check_keylog(keylog)
     _check_payload(payload)
     types = tuple(types)
     for t in types:
         if t not in SCHEMAS:
             raise ValueError(f"unknown record type {t!r} ({', '.join(SCHEMAS)})")
-    stream = _native.stream(name, list(types), payload)
+    stream = _native.stream(name, list(types), payload, _keylog(keylog))
     parts = {t: [] for t in types}
     for chunk in stream:
         if len(types) == 1:
