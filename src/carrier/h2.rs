@@ -30,7 +30,6 @@ use crate::handshake::{self, Handshake, UpgradeKind};
 use crate::http::HttpHead;
 use crate::session::SessionRef;
 use crate::tcp::GapKind;
-use crate::ws::record::{FrameRecord, MessageRecord, Output};
 use crate::ws::stream::{Ctx, WsDecoder};
 
 /// Recognises HTTP/2 from a side's first bytes, captured from the start:
@@ -122,23 +121,6 @@ pub struct H2 {
     client_unseen: bool,
     /// The `limit.reached` for [`MAX_STREAMS`] was reported.
     capped: bool,
-}
-
-/// Turns a WebSocket decoder's output into events of the connection.
-struct WsOut<'a, 'b> {
-    cx: &'a mut Cx<'b>,
-}
-
-impl Output for WsOut<'_, '_> {
-    fn frame(&mut self, f: &FrameRecord<'_>) {
-        self.cx.emit(Event::Frame(f));
-    }
-    fn message(&mut self, m: &MessageRecord<'_>) {
-        self.cx.emit(Event::Message(m));
-    }
-    fn finding(&mut self, f: Finding) {
-        self.cx.report(f);
-    }
 }
 
 impl H2 {
@@ -495,23 +477,11 @@ fn ws_call<T>(
     from: Dir,
     f: impl FnOnce(&mut Ctx<'_>) -> T,
 ) -> T {
-    let (sender, receiver) = match from {
+    let ends = match from {
         Dir::Client => (session.client, session.server),
         Dir::Server => (session.server, session.client),
     };
-    let (packet, ts, cfg) = (cx.packet, cx.ts, cx.cfg);
-    let mut out = WsOut { cx };
-    let mut w = Ctx {
-        session,
-        from: Some(from),
-        sender,
-        receiver,
-        packet,
-        ts,
-        cfg,
-        out: &mut out,
-    };
-    f(&mut w)
+    super::ws_call(cx, None, session, Some(from), ends, f)
 }
 
 fn add_stats(to: &mut DirStats, s: &DirStats) {

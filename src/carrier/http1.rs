@@ -12,12 +12,11 @@ use std::collections::VecDeque;
 
 use super::{Carrier, Cx, Link, Probe};
 use crate::event::{ConnSummary, Event, HttpBodyRecord, HttpEndRecord, HttpHeadRecord};
-use crate::findings::{Code, Dir, Finding};
+use crate::findings::{Code, Dir};
 use crate::handshake::{self, Handshake, UpgradeKind};
 use crate::http::{BodyMode, HttpError, HttpEvent, HttpHead, HttpParser};
 use crate::session::SessionRef;
 use crate::tcp::GapKind;
-use crate::ws::record::{FrameRecord, MessageRecord, Output};
 use crate::ws::session::Pings;
 use crate::ws::stream::{Ctx, WsDecoder};
 
@@ -96,26 +95,6 @@ pub struct Http1 {
 impl Default for Http1 {
     fn default() -> Self {
         Self::new()
-    }
-}
-
-/// Turns a WebSocket decoder's output into events of the connection, each
-/// pong paired with the ping it answers.
-struct WsOut<'a, 'b> {
-    cx: &'a mut Cx<'b>,
-    pings: &'a mut Pings,
-}
-
-impl Output for WsOut<'_, '_> {
-    fn frame(&mut self, f: &FrameRecord<'_>) {
-        let answers = self.pings.frame(f);
-        self.cx.emit(Event::Frame(&FrameRecord { answers, ..*f }));
-    }
-    fn message(&mut self, m: &MessageRecord<'_>) {
-        self.cx.emit(Event::Message(m));
-    }
-    fn finding(&mut self, f: Finding) {
-        self.cx.report(f);
     }
 }
 
@@ -488,20 +467,8 @@ fn ws_call<T>(
 ) -> T {
     let link = &*cx.link;
     let (session, from) = (link.session(), link.dir_of(side));
-    let (sender, receiver) = (link.addr[side], link.addr[1 - side]);
-    let (packet, ts, cfg) = (cx.packet, cx.ts, cx.cfg);
-    let mut out = WsOut { cx, pings };
-    let mut w = Ctx {
-        session,
-        from,
-        sender,
-        receiver,
-        packet,
-        ts,
-        cfg,
-        out: &mut out,
-    };
-    f(&mut w)
+    let ends = (link.addr[side], link.addr[1 - side]);
+    super::ws_call(cx, Some(pings), session, from, ends, f)
 }
 
 /// Passes an HTTP body event on as a pipeline event.

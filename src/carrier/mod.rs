@@ -26,6 +26,9 @@ use crate::event::{ConnSummary, Event, Sink};
 use crate::findings::{Code, Dir, Finding, Location};
 use crate::session::SessionRef;
 use crate::tcp::{Chunk, GapKind};
+use crate::ws::record::{FrameRecord, MessageRecord, Output};
+use crate::ws::session::Pings;
+use crate::ws::stream::Ctx;
 
 /// Capture findings held per connection before it shows itself to be
 /// something we decode.
@@ -182,6 +185,57 @@ impl<'a> Cx<'a> {
     pub fn hand_over(&mut self, next: Box<dyn Carrier>) {
         self.handover = Some(next);
     }
+}
+
+/// Turns a WebSocket decoder's output into events of the connection; with
+/// `pings`, each pong is paired with the ping it answers.
+struct WsOut<'a, 'b> {
+    cx: &'a mut Cx<'b>,
+    pings: Option<&'a mut Pings>,
+}
+
+impl Output for WsOut<'_, '_> {
+    fn frame(&mut self, f: &FrameRecord<'_>) {
+        match self.pings.as_deref_mut() {
+            Some(p) => {
+                let answers = p.frame(f);
+                self.cx.emit(Event::Frame(&FrameRecord { answers, ..*f }));
+            }
+            None => self.cx.emit(Event::Frame(f)),
+        }
+    }
+    fn message(&mut self, m: &MessageRecord<'_>) {
+        self.cx.emit(Event::Message(m));
+    }
+    fn finding(&mut self, f: Finding) {
+        self.cx.report(f);
+    }
+}
+
+/// Runs `f` with a WebSocket decoder context for one direction of
+/// `session` (`sender` to `receiver`, `from` when the role is known): how
+/// every carrier drives a [`crate::ws::stream::WsDecoder`].
+pub fn ws_call<T>(
+    cx: &mut Cx<'_>,
+    pings: Option<&mut Pings>,
+    session: SessionRef,
+    from: Option<Dir>,
+    (sender, receiver): (SocketAddr, SocketAddr),
+    f: impl FnOnce(&mut Ctx<'_>) -> T,
+) -> T {
+    let (packet, ts, cfg) = (cx.packet, cx.ts, cx.cfg);
+    let mut out = WsOut { cx, pings };
+    let mut w = Ctx {
+        session,
+        from,
+        sender,
+        receiver,
+        packet,
+        ts,
+        cfg,
+        out: &mut out,
+    };
+    f(&mut w)
 }
 
 /// A byte-stream protocol on one TCP connection, both directions. Sides
