@@ -729,6 +729,24 @@ fn finish_output<W: Write>(out: wsdissect::render::Out<W>) -> Result<(), ExitCod
     }
 }
 
+/// The payload mode of JSON and CSV records (`--payload`, else text for
+/// messages and none for frames), and what the run keeps for it.
+fn record_payload(
+    kind: TableKind,
+    asked: Option<PayloadMode>,
+    reads_payload: bool,
+    cfg: &mut Config,
+) -> PayloadMode {
+    let payload = asked.unwrap_or(match kind {
+        TableKind::Messages => PayloadMode::Text,
+        _ => PayloadMode::None,
+    });
+    let wanted = payload != PayloadMode::None || reads_payload;
+    cfg.keep_frame_payload = kind == TableKind::Frames && wanted;
+    cfg.keep_message_data = kind == TableKind::Messages && wanted;
+    payload
+}
+
 fn list(kind: TableKind, a: ListArgs) -> ExitCode {
     if kind == TableKind::Conns && a.payload.is_some() {
         eprintln!(
@@ -752,14 +770,7 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
     let many = a.common.captures.len() > 1;
     let ok = match a.format {
         ListFormat::Json => {
-            let payload = a.payload.unwrap_or(match kind {
-                TableKind::Messages => PayloadMode::Text,
-                _ => PayloadMode::None,
-            });
-            cfg.keep_frame_payload =
-                kind == TableKind::Frames && (payload != PayloadMode::None || reads_payload);
-            cfg.keep_message_data =
-                kind == TableKind::Messages && (payload != PayloadMode::None || reads_payload);
+            let payload = record_payload(kind, a.payload, reads_payload, &mut cfg);
             let select = Select {
                 frames: kind == TableKind::Frames,
                 messages: kind == TableKind::Messages,
@@ -787,14 +798,7 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
         }
         ListFormat::Csv => {
             // The same records, payloads and defaults as JSON, as rows.
-            let payload = a.payload.unwrap_or(match kind {
-                TableKind::Messages => PayloadMode::Text,
-                _ => PayloadMode::None,
-            });
-            cfg.keep_frame_payload =
-                kind == TableKind::Frames && (payload != PayloadMode::None || reads_payload);
-            cfg.keep_message_data =
-                kind == TableKind::Messages && (payload != PayloadMode::None || reads_payload);
+            let payload = record_payload(kind, a.payload, reads_payload, &mut cfg);
             let record = match kind {
                 TableKind::Frames => CsvRecord::Frame,
                 TableKind::Messages => CsvRecord::Message,
