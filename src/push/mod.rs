@@ -192,17 +192,6 @@ pub struct PushSink<'a> {
     on_sse: Option<OnSse<'a>>,
 }
 
-#[allow(dead_code)]
-fn path_only(target: &str) -> String {
-    // An absolute-form target (a proxy request) keeps only its path.
-    let t = target
-        .strip_prefix("http://")
-        .or_else(|| target.strip_prefix("https://"))
-        .map(|rest| rest.find('/').map_or("/", |i| &rest[i..]))
-        .unwrap_or(target);
-    t.split(['?', '#']).next().unwrap_or("").to_string()
-}
-
 impl Default for PushSink<'_> {
     fn default() -> Self {
         Self::new()
@@ -284,7 +273,7 @@ impl<'a> PushSink<'a> {
                     server: h.session.server,
                     method: head.method.clone().unwrap_or_default(),
                     host: head.header("host").map(str::to_string),
-                    path: path_only(head.path.as_deref().unwrap_or("")),
+                    path: crate::stage::sse::path_only(head.path.as_deref().unwrap_or("")),
                     websocket: upgrade,
                 };
                 let Some(ci) = self.channel(key, id, h.ts) else {

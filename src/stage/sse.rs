@@ -53,7 +53,8 @@ pub struct SseStage {
     tracks: HashMap<(u64, Option<u32>), Track>,
 }
 
-/// A request target without query or fragment (absolute form: its path).
+/// A request target without query or fragment (absolute form, a proxy
+/// request: its path): the resource `push` and this stage group by.
 pub(crate) fn path_only(target: &str) -> String {
     let t = target
         .strip_prefix("http://")
