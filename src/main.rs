@@ -58,6 +58,54 @@ enum Cmd {
     /// Subprotocol messages: MQTT, STOMP, Socket.IO/Engine.IO, GraphQL over WebSocket.
     #[command(after_help = help::app())]
     App(AppArgs),
+    /// The course in order, from captures built into the binary: HTML pages in -o DIR, or text.
+    Lesson(LessonArgs),
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum LessonFormat {
+    Html,
+    Text,
+}
+
+#[derive(Args)]
+struct LessonArgs {
+    /// Where to write index.html, one page per chapter and the captures (created if missing).
+    #[arg(short = 'o', long, value_name = "DIR")]
+    output: Option<std::path::PathBuf>,
+    /// html: linked pages in -o DIR; text: the same course on standard output.
+    #[arg(long, value_enum, default_value_t = LessonFormat::Html)]
+    format: LessonFormat,
+}
+
+fn lesson(a: LessonArgs) -> ExitCode {
+    match (a.format, a.output) {
+        (LessonFormat::Text, None) => {
+            let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
+            out.write_all(wsdissect::lesson::text().as_bytes());
+            match finish_output(out) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(code) => code,
+            }
+        }
+        (LessonFormat::Text, Some(_)) => {
+            eprintln!(
+                "wsdissect: lesson --format text prints to standard output; -o is for the HTML pages"
+            );
+            ExitCode::from(2)
+        }
+        (LessonFormat::Html, None) => {
+            eprintln!("wsdissect: lesson needs -o DIR for its HTML pages (or --format text)");
+            ExitCode::from(2)
+        }
+        (LessonFormat::Html, Some(dir)) => match wsdissect::lesson::write_dir(&dir) {
+            Ok(_) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("wsdissect: lesson: {e}");
+                ExitCode::from(2)
+            }
+        },
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -1130,6 +1178,7 @@ fn live_args_conflict(cli: &Cli) {
         Cmd::Explain(a) => &a.common,
         Cmd::Push(a) => &a.common,
         Cmd::App(a) => &a.common,
+        Cmd::Lesson(_) => return,
     };
     if common.interface.is_some() && !common.captures.is_empty() {
         use clap::CommandFactory;
@@ -1223,5 +1272,6 @@ fn main() -> ExitCode {
         Cmd::Explain(a) => explain(a),
         Cmd::Push(a) => push(a),
         Cmd::App(a) => app(a),
+        Cmd::Lesson(a) => lesson(a),
     }
 }
