@@ -415,6 +415,56 @@ fn text_has_the_same_chapters_in_order_and_no_control_bytes() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
+/// The command a chapter names for its walkthrough, run in `dir`.
+fn explain_in(dir: &Path, html: &str, format: &str) -> String {
+    let start = html.find("<code class=\"explain-command\">").unwrap();
+    let cmd = &html[start..];
+    let cmd = unescape(&cmd[cmd.find('>').unwrap() + 1..cmd.find("</code>").unwrap()]);
+    let mut args: Vec<&str> = cmd.split(' ').collect();
+    assert_eq!(args.remove(0), "wsdissect");
+    args.extend(["--format", format, "--color", "never"]);
+    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+        .args(&args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{cmd}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The walkthrough in each chapter is `explain`'s own output for the
+/// capture written beside it, as the chapter's command gives it: the HTML
+/// page's body unchanged between the lesson's section and its bottom
+/// links, explain's stylesheet kept; the text walkthrough verbatim in the
+/// text course.
+#[test]
+fn chapters_hold_explains_own_walkthrough() {
+    let dir = lesson_dir("explain");
+    let text = String::from_utf8(bin(&["lesson", "--format", "text"]).stdout).unwrap();
+    for page in chapter_pages(&dir) {
+        let html = std::fs::read_to_string(dir.join(&page)).unwrap();
+        let ex = explain_in(&dir, &html, "html");
+        let (ex_head, ex_body) = ex.split_once("<body>").unwrap();
+        let style = &ex_head[ex_head.find("<style>").unwrap()..];
+        let style = &style[..style.find("</style>").unwrap() + "</style>".len()];
+        assert!(html.contains(style), "{page}: explain's stylesheet");
+        let body = &html[html.find("<body>").unwrap() + "<body>".len()..];
+        let body = &body[body.find("</section>\n").unwrap() + "</section>\n".len()..];
+        let bottom = body
+            .find("<nav class=\"lesson-nav\" id=\"lesson-bottom\"")
+            .unwrap();
+        let end = bottom + body[bottom..].find("</nav>\n").unwrap() + "</nav>\n".len();
+        let body = format!("{}{}", &body[..bottom], &body[end..]);
+        assert_eq!(body, ex_body, "{page}");
+        let ex_text = explain_in(&dir, &html, "text");
+        assert!(
+            text.contains(&ex_text),
+            "{page}: the text course lacks its walkthrough"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn without_o_or_with_an_unwritable_o_one_line_and_exit_2() {
     let file = std::env::temp_dir().join(format!("wsdissect-lesson-file-{}", std::process::id()));

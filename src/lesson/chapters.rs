@@ -31,7 +31,7 @@ pub struct Chapter {
     /// A question for the class.
     pub question: &'static str,
     pub capture: &'static Capture,
-    /// Frames shown in detail (the rest are counted).
+    /// Frames shown in detail (the rest are counted); 200 is `explain`'s default.
     pub max_frames: usize,
 }
 
@@ -117,7 +117,7 @@ pub static CHAPTERS: [Chapter; 11] = [
         ],
         question: "The server learns some news between two of the browser's requests. With nothing but request-response, how can the browser find out, and how late?",
         capture: &CHROMIUM_IFRAME,
-        max_frames: 0,
+        max_frames: 200,
     },
     Chapter {
         slug: "short-polling",
@@ -131,7 +131,7 @@ pub static CHAPTERS: [Chapter; 11] = [
         ],
         question: "With news once a minute and a poll every 500 ms, how many requests are wasted? What is the longest the browser can wait to hear the news?",
         capture: &NODE_POLL,
-        max_frames: 0,
+        max_frames: 200,
     },
     Chapter {
         slug: "long-polling",
@@ -145,7 +145,7 @@ pub static CHAPTERS: [Chapter; 11] = [
         ],
         question: "Compared with short polling, what happens to the delay of the news and to the number of requests? What if two pieces of news come a millisecond apart?",
         capture: &NODE_LONGPOLL,
-        max_frames: 0,
+        max_frames: 200,
     },
     Chapter {
         slug: "iframe-streaming",
@@ -159,7 +159,7 @@ pub static CHAPTERS: [Chapter; 11] = [
         ],
         question: "Why does the server send its data as <script> tags and not as plain text? What tells the browser that the response is over?",
         capture: &CHROMIUM_IFRAME,
-        max_frames: 0,
+        max_frames: 200,
     },
     Chapter {
         slug: "sse",
@@ -173,7 +173,7 @@ pub static CHAPTERS: [Chapter; 11] = [
         ],
         question: "SSE goes one way only. How does the browser send something to the server in an SSE application? What does Last-Event-ID save the server from?",
         capture: &PYTHON_SSE,
-        max_frames: 0,
+        max_frames: 200,
     },
     Chapter {
         slug: "websocket-upgrade",

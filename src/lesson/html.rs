@@ -266,12 +266,12 @@ fn lesson_section(out: &mut String, i: usize, ch: &Chapter, f: &Figures) {
     figures(out, f);
     let _ = writeln!(
         out,
-        "<p>The capture: <a href=\"{}\">{}</a> ({}; <code>{}</code> in the wsdissect repository). Open it in Wireshark too, or run <code>wsdissect explain {}</code>.</p>",
+        "<p>The capture: <a href=\"{}\">{}</a> ({}; <code>{}</code> in the wsdissect repository). Open it in Wireshark too; in this folder, <code class=\"explain-command\">{}</code> writes the walkthrough below (add <code>--format html</code> for this page's).</p>",
         esc(&capture_path(ch.capture)),
         esc(ch.capture.name),
         esc(ch.capture.made),
         esc(ch.capture.source),
-        esc(&capture_path(ch.capture))
+        esc(&super::explain_command(ch))
     );
     if ch.slug == "close-codes" {
         close_codes(out);

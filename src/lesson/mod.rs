@@ -116,6 +116,18 @@ pub fn capture_path(c: &Capture) -> String {
     format!("captures/{}", c.name)
 }
 
+/// The `explain` command that walks through a chapter's capture as the
+/// chapter does (run in the lesson's directory).
+pub fn explain_command(ch: &Chapter) -> String {
+    match ch.max_frames {
+        200 => format!("wsdissect explain {}", capture_path(ch.capture)),
+        n => format!(
+            "wsdissect explain --max-frames {n} {}",
+            capture_path(ch.capture)
+        ),
+    }
+}
+
 /// The page of chapter `i` (0-based), relative to the index.
 pub fn page_name(i: usize) -> String {
     match CHAPTERS.get(i) {

@@ -195,7 +195,11 @@ fn chapter(out: &mut String, i: usize, ch: &Chapter) {
     if ch.slug == "handwritten-server" {
         server_log(out, &w.figures);
     }
-    out.push_str("\nThe capture, walked through by wsdissect explain:\n\n");
+    let _ = writeln!(
+        out,
+        "\nThe capture, walked through by `{}` (in the lesson's folder):\n",
+        super::explain_command(ch)
+    );
     out.push_str(&w.body);
     match CHAPTERS.get(i + 1) {
         Some(n) => {
