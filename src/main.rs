@@ -206,6 +206,19 @@ struct Common {
     /// e.g. 'from == server and len > 64k'.
     #[arg(long, short = 'Y', value_name = "EXPR", display_order = 3)]
     filter: Option<String>,
+    /// Threads: 2 or more read the capture in one thread while another decodes it (same output,
+    /// byte for byte, as 1) [default: the machine's cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), display_order = 95)]
+    threads: Option<u64>,
+}
+
+impl Common {
+    /// `--threads`, or the machine's cores.
+    fn threads(&self) -> usize {
+        self.threads
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -645,7 +658,7 @@ fn run_all_noting<S: Sink>(
                     seen: false,
                     problems: Vec::new(),
                 };
-                match wsdissect::run(r, cfg, &mut watch) {
+                match wsdissect::parallel::run(r, cfg, common.threads(), &mut watch) {
                     Ok(summary) if summary.stopped => {
                         // The output is closed (or failed): nothing more to do.
                         break;
