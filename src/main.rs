@@ -621,6 +621,26 @@ impl Sink for WatchWs<'_> {
     }
 }
 
+/// The explain sink, telling the pipeline which connection keeps payloads
+/// once it has chosen the one it shows.
+struct KeepChosen<'a, 'b> {
+    inner: &'a mut wsdissect::explain::ExplainSink<'b>,
+    keep: wsdissect::config::KeepFor,
+}
+
+impl Sink for KeepChosen<'_, '_> {
+    fn event(&mut self, ev: wsdissect::event::Event<'_>) -> ControlFlow<()> {
+        let r = self.inner.event(ev);
+        if let Some(c) = self.inner.chosen_conn() {
+            self.keep.choose(c);
+        }
+        r
+    }
+    fn withheld(&mut self, ev: wsdissect::event::Event<'_>) {
+        self.inner.withheld(ev);
+    }
+}
+
 /// Runs every capture through `sink`; returns whether all could be read.
 /// With `say_none`, a capture without any WebSocket connection gets a line
 /// on stderr (else the command would print nothing at all).
@@ -1008,9 +1028,23 @@ fn explain(a: ExplainArgs) -> ExitCode {
         // packet's until one is).
         let emit = Box::new(|b: &[u8]| out.borrow_mut().write_all(b));
         let mut sink = ExplainSink::new(sel.clone(), path, format, emit);
+        // Payloads are kept for the connection shown only (--packet: for
+        // all, until the packet tells which).
+        let keep = match sel.packet {
+            Some(_) => wsdissect::config::KeepFor::default(),
+            None => wsdissect::config::KeepFor::one(sel.conn),
+        };
+        let cfg = Config {
+            keep_for: keep.clone(),
+            ..cfg.clone()
+        };
+        let mut keeping = KeepChosen {
+            inner: &mut sink,
+            keep,
+        };
         // The push techniques are explained from the same pass.
         let mut push = wsdissect::push::PushSink::new();
-        let mut tee = wsdissect::event::Tee(&mut sink, &mut push);
+        let mut tee = wsdissect::event::Tee(&mut keeping, &mut push);
         if !run_one(&a.common, path, &cfg, &mut tee) {
             ok = false;
             continue;
