@@ -19,6 +19,10 @@
 //!   check                  wsdissect check
 //!   frames json            wsdissect frames --format json
 //!   frames table           wsdissect frames
+//!   check, 2 threads       wsdissect check --threads 2 (the others run --threads 1)
+//!   frames json, 2 threads wsdissect frames --format json --threads 2
+//!   explain                wsdissect explain (for its peak RSS: payloads of one connection)
+//!   push json              wsdissect push --format json (peak RSS: HTTP connections released)
 //!   tshark                 tshark -T fields over the same frames (where installed)
 //!
 //! and prints the median wall time, its ratio to the floor's, MB/s of
@@ -65,6 +69,8 @@ fn run_timed(argv: &[String]) -> (f64, f64, u64) {
 /// Frames a command reports, counted from its output as it streams (untimed).
 #[allow(clippy::zombie_processes)] // an early return leaves a finished child only
 fn count_frames(name: &str, argv: &[String]) -> Option<u64> {
+    // "frames json, 2 threads" counts as "frames json".
+    let name = name.split(',').next().unwrap_or(name);
     if !matches!(name, "frames json" | "frames table" | "tshark") {
         return None;
     }
@@ -180,6 +186,16 @@ fn main() {
             .status()
             .is_ok_and(|s| s.success());
     let (mixed, small) = if quick { (100, 20) } else { (1024, 100) };
+    // The machine is shared: the load when the run began.
+    println!(
+        "load average: {}",
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .split_whitespace()
+            .take(3)
+            .collect::<Vec<_>>()
+            .join(" ")
+    );
     println!(
         "machine: {} cores, {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),
@@ -214,12 +230,58 @@ fn main() {
                     &cap,
                 ]),
             ),
-            ("check", s(&[&ws, "check", "-q", &cap])),
+            ("check", s(&[&ws, "check", "-q", "--threads", "1", &cap])),
             (
                 "frames json",
-                s(&[&ws, "frames", "-q", "--format", "json", &cap]),
+                s(&[
+                    &ws,
+                    "frames",
+                    "-q",
+                    "--format",
+                    "json",
+                    "--threads",
+                    "1",
+                    &cap,
+                ]),
             ),
-            ("frames table", s(&[&ws, "frames", "-q", &cap])),
+            (
+                "frames table",
+                s(&[&ws, "frames", "-q", "--threads", "1", &cap]),
+            ),
+            (
+                "check, 2 threads",
+                s(&[&ws, "check", "-q", "--threads", "2", &cap]),
+            ),
+            (
+                "frames json, 2 threads",
+                s(&[
+                    &ws,
+                    "frames",
+                    "-q",
+                    "--format",
+                    "json",
+                    "--threads",
+                    "2",
+                    &cap,
+                ]),
+            ),
+            (
+                "explain",
+                s(&[&ws, "explain", "-q", "--threads", "1", &cap]),
+            ),
+            (
+                "push json",
+                s(&[
+                    &ws,
+                    "push",
+                    "-q",
+                    "--format",
+                    "json",
+                    "--threads",
+                    "1",
+                    &cap,
+                ]),
+            ),
         ];
         if have_tshark {
             let mut t = s(&[

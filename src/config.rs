@@ -32,6 +32,9 @@ pub struct Config {
     pub keep_frame_payload: bool,
     /// Keep message bodies (for `messages` output).
     pub keep_message_data: bool,
+    /// Of which connections the two above keep anything: all, or (explain)
+    /// only the one shown.
+    pub keep_for: KeepFor,
     /// TLS secrets: the key log files (`--keylog`, `SSLKEYLOGFILE`), and
     /// those a capture brings in pcapng Decryption Secrets Blocks.
     pub keylog: crate::tlscore::KeyRing,
@@ -55,8 +58,44 @@ impl Default for Config {
             max_connections: 100_000,
             keep_frame_payload: true,
             keep_message_data: true,
+            keep_for: KeepFor::default(),
             keylog: crate::tlscore::KeyRing::default(),
             decode_as: None,
         }
+    }
+}
+
+/// Which connections keep frame payloads and message bodies
+/// ([`Config::keep_frame_payload`], [`Config::keep_message_data`]): every
+/// one (the default), or one alone, as `explain` wants (it shows one
+/// connection; the others' payloads would only take memory).
+#[derive(Debug, Clone, Default)]
+pub struct KeepFor(Option<std::sync::Arc<std::sync::atomic::AtomicU64>>);
+
+/// No connection chosen yet: every one keeps.
+const ANY_CONN: u64 = u64::MAX;
+
+impl KeepFor {
+    /// One connection: `Some(id)` from the start; with `None`, every
+    /// connection until [`KeepFor::choose`] names one.
+    pub fn one(conn: Option<u64>) -> Self {
+        KeepFor(Some(std::sync::Arc::new(
+            std::sync::atomic::AtomicU64::new(conn.unwrap_or(ANY_CONN)),
+        )))
+    }
+
+    /// From now on only `conn` keeps (no effect on [`KeepFor::default`]).
+    pub fn choose(&self, conn: u64) {
+        if let Some(c) = &self.0 {
+            c.store(conn, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+
+    /// Whether connection `conn` keeps.
+    pub fn keeps(&self, conn: u64) -> bool {
+        self.0.as_ref().is_none_or(|c| {
+            let chosen = c.load(std::sync::atomic::Ordering::Relaxed);
+            chosen == ANY_CONN || chosen == conn
+        })
     }
 }

@@ -72,6 +72,8 @@ pub mod live;
 #[doc(hidden)]
 pub mod packet;
 #[doc(hidden)]
+pub mod parallel;
+#[doc(hidden)]
 pub mod pipeline;
 #[doc(hidden)]
 pub mod progress;

@@ -259,6 +259,19 @@ struct Common {
     /// e.g. 'from == server and len > 64k'.
     #[arg(long, short = 'Y', value_name = "EXPR", display_order = 3)]
     filter: Option<String>,
+    /// Threads: 2 or more read the capture in one thread while another decodes it (same output,
+    /// byte for byte, as 1) [default: the machine's cores]
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), display_order = 95)]
+    threads: Option<u64>,
+}
+
+impl Common {
+    /// `--threads`, or the machine's cores.
+    fn threads(&self) -> usize {
+        self.threads
+            .and_then(|n| usize::try_from(n).ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -679,6 +692,26 @@ impl Sink for WatchWs<'_> {
     }
 }
 
+/// The explain sink, telling the pipeline which connection keeps payloads
+/// once it has chosen the one it shows.
+struct KeepChosen<'a, 'b> {
+    inner: &'a mut wsdissect::explain::ExplainSink<'b>,
+    keep: wsdissect::config::KeepFor,
+}
+
+impl Sink for KeepChosen<'_, '_> {
+    fn event(&mut self, ev: wsdissect::event::Event<'_>) -> ControlFlow<()> {
+        let r = self.inner.event(ev);
+        if let Some(c) = self.inner.chosen_conn() {
+            self.keep.choose(c);
+        }
+        r
+    }
+    fn withheld(&mut self, ev: wsdissect::event::Event<'_>) {
+        self.inner.withheld(ev);
+    }
+}
+
 /// Runs every capture through `sink`; returns whether all could be read.
 /// With `say_none`, a capture without any WebSocket connection gets a line
 /// on stderr (else the command would print nothing at all).
@@ -716,7 +749,7 @@ fn run_all_noting<S: Sink>(
                     seen: false,
                     problems: Vec::new(),
                 };
-                match wsdissect::run(r, cfg, &mut watch) {
+                match wsdissect::parallel::run(r, cfg, common.threads(), &mut watch) {
                     Ok(summary) if summary.stopped => {
                         // The output is closed (or failed): nothing more to do.
                         break;
@@ -1192,9 +1225,23 @@ fn explain(a: ExplainArgs) -> ExitCode {
         // packet's until one is).
         let emit = Box::new(|b: &[u8]| out.borrow_mut().write_all(b));
         let mut sink = ExplainSink::new(sel.clone(), path, format, emit);
+        // Payloads are kept for the connection shown only (--packet: for
+        // all, until the packet tells which).
+        let keep = match sel.packet {
+            Some(_) => wsdissect::config::KeepFor::default(),
+            None => wsdissect::config::KeepFor::one(sel.conn),
+        };
+        let cfg = Config {
+            keep_for: keep.clone(),
+            ..cfg.clone()
+        };
+        let mut keeping = KeepChosen {
+            inner: &mut sink,
+            keep,
+        };
         // The push techniques are explained from the same pass.
         let mut push = wsdissect::push::PushSink::new();
-        let mut tee = wsdissect::event::Tee(&mut sink, &mut push);
+        let mut tee = wsdissect::event::Tee(&mut keeping, &mut push);
         if !run_one(&a.common, path, &cfg, &mut tee) {
             ok = false;
             continue;

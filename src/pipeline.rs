@@ -13,7 +13,7 @@ use crate::defrag::{Defragmenter, DropNote, Dropped};
 use crate::event::{Event, Sink, StartRecord};
 use crate::findings::{Code, Finding, Location};
 use crate::flow::FlowTable;
-use crate::packet::{self, Decoded};
+use crate::packet::{self, Decoded, Segment};
 use crate::stage::Staged;
 
 /// Reads a whole capture and sends its events to `sink`.
@@ -34,7 +34,8 @@ pub fn run<R: Read + Send>(
     let keylog = cfg.keylog.clone();
     let on_secrets = |text: &[u8]| keylog.add_text(text);
     let mut out = Staged::new(cfg, sink);
-    let mut p = Packets::new(cfg);
+    let mut p = Packets::new();
+    let mut flows = FlowTable::new(cfg);
     let mut started = false;
     let summary = capture::read_capture_with_secrets(input, on_secrets, |rec| {
         if !started {
@@ -43,7 +44,13 @@ pub fn run<R: Read + Send>(
                 ts: rec.ts.as_f64(),
             }))?;
         }
-        p.record(rec, &mut out);
+        p.record(
+            rec,
+            &mut Direct {
+                flows: &mut flows,
+                out: &mut out,
+            },
+        );
         if out.stopped() {
             ControlFlow::Break(())
         } else {
@@ -53,24 +60,60 @@ pub fn run<R: Read + Send>(
     if out.stopped() {
         return Ok(summary);
     }
-    p.finish(&mut out);
-    if let Some(pr) = &summary.problem {
-        let f = Finding::new(
+    p.finish(&mut Direct {
+        flows: &mut flows,
+        out: &mut out,
+    });
+    flows.finish(&mut out);
+    if let Some(f) = truncated(&summary) {
+        let _ = out.event(Event::Finding(&f));
+    }
+    Ok(summary)
+}
+
+/// The finding for a capture damaged after some packet, if it was.
+pub(crate) fn truncated(summary: &CaptureSummary) -> Option<Finding> {
+    summary.problem.as_ref().map(|pr| {
+        Finding::new(
             Code::CaptureTruncated,
             Location::capture(pr.after_packet),
             format!(
                 "the capture file is damaged after packet {}: {}; everything before was decoded",
                 pr.after_packet, pr.message
             ),
-        );
-        let _ = out.event(Event::Finding(&f));
-    }
-    Ok(summary)
+        )
+    })
 }
 
-/// Packets to TCP segments: link types, IP fragments, then the flow table.
-struct Packets<'c> {
-    flows: FlowTable<'c>,
+/// Where the packet stage's output goes: TCP segments to the flow table,
+/// capture-level findings to the stream. Single-threaded, straight on
+/// ([`Direct`]); with `--threads`, into batches for the flow thread
+/// (`crate::parallel`).
+pub(crate) trait SegmentOut {
+    /// A TCP segment of packet `number`.
+    fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64);
+    /// A capture-level finding.
+    fn finding(&mut self, f: &Finding);
+}
+
+/// The flow table and the output, in this thread.
+struct Direct<'a, 'c, 's> {
+    flows: &'a mut FlowTable<'c>,
+    out: &'a mut Staged<'s>,
+}
+
+impl SegmentOut for Direct<'_, '_, '_> {
+    fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64) {
+        self.flows.segment(seg, number, ts, self.out);
+    }
+    fn finding(&mut self, f: &Finding) {
+        let _ = self.out.event(Event::Finding(f));
+    }
+}
+
+/// Packets to TCP segments: link types, IP fragments (the flow table is
+/// the [`SegmentOut`]'s).
+pub(crate) struct Packets {
     unsupported_links: Vec<i32>,
     /// IP fragments of datagrams carrying TCP, being put back together.
     defrag: Defragmenter,
@@ -79,10 +122,9 @@ struct Packets<'c> {
     last_packet: u64,
 }
 
-impl<'c> Packets<'c> {
-    fn new(cfg: &'c Config) -> Self {
+impl Packets {
+    pub(crate) fn new() -> Self {
         Packets {
-            flows: FlowTable::new(cfg),
             unsupported_links: Vec::new(),
             defrag: Defragmenter::default(),
             frag_reported: [false; 3],
@@ -91,10 +133,10 @@ impl<'c> Packets<'c> {
     }
 
     /// One capture record.
-    fn record(&mut self, rec: &Record<'_>, out: &mut dyn Sink) {
+    pub(crate) fn record(&mut self, rec: &Record<'_>, out: &mut impl SegmentOut) {
         self.last_packet = rec.number;
         match packet::decode(rec.link, rec.data) {
-            Decoded::Tcp(seg) => self.flows.segment(&seg, rec.number, rec.ts.as_f64(), out),
+            Decoded::Tcp(seg) => out.segment(&seg, rec.number, rec.ts.as_f64()),
             Decoded::UnsupportedLink(l) => {
                 if !self.unsupported_links.contains(&l) && self.unsupported_links.len() < 16 {
                     self.unsupported_links.push(l);
@@ -103,7 +145,7 @@ impl<'c> Packets<'c> {
                         Location::capture(rec.number),
                         format!("link type {l} is not supported; its packets are skipped"),
                     );
-                    let _ = out.event(Event::Finding(&f));
+                    out.finding(&f);
                 }
             }
             Decoded::IpFragment(frag) => {
@@ -118,7 +160,7 @@ impl<'c> Packets<'c> {
                 if let Some(data) = whole {
                     // The datagram is numbered by the packet that completed it.
                     if let Decoded::Tcp(seg) = packet::reassembled_tcp(frag.src, frag.dst, &data) {
-                        self.flows.segment(&seg, rec.number, ts, out);
+                        out.segment(&seg, rec.number, ts);
                     }
                     self.defrag.recycle(data);
                 }
@@ -128,7 +170,7 @@ impl<'c> Packets<'c> {
     }
 
     /// Reports a fragmented datagram that was given up (the first of each kind).
-    fn frag_dropped(&mut self, n: &DropNote, out: &mut dyn Sink) {
+    fn frag_dropped(&mut self, n: &DropNote, out: &mut impl SegmentOut) {
         let (i, code, what) = match n.why {
             Dropped::Incomplete => (
                 0,
@@ -157,16 +199,16 @@ impl<'c> Packets<'c> {
                 n.first_packet, n.packet, n.detail
             ),
         );
-        let _ = out.event(Event::Finding(&f));
+        out.finding(&f);
     }
 
-    /// The capture ended.
-    fn finish(&mut self, out: &mut dyn Sink) {
+    /// The capture ended: fragments never completed are reported (the
+    /// flow table is finished after, by its owner).
+    pub(crate) fn finish(&mut self, out: &mut impl SegmentOut) {
         let mut notes = Vec::new();
         self.defrag.finish(self.last_packet, &mut |n| notes.push(n));
         for n in notes {
             self.frag_dropped(&n, out);
         }
-        self.flows.finish(out);
     }
 }

@@ -544,6 +544,11 @@ impl<'a> ExplainSink<'a> {
         self.done
     }
 
+    /// The connection the walkthrough is of, once chosen.
+    pub fn chosen_conn(&self) -> Option<u64> {
+        self.chosen.map(|c| c.conn)
+    }
+
     fn focused(&self) -> bool {
         self.sel.frame.is_some() || self.sel.packet.is_some()
     }

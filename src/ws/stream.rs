@@ -64,6 +64,16 @@ pub struct Ctx<'s> {
 }
 
 impl Ctx<'_> {
+    /// The consumer keeps this session's frame payloads.
+    fn keep_frames(&self) -> bool {
+        self.cfg.keep_frame_payload && self.cfg.keep_for.keeps(self.session.conn)
+    }
+
+    /// The consumer keeps this session's message bodies.
+    fn keep_bodies(&self) -> bool {
+        self.cfg.keep_message_data && self.cfg.keep_for.keeps(self.session.conn)
+    }
+
     fn finding(&mut self, code: Code, offset: Option<u64>, message: String) {
         let at = Location::session(self.session)
             .from(self.from)
@@ -134,13 +144,13 @@ struct Msg {
 impl Msg {
     /// A piece of the message body (after inflation, where compressed):
     /// counted, judged as UTF-8 for text, and kept up to the cap when
-    /// `copy` and the consumer wants bodies.
-    fn absorb(&mut self, piece: &[u8], copy: bool, buf: &mut Vec<u8>, cfg: &Config) {
+    /// `copy` and the consumer wants bodies (`keep`).
+    fn absorb(&mut self, piece: &[u8], copy: bool, keep: bool, buf: &mut Vec<u8>, cfg: &Config) {
         self.len += piece.len() as u64;
         if self.opcode == OpCode::Text {
             self.utf8.push(piece);
         }
-        if copy && (cfg.keep_message_data || self.keep) {
+        if copy && (keep || self.keep) {
             let room = cfg.max_message_bytes.saturating_sub(buf.len());
             if piece.len() > room {
                 self.kept_all = false;
@@ -918,12 +928,12 @@ impl WsDecoder {
     /// Whether anything downstream reads the current frame's clear bytes:
     /// a consumer keeping payloads or bodies, a control frame, or a text or
     /// compressed message (UTF-8 and inflation). Otherwise unmasking is skipped.
-    fn wants_clear(&self, cfg: &Config) -> bool {
+    fn wants_clear(&self, cx: &Ctx<'_>) -> bool {
         let Some(cur) = self.cur.as_ref() else {
             return false;
         };
-        cfg.keep_frame_payload
-            || cfg.keep_message_data
+        cx.keep_frames()
+            || cx.keep_bodies()
             || self.keep_data
             || cur.h.opcode.is_control()
             || (cur.in_message
@@ -937,7 +947,7 @@ impl WsDecoder {
         let (head, payload) = frame.split_at(h.header_len);
         self.start_frame(h, head, offset, cx.packet, cx);
         let mut scratch = std::mem::take(&mut self.scratch);
-        let wanted = self.wants_clear(cx.cfg);
+        let wanted = self.wants_clear(cx);
         let clear: &[u8] = match h.mask_key {
             // Nobody reads these bytes: only their length counts.
             Some(_) if !wanted => payload,
@@ -963,11 +973,12 @@ impl WsDecoder {
 
     /// A piece of the current frame's payload, still masked.
     fn payload_piece(&mut self, piece: &[u8], cx: &mut Ctx<'_>) {
-        let wanted = self.wants_clear(cx.cfg);
+        let wanted = self.wants_clear(cx);
+        let keep_frames = cx.keep_frames();
         let Some(cur) = self.cur.as_mut() else { return };
         let phase = cur.received;
         cur.received += piece.len() as u64;
-        let keep = cx.cfg.keep_frame_payload || cur.h.opcode.is_control();
+        let keep = keep_frames || cur.h.opcode.is_control();
         let mask_key = cur.h.mask_key;
         let mut scratch = std::mem::take(&mut self.scratch);
         let clear: &[u8] = match mask_key {
@@ -997,7 +1008,7 @@ impl WsDecoder {
         }
         m.wire_len += clear.len() as u64;
         if !m.compressed {
-            m.absorb(clear, copy, &mut self.msg_buf, cx.cfg);
+            m.absorb(clear, copy, cx.keep_bodies(), &mut self.msg_buf, cx.cfg);
             return;
         }
         if m.inflate_stopped || clear.is_empty() {
@@ -1007,7 +1018,10 @@ impl WsDecoder {
             return;
         };
         let buf = &mut self.msg_buf;
-        let r = inf.push(clear, &mut |out: &[u8]| m.absorb(out, true, buf, cx.cfg));
+        let keep = cx.keep_bodies();
+        let r = inf.push(clear, &mut |out: &[u8]| {
+            m.absorb(out, true, keep, buf, cx.cfg)
+        });
         if let Err(stop) = r {
             self.inflate_failed(stop, cx);
         }
@@ -1149,7 +1163,8 @@ impl WsDecoder {
             && let Some(inf) = self.inflater.as_mut()
         {
             let buf = &mut self.msg_buf;
-            let r = inf.finish(&mut |out: &[u8]| m.absorb(out, true, buf, cx.cfg));
+            let keep = cx.keep_bodies();
+            let r = inf.finish(&mut |out: &[u8]| m.absorb(out, true, keep, buf, cx.cfg));
             // Ended cleanly: the next message continues from this window.
             self.inflate_mid = r.is_err();
             if let Err(stop) = r {
@@ -1194,7 +1209,7 @@ impl WsDecoder {
             len: m.len,
             data,
             data_complete: decodable
-                && (single.is_some() || (m.kept_all && (cx.cfg.keep_message_data || m.keep))),
+                && (single.is_some() || (m.kept_all && (cx.keep_bodies() || m.keep))),
             decodable,
             findings: &m.findings,
         };

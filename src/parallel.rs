@@ -1,0 +1,330 @@
+//! `--threads N`: the capture read in one thread, the connections decoded
+//! in another, the output byte for byte that of one thread.
+//!
+//! The reader thread runs the capture and packet stages (pcap-parser's
+//! reader, link layers, IP, TCP, IP fragments put back together) and puts
+//! what they give, in capture order, into batches: TCP segments (their
+//! payload copied into the batch's buffer), capture-level findings, and the
+//! key log text of pcapng Decryption Secrets Blocks. A bounded channel
+//! carries the batches to the calling thread, which runs the flow table,
+//! the carriers, the stages and the sink on them exactly as [`crate::run`]
+//! does in one thread. Nothing that decides what is reported moved: one
+//! flow table numbers the connections, evicts the least recently active
+//! one and spends the capture-wide out-of-order budget, so the events and
+//! their order are those of one thread by construction.
+//!
+//! Memory is bounded: at most [`QUEUE`] batches wait in the channel, each
+//! at most [`BATCH_BYTES`] of payload (or one packet, if larger); a reader
+//! ahead of the decoder waits (backpressure). A batch is sent when it is
+//! full and before every read from the source, so that a pipe or a live
+//! capture is decoded packet by packet as it arrives, never held back
+//! waiting for a batch to fill.
+//!
+//! Why not several decoding threads (Suricata's autofp: workers chosen by
+//! a flow hash)? Connection numbers are counted in order of first packet
+//! across all connections, eviction picks the least recently active
+//! connection of all, and the out-of-order budget is shared by all: each
+//! a decision over every connection at once. Sharded workers would each
+//! see only theirs, and the output would differ from one thread's exactly
+//! when those limits are reached. See docs/performance.md.
+
+use std::io::{self, Read};
+use std::net::SocketAddr;
+use std::ops::ControlFlow;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::sync::{Arc, Mutex, PoisonError};
+
+use crate::capture::{self, CaptureSummary, NotACapture, Record};
+use crate::config::Config;
+use crate::event::{Event, Sink, StartRecord};
+use crate::findings::Finding;
+use crate::flow::FlowTable;
+use crate::packet::Segment;
+use crate::pipeline::{Packets, SegmentOut, truncated};
+use crate::stage::Staged;
+
+/// Batches waiting between the reader and the decoder.
+pub const QUEUE: usize = 4;
+/// Payload bytes past which a batch is sent.
+pub const BATCH_BYTES: usize = 256 << 10;
+/// Items past which a batch is sent.
+const BATCH_ITEMS: usize = 2048;
+
+/// What the reader found, in capture order.
+enum Item {
+    /// The capture's first record (its time).
+    Start(f64),
+    /// A TCP segment; its payload is `data[at..at + len]` of the batch.
+    Segment {
+        number: u64,
+        ts: f64,
+        src: SocketAddr,
+        dst: SocketAddr,
+        seq: u32,
+        ack: Option<u32>,
+        flags: u8,
+        at: usize,
+        len: usize,
+        missing: u32,
+    },
+    /// A capture-level finding (link type, IP fragments).
+    Finding(Box<Finding>),
+    /// Key log text from a pcapng Decryption Secrets Block: `data[at..at + len]`.
+    Secrets { at: usize, len: usize },
+}
+
+const SYN: u8 = 1;
+const FIN: u8 = 2;
+const RST: u8 = 4;
+
+#[derive(Default)]
+struct Batch {
+    items: Vec<Item>,
+    data: Vec<u8>,
+}
+
+impl Batch {
+    fn is_empty(&self) -> bool {
+        self.items.is_empty()
+    }
+    fn full(&self) -> bool {
+        self.data.len() >= BATCH_BYTES || self.items.len() >= BATCH_ITEMS
+    }
+    fn bytes(&mut self, b: &[u8]) -> (usize, usize) {
+        let at = self.data.len();
+        self.data.extend_from_slice(b);
+        (at, b.len())
+    }
+}
+
+enum Msg {
+    Batch(Batch),
+    /// The reader is done: what it read, or why the input is no capture.
+    Done(Result<CaptureSummary, NotACapture>),
+}
+
+/// The reader thread's side of the channel: the batch being filled.
+struct Batcher {
+    cur: Batch,
+    tx: SyncSender<Msg>,
+    /// Emptied batches coming back, to be filled again.
+    free: Receiver<Batch>,
+    /// The decoder is gone (its sink asked to stop).
+    closed: bool,
+}
+
+impl Batcher {
+    /// Sends the batch being filled, if anything is in it.
+    fn flush(&mut self) {
+        if self.cur.is_empty() || self.closed {
+            return;
+        }
+        let next = self.free.try_recv().unwrap_or_default();
+        let b = std::mem::replace(&mut self.cur, next);
+        if self.tx.send(Msg::Batch(b)).is_err() {
+            self.closed = true;
+        }
+    }
+
+    fn push(&mut self, item: Item) {
+        self.cur.items.push(item);
+        if self.cur.full() {
+            self.flush();
+        }
+    }
+}
+
+impl SegmentOut for Batcher {
+    fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64) {
+        let (at, len) = self.cur.bytes(seg.payload);
+        let flags = [(seg.syn, SYN), (seg.fin, FIN), (seg.rst, RST)]
+            .iter()
+            .fold(0, |a, &(on, bit)| if on { a | bit } else { a });
+        self.push(Item::Segment {
+            number,
+            ts,
+            src: seg.src,
+            dst: seg.dst,
+            seq: seg.seq,
+            ack: seg.ack,
+            flags,
+            at,
+            len,
+            missing: seg.missing,
+        });
+    }
+    fn finding(&mut self, f: &Finding) {
+        self.push(Item::Finding(Box::new(f.clone())));
+    }
+}
+
+fn lock(b: &Mutex<Batcher>) -> std::sync::MutexGuard<'_, Batcher> {
+    b.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// The source, sending what was read so far before every read from it (a
+/// read from a pipe or a live capture may wait for the next packet).
+struct FlushBeforeRead<R> {
+    inner: R,
+    batcher: Arc<Mutex<Batcher>>,
+}
+
+impl<R: Read> Read for FlushBeforeRead<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        lock(&self.batcher).flush();
+        self.inner.read(buf)
+    }
+}
+
+/// The reader thread: the capture and packet stages into batches.
+fn reader<R: Read + Send>(input: R, tx: SyncSender<Msg>, free: Receiver<Batch>) {
+    let batcher = Arc::new(Mutex::new(Batcher {
+        cur: Batch::default(),
+        tx: tx.clone(),
+        free,
+        closed: false,
+    }));
+    let source = FlushBeforeRead {
+        inner: input,
+        batcher: batcher.clone(),
+    };
+    let mut p = Packets::new();
+    let mut started = false;
+    let on_secrets = |text: &[u8]| {
+        let mut b = lock(&batcher);
+        let (at, len) = b.cur.bytes(text);
+        b.push(Item::Secrets { at, len });
+    };
+    let result = capture::read_capture_with_secrets(source, on_secrets, |rec: &Record<'_>| {
+        let mut b = lock(&batcher);
+        if !started {
+            started = true;
+            b.push(Item::Start(rec.ts.as_f64()));
+        }
+        p.record(rec, &mut *b);
+        if b.closed {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    });
+    let mut b = lock(&batcher);
+    if result.as_ref().is_ok_and(|s| !s.stopped) {
+        p.finish(&mut *b);
+    }
+    b.flush();
+    let _ = tx.send(Msg::Done(result));
+}
+
+/// [`crate::run`] with the capture read in a thread of its own (`threads`
+/// at least 2; else it is `run`). The same events in the same order; a
+/// sink that answers `Break` ends the run at once (the reader thread, which
+/// may be waiting on a pipe, ends at its next packet).
+pub fn run<R: Read + Send + 'static>(
+    input: R,
+    cfg: &Config,
+    threads: usize,
+    sink: &mut dyn Sink,
+) -> Result<CaptureSummary, NotACapture> {
+    if threads < 2 {
+        return crate::pipeline::run(input, cfg, sink);
+    }
+    // Keys a pcapng Decryption Secrets Block brings stay with this capture.
+    let cfg = &Config {
+        keylog: cfg.keylog.fork(),
+        ..cfg.clone()
+    };
+    let (tx, rx) = sync_channel::<Msg>(QUEUE);
+    let (free_tx, free_rx) = sync_channel::<Batch>(QUEUE);
+    let spawned = std::thread::Builder::new()
+        .name("wsdissect-reader".into())
+        .spawn(move || reader(input, tx, free_rx));
+    if let Err(e) = spawned {
+        return Err(NotACapture(format!("cannot start a thread: {e}")));
+    }
+    let mut out = Staged::new(cfg, sink);
+    let mut flows = FlowTable::new(cfg);
+    let mut last = 0;
+    let stopped = |packets| {
+        Ok(CaptureSummary {
+            packets,
+            stopped: true,
+            ..CaptureSummary::default()
+        })
+    };
+    loop {
+        let Ok(msg) = rx.recv() else {
+            // The reader thread died (it does not, but if it did): what was
+            // read is decoded.
+            flows.finish(&mut out);
+            return Ok(CaptureSummary {
+                packets: last,
+                ..CaptureSummary::default()
+            });
+        };
+        let mut batch = match msg {
+            Msg::Batch(b) => b,
+            Msg::Done(Err(e)) => return Err(e),
+            Msg::Done(Ok(summary)) => {
+                if out.stopped() {
+                    return Ok(summary);
+                }
+                flows.finish(&mut out);
+                if let Some(f) = truncated(&summary) {
+                    let _ = out.event(Event::Finding(&f));
+                }
+                return Ok(summary);
+            }
+        };
+        for item in batch.items.drain(..) {
+            match item {
+                Item::Start(ts) => {
+                    let _ = out.event(Event::Start(&StartRecord { ts }));
+                }
+                Item::Segment {
+                    number,
+                    ts,
+                    src,
+                    dst,
+                    seq,
+                    ack,
+                    flags,
+                    at,
+                    len,
+                    missing,
+                } => {
+                    last = number;
+                    let payload = batch.data.get(at..at + len).unwrap_or_default();
+                    let seg = Segment {
+                        src,
+                        dst,
+                        seq,
+                        ack,
+                        syn: flags & SYN != 0,
+                        fin: flags & FIN != 0,
+                        rst: flags & RST != 0,
+                        payload,
+                        missing,
+                    };
+                    flows.segment(&seg, number, ts, &mut out);
+                }
+                Item::Finding(f) => {
+                    let _ = out.event(Event::Finding(&f));
+                }
+                Item::Secrets { at, len } => {
+                    if let Some(text) = batch.data.get(at..at + len) {
+                        cfg.keylog.add_text(text);
+                    }
+                }
+            }
+            if out.stopped() {
+                // Dropping the receiver tells the reader to stop.
+                return stopped(last);
+            }
+        }
+        batch.data.clear();
+        match free_tx.try_send(batch) {
+            Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
+        }
+    }
+}
