@@ -30,6 +30,7 @@ use crate::handshake::{self, Handshake, UpgradeKind};
 use crate::http::HttpHead;
 use crate::session::SessionRef;
 use crate::tcp::GapKind;
+use crate::ws::session::Pings;
 use crate::ws::stream::{Ctx, WsDecoder};
 
 /// Recognises HTTP/2 from a side's first bytes, captured from the start:
@@ -90,6 +91,9 @@ struct WsStream {
     /// A stream whose HEADERS the capture lacks (caught mid-connection):
     /// its DATA is hunted for WebSocket frames; whether they were found.
     hunted: Option<bool>,
+    /// The session's pings waiting for a pong, to pair them (each stream
+    /// is its own session).
+    pings: Pings,
 }
 
 /// What is followed of one stream.
@@ -580,6 +584,7 @@ impl H2 {
                 offset: [0; 2],
                 done: [false; 2],
                 hunted: None,
+                pings: Pings::default(),
             });
             // The stream is the WebSocket's now, not an HTTP message.
             st.open = [false; 2];
@@ -634,6 +639,7 @@ impl H2 {
                         offset: [0; 2],
                         done: [false; 2],
                         hunted: Some(false),
+                        pings: Pings::default(),
                     }),
                     ..StreamCx::default()
                 },
@@ -645,7 +651,7 @@ impl H2 {
                 let at = ws.offset[i];
                 ws.offset[i] += data.len() as u64;
                 let d = &mut ws.dec[i];
-                ws_call(cx, session, from, |w| d.data(at, data, w));
+                ws_call(cx, &mut ws.pings, session, from, |w| d.data(at, data, w));
                 if ws.hunted == Some(false) && d.saw_frames() {
                     ws.hunted = Some(true);
                     let locked_at = d.locked_at.unwrap_or(cx.packet);
@@ -700,7 +706,7 @@ impl H2 {
             for (i, dir) in [Dir::Client, Dir::Server].into_iter().enumerate() {
                 let d = &mut ws.dec[i];
                 if !ws.done[i] && d.is_hunting() && !d.is_relaxed() {
-                    ws_call(cx, session, dir, |w| d.relax(w));
+                    ws_call(cx, &mut ws.pings, session, dir, |w| d.relax(w));
                 }
             }
             if ws.hunted == Some(false) && ws.dec.iter().any(|d| d.saw_frames()) {
@@ -720,7 +726,7 @@ impl H2 {
             if !ws.done[i] {
                 ws.done[i] = true;
                 let d = &mut ws.dec[i];
-                ws_call(cx, session, from, |w| d.finish(w));
+                ws_call(cx, &mut ws.pings, session, from, |w| d.finish(w));
                 add_stats(&mut self.stats[i], &d.stats);
             }
         } else if st.open[i] {
@@ -770,9 +776,11 @@ impl H2 {
     }
 }
 
-/// Runs `f` with a WebSocket decoder context for direction `from` of a stream.
+/// Runs `f` with a WebSocket decoder context for direction `from` of a
+/// stream, pairing pongs with the stream's pings.
 fn ws_call<T>(
     cx: &mut Cx<'_>,
+    pings: &mut Pings,
     session: SessionRef,
     from: Dir,
     f: impl FnOnce(&mut Ctx<'_>) -> T,
@@ -781,7 +789,7 @@ fn ws_call<T>(
         Dir::Client => (session.client, session.server),
         Dir::Server => (session.server, session.client),
     };
-    super::ws_call(cx, None, session, Some(from), ends, f)
+    super::ws_call(cx, Some(pings), session, Some(from), ends, f)
 }
 
 fn add_stats(to: &mut DirStats, s: &DirStats) {
@@ -957,7 +965,7 @@ impl H2 {
             let session = self.session(cx.link, id);
             if let Some(ws) = self.streams.get_mut(&id).and_then(|s| s.ws.as_mut()) {
                 let d = &mut ws.dec[dir.index()];
-                ws_call(cx, session, dir, |w| d.gap(len, w));
+                ws_call(cx, &mut ws.pings, session, dir, |w| d.gap(len, w));
             }
         }
     }
