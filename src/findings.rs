@@ -201,7 +201,9 @@ impl Code {
             TlsUnsupportedCipher => {
                 "a TLS version or cipher suite that cannot be decrypted; nothing inside is decoded"
             }
-            TlsAlert => "a TLS alert (in clear, or after decryption), close_notify included",
+            TlsAlert => {
+                "a TLS alert (in clear, or after decryption); close_notify, the normal end of a connection (RFC 8446 section 6.1), only when the same side sends application data after it"
+            }
             TlsMalformed => {
                 "bytes in a TLS stream that are not TLS records (or a record longer than 2^14+2048); that direction is given up"
             }

@@ -30,15 +30,18 @@ use crate::handshake::{self, Handshake, UpgradeKind};
 use crate::http::HttpHead;
 use crate::session::SessionRef;
 use crate::tcp::GapKind;
+use crate::ws::session::Pings;
 use crate::ws::stream::{Ctx, WsDecoder};
 
 /// Recognises HTTP/2 from a side's first bytes, captured from the start:
 /// the client preface, or a server's SETTINGS frame.
 pub const PROBE: Probe = Probe {
     name: "h2",
-    probe: |link, side, bytes, from_start, _packet| {
-        if !from_start {
-            return None;
+    probe: |link, side, bytes, from_start, packet| {
+        // A preface is the start even when the SYN was not captured.
+        if !from_start && !bytes.starts_with(h2::PREFACE) {
+            let _ = packet;
+            return H2::mid_trial(bytes).map(|h| Box::new(h) as Box<dyn Carrier>);
         }
         let mut h = H2::new(Start::Preface);
         if bytes.starts_with(h2::PREFACE) && link.client_side.is_none_or(|c| c == side) {
@@ -85,6 +88,12 @@ struct WsStream {
     offset: [u64; 2],
     /// The direction ended (END_STREAM, RST_STREAM or the capture's end).
     done: [bool; 2],
+    /// A stream whose HEADERS the capture lacks (caught mid-connection):
+    /// its DATA is hunted for WebSocket frames; whether they were found.
+    hunted: Option<bool>,
+    /// The session's pings waiting for a pong, to pair them (each stream
+    /// is its own session).
+    pings: Pings,
 }
 
 /// What is followed of one stream.
@@ -121,7 +130,64 @@ pub struct H2 {
     client_unseen: bool,
     /// The `limit.reached` for [`MAX_STREAMS`] was reported.
     capped: bool,
+    /// Caught mid-connection: streams whose HEADERS were not seen are
+    /// hunted for WebSocket frames.
+    mid: bool,
+    /// Caught mid-connection and not yet shown to be HTTP/2: the bytes
+    /// held while the evidence grows.
+    trial: Option<Box<Trial>>,
+    /// The evidence never grew strong enough: the HTTP/1.1 carrier (and
+    /// its hunt for WebSocket frames) had the bytes at the capture's end.
+    fallback: Option<Box<super::http1::Http1>>,
+    /// `h2.hpack-no-context` by direction: header blocks, their unknown
+    /// and total fields, and where the first was.
+    no_context: [NoContext; 2],
 }
+
+/// The header blocks of one direction that used header table entries the
+/// capture never showed; reported once, at the connection's end.
+#[derive(Default)]
+struct NoContext {
+    blocks: u64,
+    unknown_fields: u64,
+    fields: u64,
+    /// The first such block: its finding's location and stream.
+    first: Option<(u64, u64, Option<u32>)>,
+    /// The next Headers event belongs to a block that raised the finding.
+    counting: bool,
+}
+
+/// Bytes held for a connection caught mid-way until its frames chain
+/// strongly enough to call it HTTP/2 (or break, and it is handed to the
+/// HTTP/1.1 carrier with them).
+#[derive(Default)]
+struct Trial {
+    /// Each piece as it came: side, stream offset, packet, time, bytes
+    /// (or, for lost bytes, their count).
+    pieces: Vec<(usize, u64, u64, f64, Piece)>,
+    held: usize,
+    /// Per side: the bytes from the side's first piece on, and the ends
+    /// of its pieces; `None` while the side has sent nothing, or when its
+    /// first piece did not start at a frame header (it is hunted later).
+    sides: [Option<(Vec<u8>, Vec<usize>)>; 2],
+    /// A side's first piece did not start with a frame header.
+    unaligned: [bool; 2],
+    /// The capture-wide budget took the held bytes.
+    released: bool,
+}
+
+/// What a connection on trial was given.
+enum Piece {
+    Data(Vec<u8>),
+    Gap(u64, GapKind),
+}
+
+/// Bytes held per connection on trial.
+const TRIAL_MAX_BYTES: usize = 64 << 10;
+/// Frames chained exactly (over both sides), and how many of them end
+/// where a segment ends, before a connection caught mid-way is HTTP/2.
+const TRIAL_MIN_FRAMES: u32 = 4;
+const TRIAL_MIN_ALIGNED: u32 = 3;
 
 impl H2 {
     /// A connection decoded from its start.
@@ -137,7 +203,164 @@ impl H2 {
             first_hs: None,
             client_unseen: false,
             capped: false,
+            mid: false,
+            trial: None,
+            fallback: None,
+            no_context: Default::default(),
         }
+    }
+
+    /// `h2.hpack-no-context`, once per direction that had it: how many
+    /// header blocks and fields the missing history left unknown.
+    fn report_no_context(&mut self, cx: &mut Cx<'_>) {
+        for dir in [Dir::Client, Dir::Server] {
+            let n = &self.no_context[dir.index()];
+            let Some((packet, offset, stream)) = n.first else {
+                continue;
+            };
+            let session = match stream {
+                Some(s) if s != 0 => self.session(cx.link, s),
+                _ => cx.link.session(),
+            };
+            let at = Location::session(session)
+                .from(Some(dir))
+                .packet(packet)
+                .offset(Some(offset));
+            let msg = format!(
+                "{} header block{} from the {} referred to header table entries the capture never showed (its start or some bytes are missing): {} of {} fields in them unknown; streams are still followed by id",
+                n.blocks,
+                if n.blocks == 1 { "" } else { "s" },
+                dir.as_str(),
+                n.unknown_fields,
+                n.fields
+            );
+            cx.report(Finding::new(Code::H2HpackNoContext, at, msg));
+        }
+    }
+
+    /// A connection caught mid-way whose `side` begins (as captured) with
+    /// `bytes`: on trial when they start a chain of HTTP/2 frames.
+    fn mid_trial(bytes: &[u8]) -> Option<Self> {
+        let ev = h2::frame::strict_chain(bytes, &[bytes.len()]);
+        if ev.broken || ev.frames == 0 && bytes.len() < h2::frame::HEADER_LEN {
+            return None;
+        }
+        let mut h = H2::new(Start::MidConnection);
+        h.mid = true;
+        h.trial = Some(Box::default());
+        Some(h)
+    }
+
+    /// On trial: holds `bytes` and weighs the evidence; commits to HTTP/2
+    /// (replaying what was held) or hands the connection to HTTP/1.1.
+    fn trial_data(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, bytes: &[u8]) {
+        let Some(t) = self.trial.as_mut() else {
+            return;
+        };
+        let held_now = !t.released && t.held + bytes.len() <= TRIAL_MAX_BYTES;
+        if held_now {
+            let piece = Piece::Data(bytes.to_vec());
+            t.pieces.push((side, offset, cx.packet, cx.ts, piece));
+            t.held += bytes.len();
+        } else {
+            t.released = true;
+        }
+        match t.sides.get_mut(side) {
+            Some(Some((buf, ends))) if buf.len() + bytes.len() <= TRIAL_MAX_BYTES => {
+                buf.extend_from_slice(bytes);
+                ends.push(buf.len());
+            }
+            Some(slot @ None) if !t.unaligned[side] => {
+                let ev = h2::frame::strict_chain(bytes, &[bytes.len()]);
+                if ev.broken {
+                    t.unaligned[side] = true;
+                } else {
+                    *slot = Some((bytes.to_vec(), vec![bytes.len()]));
+                }
+            }
+            _ => {}
+        }
+        let mut total = h2::frame::ChainEvidence::default();
+        let mut votes = [0i32; 2];
+        for (i, s) in t.sides.iter().enumerate() {
+            if let Some((buf, ends)) = s {
+                let ev = h2::frame::strict_chain(buf, ends);
+                if ev.broken {
+                    self.fall_back(cx, held_now);
+                    return;
+                }
+                total.frames += ev.frames;
+                total.aligned += ev.aligned;
+                votes[i] = ev.client_votes;
+            }
+        }
+        let strong = total.frames >= TRIAL_MIN_FRAMES && total.aligned >= TRIAL_MIN_ALIGNED;
+        if strong || t.released {
+            if strong {
+                self.commit(cx, votes);
+            } else {
+                self.fall_back(cx, held_now);
+            }
+        }
+    }
+
+    /// The connection is HTTP/2: the roles are settled and what was held
+    /// is decoded as it came.
+    fn commit(&mut self, cx: &mut Cx<'_>, votes: [i32; 2]) {
+        let Some(t) = self.trial.take() else {
+            return;
+        };
+        if cx.link.client_side.is_none() {
+            let by_votes = votes[0] - votes[1];
+            cx.link.client_side = Some(if by_votes != 0 {
+                usize::from(by_votes < 0)
+            } else {
+                // Nothing in the frames tells: the ephemeral (higher) port is the client's.
+                usize::from(cx.link.addr[1].port() > cx.link.addr[0].port())
+            });
+        }
+        let (packet, ts) = (cx.packet, cx.ts);
+        for (side, offset, p, when, piece) in &t.pieces {
+            cx.packet = *p;
+            cx.ts = *when;
+            match piece {
+                Piece::Data(bytes) => self.data_h2(cx, *side, *offset, bytes),
+                Piece::Gap(len, kind) => self.gap_h2(cx, *side, *offset, *len, *kind),
+            }
+        }
+        cx.packet = packet;
+        cx.ts = ts;
+    }
+
+    /// Not HTTP/2 after all: the HTTP/1.1 carrier gets the held bytes and
+    /// the connection (the current call's bytes, when `last_is_current`,
+    /// are given again by the hand-over).
+    fn fall_back(&mut self, cx: &mut Cx<'_>, last_is_current: bool) {
+        let next = self.replay_http1(cx, last_is_current);
+        if cx.handover.is_none() {
+            cx.hand_over(next);
+        }
+    }
+
+    /// A fresh HTTP/1.1 carrier given the pieces held on trial.
+    fn replay_http1(&mut self, cx: &mut Cx<'_>, skip_last: bool) -> Box<super::http1::Http1> {
+        let mut next = Box::new(super::http1::Http1::new());
+        let Some(t) = self.trial.take() else {
+            return next;
+        };
+        let (packet, ts) = (cx.packet, cx.ts);
+        let n = t.pieces.len().saturating_sub(usize::from(skip_last));
+        for (side, offset, p, when, piece) in t.pieces.iter().take(n) {
+            cx.packet = *p;
+            cx.ts = *when;
+            match piece {
+                Piece::Data(bytes) => next.data(cx, *side, *offset, bytes),
+                Piece::Gap(len, kind) => next.gap(cx, *side, *offset, *len, *kind),
+            }
+        }
+        cx.packet = packet;
+        cx.ts = ts;
+        next
     }
 
     /// After an HTTP/1.1 `Upgrade: h2c` answered by 101 (RFC 7540 section
@@ -224,6 +447,18 @@ impl H2 {
     }
 
     fn finding(&mut self, cx: &mut Cx<'_>, f: H2Finding) {
+        if f.code == Code::H2HpackNoContext.as_str()
+            && let Some(from) = f.from
+        {
+            // Counted, and reported once per direction at the end.
+            let n = &mut self.no_context[from.index()];
+            n.blocks += 1;
+            n.counting = true;
+            if n.first.is_none() {
+                n.first = Some((cx.packet, f.offset, f.stream));
+            }
+            return;
+        }
         let code = match (f.code, f.severity) {
             // The capture ends inside a frame: a capture matter, not a broken rule.
             ("h2.malformed-frame", Severity::Warning) => Code::StreamIncompleteFrame,
@@ -252,6 +487,11 @@ impl H2 {
         fields: &[Field],
         end_stream: bool,
     ) {
+        let n = &mut self.no_context[from.index()];
+        if std::mem::take(&mut n.counting) {
+            n.unknown_fields += fields.iter().filter(|f| !f.is_known()).count() as u64;
+            n.fields += fields.len() as u64;
+        }
         let session = self.session(cx.link, id);
         let head = head_of(fields);
         let (packet, ts) = (cx.packet, cx.ts);
@@ -343,6 +583,8 @@ impl H2 {
                 dec,
                 offset: [0; 2],
                 done: [false; 2],
+                hunted: None,
+                pings: Pings::default(),
             });
             // The stream is the WebSocket's now, not an HTTP message.
             st.open = [false; 2];
@@ -382,13 +624,49 @@ impl H2 {
 
     fn data_frame(&mut self, cx: &mut Cx<'_>, from: Dir, id: u32, data: &[u8], end: bool) {
         let session = self.session(cx.link, id);
+        if self.mid && !self.streams.contains_key(&id) && self.streams.len() < MAX_STREAMS {
+            // Opened before the capture began: if its DATA chains as
+            // WebSocket frames as strictly as a TCP stream caught mid-way
+            // must, it is a WebSocket session (the CONNECT was not seen).
+            self.streams.insert(
+                id,
+                StreamCx {
+                    ws: Some(WsStream {
+                        dec: [
+                            Box::new(WsDecoder::without_handshake_relaxed(cx.link.websocket)),
+                            Box::new(WsDecoder::without_handshake_relaxed(cx.link.websocket)),
+                        ],
+                        offset: [0; 2],
+                        done: [false; 2],
+                        hunted: Some(false),
+                        pings: Pings::default(),
+                    }),
+                    ..StreamCx::default()
+                },
+            );
+        }
         if let Some(ws) = self.streams.get_mut(&id).and_then(|s| s.ws.as_mut()) {
             let i = from.index();
             if !ws.done[i] {
                 let at = ws.offset[i];
                 ws.offset[i] += data.len() as u64;
                 let d = &mut ws.dec[i];
-                ws_call(cx, session, from, |w| d.data(at, data, w));
+                ws_call(cx, &mut ws.pings, session, from, |w| d.data(at, data, w));
+                if ws.hunted == Some(false) && d.saw_frames() {
+                    ws.hunted = Some(true);
+                    let locked_at = d.locked_at.unwrap_or(cx.packet);
+                    cx.link.websocket = true;
+                    cx.proven_websocket();
+                    let at = Location::session(session)
+                        .from(Some(from))
+                        .packet(locked_at);
+                    cx.report(Finding::new(
+                        Code::StreamNoHandshake,
+                        at,
+                        format!("WebSocket frames were found in the DATA of HTTP/2 stream {id}, whose extended CONNECT was not captured; extensions are inferred"),
+                    ));
+                    self.relax_hunts(cx);
+                }
             }
             if end {
                 self.end(cx, id, from, true);
@@ -409,6 +687,34 @@ impl H2 {
         }
     }
 
+    /// The connection carries WebSocket: every stream still hunted (the
+    /// other direction of the one that locked on, streams opened before the
+    /// capture) may lock on a shorter chain now.
+    fn relax_hunts(&mut self, cx: &mut Cx<'_>) {
+        let mut ids: Vec<u32> = self
+            .streams
+            .iter()
+            .filter(|(_, s)| s.ws.as_ref().is_some_and(|w| w.hunted.is_some()))
+            .map(|(&id, _)| id)
+            .collect();
+        ids.sort_unstable();
+        for id in ids {
+            let session = self.session(cx.link, id);
+            let Some(ws) = self.streams.get_mut(&id).and_then(|s| s.ws.as_mut()) else {
+                continue;
+            };
+            for (i, dir) in [Dir::Client, Dir::Server].into_iter().enumerate() {
+                let d = &mut ws.dec[i];
+                if !ws.done[i] && d.is_hunting() && !d.is_relaxed() {
+                    ws_call(cx, &mut ws.pings, session, dir, |w| d.relax(w));
+                }
+            }
+            if ws.hunted == Some(false) && ws.dec.iter().any(|d| d.saw_frames()) {
+                ws.hunted = Some(true);
+            }
+        }
+    }
+
     /// One direction of a stream ended (END_STREAM, `complete`) or was cut.
     fn end(&mut self, cx: &mut Cx<'_>, id: u32, from: Dir, complete: bool) {
         let session = self.session(cx.link, id);
@@ -420,7 +726,7 @@ impl H2 {
             if !ws.done[i] {
                 ws.done[i] = true;
                 let d = &mut ws.dec[i];
-                ws_call(cx, session, from, |w| d.finish(w));
+                ws_call(cx, &mut ws.pings, session, from, |w| d.finish(w));
                 add_stats(&mut self.stats[i], &d.stats);
             }
         } else if st.open[i] {
@@ -470,9 +776,11 @@ impl H2 {
     }
 }
 
-/// Runs `f` with a WebSocket decoder context for direction `from` of a stream.
+/// Runs `f` with a WebSocket decoder context for direction `from` of a
+/// stream, pairing pongs with the stream's pings.
 fn ws_call<T>(
     cx: &mut Cx<'_>,
+    pings: &mut Pings,
     session: SessionRef,
     from: Dir,
     f: impl FnOnce(&mut Ctx<'_>) -> T,
@@ -481,7 +789,7 @@ fn ws_call<T>(
         Dir::Client => (session.client, session.server),
         Dir::Server => (session.server, session.client),
     };
-    super::ws_call(cx, None, session, Some(from), ends, f)
+    super::ws_call(cx, Some(pings), session, Some(from), ends, f)
 }
 
 fn add_stats(to: &mut DirStats, s: &DirStats) {
@@ -538,8 +846,8 @@ fn head_of(fields: &[Field]) -> HttpHead {
     h
 }
 
-impl Carrier for H2 {
-    fn data(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, bytes: &[u8]) {
+impl H2 {
+    fn data_h2(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, bytes: &[u8]) {
         let Some(dir) = cx.link.dir_of(side) else {
             return;
         };
@@ -567,8 +875,78 @@ impl Carrier for H2 {
         let rest = bytes.get(skip..).unwrap_or_default();
         self.feed(cx, dir, rest);
     }
+}
 
-    fn gap(&mut self, cx: &mut Cx<'_>, side: usize, _offset: u64, len: u64, _kind: GapKind) {
+impl Carrier for H2 {
+    fn data(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, bytes: &[u8]) {
+        if self.trial.is_some() {
+            self.trial_data(cx, side, offset, bytes);
+            return;
+        }
+        self.data_h2(cx, side, offset, bytes);
+    }
+
+    fn gap(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, len: u64, kind: GapKind) {
+        if let Some(f) = self.fallback.as_mut() {
+            f.gap(cx, side, offset, len, kind);
+            return;
+        }
+        if let Some(t) = self.trial.as_mut() {
+            // The side's chain cannot go on over lost bytes: it no longer
+            // adds evidence, and the gap is replayed with the rest.
+            if let Some(slot) = t.sides.get_mut(side)
+                && slot.is_some()
+            {
+                t.unaligned[side] = true;
+                *slot = None;
+            }
+            t.pieces
+                .push((side, offset, cx.packet, cx.ts, Piece::Gap(len, kind)));
+            return;
+        }
+        self.gap_h2(cx, side, offset, len, kind);
+    }
+
+    fn finish(&mut self, cx: &mut Cx<'_>) {
+        if self.trial.is_some() {
+            // The evidence never grew strong enough.
+            let mut f = self.replay_http1(cx, false);
+            f.finish(cx);
+            self.fallback = Some(f);
+            return;
+        }
+        self.finish_h2(cx);
+        self.report_no_context(cx);
+    }
+
+    fn decodes(&self, side: usize) -> bool {
+        self.fallback.as_ref().is_some_and(|f| f.decodes(side))
+    }
+
+    fn summarize(&self, link: &Link, s: &mut ConnSummary) -> bool {
+        match self.fallback.as_deref() {
+            Some(f) => f.summarize(link, s),
+            None => self.summarize_h2(link, s),
+        }
+    }
+
+    fn held(&self) -> usize {
+        self.conn.buffered() + self.trial.as_ref().map_or(0, |t| t.held)
+    }
+
+    fn release_held(&mut self) {
+        if let Some(t) = self.trial.as_mut() {
+            // The held bytes go; the next bytes decide with what is left.
+            t.released = true;
+            t.pieces.clear();
+            t.sides = Default::default();
+            t.held = 0;
+        }
+    }
+}
+
+impl H2 {
+    fn gap_h2(&mut self, cx: &mut Cx<'_>, side: usize, _offset: u64, len: u64, _kind: GapKind) {
         let Some(dir) = cx.link.dir_of(side) else {
             return;
         };
@@ -587,12 +965,12 @@ impl Carrier for H2 {
             let session = self.session(cx.link, id);
             if let Some(ws) = self.streams.get_mut(&id).and_then(|s| s.ws.as_mut()) {
                 let d = &mut ws.dec[dir.index()];
-                ws_call(cx, session, dir, |w| d.gap(len, w));
+                ws_call(cx, &mut ws.pings, session, dir, |w| d.gap(len, w));
             }
         }
     }
 
-    fn finish(&mut self, cx: &mut Cx<'_>) {
+    fn finish_h2(&mut self, cx: &mut Cx<'_>) {
         let mut evs = std::mem::take(&mut self.events);
         self.conn.finish(&mut evs);
         self.handle(cx, &mut evs);
@@ -603,13 +981,7 @@ impl Carrier for H2 {
         }
     }
 
-    fn decodes(&self, _side: usize) -> bool {
-        // Like HTTP/1.x: lost bytes matter once WebSocket is proven
-        // (Host::decodes asks the link for that).
-        false
-    }
-
-    fn summarize(&self, link: &Link, s: &mut ConnSummary) -> bool {
+    fn summarize_h2(&self, link: &Link, s: &mut ConnSummary) -> bool {
         let mut stats = self.stats.clone();
         for st in self.streams.values() {
             if let Some(ws) = &st.ws {
@@ -630,9 +1002,5 @@ impl Carrier for H2 {
             s.extensions = h.extensions.clone();
         }
         link.websocket
-    }
-
-    fn held(&self) -> usize {
-        self.conn.buffered()
     }
 }

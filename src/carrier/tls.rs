@@ -103,6 +103,10 @@ pub struct TlsCarrier {
     times: VecDeque<(u64, f64)>,
     /// The suite cannot be decrypted (reported once by the core).
     unsupported: bool,
+    /// By [`Dir::index`]: the close_notify of that side, held back: the
+    /// normal end of a TLS connection (RFC 8446 section 6.1), reported as
+    /// `tls.alert` only if that side sends application data after it.
+    close_notify: [Option<(u64, String)>; 2],
 }
 
 impl TlsCarrier {
@@ -117,6 +121,7 @@ impl TlsCarrier {
             events: Vec::new(),
             times: VecDeque::new(),
             unsupported: false,
+            close_notify: [None, None],
         }
     }
 
@@ -142,7 +147,19 @@ impl TlsCarrier {
         let mut events = std::mem::take(&mut self.events);
         for ev in events.drain(..) {
             match ev {
-                TlsEvent::Data(p) => self.plaintext(cx, p),
+                TlsEvent::Data(p) => {
+                    if let Some((packet, message)) = self.close_notify[p.dir.index()].take() {
+                        // RFC 8446 section 6.1: data after a closure alert must be ignored.
+                        cx.finding(
+                            Code::TlsAlert,
+                            Some(p.dir),
+                            packet,
+                            None,
+                            format!("{message}, then application data from the same side (RFC 8446 section 6.1: nothing may follow close_notify)"),
+                        );
+                    }
+                    self.plaintext(cx, p)
+                }
                 TlsEvent::Finding(f) => self.finding(cx, f),
             }
         }
@@ -163,6 +180,16 @@ impl TlsCarrier {
             TlsFindingKind::Malformed => Code::TlsMalformed,
         };
         let packet = if f.packet == 0 { cx.packet } else { f.packet };
+        if f.kind == TlsFindingKind::Alert
+            && f.message.ends_with(" close_notify (0)")
+            && let Some(d) = f.dir
+        {
+            // The normal teardown (RFC 8446 section 6.1: each side sends it
+            // before closing its write side; in TLS 1.3 its level means
+            // nothing): not a finding unless data follows.
+            self.close_notify[d.index()] = Some((packet, f.message));
+            return;
+        }
         cx.finding(code, f.dir, packet, None, f.message);
     }
 

@@ -734,6 +734,142 @@ fn strip_padding<'a>(
     Ok((&rest[..rest.len() - pad as usize], pad, pre))
 }
 
+/// What a run of bytes from one side of a connection caught mid-way shows
+/// of HTTP/2 (see [`strict_chain`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ChainEvidence {
+    /// Frames chained exactly from the start.
+    pub frames: u32,
+    /// Of them, frames that end exactly where a TCP segment ends.
+    pub aligned: u32,
+    /// A header that HTTP/2 never sends was met: not HTTP/2 from the start.
+    pub broken: bool,
+    /// Votes from the first header field of HEADERS blocks (request
+    /// pseudo-headers of the static table: client; `:status`: server) and
+    /// PUSH_PROMISE (server): positive for client, negative for server.
+    pub client_votes: i32,
+}
+
+/// Whether `d` (one side's bytes from a segment start, `ends` the segment
+/// ends within it) is a chain of HTTP/2 frames only HTTP/2 gives: every
+/// header of a defined type with flags that type defines, the reserved
+/// bit clear, the stream-id rule of the type (0 for SETTINGS, PING,
+/// GOAWAY; never 0 for DATA, HEADERS, PRIORITY, RST_STREAM, PUSH_PROMISE,
+/// CONTINUATION), the fixed lengths (PRIORITY 5, RST_STREAM 4, PING 8,
+/// WINDOW_UPDATE 4 with a non-zero increment, SETTINGS a multiple of 6
+/// and empty when an ACK, GOAWAY at least 8), padding inside the frame,
+/// a length within the default SETTINGS_MAX_FRAME_SIZE, and CONTINUATION
+/// exactly where an open header block needs it.
+pub fn strict_chain(d: &[u8], ends: &[usize]) -> ChainEvidence {
+    let mut ev = ChainEvidence::default();
+    let mut pos = 0usize;
+    // The stream of a header block awaiting CONTINUATION.
+    let mut open_block: Option<u32> = None;
+    while let Some(hb) = d.get(pos..pos + HEADER_LEN) {
+        let Ok((_, h)) = frame_header(hb) else {
+            ev.broken = true;
+            return ev;
+        };
+        let reserved = hb.get(5).is_some_and(|b| b & 0x80 != 0);
+        let len = h.length as usize;
+        let payload_end = pos + HEADER_LEN + len;
+        let payload = d.get(pos + HEADER_LEN..payload_end);
+        let s0 = h.stream_id == 0;
+        let f = h.flags;
+        let padded_ok = |fixed: usize| {
+            // The pad length byte is in the payload: padding must fit.
+            if f & flag::PADDED == 0 {
+                return len >= fixed;
+            }
+            match payload.and_then(|p| p.first()) {
+                Some(&pad) => 1 + fixed + pad as usize <= len,
+                None => len > fixed,
+            }
+        };
+        let ok = !reserved
+            && h.length <= DEFAULT_MAX_FRAME_SIZE
+            && match open_block {
+                Some(s) => h.kind == kind::CONTINUATION && h.stream_id == s && f & !0x04 == 0,
+                None => match h.kind {
+                    kind::DATA => !s0 && f & !0x09 == 0 && padded_ok(0),
+                    kind::HEADERS => {
+                        let prio = if f & flag::PRIORITY != 0 { 5 } else { 0 };
+                        !s0 && f & !0x2d == 0 && padded_ok(prio)
+                    }
+                    kind::PRIORITY => !s0 && f == 0 && len == 5,
+                    kind::RST_STREAM => !s0 && f == 0 && len == 4,
+                    kind::SETTINGS => {
+                        s0 && f & !0x01 == 0 && len.is_multiple_of(6) && (f == 0 || len == 0)
+                    }
+                    kind::PUSH_PROMISE => !s0 && f & !0x0c == 0 && padded_ok(4),
+                    kind::PING => s0 && f & !0x01 == 0 && len == 8,
+                    kind::GOAWAY => s0 && f == 0 && len >= 8,
+                    kind::WINDOW_UPDATE => {
+                        f == 0
+                            && len == 4
+                            && payload.is_none_or(|p| {
+                                p.len() == 4 && u32::from_be_bytes([p[0], p[1], p[2], p[3]]) != 0
+                            })
+                    }
+                    _ => false,
+                },
+            };
+        if !ok {
+            ev.broken = true;
+            return ev;
+        }
+        if h.kind == kind::HEADERS
+            && let Some(p) = payload
+        {
+            let skip =
+                usize::from(f & flag::PADDED != 0) + if f & flag::PRIORITY != 0 { 5 } else { 0 };
+            if let Some(&b) = p.get(skip) {
+                ev.client_votes += first_field_vote(b);
+            }
+        }
+        if h.kind == kind::PUSH_PROMISE {
+            ev.client_votes -= 1;
+        }
+        if matches!(
+            h.kind,
+            kind::HEADERS | kind::PUSH_PROMISE | kind::CONTINUATION
+        ) {
+            open_block = (f & flag::END_HEADERS == 0).then_some(h.stream_id);
+        }
+        if payload.is_none() {
+            // The frame runs past what is held: more bytes will tell.
+            return ev;
+        }
+        ev.frames += 1;
+        if ends.contains(&payload_end) {
+            ev.aligned += 1;
+        }
+        pos = payload_end;
+    }
+    ev
+}
+
+/// Which side a header block's first representation suggests (RFC 7541
+/// Appendix A): an indexed field or a literal with an indexed name from
+/// the static table's request pseudo-headers (1-7) votes client, from its
+/// `:status` entries (8-14) server.
+fn first_field_vote(b: u8) -> i32 {
+    let index = if b & 0x80 != 0 {
+        b & 0x7f
+    } else if b & 0xc0 == 0x40 {
+        b & 0x3f
+    } else if b & 0xe0 == 0 {
+        b & 0x0f
+    } else {
+        0
+    };
+    match index {
+        1..=7 => 1,
+        8..=14 => -1,
+        _ => 0,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -31,6 +31,9 @@ pub struct TableSink<W: Write> {
     width: Option<usize>,
     types: MessageTypes,
     pub count: u64,
+    /// An HTTP/2 record was seen: frames and messages have a `stream`
+    /// column from then on (a table of HTTP/1.1 only has none).
+    stream_col: bool,
 }
 
 fn arrow(d: Dir) -> &'static str {
@@ -101,6 +104,7 @@ impl<W: Write> TableSink<W> {
             width: None,
             types: MessageTypes::default(),
             count: 0,
+            stream_col: false,
         }
     }
 
@@ -138,6 +142,38 @@ impl<W: Write> TableSink<W> {
     fn columns(&self) -> (&'static [&'static str], &'static [u16]) {
         let hidden = self.payload == PayloadMode::None;
         match self.kind {
+            TableKind::Frames if self.stream_col && hidden => (
+                &[
+                    "pkt", "time", "conn", "stream", "dir", "opcode", "flags", "len", "notes",
+                ],
+                &[7, 9, 4, 6, 3, 8, 5, 8, 24],
+            ),
+            TableKind::Frames if self.stream_col => (
+                &[
+                    "pkt", "time", "conn", "stream", "dir", "opcode", "flags", "len", "payload",
+                ],
+                &[7, 9, 4, 6, 3, 8, 5, 8, 24],
+            ),
+            TableKind::Messages if self.stream_col && hidden => (
+                &[
+                    "pkts", "time", "conn", "stream", "dir", "type", "frm", "len", "notes",
+                ],
+                &[13, 9, 4, 6, 3, 6, 3, 8, 22],
+            ),
+            TableKind::Messages if self.stream_col => (
+                &[
+                    "pkts",
+                    "time",
+                    "conn",
+                    "stream",
+                    "dir",
+                    "type",
+                    "frm",
+                    "len",
+                    "text / data",
+                ],
+                &[13, 9, 4, 6, 3, 6, 3, 8, 22],
+            ),
             TableKind::Frames if hidden => (
                 &[
                     "pkt", "time", "conn", "dir", "opcode", "flags", "len", "notes",
@@ -274,19 +310,30 @@ impl<W: Write> TableSink<W> {
         p.trim_end().to_string()
     }
 
+    /// The `stream` column appears with the first HTTP/2 record (under a
+    /// fresh header line if rows without it were printed already).
+    fn stream_cell(&mut self, stream: Option<u32>, row: &mut Vec<String>) {
+        if stream.is_some() && !self.stream_col {
+            self.stream_col = true;
+            self.header_done = false;
+        }
+        if self.stream_col {
+            row.push(stream.map_or("-".into(), |s| s.to_string()));
+        }
+    }
+
     fn frame(&mut self, f: &FrameRecord<'_>) {
         let time = self.rel(f.ts);
         let kind = self.types.kind(f);
         let mode = self.payload;
-        let fixed: Vec<String> = vec![
-            f.packet.to_string(),
-            time,
-            f.session.conn.to_string(),
+        let mut fixed: Vec<String> = vec![f.packet.to_string(), time, f.session.conn.to_string()];
+        self.stream_cell(f.session.stream, &mut fixed);
+        fixed.extend([
             arrow(f.from).into(),
             short_name(f.header.opcode),
             flags(&f.header),
             f.header.payload_len.to_string(),
-        ];
+        ]);
         let fixed_cols = self.fixed_cols(&fixed);
         let p = match f.close_code {
             Some(code) => {
@@ -312,15 +359,14 @@ impl<W: Write> TableSink<W> {
         } else {
             format!("{}-{}", m.first_packet, m.last_packet)
         };
-        let fixed: Vec<String> = vec![
-            pkts,
-            time,
-            m.session.conn.to_string(),
+        let mut fixed: Vec<String> = vec![pkts, time, m.session.conn.to_string()];
+        self.stream_cell(m.session.stream, &mut fixed);
+        fixed.extend([
             arrow(m.from).into(),
             m.opcode.name().into(),
             m.frames.to_string(),
             m.len.to_string(),
-        ];
+        ]);
         let fixed_cols = self.fixed_cols(&fixed);
         let kind = if m.opcode == OpCode::Text {
             PayloadKind::Text
