@@ -277,7 +277,7 @@ pub struct StatsCollector {
     /// The capture's first packet's time (the 1 s grid).
     start: Option<f64>,
     last_ts: Option<f64>,
-    conns: BTreeMap<u64, Acc>,
+    conns: foldhash::HashMap<u64, Acc>,
     /// Ids of the connections in `conns` with no WebSocket traffic yet.
     pending: BTreeSet<u64>,
     total: Acc,
@@ -306,11 +306,12 @@ impl StatsCollector {
     /// The figures so far.
     pub fn stats(&self) -> CaptureStats {
         let origin = self.start;
-        let per_conn = self
-            .conns
-            .values()
-            .filter(|a| self.listed(a))
-            .map(|a| a.figures(origin))
+        let mut listed: Vec<(&u64, &Acc)> =
+            self.conns.iter().filter(|(_, a)| self.listed(a)).collect();
+        listed.sort_unstable_by_key(|(id, _)| **id);
+        let per_conn = listed
+            .iter()
+            .map(|(_, a)| a.figures(origin))
             .collect::<Vec<_>>();
         let mut total = self.total.figures(origin);
         total.connections = per_conn.len() as u64;
@@ -363,7 +364,8 @@ impl StatsCollector {
 
     /// The accumulator of connection `conn`; `ws` marks it a WebSocket one.
     fn conn(&mut self, conn: u64, ws: bool) -> &mut Acc {
-        if !self.conns.contains_key(&conn) {
+        let known = self.conns.get(&conn).map(|a| a.websocket);
+        if known.is_none() {
             if !ws {
                 // Bounded: forget the oldest connection still without WebSocket.
                 if self.pending.len() >= PENDING_CAP
@@ -375,7 +377,7 @@ impl StatsCollector {
             }
             self.conns.insert(conn, Acc::default());
         }
-        if ws {
+        if ws && known != Some(true) {
             self.pending.remove(&conn);
         }
         let a = self.conns.entry(conn).or_default();

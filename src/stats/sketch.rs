@@ -10,9 +10,8 @@
 //! with at least `q * count` values at or below it.
 //!
 //! Memory: at most 64 + 58 * 64 = 3 776 buckets, kept sparse (only the
-//! buckets that hold values), whatever the number of values.
-
-use std::collections::BTreeMap;
+//! buckets that hold values, in a sorted vector), whatever the number of
+//! values.
 
 /// Sub-buckets per power of two (and the values counted exactly).
 const SUB_BITS: u32 = 6;
@@ -24,7 +23,8 @@ pub const REL_ERROR: f64 = 1.0 / 128.0;
 /// A sparse log-linear histogram.
 #[derive(Debug, Clone, Default)]
 pub struct Sketch {
-    buckets: BTreeMap<u32, u64>,
+    /// (bucket, count), sorted by bucket.
+    buckets: Vec<(u32, u64)>,
     count: u64,
     sum: u128,
     min: u64,
@@ -57,7 +57,15 @@ fn range(b: u32) -> (u64, u64) {
 impl Sketch {
     /// Counts one value.
     pub fn add(&mut self, v: u64) {
-        *self.buckets.entry(bucket(v)).or_insert(0) += 1;
+        let b = bucket(v);
+        match self.buckets.binary_search_by_key(&b, |&(k, _)| k) {
+            Ok(i) => {
+                if let Some(e) = self.buckets.get_mut(i) {
+                    e.1 += 1;
+                }
+            }
+            Err(i) => self.buckets.insert(i, (b, 1)),
+        }
         if self.count == 0 || v < self.min {
             self.min = v;
         }
@@ -94,7 +102,7 @@ impl Sketch {
         let q = q.clamp(0.0, 1.0);
         let rank = ((q * self.count as f64).ceil() as u64).clamp(1, self.count);
         let mut seen = 0u64;
-        for (&b, &n) in &self.buckets {
+        for &(b, n) in &self.buckets {
             seen += n;
             if seen >= rank {
                 let (lo, width) = range(b);
