@@ -43,6 +43,7 @@ pub mod config;
 pub mod event;
 pub mod findings;
 pub mod session;
+pub mod stats;
 
 #[doc(hidden)]
 pub mod app;

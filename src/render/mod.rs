@@ -9,6 +9,7 @@ pub mod filtered;
 pub mod json;
 #[cfg(feature = "parquet")]
 pub mod parquet;
+pub mod stats;
 pub mod table;
 pub mod width;
 
