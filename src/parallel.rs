@@ -119,7 +119,12 @@ impl Batcher {
         if self.cur.is_empty() || self.closed {
             return;
         }
-        let next = self.free.try_recv().unwrap_or_default();
+        // A batch back from the decoder, or a new one sized for a full
+        // batch (growing one by doubling would fault in fresh pages).
+        let next = self.free.try_recv().unwrap_or_else(|_| Batch {
+            items: Vec::with_capacity(BATCH_ITEMS),
+            data: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+        });
         let b = std::mem::replace(&mut self.cur, next);
         if self.tx.send(Msg::Batch(b)).is_err() {
             self.closed = true;
@@ -179,7 +184,10 @@ impl<R: Read> Read for FlushBeforeRead<R> {
 /// The reader thread: the capture and packet stages into batches.
 fn reader<R: Read + Send>(input: R, tx: SyncSender<Msg>, free: Receiver<Batch>) {
     let batcher = Arc::new(Mutex::new(Batcher {
-        cur: Batch::default(),
+        cur: Batch {
+            items: Vec::with_capacity(BATCH_ITEMS),
+            data: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+        },
         tx: tx.clone(),
         free,
         closed: false,
@@ -235,7 +243,8 @@ pub fn run<R: Read + Send + 'static>(
         ..cfg.clone()
     };
     let (tx, rx) = sync_channel::<Msg>(QUEUE);
-    let (free_tx, free_rx) = sync_channel::<Batch>(QUEUE);
+    // Room for every batch in flight: none is dropped and allocated again.
+    let (free_tx, free_rx) = sync_channel::<Batch>(QUEUE + 2);
     let spawned = std::thread::Builder::new()
         .name("wsdissect-reader".into())
         .spawn(move || reader(input, tx, free_rx));
