@@ -65,6 +65,8 @@ pub mod handshake;
 #[doc(hidden)]
 pub mod http;
 #[doc(hidden)]
+pub mod layer;
+#[doc(hidden)]
 #[cfg(feature = "live")]
 pub mod live;
 #[doc(hidden)]

@@ -134,6 +134,9 @@ struct ExplainArgs {
     /// Only the frames packet N carried (and their connection).
     #[arg(long, value_name = "N")]
     packet: Option<u64>,
+    /// Over HTTP/2: the WebSocket session of this stream (several may share a connection); default: the first
+    #[arg(long, value_name = "ID")]
+    stream: Option<u32>,
     /// At most N frames in detail.
     #[arg(long, value_name = "N", default_value_t = 200, help_heading = "Limits")]
     max_frames: usize,
@@ -940,6 +943,8 @@ fn explain(a: ExplainArgs) -> ExitCode {
     cfg.keep_message_data = true;
     cfg.max_frame_bytes = cfg.max_frame_bytes.min(64 << 10);
     cfg.max_message_bytes = cfg.max_message_bytes.min(64 << 10);
+    // The TLS records and HTTP/2 frames beneath, for the walkthrough.
+    cfg.layers = true;
     let color = match a.color {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
@@ -950,6 +955,7 @@ fn explain(a: ExplainArgs) -> ExitCode {
         frame: a.frame,
         packet: a.packet,
         max_frames: Some(a.max_frames),
+        stream: a.stream,
     };
     let out = std::cell::RefCell::new(wsdissect::render::Out::new(BufWriter::new(
         io::stdout().lock(),
