@@ -601,7 +601,7 @@ pub fn html(out: &mut String, t: &TlsEx) {
     let mut row = |k: &str, v: &str| {
         let _ = write!(
             out,
-            "<tr><th>{}</th><td class=\"mono\">{}</td></tr>",
+            "<tr><th>{}</th><td class=\"mono\" style=\"overflow-wrap:anywhere\">{}</td></tr>",
             esc(k),
             esc(v)
         );
@@ -639,7 +639,7 @@ pub fn html(out: &mut String, t: &TlsEx) {
         let mut row = |k: &str, v: &str| {
             let _ = write!(
                 out,
-                "<tr><th>{}</th><td class=\"mono\">{}</td></tr>",
+                "<tr><th>{}</th><td class=\"mono\" style=\"overflow-wrap:anywhere\">{}</td></tr>",
                 esc(k),
                 esc(v)
             );
