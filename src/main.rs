@@ -1015,8 +1015,11 @@ fn explain(a: ExplainArgs) -> ExitCode {
             not_shown = channels.len().saturating_sub(EXPLAIN_PUSH_CHANNELS);
             channels.truncate(EXPLAIN_PUSH_CHANNELS);
         }
-        // What was asked for by --conn, --frame or --packet is not there.
-        let asked = sel.conn.is_some() || sel.frame.is_some() || sel.packet.is_some();
+        // What was asked for by --conn, --frame, --packet or --stream is not there.
+        let asked = sel.conn.is_some()
+            || sel.frame.is_some()
+            || sel.packet.is_some()
+            || sel.stream.is_some();
         if let Some(nf) = sink.finish(channels, not_shown)
             && asked
         {

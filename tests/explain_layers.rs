@@ -599,3 +599,18 @@ fn h2_text_walkthrough() {
     assert!(s3.contains("HTTP/2 stream 3, carried by"), "{s3}");
     assert!(!s3.contains("HTTP/2 stream 1, carried by"), "{s3}");
 }
+
+/// A `--stream` that names no WebSocket session exits 2 with one line
+/// naming it, as `--conn`, `--frame` and `--packet` do.
+#[test]
+fn a_stream_that_is_not_there_exits_2() {
+    let p = sample("h2/h2-ws.pcap");
+    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+        .args(["explain", "--stream", "5", p.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("stream 5"), "{err}");
+}
