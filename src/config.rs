@@ -41,6 +41,9 @@ pub struct Config {
     /// `--decode-as`: the subprotocol every WebSocket session is decoded
     /// as by the app stage (else the negotiated one, if any).
     pub decode_as: Option<crate::app::Protocol>,
+    /// `explain`: the carriers (TLS, HTTP/2) report their layers as
+    /// [`crate::event::Event::Layer`] records for the walkthrough.
+    pub layers: bool,
 }
 
 impl Default for Config {
@@ -61,6 +64,7 @@ impl Default for Config {
             keep_for: KeepFor::default(),
             keylog: crate::tlscore::KeyRing::default(),
             decode_as: None,
+            layers: false,
         }
     }
 }

@@ -177,6 +177,9 @@ pub enum Event<'a> {
     /// A subprotocol unit (MQTT packet, STOMP frame, Engine.IO packet,
     /// GraphQL message), decoded by the app stage.
     App(&'a AppRecord),
+    /// A carrier layer's detail for teaching (TLS records, HTTP/2 frames),
+    /// only when [`crate::config::Config::layers`] asks for it (`explain`).
+    Layer(&'a crate::layer::LayerRecord),
     /// A connection ended (WebSocket and TLS connections only).
     ConnEnd(&'a ConnSummary),
 }

@@ -66,6 +66,8 @@ pub mod handshake;
 #[doc(hidden)]
 pub mod http;
 #[doc(hidden)]
+pub mod layer;
+#[doc(hidden)]
 pub mod lesson;
 #[doc(hidden)]
 #[cfg(feature = "live")]

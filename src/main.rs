@@ -204,6 +204,9 @@ struct ExplainArgs {
     /// Only the frames packet N carried (and their connection).
     #[arg(long, value_name = "N")]
     packet: Option<u64>,
+    /// Over HTTP/2: the WebSocket session of this stream (several may share a connection); default: the first
+    #[arg(long, value_name = "ID")]
+    stream: Option<u32>,
     /// At most N frames in detail.
     #[arg(long, value_name = "N", default_value_t = 200, help_heading = "Limits")]
     max_frames: usize,
@@ -1187,6 +1190,8 @@ fn explain(a: ExplainArgs) -> ExitCode {
     cfg.keep_message_data = true;
     cfg.max_frame_bytes = cfg.max_frame_bytes.min(64 << 10);
     cfg.max_message_bytes = cfg.max_message_bytes.min(64 << 10);
+    // The TLS records and HTTP/2 frames beneath, for the walkthrough.
+    cfg.layers = true;
     let color = match a.color {
         ColorWhen::Always => true,
         ColorWhen::Never => false,
@@ -1197,6 +1202,7 @@ fn explain(a: ExplainArgs) -> ExitCode {
         frame: a.frame,
         packet: a.packet,
         max_frames: Some(a.max_frames),
+        stream: a.stream,
     };
     let out = std::cell::RefCell::new(wsdissect::render::Out::new(BufWriter::new(
         io::stdout().lock(),
@@ -1270,8 +1276,11 @@ fn explain(a: ExplainArgs) -> ExitCode {
             not_shown = channels.len().saturating_sub(EXPLAIN_PUSH_CHANNELS);
             channels.truncate(EXPLAIN_PUSH_CHANNELS);
         }
-        // What was asked for by --conn, --frame or --packet is not there.
-        let asked = sel.conn.is_some() || sel.frame.is_some() || sel.packet.is_some();
+        // What was asked for by --conn, --frame, --packet or --stream is not there.
+        let asked = sel.conn.is_some()
+            || sel.frame.is_some()
+            || sel.packet.is_some()
+            || sel.stream.is_some();
         if let Some(nf) = sink.finish(channels, not_shown)
             && asked
         {

@@ -142,7 +142,18 @@ fn explain_html_in_headless_chromium() {
     for name in all_samples() {
         let cap = root().join("samples").join(&name);
         let c = cap.to_str().unwrap();
-        let all: Vec<Value> = run(&["frames", "--format", "json", "--payload", "hex", c])
+        // TLS samples with their key log (the page then walks through the
+        // TLS layer too).
+        let keys = cap.with_extension("keys");
+        let keys = keys.to_str().unwrap().to_string();
+        let mut extra: Vec<&str> = Vec::new();
+        if std::path::Path::new(&keys).exists() {
+            extra.extend(["--keylog", &keys]);
+        }
+        let mut fargs = vec!["frames", "--format", "json", "--payload", "hex"];
+        fargs.extend(&extra);
+        fargs.push(c);
+        let all: Vec<Value> = run(&fargs)
             .lines()
             .map(|l| serde_json::from_str::<Value>(l).unwrap())
             .collect();
@@ -150,9 +161,15 @@ fn explain_html_in_headless_chromium() {
             assert!(!full.contains(&name.as_str()), "{name}: no frames");
             continue;
         };
-        let frames: Vec<Value> = all.into_iter().filter(|f| f["conn"] == conn).collect();
+        // Over HTTP/2 the page is of one WebSocket session: one stream.
+        let stream = all[0]["stream"].clone();
+        let frames: Vec<Value> = all
+            .into_iter()
+            .filter(|f| f["conn"] == conn && f["stream"] == stream)
+            .collect();
         let conn = conn.to_string();
-        let html = run(&[
+        let stream = stream.as_u64().map(|s| s.to_string());
+        let mut eargs = vec![
             "explain",
             "--format",
             "html",
@@ -160,8 +177,13 @@ fn explain_html_in_headless_chromium() {
             "1000",
             "--conn",
             &conn,
-            c,
-        ]);
+        ];
+        if let Some(s) = &stream {
+            eargs.extend(["--stream", s.as_str()]);
+        }
+        eargs.extend(&extra);
+        eargs.push(c);
+        let html = run(&eargs);
         let file = tmp.join(format!("{}.html", name.replace('/', "-")));
         std::fs::write(&file, html).unwrap();
         let client = frames[0]["client"].as_str().unwrap().to_string();

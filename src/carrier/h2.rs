@@ -410,13 +410,24 @@ impl H2 {
 
     fn feed(&mut self, cx: &mut Cx<'_>, dir: Dir, bytes: &[u8]) {
         let mut evs = std::mem::take(&mut self.events);
+        if cx.cfg.layers {
+            self.conn.teach();
+        }
         self.conn.feed(dir, bytes, &mut evs);
         self.handle(cx, &mut evs);
         self.events = evs;
     }
 
     fn handle(&mut self, cx: &mut Cx<'_>, evs: &mut Vec<h2::Event>) {
+        let mut reps = if cx.cfg.layers {
+            self.conn.take_representations()
+        } else {
+            Vec::new()
+        };
         for ev in evs.drain(..) {
+            if cx.cfg.layers {
+                self.layer(cx, &ev, &mut reps);
+            }
             match ev {
                 h2::Event::Headers {
                     from,
@@ -444,6 +455,107 @@ impl H2 {
                 | h2::Event::StreamClosed { .. } => {}
             }
         }
+    }
+
+    /// `explain`: the frame as a layer record (before it is acted on, so a
+    /// DATA frame's WebSocket offset is where its bytes go).
+    fn layer(
+        &self,
+        cx: &mut Cx<'_>,
+        ev: &h2::Event,
+        reps: &mut Vec<(Dir, u32, Vec<h2::hpack::Rep>)>,
+    ) {
+        use crate::layer::{Layer, LayerRecord};
+        let text = |b: &Option<Vec<u8>>| {
+            b.as_deref()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+        };
+        let (stream, layer) = match ev {
+            h2::Event::Preface { .. } => (0, Layer::H2Preface),
+            h2::Event::Frame {
+                from,
+                header,
+                offset,
+            } => (
+                header.stream_id,
+                Layer::H2Frame {
+                    from: *from,
+                    kind: header.kind,
+                    flags: header.flags,
+                    stream: header.stream_id,
+                    length: header.length,
+                    offset: *offset,
+                },
+            ),
+            h2::Event::Settings {
+                from, ack, values, ..
+            } => (
+                0,
+                Layer::H2Settings {
+                    from: *from,
+                    ack: *ack,
+                    values: values.clone(),
+                },
+            ),
+            h2::Event::Headers {
+                from,
+                stream,
+                fields,
+                end_stream,
+                ..
+            } => {
+                let r = match reps.iter().position(|r| r.0 == *from && r.1 == *stream) {
+                    Some(i) => reps.remove(i).2,
+                    None => Vec::new(),
+                };
+                (
+                    *stream,
+                    Layer::H2Headers {
+                        from: *from,
+                        stream: *stream,
+                        fields: fields
+                            .iter()
+                            .map(|f| (text(&f.name), text(&f.value)))
+                            .collect(),
+                        reps: r,
+                        end_stream: *end_stream,
+                    },
+                )
+            }
+            h2::Event::Data {
+                from,
+                stream,
+                data,
+                end_stream,
+                ..
+            } => (
+                *stream,
+                Layer::H2Data {
+                    from: *from,
+                    stream: *stream,
+                    len: data.len(),
+                    end_stream: *end_stream,
+                    ws_offset: self
+                        .streams
+                        .get(stream)
+                        .and_then(|s| s.ws.as_ref())
+                        .map(|ws| ws.offset[from.index()]),
+                },
+            ),
+            _ => return,
+        };
+        let session = if stream == 0 {
+            cx.link.session()
+        } else {
+            self.session(cx.link, stream)
+        };
+        let rec = LayerRecord {
+            session,
+            packet: cx.packet,
+            ts: cx.ts,
+            layer,
+        };
+        cx.emit(Event::Layer(&rec));
     }
 
     fn finding(&mut self, cx: &mut Cx<'_>, f: H2Finding) {

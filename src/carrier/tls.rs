@@ -295,7 +295,11 @@ impl Carrier for TlsCarrier {
         let dir = link.dir_of(side);
         // Decryption needs the ClientHello (its random finds the secrets).
         if first && dir == Some(Dir::Client) && is_client_hello(bytes) && self.conn.is_none() {
-            self.conn = Some(Box::new(TlsConn::new()));
+            let mut conn = TlsConn::new();
+            if cx.cfg.layers {
+                conn.teach();
+            }
+            self.conn = Some(Box::new(conn));
         }
         if self.conn.is_none() || dir.is_none() {
             return;
@@ -312,6 +316,18 @@ impl Carrier for TlsCarrier {
             let keys = cx.cfg.keylog.read();
             let events = &mut self.events;
             conn.feed(dir, bytes, cx.packet, &keys, &mut |e| events.push(e));
+        }
+        if cx.cfg.layers {
+            // `explain`: the first application record of each direction.
+            for t in conn.take_taught() {
+                let rec = crate::layer::LayerRecord {
+                    session: cx.link.session(),
+                    packet: t.packet,
+                    ts: cx.ts,
+                    layer: crate::layer::Layer::Tls(Box::new(t)),
+                };
+                cx.emit(Event::Layer(&rec));
+            }
         }
         self.drain(cx);
     }

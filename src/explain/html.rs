@@ -573,6 +573,13 @@ pub fn frame(out: &mut String, f: &FrameEx, n: usize, drawn: bool) {
             String::new()
         }
     );
+    if let Some(c) = &f.h2 {
+        let _ = writeln!(
+            out,
+            "<p class=\"meaning\">{}</p>",
+            esc(&super::h2::carry_text(c))
+        );
+    }
     let _ = writeln!(
         out,
         "<p>Header bytes: <code>{}</code></p>",
@@ -691,6 +698,12 @@ pub fn head(w: &Walkthrough, out: &mut String) {
     }
     out.push_str("<h2 id=\"glance\">The connection at a glance</h2>\n");
     sequence(out, w);
+    if let Some(t) = &w.tls {
+        super::tls::html(out, t);
+    }
+    if let Some(h) = &w.h2 {
+        super::h2::html(out, h);
+    }
     if let Some(h) = &w.handshake {
         out.push_str("<h2 id=\"handshake\">The opening handshake</h2>\n");
         head_table(
@@ -746,6 +759,12 @@ fn nav(out: &mut String, w: &Walkthrough) {
             out.push_str("<a href=\"#accept\">accept key</a>");
         }
     }
+    if w.tls.is_some() {
+        out.push_str("<a href=\"#tls\">TLS</a>");
+    }
+    if w.h2.is_some() {
+        out.push_str("<a href=\"#h2\">HTTP/2</a>");
+    }
     out.push_str("<a href=\"#frames\">frames</a><a href=\"#messages\">messages</a><a href=\"#pings\">ping and pong</a><a href=\"#findings\">findings</a><a href=\"#push\">server push</a>");
     if !w.frames.is_empty() {
         let _ = write!(
@@ -787,6 +806,14 @@ pub fn tail(w: &Walkthrough, out: &mut String) {
     if w.messages.is_empty() {
         out.push_str("<p>No data message in what was shown.</p>\n");
     } else {
+        if let Some(p) = w.app_protocol {
+            let _ = writeln!(
+                out,
+                "<p class=\"meaning\">Subprotocol <b>{}</b>: {}. Each unit is listed under the message that completed it, as <code>wsdissect app</code> shows it.</p>",
+                esc(p),
+                esc(super::app::protocol_meaning(p))
+            );
+        }
         out.push_str("<table><tr><th>#</th><th>from</th><th>type</th><th>frames</th><th>bytes</th><th>content</th></tr>");
         for m in &w.messages {
             let frames = m
@@ -810,7 +837,7 @@ pub fn tail(w: &Walkthrough, out: &mut String) {
                 if m.compressed { " (compressed)" } else { "" },
                 frames,
                 m.len,
-                content
+                content + &super::app::html_units(m, w.app_protocol)
             );
         }
         out.push_str("</table>\n");

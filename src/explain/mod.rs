@@ -5,8 +5,11 @@
 //! (the accept key's SHA-1 and base64, each header bit, the length form, the
 //! unmasking XOR). The text, HTML and JSON renderers only lay it out.
 
+pub mod app;
+pub mod h2;
 pub mod html;
 pub mod text;
+pub mod tls;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -51,6 +54,9 @@ pub struct Selection {
     pub packet: Option<u64>,
     /// At most this many frames in detail.
     pub max_frames: Option<usize>,
+    /// The HTTP/2 stream of the WebSocket session (several may share a
+    /// connection); else the connection's first.
+    pub stream: Option<u32>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -176,6 +182,9 @@ pub struct FrameEx {
     pub close_reason: Option<String>,
     /// The message this frame belongs to (1-based), for data frames.
     pub message: Option<usize>,
+    /// Over HTTP/2: the stream and the DATA frames that carried it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub h2: Option<h2::CarryEx>,
     pub findings: Vec<&'static str>,
     /// Ready to be written (a data frame waits for its message to complete).
     #[serde(skip)]
@@ -204,6 +213,21 @@ pub struct MessageEx {
     /// How many of the message's `len` bytes `shown` shows.
     pub shown_bytes: u64,
     pub findings: Vec<&'static str>,
+    /// The subprotocol units this message completed (the app stage's
+    /// records, see [`app`]).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub app: Vec<app::AppEx>,
+    /// Units past [`app::MAX_UNITS`], counted.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub app_more: u64,
+    /// Longer than explain keeps (64 KiB): not given to the subprotocol
+    /// decoder here (`wsdissect app` decodes it).
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub app_cut: bool,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -288,7 +312,26 @@ pub struct Walkthrough {
     pub tcp: Vec<TcpMarkEx>,
     /// The capture's first packet (epoch seconds): the base of relative times.
     pub t0: f64,
+    /// The subprotocol decoded beside the messages (the app stage's).
+    #[serde(skip)]
+    pub app_protocol: Option<&'static str>,
+    /// At the start: the TLS layer beneath (records decrypted step by step).
+    #[serde(skip)]
+    pub tls: Option<tls::TlsEx>,
+    /// At the start: the HTTP/2 layer beneath (the extended CONNECT).
+    #[serde(skip)]
+    pub h2: Option<h2::H2Ex>,
 }
+
+/// What the carriers beneath showed of one connection (layer records).
+#[derive(Debug, Default)]
+struct ConnLayers {
+    tls: Vec<crate::tlscore::TlsTeach>,
+    h2: h2::H2Log,
+}
+
+/// Connections whose layers are kept before one is chosen.
+const MAX_PENDING_LAYERS: usize = 256;
 
 /// A frame carried by several TCP segments.
 #[derive(Debug, Clone, Serialize)]
@@ -491,6 +534,12 @@ pub struct ExplainSink<'a> {
     /// The same for connections not (yet) chosen, the oldest forgotten first.
     pending_tcp: HashMap<u64, PendingTcp>,
     pending_tcp_order: VecDeque<u64>,
+    /// The subprotocol the app stage decoded on the chosen session.
+    app_protocol: Option<&'static str>,
+    /// Layers (TLS, HTTP/2) of the chosen connection, and of those that
+    /// may still be chosen.
+    layers: ConnLayers,
+    pending_layers: HashMap<u64, ConnLayers>,
 }
 
 impl<'a> ExplainSink<'a> {
@@ -535,6 +584,9 @@ impl<'a> ExplainSink<'a> {
             response_at: None,
             pending_tcp: HashMap::new(),
             pending_tcp_order: VecDeque::new(),
+            app_protocol: None,
+            layers: ConnLayers::default(),
+            pending_layers: HashMap::new(),
         }
     }
 
@@ -557,8 +609,74 @@ impl<'a> ExplainSink<'a> {
         self.chosen.is_some_and(|x| x.conn == c.conn)
     }
 
+    /// The chosen WebSocket session itself (over HTTP/2: its stream).
+    fn is_chosen_session(&self, c: &SessionRef) -> bool {
+        self.chosen
+            .is_some_and(|x| x.conn == c.conn && x.stream == c.stream)
+    }
+
+    /// `--stream`: whether a session may be the one asked for.
+    fn stream_ok(&self, c: &SessionRef) -> bool {
+        self.sel.stream.is_none_or(|s| c.stream == Some(s))
+    }
+
+    /// A layer record (TLS, HTTP/2) of the chosen connection, or of one
+    /// that may still be chosen.
+    fn layer(&mut self, l: &crate::layer::LayerRecord) {
+        let conn = l.session.conn;
+        let target = if self.is_chosen(&l.session) {
+            &mut self.layers
+        } else if self.chosen.is_none() && self.sel.conn.is_none_or(|id| id == conn) {
+            if !self.pending_layers.contains_key(&conn)
+                && self.pending_layers.len() >= MAX_PENDING_LAYERS
+            {
+                return;
+            }
+            self.pending_layers.entry(conn).or_default()
+        } else {
+            return;
+        };
+        match &l.layer {
+            crate::layer::Layer::Tls(t) => {
+                if target.tls.len() < 2 {
+                    target.tls.push((**t).clone());
+                }
+            }
+            other => target.h2.add(l.packet, other),
+        }
+    }
+
+    /// The layers' sections, for the start of the walkthrough.
+    fn layers_shown(&self) -> (Option<tls::TlsEx>, Option<h2::H2Ex>) {
+        if self.focused() {
+            return (None, None);
+        }
+        let t = self.layers.tls.first().map(|first| {
+            let mut ex = tls::tls_ex(first);
+            let mut recs: Vec<&crate::tlscore::TlsTeach> = self.layers.tls.iter().collect();
+            recs.sort_by_key(|t| t.dir.index());
+            for r in recs {
+                match tls::record_ex(r) {
+                    Ok(x) => ex.records.push(x),
+                    Err(e) => ex.notes.push(e),
+                }
+            }
+            ex
+        });
+        let h = match self.chosen.and_then(|c| c.stream) {
+            Some(s) if self.layers.h2.seen => Some(self.layers.h2.ex(s)),
+            _ => None,
+        };
+        (t, h)
+    }
+
     fn choose(&mut self, c: SessionRef) {
         self.chosen = Some(c);
+        self.layers = self.pending_layers.remove(&c.conn).unwrap_or_default();
+        self.pending_layers = HashMap::new();
+        if let Some(s) = c.stream {
+            self.layers.h2.follow(s);
+        }
         if let Some(hs) = self.pending.remove(&c.conn) {
             self.deflate = hs.deflate.is_some();
             self.hs = Some(hs);
@@ -720,12 +838,12 @@ impl<'a> ExplainSink<'a> {
     }
 
     fn handshake(&mut self, c: SessionRef, hs: &Handshake) {
-        if self.is_chosen(&c) {
+        if self.is_chosen_session(&c) {
             self.deflate = hs.deflate.is_some();
             self.hs = Some(hs.clone());
             return;
         }
-        if !self.may_choose(&c) {
+        if !self.may_choose(&c) || !self.stream_ok(&c) {
             return;
         }
         let by_packet = self
@@ -755,13 +873,13 @@ impl<'a> ExplainSink<'a> {
     }
 
     fn frame(&mut self, f: &FrameRecord<'_>) {
-        if !self.is_chosen(&f.session) {
+        if !self.is_chosen_session(&f.session) {
             let covers = self
                 .sel
                 .packet
                 .is_none_or(|p| f.first_packet <= p && p <= f.packet);
             let by_id = self.sel.conn == Some(f.session.conn);
-            if !self.may_choose(&f.session) {
+            if !self.may_choose(&f.session) || !self.stream_ok(&f.session) {
                 return;
             }
             if !(covers || by_id) {
@@ -829,6 +947,10 @@ impl<'a> ExplainSink<'a> {
         }
         let mut ex = frame_ex(index, f, self.deflate, self.base_ts());
         ex.settled = settled;
+        if f.session.stream.is_some() {
+            let end = f.offset + f.header.header_len as u64 + f.header.payload_len;
+            ex.h2 = self.layers.h2.carry(f.from, f.offset, end);
+        }
         if self.recent.len() >= RECENT_FRAMES {
             self.recent.pop_front();
         }
@@ -845,7 +967,7 @@ impl<'a> ExplainSink<'a> {
     }
 
     fn message(&mut self, m: &MessageRecord<'_>) {
-        if !self.is_chosen(&m.session) {
+        if !self.is_chosen_session(&m.session) {
             self.candidate_message(m);
             return;
         }
@@ -905,8 +1027,37 @@ impl<'a> ExplainSink<'a> {
             shown,
             shown_bytes,
             findings: m.findings.iter().map(|c| c.as_str()).collect(),
+            app: Vec::new(),
+            app_more: 0,
+            // Only where a subprotocol is decoded (or will be, by the handshake).
+            app_cut: m.decodable
+                && !m.data_complete
+                && (self.app_protocol.is_some()
+                    || self.hs.as_ref().is_some_and(|h| {
+                        crate::app::dispatch(h.subprotocol.as_deref(), Some(&h.path), None)
+                            .is_some()
+                    })),
         });
         self.drain(false);
+    }
+
+    /// A subprotocol unit of the chosen session: beside the message of its
+    /// direction that completed it (the latest, as the app stage derives
+    /// its records from each message as it completes).
+    fn app(&mut self, r: &crate::app::AppRecord) {
+        let Some(ch) = self.chosen else { return };
+        if r.conn != ch.conn || r.stream != ch.stream.map(u64::from) {
+            return;
+        }
+        self.app_protocol.get_or_insert(r.protocol);
+        let d = app::dir_of(r);
+        if let Some(m) = self.messages.iter_mut().rev().find(|m| m.from == d) {
+            if m.app.len() < app::MAX_UNITS {
+                m.app.push(app::app_ex(r));
+            } else {
+                m.app_more += 1;
+            }
+        }
     }
 
     fn finding(&mut self, f: &Finding) {
@@ -1011,6 +1162,13 @@ impl<'a> ExplainSink<'a> {
     fn not_found(&self) -> Option<String> {
         if self.chosen.is_none() {
             Some(match (&self.sel.conn, &self.sel.packet) {
+                _ if self.sel.stream.is_some() => format!(
+                    "no WebSocket session on HTTP/2 stream {} in this capture{}",
+                    self.sel.stream.unwrap_or_default(),
+                    self.sel
+                        .conn
+                        .map_or(String::new(), |c| format!(" (connection {c})"))
+                ),
                 (Some(c), _) => {
                     format!("connection {c} is not a WebSocket connection in this capture")
                 }
@@ -1037,7 +1195,7 @@ impl<'a> ExplainSink<'a> {
     fn start(&mut self, ended: bool) {
         self.started = true;
         self.span_at_start = self.summary.is_some();
-        let w = Walkthrough {
+        let mut w = Walkthrough {
             capture: self.capture.clone(),
             conn: self.conn_info(),
             handshake: self.handshake_shown(),
@@ -1062,7 +1220,11 @@ impl<'a> ExplainSink<'a> {
             span_at_start: self.span_at_start,
             tcp: self.tcp_marks(),
             t0: self.base_ts(),
+            app_protocol: self.app_protocol,
+            tls: None,
+            h2: None,
         };
+        (w.tls, w.h2) = self.layers_shown();
         self.drawn = w.frames.len();
         let mut out = String::new();
         match self.format {
@@ -1157,6 +1319,9 @@ impl<'a> ExplainSink<'a> {
             span_at_start: self.span_at_start,
             tcp: self.tcp_marks(),
             t0: self.base_ts(),
+            app_protocol: self.app_protocol,
+            tls: None,
+            h2: None,
         };
         let mut out = String::new();
         match self.format {
@@ -1192,6 +1357,7 @@ impl Sink for ExplainSink<'_> {
                     self.pending.remove(&s.session.conn);
                     self.pending_findings.remove(&s.session.conn);
                     self.pending_tcp.remove(&s.session.conn);
+                    self.pending_layers.remove(&s.session.conn);
                     self.cands.remove(&s.session.conn);
                 }
             }
@@ -1201,7 +1367,9 @@ impl Sink for ExplainSink<'_> {
                     self.tcp_event(&h.session, None, Some((h.packet, h.ts)));
                 }
             }
-            Event::HttpBody(_) | Event::HttpEnd(_) | Event::Sse(_) | Event::App(_) => {}
+            Event::App(r) => self.app(r),
+            Event::Layer(l) => self.layer(l),
+            Event::HttpBody(_) | Event::HttpEnd(_) | Event::Sse(_) => {}
         }
         std::ops::ControlFlow::Continue(())
     }
@@ -1326,13 +1494,26 @@ fn headers_ex(h: &HttpHead, request: bool) -> Vec<HeaderEx> {
 
 fn handshake_ex(hs: &Handshake) -> HandshakeEx {
     let req = &hs.request;
-    let request_line = format!(
-        "{} {} HTTP/1.{}",
-        req.method.as_deref().unwrap_or("?"),
-        req.path.as_deref().unwrap_or("?"),
-        req.version
-    );
+    let h2 = hs.kind == handshake::UpgradeKind::ExtendedConnect;
+    let request_line = if h2 {
+        // RFC 8441: pseudo-header fields of an HTTP/2 HEADERS frame.
+        format!(
+            "{} {} (HTTP/2 extended CONNECT, :protocol websocket)",
+            req.method.as_deref().unwrap_or("?"),
+            req.path.as_deref().unwrap_or("?")
+        )
+    } else {
+        format!(
+            "{} {} HTTP/1.{}",
+            req.method.as_deref().unwrap_or("?"),
+            req.path.as_deref().unwrap_or("?"),
+            req.version
+        )
+    };
     let response_line = hs.response.as_ref().map(|r| {
+        if h2 {
+            return format!("HTTP/2 :status {}", r.status.unwrap_or(0));
+        }
         format!(
             "HTTP/1.{} {} {}",
             r.version,
@@ -1353,6 +1534,12 @@ fn handshake_ex(hs: &Handshake) -> HandshakeEx {
             "101 Switching Protocols: from the next byte on, both sides speak WebSocket frames"
                 .to_string(),
         ),
+        Some(s) if h2 && (200..300).contains(&s) => negotiated.push(format!(
+            "{s} on an extended CONNECT (RFC 8441 section 5): the stream is a WebSocket from its next DATA byte on; the HTTP/2 connection goes on carrying other streams"
+        )),
+        Some(s) if h2 => negotiated.push(format!(
+            "{s}: the server refused the extended CONNECT; the stream carries no WebSocket"
+        )),
         Some(s) => negotiated.push(format!(
             "{s}: the server refused the upgrade; the connection stays HTTP"
         )),
@@ -1635,6 +1822,7 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
             .close_reason
             .map(|r| String::from_utf8_lossy(r).into_owned()),
         message: None,
+        h2: None,
         findings: f.findings.iter().map(|c| c.as_str()).collect(),
         settled: true,
         header_bytes: f.header_bytes.to_vec(),
@@ -1772,6 +1960,12 @@ fn json_head(w: &Walkthrough, ended: bool, out: &mut String) {
             not_found: &w.not_found,
         },
     );
+    if let Some(t) = &w.tls {
+        json_record(out, "explain-tls", t);
+    }
+    if let Some(h) = &w.h2 {
+        json_record(out, "explain-h2", h);
+    }
     if let Some(h) = &w.handshake {
         json_record(out, "explain-handshake", h);
     }

@@ -70,7 +70,7 @@ pub fn term(s: &str) -> Cow<'_, str> {
 
 /// Appends `text` wrapped to WIDTH, the first line after `lead` (already
 /// `indent` columns wide), the others indented by `indent`.
-fn wrapped(out: &mut String, lead: &str, indent: usize, text: &str) {
+pub(super) fn wrapped(out: &mut String, lead: &str, indent: usize, text: &str) {
     let mut col = lead.chars().count().max(indent);
     out.push_str(lead);
     // Words longer than a line are cut into line-sized pieces.
@@ -142,7 +142,32 @@ pub fn head(w: &Walkthrough, st: Style, out: &mut String) -> usize {
     let _ = writeln!(out, "   client  {}   ({})", c.client, c.client_by);
     let _ = writeln!(out, "   server  {}", c.server);
     span(out, w, "   packets");
-    if let Some(h) = &w.handshake {
+    if let Some(t) = &w.tls {
+        heading(
+            out,
+            st,
+            next(),
+            "The TLS layer, decrypted step by step (RFC 8446, RFC 5246)",
+        );
+        super::tls::text(out, t);
+    }
+    if let Some(h) = &w.h2 {
+        heading(
+            out,
+            st,
+            next(),
+            "HTTP/2 beneath the WebSocket (RFC 9113, RFC 8441)",
+        );
+        super::h2::text(out, h);
+    }
+    if let (Some(h), Some(_)) = (&w.handshake, &w.h2) {
+        // Over HTTP/2 the HEADERS above were the handshake: what it settled.
+        let _ = writeln!(out);
+        for n in &h.negotiated {
+            wrapped(out, "   • ", 5, &term(n));
+        }
+    }
+    if let Some(h) = w.handshake.as_ref().filter(|_| w.h2.is_none()) {
         heading(
             out,
             st,
@@ -264,6 +289,17 @@ pub fn tail(w: &Walkthrough, st: Style, sections: usize, out: &mut String) {
     }
     if !w.messages.is_empty() {
         heading(out, st, next(), "From frames to messages (section 5.4)");
+        if let Some(p) = w.app_protocol {
+            wrapped(
+                out,
+                "   ",
+                3,
+                &format!(
+                    "Subprotocol {p}: {}. Each unit is shown under the message that completed it (⤷), as `wsdissect app` lists it.",
+                    super::app::protocol_meaning(p)
+                ),
+            );
+        }
         for m in &w.messages {
             let frames = super::ranges(&m.frames);
             let how = if m.frames.len() == 1 {
@@ -299,6 +335,7 @@ pub fn tail(w: &Walkthrough, st: Style, sections: usize, out: &mut String) {
             if !inline {
                 payload_block(out, st, m.kind, &m.shown, 5, 6, false);
             }
+            super::app::text_units(out, m, w.app_protocol);
             if !m.findings.is_empty() {
                 let _ = writeln!(
                     out,
@@ -597,6 +634,9 @@ pub fn frame(out: &mut String, st: Style, f: &FrameEx, first: bool) {
             f.ts
         ))
     );
+    if let Some(c) = &f.h2 {
+        wrapped(out, "   ", 5, &super::h2::carry_text(c));
+    }
     let _ = writeln!(out, "   header bytes: {}", f.header_hex);
     diagram(out, st, f, first);
     for x in &f.fields {

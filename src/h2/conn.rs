@@ -221,7 +221,14 @@ pub struct Connection {
     from_start: bool,
     streams_capped: bool,
     items: Vec<Item>,
+    /// Teaching (`explain`): each header block's representations, kept
+    /// until [`Connection::take_representations`].
+    teach: bool,
+    taught: Vec<(Dir, u32, Vec<hpack::Rep>)>,
 }
+
+/// Header blocks' representations held for teaching between two takes.
+const MAX_TAUGHT: usize = 256;
 
 impl Connection {
     pub fn new(start: Start, limits: ConnLimits) -> Self {
@@ -261,6 +268,8 @@ impl Connection {
             from_start,
             streams_capped: false,
             items: Vec::new(),
+            teach: false,
+            taught: Vec::new(),
         };
         if let Start::Upgrade { .. } = start {
             let mut s = StreamInfo::new(1);
@@ -269,6 +278,18 @@ impl Connection {
             c.highest[0] = 1;
         }
         c
+    }
+
+    /// Keep each header block's representations (RFC 7541 section 6) for
+    /// [`Connection::take_representations`] (`explain`).
+    pub fn teach(&mut self) {
+        self.teach = true;
+    }
+
+    /// The representations of the header blocks decoded since the last
+    /// call: (direction, stream, representations), in order.
+    pub fn take_representations(&mut self) -> Vec<(Dir, u32, Vec<hpack::Rep>)> {
+        std::mem::take(&mut self.taught)
     }
 
     /// A stream still open (or half-closed).
@@ -654,6 +675,10 @@ impl Connection {
     fn header_block(&mut self, from: Dir, b: frame::HeaderBlock, out: &mut Vec<Event>) {
         let decoded = self.hpack[from.index()].decode(&b.block);
         let target = b.promised.unwrap_or(b.stream_id);
+        if self.teach && self.taught.len() < MAX_TAUGHT {
+            self.taught
+                .push((from, target, hpack::representations(&b.block)));
+        }
         // One no-context finding per block, however many references.
         let unknown: Vec<String> = decoded
             .signals

@@ -1035,3 +1035,83 @@ mod tests {
         assert_eq!(d.len(), 0);
     }
 }
+
+/// How one field of a header block was represented on the wire (RFC 7541
+/// section 6), for teaching (`explain`). Read by [`representations`], which
+/// walks the representations' prefixes and string lengths only: the
+/// names and values themselves come from [`Decoder::decode`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rep {
+    /// 6.1: the whole field is entry `index` of the static (1-61) or the
+    /// dynamic table (62 and up).
+    Indexed { index: usize },
+    /// 6.2: a literal value; the name is entry `name_index` or (0) a literal
+    /// too. `indexing`: `incremental` (6.2.1, added to the dynamic
+    /// table), `without` (6.2.2) or `never` (6.2.3).
+    Literal {
+        indexing: &'static str,
+        name_index: usize,
+        name_huffman: bool,
+        value_huffman: bool,
+        value_len: usize,
+        /// Bytes of the whole representation.
+        wire_len: usize,
+    },
+    /// 6.3: a dynamic table size update.
+    SizeUpdate { size: usize },
+}
+
+/// The representations of a header block, in order; stops at the first
+/// that does not parse. Bounded by the block's length.
+pub fn representations(block: &[u8]) -> Vec<Rep> {
+    fn string(block: &[u8], pos: &mut usize) -> Option<(bool, usize)> {
+        let h = block.get(*pos)? & 0x80 != 0;
+        let len = decode_int(block, pos, 7).ok()?;
+        *pos = pos.checked_add(len).filter(|&e| e <= block.len())?;
+        Some((h, len))
+    }
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    while let Some(&b) = block.get(pos) {
+        let at = pos;
+        let rep = if b & 0x80 != 0 {
+            decode_int(block, &mut pos, 7)
+                .ok()
+                .map(|index| Rep::Indexed { index })
+        } else if b & 0xe0 == 0x20 {
+            decode_int(block, &mut pos, 5)
+                .ok()
+                .map(|size| Rep::SizeUpdate { size })
+        } else {
+            let (prefix, indexing) = if b & 0xc0 == 0x40 {
+                (6, "incremental")
+            } else if b & 0xf0 == 0x10 {
+                (4, "never")
+            } else {
+                (4, "without")
+            };
+            (|| {
+                let name_index = decode_int(block, &mut pos, prefix).ok()?;
+                let name_huffman = if name_index == 0 {
+                    string(block, &mut pos)?.0
+                } else {
+                    false
+                };
+                let (value_huffman, value_len) = string(block, &mut pos)?;
+                Some(Rep::Literal {
+                    indexing,
+                    name_index,
+                    name_huffman,
+                    value_huffman,
+                    value_len,
+                    wire_len: pos - at,
+                })
+            })()
+        };
+        match rep {
+            Some(r) => out.push(r),
+            None => break,
+        }
+    }
+    out
+}

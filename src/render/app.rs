@@ -314,7 +314,7 @@ fn text(v: &Value) -> String {
 
 /// The table's last column: what the unit is about (topic, destination,
 /// event, id), then its details and payload; terminal-safe.
-fn what(r: &AppRecord, payload: PayloadMode) -> String {
+pub fn what(r: &AppRecord, payload: PayloadMode) -> String {
     let g = |k: &str| r.get(k);
     let mut parts: Vec<String> = Vec::new();
     match r.protocol {

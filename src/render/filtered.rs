@@ -451,7 +451,8 @@ pub fn event_matches(
         | Event::Tcp(_)
         | Event::HttpHead(_)
         | Event::HttpBody(_)
-        | Event::HttpEnd(_) => true,
+        | Event::HttpEnd(_)
+        | Event::Layer(_) => true,
     }
 }
 

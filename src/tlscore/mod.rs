@@ -116,6 +116,57 @@ pub enum TlsEvent {
     Finding(TlsFinding),
 }
 
+/// For teaching (`explain`): a direction's first record that decrypted to
+/// application data, as it was on the wire, with what is needed to decrypt
+/// it again step by step (the hellos, the secrets the key log gave, the
+/// record sequence number it was opened with).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TlsTeach {
+    pub dir: Dir,
+    pub client_hello: ClientHello,
+    pub server_hello: ServerHello,
+    /// The packets that completed the ClientHello and the ServerHello.
+    pub hello_packets: [Option<u64>; 2],
+    pub secrets: Secrets,
+    /// The record header and its protected content, as on the wire.
+    pub header: [u8; 5],
+    pub body: Vec<u8>,
+    pub seq: u64,
+    /// The packet that completed the record.
+    pub packet: u64,
+}
+
+/// How a suite protects records, for teaching: its hash (HKDF or PRF), and
+/// an AEAD or AES-CBC with an HMAC.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SuiteInfo {
+    pub hash: HashAlg,
+    pub aead: Option<AeadAlg>,
+    /// AES-CBC: key length and MAC.
+    pub cbc: Option<(usize, MacAlg)>,
+}
+
+/// The protection of suite `id` under `version` (0x0304 for TLS 1.3).
+pub fn suite_info(version: u16, id: u16) -> Option<SuiteInfo> {
+    let s = if version == 0x0304 {
+        tls13_suite(id)?
+    } else {
+        tls12_suite(id)?
+    };
+    Some(match s.prot {
+        Protection::Aead(a) => SuiteInfo {
+            hash: s.hash,
+            aead: Some(a),
+            cbc: None,
+        },
+        Protection::Cbc { key_len, mac } => SuiteInfo {
+            hash: s.hash,
+            aead: None,
+            cbc: Some((key_len, mac)),
+        },
+    })
+}
+
 /// The `tls` object of DESIGN.md's `handshake` and `conn` records.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TlsSummary {
@@ -354,6 +405,11 @@ pub struct TlsConn {
     decrypted: bool,
     ee_alpn: Option<String>,
     finished: bool,
+    /// Teaching: report each direction's first application record once.
+    teach: bool,
+    taught: [bool; 2],
+    hello_packets: [Option<u64>; 2],
+    teach_out: Vec<TlsTeach>,
 }
 
 impl Default for TlsConn {
@@ -382,7 +438,22 @@ impl TlsConn {
             decrypted: false,
             ee_alpn: None,
             finished: false,
+            teach: false,
+            taught: [false; 2],
+            hello_packets: [None; 2],
+            teach_out: Vec::new(),
         }
+    }
+
+    /// Keep each direction's first application record for
+    /// [`TlsConn::take_taught`] (for `explain`; one copy of one record each).
+    pub fn teach(&mut self) {
+        self.teach = true;
+    }
+
+    /// The first application records kept since the last call (see [`TlsConn::teach`]).
+    pub fn take_taught(&mut self) -> Vec<TlsTeach> {
+        std::mem::take(&mut self.teach_out)
     }
 
     /// The ClientHello's random, once seen (the key log lookup key).
@@ -602,12 +673,34 @@ impl TlsConn {
                 && !self.halves[i].app
                 && self.halves[i].seq == 0;
             let backup = early_possible.then(|| body.to_vec());
+            let teach = (self.teach && !self.taught[i] && (self.halves[i].app || !self.is_tls13()))
+                .then(|| body.to_vec());
             let h = &mut self.halves[i];
             let Some(k) = h.keys.as_ref() else { return };
+            let seq = h.seq;
             match k.open(header, body, h.seq) {
                 Ok(op) => {
                     h.seq += 1;
                     self.decrypted = true;
+                    if op.content_type == CT_APPLICATION_DATA
+                        && op.end > op.start
+                        && let Some(wire) = teach
+                        && let (Some(ch), Some(sh), Some(sec)) =
+                            (&self.client_hello, &self.server_hello, &self.secrets)
+                    {
+                        self.taught[i] = true;
+                        self.teach_out.push(TlsTeach {
+                            dir: d,
+                            client_hello: ch.clone(),
+                            server_hello: sh.clone(),
+                            hello_packets: self.hello_packets,
+                            secrets: sec.clone(),
+                            header: *header,
+                            body: wire,
+                            seq,
+                            packet,
+                        });
+                    }
                     if op.content_type == CT_APPLICATION_DATA && op.end > op.start {
                         // The record's own buffer becomes the plaintext: no copy.
                         let mut data = std::mem::take(body);
@@ -732,6 +825,7 @@ impl TlsConn {
             (Dir::Client, handshake::HS_CLIENT_HELLO) => {
                 if let Some(ch) = handshake::parse_client_hello(msg) {
                     self.client_hello = Some(ch);
+                    self.hello_packets[0] = Some(packet);
                 }
             }
             (Dir::Server, handshake::HS_SERVER_HELLO) => {
@@ -744,6 +838,7 @@ impl TlsConn {
                 }
                 let sh_version = sh.version;
                 self.server_hello = Some(sh);
+                self.hello_packets[1] = Some(packet);
                 self.start_keys(sh_version, packet, keys, out);
             }
             (Dir::Server, handshake::HS_ENCRYPTED_EXTENSIONS) => {
