@@ -38,6 +38,9 @@ pub struct Config {
     /// `--decode-as`: the subprotocol every WebSocket session is decoded
     /// as by the app stage (else the negotiated one, if any).
     pub decode_as: Option<crate::app::Protocol>,
+    /// Send every TCP segment as an [`crate::event::Event::Segment`] (for
+    /// `explain`'s TCP section; off for every other consumer).
+    pub segment_log: bool,
 }
 
 impl Default for Config {
@@ -57,6 +60,7 @@ impl Default for Config {
             keep_message_data: true,
             keylog: crate::tlscore::KeyRing::default(),
             decode_as: None,
+            segment_log: false,
         }
     }
 }

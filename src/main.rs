@@ -940,6 +940,8 @@ fn explain(a: ExplainArgs) -> ExitCode {
     cfg.keep_message_data = true;
     cfg.max_frame_bytes = cfg.max_frame_bytes.min(64 << 10);
     cfg.max_message_bytes = cfg.max_message_bytes.min(64 << 10);
+    // The TCP section reads the connection's segments.
+    cfg.segment_log = true;
     let color = match a.color {
         ColorWhen::Always => true,
         ColorWhen::Never => false,

@@ -39,6 +39,7 @@ pub mod kinds {
     pub const FINDING: u32 = 1 << 9;
     pub const CONN_END: u32 = 1 << 10;
     pub const APP: u32 = 1 << 11;
+    pub const SEGMENT: u32 = 1 << 12;
 }
 
 /// An event's kind as a bit of [`kinds`].
@@ -56,6 +57,7 @@ pub fn kind(ev: &Event<'_>) -> u32 {
         Event::Finding(_) => kinds::FINDING,
         Event::ConnEnd(_) => kinds::CONN_END,
         Event::App(_) => kinds::APP,
+        Event::Segment(_) => kinds::SEGMENT,
     }
 }
 
