@@ -44,6 +44,9 @@ pub struct Config {
     /// `explain`: the carriers (TLS, HTTP/2) report their layers as
     /// [`crate::event::Event::Layer`] records for the walkthrough.
     pub layers: bool,
+    /// Send every TCP segment as an [`crate::event::Event::Segment`] (for
+    /// `explain`'s TCP section; off for every other consumer).
+    pub segment_log: bool,
 }
 
 impl Default for Config {
@@ -65,6 +68,7 @@ impl Default for Config {
             keylog: crate::tlscore::KeyRing::default(),
             decode_as: None,
             layers: false,
+            segment_log: false,
         }
     }
 }

@@ -151,6 +151,41 @@ pub struct TcpRecord {
     pub kind: TcpKind,
 }
 
+/// Any TCP segment of any connection, as on the wire (sent only when
+/// [`crate::config::Config::segment_log`] asks for them: `explain` reads
+/// its connection's acknowledgments and keepalives from them).
+#[derive(Debug, Clone, Copy)]
+pub struct SegmentRecord {
+    /// The connection.
+    pub session: SessionRef,
+    /// Who sent it, once the client is known.
+    pub from: Option<Dir>,
+    /// Which side of the connection sent it: 0 sent its first packet.
+    pub side: u8,
+    /// Its packet.
+    pub packet: u64,
+    /// Its time.
+    pub ts: f64,
+    /// The sequence number.
+    pub seq: u32,
+    /// The acknowledgment number, when the ACK flag is set.
+    pub ack: Option<u32>,
+    /// The SYN flag.
+    pub syn: bool,
+    /// The FIN flag.
+    pub fin: bool,
+    /// The RST flag.
+    pub rst: bool,
+    /// The PSH flag.
+    pub psh: bool,
+    /// The window field as on the wire.
+    pub window: u16,
+    /// The window scale a SYN announced.
+    pub wscale: Option<u8>,
+    /// Payload bytes (the IP header's count, captured or not).
+    pub len: u32,
+}
+
 /// An event of the pipeline.
 #[derive(Debug, Clone, Copy)]
 pub enum Event<'a> {
@@ -158,6 +193,8 @@ pub enum Event<'a> {
     Start(&'a StartRecord),
     /// A TCP control segment.
     Tcp(&'a TcpRecord),
+    /// Any TCP segment (only with `Config::segment_log`).
+    Segment(&'a SegmentRecord),
     /// A WebSocket opening handshake, judged (after its findings).
     Handshake(SessionRef, &'a Handshake),
     /// An HTTP head.

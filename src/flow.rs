@@ -14,9 +14,10 @@ use foldhash::HashMap;
 
 use crate::carrier::{Host, Link};
 use crate::config::Config;
-use crate::event::{Event, Sink, TcpKind, TcpRecord};
-use crate::findings::{Code, Finding, Location};
+use crate::event::{Event, SegmentRecord, Sink, TcpKind, TcpRecord};
+use crate::findings::{Code, Dir, Finding, Location};
 use crate::packet::Segment;
+use crate::session::SessionRef;
 use crate::tcp::{HalfStream, TcpNote};
 
 /// Ended connections remembered (a few dozen bytes each).
@@ -77,6 +78,9 @@ pub struct FlowTable<'c> {
     /// do not open a new one; at most MAX_TOMBS, the oldest forgotten first.
     tombs: HashMap<Key, u64>,
     tomb_order: VecDeque<(Key, u64)>,
+    /// With `Config::segment_log`: the tombstones' connections (session and
+    /// first sender), so that their last segments are logged too.
+    tomb_links: HashMap<Key, (SessionRef, SocketAddr, Option<usize>)>,
 }
 
 impl<'c> FlowTable<'c> {
@@ -90,6 +94,7 @@ impl<'c> FlowTable<'c> {
             ooo_total: 0,
             tombs: HashMap::default(),
             tomb_order: VecDeque::new(),
+            tomb_links: HashMap::default(),
         }
     }
 
@@ -118,8 +123,16 @@ impl<'c> FlowTable<'c> {
         }
         if self.tombs.contains_key(&key) {
             if !seg.syn {
-                return; // a stray packet of a connection that ended
+                // A stray packet of a connection that ended.
+                if let Some(&(session, addr0, client_side)) = self.tomb_links.get(&key) {
+                    let side = usize::from(addr0 != seg.src);
+                    let from =
+                        client_side.map(|c| if c == side { Dir::Client } else { Dir::Server });
+                    segment_event(session, side, from, seg, number, ts, out);
+                }
+                return;
             }
+            self.tomb_links.remove(&key);
             self.tombs.remove(&key); // a new connection on the port pair
         }
         let pure_syn = seg.syn && seg.ack.is_none();
@@ -181,6 +194,11 @@ impl<'c> FlowTable<'c> {
             return;
         };
         let id = c.host.link.id;
+        if self.cfg.segment_log {
+            let l = &c.host.link;
+            self.tomb_links
+                .insert(key, (l.session(), l.addr[0], l.client_side));
+        }
         self.tombs.insert(key, id);
         self.tomb_order.push_back((key, id));
         while self.tomb_order.len() > MAX_TOMBS {
@@ -188,6 +206,7 @@ impl<'c> FlowTable<'c> {
                 && self.tombs.get(&k) == Some(&id)
             {
                 self.tombs.remove(&k);
+                self.tomb_links.remove(&k);
             }
         }
     }
@@ -256,6 +275,15 @@ fn drive(
     ooo_total: &mut usize,
     out: &mut dyn Sink,
 ) {
+    if cfg.segment_log {
+        let link = &conn.host.link;
+        let side = usize::from(link.addr[0] != seg.src);
+        let from = link.dir_of(side).or_else(|| {
+            // A first SYN tells the client before the flow table records it.
+            (seg.syn && seg.ack.is_none()).then_some(Dir::Client)
+        });
+        segment_event(link.session(), side, from, seg, number, ts, out);
+    }
     if conn.closed {
         return;
     }
@@ -274,6 +302,37 @@ fn drive(
         after = conn.held();
         *ooo_total += after;
     }
+}
+
+/// Sends the segment as it is (explain's TCP section reads them), the
+/// closing ACKs after a connection ended too.
+fn segment_event(
+    session: SessionRef,
+    side: usize,
+    from: Option<Dir>,
+    seg: &Segment<'_>,
+    number: u64,
+    ts: f64,
+    out: &mut dyn Sink,
+) {
+    let _ = out.event(Event::Segment(&SegmentRecord {
+        session,
+        from,
+        side: side as u8,
+        packet: number,
+        ts,
+        seq: seg.seq,
+        ack: seg.ack,
+        syn: seg.syn,
+        fin: seg.fin,
+        rst: seg.rst,
+        psh: seg.psh,
+        window: seg.window,
+        wscale: seg.wscale,
+        len: u32::try_from(seg.payload.len())
+            .unwrap_or(u32::MAX)
+            .saturating_add(seg.missing),
+    }));
 }
 
 fn drive_segment(

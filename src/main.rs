@@ -1192,6 +1192,8 @@ fn explain(a: ExplainArgs) -> ExitCode {
     cfg.max_message_bytes = cfg.max_message_bytes.min(64 << 10);
     // The TLS records and HTTP/2 frames beneath, for the walkthrough.
     cfg.layers = true;
+    // The TCP section reads the connection's segments.
+    cfg.segment_log = true;
     let color = match a.color {
         ColorWhen::Always => true,
         ColorWhen::Never => false,

@@ -74,6 +74,12 @@ pub struct Segment<'a> {
     pub payload: &'a [u8],
     /// Payload bytes the IP header declares but the capture cut off.
     pub missing: u32,
+    /// The PSH flag.
+    pub psh: bool,
+    /// The window field as on the wire (before any scaling).
+    pub window: u16,
+    /// The window scale option's shift count (SYN segments only).
+    pub wscale: Option<u8>,
 }
 
 /// One fragment of a fragmented IPv4 or IPv6 datagram that carries TCP.
@@ -208,6 +214,17 @@ fn segment<'a>(
         rst: tcp.rst(),
         payload: tcp.payload(),
         missing: u32::try_from(missing).unwrap_or(u32::MAX),
+        psh: tcp.psh(),
+        window: tcp.window_size(),
+        // Options are read only on SYNs, where the scale is announced.
+        wscale: if tcp.syn() {
+            tcp.options_iterator().find_map(|o| match o {
+                Ok(etherparse::TcpOptionElement::WindowScale(s)) => Some(s),
+                _ => None,
+            })
+        } else {
+            None
+        },
     }
 }
 

@@ -66,6 +66,8 @@ enum Item {
         at: usize,
         len: usize,
         missing: u32,
+        window: u16,
+        wscale: Option<u8>,
     },
     /// A capture-level finding (link type, IP fragments).
     Finding(Box<Finding>),
@@ -76,6 +78,7 @@ enum Item {
 const SYN: u8 = 1;
 const FIN: u8 = 2;
 const RST: u8 = 4;
+const PSH: u8 = 8;
 
 #[derive(Default)]
 struct Batch {
@@ -142,7 +145,7 @@ impl Batcher {
 impl SegmentOut for Batcher {
     fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64) {
         let (at, len) = self.cur.bytes(seg.payload);
-        let flags = [(seg.syn, SYN), (seg.fin, FIN), (seg.rst, RST)]
+        let flags = [(seg.syn, SYN), (seg.fin, FIN), (seg.rst, RST), (seg.psh, PSH)]
             .iter()
             .fold(0, |a, &(on, bit)| if on { a | bit } else { a });
         self.push(Item::Segment {
@@ -156,6 +159,8 @@ impl SegmentOut for Batcher {
             at,
             len,
             missing: seg.missing,
+            window: seg.window,
+            wscale: seg.wscale,
         });
     }
     fn finding(&mut self, f: &Finding) {
@@ -301,6 +306,8 @@ pub fn run<R: Read + Send + 'static>(
                     at,
                     len,
                     missing,
+                    window,
+                    wscale,
                 } => {
                     last = number;
                     let payload = batch.data.get(at..at + len).unwrap_or_default();
@@ -314,6 +321,9 @@ pub fn run<R: Read + Send + 'static>(
                         rst: flags & RST != 0,
                         payload,
                         missing,
+                        psh: flags & PSH != 0,
+                        window,
+                        wscale,
                     };
                     flows.segment(&seg, number, ts, &mut out);
                 }

@@ -405,7 +405,26 @@ rec_ipv4_fragments_reordered() {
   netns_cleanup
 }
 
-all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate oversized_extensions port_reuse violations deflate rfc_examples push ipv4_fragments ipv6_fragments ipv4_fragments_reordered escapes"
+rec_tcp_keepalive() {
+  # The TCP-teaching sample (tcp_teach.py): python websockets, client and
+  # server in one namespace (wsT) over its loopback; the client's socket has
+  # SO_KEEPALIVE with TCP_KEEPIDLE/TCP_KEEPINTVL of 1 s, so its kernel sends
+  # keepalive probes while the connection idles between the 4 s pings.
+  mkdir -p "$out/tcp"
+  rm -f "$out/tcp/keepalive.pcap" "$out/tcp/keepalive.sent.jsonl"
+  ip netns del wsT 2>/dev/null || true
+  ip netns add wsT; ip -n wsT link set lo up
+  cap_start lo "$out/tcp/keepalive.pcap" "tcp port 9030" wsT
+  ip netns exec wsT "$py" "$here/tcp_teach.py" server "$out/tcp/keepalive.sent.jsonl" 127.0.0.1 9030 &
+  local srv=$!
+  sleep 0.5
+  ip netns exec wsT "$py" "$here/tcp_teach.py" client "$out/tcp/keepalive.sent.jsonl" 127.0.0.1 9030
+  wait $srv || true
+  cap_stop $CAP_PID "$out/tcp/keepalive.pcap"
+  ip netns del wsT 2>/dev/null || true
+}
+
+all="python_echo node_fragments veth_lengths aiohttp_concurrent ipv6_echo any_sll2 any_sll multi_if midconn lossy snapped snapped_deflate oversized_extensions port_reuse violations deflate rfc_examples push ipv4_fragments ipv6_fragments ipv4_fragments_reordered escapes tcp_keepalive"
 for name in ${@:-$all}; do
   echo "recording ${name//_/-}" >&2
   "rec_${name//-/_}"

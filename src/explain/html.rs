@@ -31,6 +31,8 @@ nav .keys { color: #555; }
 .frame { border: 2px solid #ccc; border-radius: 6px; padding: .5em 1em; margin: 1em 0; scroll-margin-top: 4em; }
 .frame:focus, .frame:target { outline: 4px solid #f0b400; border-color: #f0b400; }
 .frame h3 { margin: .3em 0; } .frame h3 a.back { font-size: .7em; font-weight: normal; margin-left: .5em; }
+.frame-tcp { border-left: 6px solid #999; padding-left: .6em; } .ack-piggy { border-color: #1a7f37; } .ack-delayed { border-color: #cf222e; } .ack-pure { border-color: #0969da; }
+.answer { background: #f6f8fa; border-left: 6px solid #0969da; padding: .4em .8em; }
 table.bits { table-layout: fixed; font-size: clamp(11px, 1.45vw, 18px); }
 table.bits td, table.bits th { width: 1.65em; padding: .1em 0; text-align: center; font-family: ui-monospace, monospace; border: 1px solid #999; }
 table.bits th { background: #fff; border: none; font-weight: normal; color: #555; font-size: .8em; }
@@ -640,6 +642,9 @@ pub fn frame(out: &mut String, f: &FrameEx, n: usize, drawn: bool) {
             esc(&f.payload_shown)
         );
     }
+    if let Some(t) = &f.tcp {
+        super::tcp::html_frame(out, t);
+    }
     if !f.findings.is_empty() {
         let _ = writeln!(
             out,
@@ -765,7 +770,7 @@ fn nav(out: &mut String, w: &Walkthrough) {
     if w.h2.is_some() {
         out.push_str("<a href=\"#h2\">HTTP/2</a>");
     }
-    out.push_str("<a href=\"#frames\">frames</a><a href=\"#messages\">messages</a><a href=\"#pings\">ping and pong</a><a href=\"#findings\">findings</a><a href=\"#push\">server push</a>");
+    out.push_str("<a href=\"#frames\">frames</a><a href=\"#messages\">messages</a><a href=\"#pings\">ping and pong</a><a href=\"#tcp\">TCP</a><a href=\"#findings\">findings</a><a href=\"#push\">server push</a>");
     if !w.frames.is_empty() {
         let _ = write!(
             out,
@@ -861,6 +866,10 @@ pub fn tail(w: &Walkthrough, out: &mut String) {
         }
         out.push_str("</ul>\n");
     }
+    if let Some(d) = &w.deflate_story {
+        super::deflate::html_section(out, d);
+    }
+    super::tcp::html_section(out, w.tcp_story.as_ref(), w.frames_shown);
     out.push_str("<h2 id=\"findings\">Findings</h2>\n");
     if w.findings.is_empty() {
         out.push_str("<p class=\"ok\">None: every rule checked holds on this connection.</p>\n");

@@ -7,7 +7,9 @@
 
 pub mod app;
 pub mod h2;
+pub mod deflate;
 pub mod html;
+pub mod tcp;
 pub mod text;
 pub mod tls;
 
@@ -16,7 +18,9 @@ use std::collections::{HashMap, VecDeque};
 use base64::Engine;
 use serde::Serialize;
 
-use crate::event::{ConnSummary, Event, FrameRecord, MessageRecord, SessionRef, Sink, TcpRecord};
+use crate::event::{
+    ConnSummary, Event, FrameRecord, MessageRecord, SegmentRecord, SessionRef, Sink, TcpRecord,
+};
 use crate::findings::{Dir, Finding};
 use crate::handshake::{self, Handshake};
 use crate::http::HttpHead;
@@ -186,9 +190,15 @@ pub struct FrameEx {
     #[serde(skip_serializing_if = "Option::is_none")]
     pub h2: Option<h2::CarryEx>,
     pub findings: Vec<&'static str>,
+    /// The TCP segments that carried it and the ACK of its last byte (when
+    /// the capture's segments were read and its bytes are the TCP stream's).
+    pub tcp: Option<tcp::FrameTcp>,
     /// Ready to be written (a data frame waits for its message to complete).
     #[serde(skip)]
     pub settled: bool,
+    /// Waiting for the acknowledgment of its last byte.
+    #[serde(skip)]
+    pub ack_pending: bool,
     /// The header as on the wire, and the first payload bytes as on the
     /// wire (masked when masked), for the 32-bit diagram.
     #[serde(skip)]
@@ -321,6 +331,11 @@ pub struct Walkthrough {
     /// At the start: the HTTP/2 layer beneath (the extended CONNECT).
     #[serde(skip)]
     pub h2: Option<h2::H2Ex>,
+    /// At the end: the connection's TCP acknowledgments, keepalives and
+    /// heartbeats (when its segments were read).
+    pub tcp_story: Option<tcp::TcpStory>,
+    /// At the end: permessage-deflate explained (when negotiated).
+    pub deflate_story: Option<deflate::DeflateEx>,
 }
 
 /// What the carriers beneath showed of one connection (layer records).
@@ -461,7 +476,22 @@ impl Tally {
 struct PendingTcp {
     marks: Vec<TcpRecord>,
     response: Option<(u64, f64)>,
+    /// Its segments (the latest few) and their sequence-space state.
+    log: Option<tcp::TcpLog>,
 }
+
+/// A frame waiting for the acknowledgment of its last byte.
+#[derive(Debug)]
+struct AckWait {
+    /// Its end in its side's stream.
+    end: u64,
+    index: usize,
+    /// When its last byte came (epoch seconds).
+    ts: f64,
+}
+
+/// Frames waiting for their ACK, per side.
+const MAX_ACK_WAIT: usize = 4096;
 
 /// Walks through one connection: picks it from the event stream and writes
 /// its walkthrough as the frames arrive, in memory bounded whatever the
@@ -540,7 +570,21 @@ pub struct ExplainSink<'a> {
     /// may still be chosen.
     layers: ConnLayers,
     pending_layers: HashMap<u64, ConnLayers>,
+    /// The chosen connection's segments (see [`tcp`]).
+    seglog: Option<tcp::TcpLog>,
+    /// Its frames waiting for their ACK, per side.
+    ack_wait: [VecDeque<AckWait>; 2],
+    /// permessage-deflate, per direction: the latest inflated bytes (the
+    /// window a back-reference may reach; `None` once unknown), and the
+    /// compressed bytes of the open message when it is one short frame.
+    deflate_window: [Option<Vec<u8>>; 2],
+    deflate_open: [Option<Vec<u8>>; 2],
+    deflate_walks: Vec<deflate::DeflateMessageEx>,
+    deflate_not_walked: u64,
 }
+
+/// Compressed messages walked through token by token.
+const DEFLATE_WALKS: usize = 6;
 
 impl<'a> ExplainSink<'a> {
     pub fn new(sel: Selection, capture: &str, format: Format, emit: Emit<'a>) -> Self {
@@ -587,6 +631,12 @@ impl<'a> ExplainSink<'a> {
             app_protocol: None,
             layers: ConnLayers::default(),
             pending_layers: HashMap::new(),
+            seglog: None,
+            ack_wait: [VecDeque::new(), VecDeque::new()],
+            deflate_window: [Some(Vec::new()), Some(Vec::new())],
+            deflate_open: [None, None],
+            deflate_walks: Vec::new(),
+            deflate_not_walked: 0,
         }
     }
 
@@ -718,6 +768,10 @@ impl<'a> ExplainSink<'a> {
         if let Some(p) = self.pending_tcp.remove(&c.conn) {
             self.tcp = p.marks;
             self.response_at = p.response;
+            self.seglog = p.log.map(|mut l| {
+                l.widen();
+                l
+            });
         }
         self.pending.clear();
         self.pending_findings.clear();
@@ -833,6 +887,103 @@ impl<'a> ExplainSink<'a> {
         }
     }
 
+    /// A TCP segment (sent when the run's config asks for them): logged
+    /// for the chosen connection, and for a few of the not-yet-chosen ones
+    /// (their latest segments only).
+    fn segment_event(&mut self, s: &SegmentRecord) {
+        let t0 = self.capture_ts.unwrap_or(s.ts);
+        if self.is_chosen(&s.session) {
+            let log = self.seglog.get_or_insert_with(|| {
+                let mut l = tcp::TcpLog::new(usize::MAX);
+                l.set_t0(t0);
+                l
+            });
+            if let Some(mv) = log.segment(s) {
+                self.acked(mv);
+            }
+            return;
+        }
+        if !self.may_choose(&s.session) {
+            return;
+        }
+        if !self.pending_tcp.contains_key(&s.session.conn) {
+            if self.pending_tcp_order.len() >= MAX_PENDING_HANDSHAKES
+                && let Some(old) = self.pending_tcp_order.pop_front()
+            {
+                self.pending_tcp.remove(&old);
+            }
+            self.pending_tcp_order.push_back(s.session.conn);
+        }
+        let e = self.pending_tcp.entry(s.session.conn).or_default();
+        e.log
+            .get_or_insert_with(|| {
+                let mut l = tcp::TcpLog::new(tcp::PENDING_RING);
+                l.set_t0(t0);
+                l
+            })
+            .segment(s);
+    }
+
+    /// An acknowledgment moved forward: the frames whose last byte it
+    /// covers get it.
+    fn acked(&mut self, mv: tcp::AckMove) {
+        let side = usize::from(mv.of_side.min(1));
+        let Some(log) = self.seglog.as_mut() else {
+            return;
+        };
+        let mut any = false;
+        while let Some(w) = self.ack_wait[side].front() {
+            if i64::try_from(w.end).unwrap_or(i64::MAX) > mv.upto {
+                break;
+            }
+            let Some(w) = self.ack_wait[side].pop_front() else {
+                break;
+            };
+            let ack = log.ack_of(side, &mv, w.ts);
+            if let Ok(i) = self.queue.binary_search_by_key(&w.index, |f| f.index)
+                && let Some(f) = self.queue.get_mut(i)
+            {
+                if let Some(t) = f.tcp.as_mut() {
+                    t.ack = Some(ack);
+                }
+                f.ack_pending = false;
+                any = true;
+            }
+        }
+        if any && self.started {
+            self.drain(false);
+        }
+    }
+
+    /// A frame's TCP: its segments, and a wait for its ACK.
+    fn frame_tcp(&mut self, index: usize, f: &FrameRecord<'_>) -> Option<tcp::FrameTcp> {
+        let log = self.seglog.as_mut()?;
+        let side = log.side_of(f.from)?;
+        let end = f.offset + f.header_bytes.len() as u64 + f.header.payload_len;
+        let mut t = log.frame(side, f.offset, end, f.first_packet, f.packet)?;
+        log.count_frame(side);
+        // Acknowledged already (an ACK the reassembler waited for)?
+        if let Some(mv) = log.last_move[side]
+            && i64::try_from(end).is_ok_and(|e| e <= mv.upto)
+        {
+            if let Some(mv) = log.earlier_ack(side, t.end) {
+                t.ack = Some(log.ack_of(side, &mv, f.ts));
+            }
+            return Some(t);
+        }
+        let q = &mut self.ack_wait[side];
+        if q.len() >= MAX_ACK_WAIT {
+            q.pop_front();
+            log.count_unacked(side);
+        }
+        q.push_back(AckWait {
+            end,
+            index,
+            ts: f.ts,
+        });
+        Some(t)
+    }
+
     fn may_choose(&self, c: &SessionRef) -> bool {
         self.chosen.is_none() && self.sel.conn.is_none_or(|id| id == c.conn)
     }
@@ -893,8 +1044,21 @@ impl<'a> ExplainSink<'a> {
         let (index, waits) = self.tally.frame(f, usize::MAX);
         let settled = !waits;
         let d = f.from.index();
+        let frame_tcp = self.frame_tcp(index, f);
+        if self.deflate && f.message.is_some() {
+            // The first frame of a compressed message, whole and short: its
+            // bytes are walked through when the message completes.
+            self.deflate_open[d] = (f.header.rsv1
+                && f.header.fin
+                && f.payload_complete
+                && f.payload.len() <= deflate::MAX_INPUT)
+                .then(|| f.payload.to_vec());
+        }
         match f.header.opcode {
             OpCode::Ping => {
+                if let Some(l) = self.seglog.as_mut() {
+                    l.ping(index, f.packet, f.from, f.ts);
+                }
                 if self.pings_count < MAX_LIST {
                     self.ping_at.insert((d, f.offset), self.pings.len());
                     self.pings.push(ping_ex(index, f));
@@ -909,6 +1073,9 @@ impl<'a> ExplainSink<'a> {
                 {
                     p.pong_frame = Some(index);
                     p.rtt_ms = Some((f.ts - a.ts) * 1000.0);
+                    if let Some(l) = self.seglog.as_mut() {
+                        l.pong(p.ping_frame, index, (f.ts - a.ts) * 1000.0);
+                    }
                 }
             }
             _ => {}
@@ -951,6 +1118,8 @@ impl<'a> ExplainSink<'a> {
             let end = f.offset + f.header.header_len as u64 + f.header.payload_len;
             ex.h2 = self.layers.h2.carry(f.from, f.offset, end);
         }
+        ex.ack_pending = frame_tcp.as_ref().is_some_and(|t| t.ack.is_none());
+        ex.tcp = frame_tcp;
         if self.recent.len() >= RECENT_FRAMES {
             self.recent.pop_front();
         }
@@ -979,6 +1148,7 @@ impl<'a> ExplainSink<'a> {
                 ..
             },
         ) = self.tally.message(m);
+        self.deflate_message(index, m);
         for f in self.queue.iter_mut() {
             if frames.binary_search(&f.index).is_ok() {
                 f.message = Some(index);
@@ -1056,6 +1226,76 @@ impl<'a> ExplainSink<'a> {
                 m.app.push(app::app_ex(r));
             } else {
                 m.app_more += 1;
+            }
+        }
+    }
+
+    /// A message of the chosen connection, for the permessage-deflate
+    /// section: walked through when compressed and short, and kept as the
+    /// window of the next one (context takeover).
+    fn deflate_message(&mut self, index: usize, m: &MessageRecord<'_>) {
+        let Some(params) = self.hs.as_ref().and_then(|h| h.deflate.clone()) else {
+            return;
+        };
+        let d = m.from.index().min(1);
+        let (reset, bits) = match m.from {
+            Dir::Client => (
+                params.client_no_context_takeover,
+                params.client_max_window_bits,
+            ),
+            Dir::Server => (
+                params.server_no_context_takeover,
+                params.server_max_window_bits,
+            ),
+        };
+        let window_len = 1usize << bits.unwrap_or(15).clamp(8, 15);
+        let open = self.deflate_open[d].take();
+        if m.compressed {
+            match open {
+                Some(bytes) if self.deflate_walks.len() < DEFLATE_WALKS => {
+                    let empty = Vec::new();
+                    let window = if reset {
+                        &empty
+                    } else {
+                        self.deflate_window[d].as_ref().unwrap_or(&empty)
+                    };
+                    let window = &window[window.len().saturating_sub(window_len)..];
+                    let (walk, error) = match deflate::walk(window, &bytes) {
+                        Ok(w) => (Some(w), None),
+                        Err(e) => (None, Some(e.to_string())),
+                    };
+                    let mut ex = deflate::DeflateMessageEx {
+                        message: index,
+                        from: m.from,
+                        wire_len: m.wire_len,
+                        len: m.len,
+                        compressed_hex: bytes
+                            .iter()
+                            .map(|b| format!("{b:02x}"))
+                            .collect::<Vec<_>>()
+                            .join(" "),
+                        context_takeover: !reset,
+                        walk,
+                        error,
+                        says: String::new(),
+                    };
+                    ex.says = deflate::message_says(&ex);
+                    self.deflate_walks.push(ex);
+                }
+                _ => self.deflate_not_walked += 1,
+            }
+        }
+        // The window for the next message of this direction.
+        let w = &mut self.deflate_window[d];
+        if reset {
+            *w = Some(Vec::new());
+        } else if let Some(v) = w {
+            if m.data_complete && m.decodable {
+                v.extend_from_slice(m.data);
+                let cut = v.len().saturating_sub(deflate::WINDOW);
+                v.drain(..cut);
+            } else {
+                *w = None;
             }
         }
     }
@@ -1223,6 +1463,8 @@ impl<'a> ExplainSink<'a> {
             app_protocol: self.app_protocol,
             tls: None,
             h2: None,
+            tcp_story: None,
+            deflate_story: None,
         };
         (w.tls, w.h2) = self.layers_shown();
         self.drawn = w.frames.len();
@@ -1247,7 +1489,7 @@ impl<'a> ExplainSink<'a> {
         let mut out = String::new();
         while let Some(f) = self.queue.front() {
             let nth = self.written as usize + 1;
-            if !(all || f.settled || self.queue.len() > MAX_QUEUE) {
+            if !(all || (f.settled && !f.ack_pending) || self.queue.len() > MAX_QUEUE) {
                 break;
             }
             let Some(f) = self.queue.pop_front() else {
@@ -1276,6 +1518,22 @@ impl<'a> ExplainSink<'a> {
         push: Vec<crate::push::PushRecord>,
         push_not_shown: usize,
     ) -> Option<String> {
+        // Frames whose ACK never came.
+        for side in 0..2 {
+            for w in std::mem::take(&mut self.ack_wait[side]) {
+                if let Some(l) = self.seglog.as_mut() {
+                    l.count_unacked(side);
+                }
+                if let Ok(i) = self.queue.binary_search_by_key(&w.index, |f| f.index)
+                    && let Some(t) = self.queue.get_mut(i).and_then(|f| f.tcp.as_mut())
+                {
+                    t.unacked = Some(
+                        "no segment of the other side acknowledged its last byte in the capture"
+                            .to_string(),
+                    );
+                }
+            }
+        }
         self.drain(true);
         if let Some(p) = self.cur_packet.take()
             && p.frames.len() > 1
@@ -1322,6 +1580,21 @@ impl<'a> ExplainSink<'a> {
             app_protocol: self.app_protocol,
             tls: None,
             h2: None,
+            tcp_story: if self.focused() {
+                None
+            } else {
+                self.seglog.as_ref().map(tcp::TcpLog::story)
+            },
+            deflate_story: self
+                .hs
+                .as_ref()
+                .and_then(|h| h.deflate.as_ref())
+                .filter(|_| !self.focused())
+                .map(|d| deflate::DeflateEx {
+                    params: deflate::params(d),
+                    messages: std::mem::take(&mut self.deflate_walks),
+                    not_walked: self.deflate_not_walked,
+                }),
         };
         let mut out = String::new();
         match self.format {
@@ -1362,6 +1635,7 @@ impl Sink for ExplainSink<'_> {
                 }
             }
             Event::Tcp(t) => self.tcp_event(&t.session, Some(t), None),
+            Event::Segment(s) => self.segment_event(s),
             Event::HttpHead(h) => {
                 if h.from == Dir::Server && h.head.status == Some(101) {
                     self.tcp_event(&h.session, None, Some((h.packet, h.ts)));
@@ -1824,7 +2098,9 @@ fn frame_ex(index: usize, f: &FrameRecord<'_>, deflate: bool, t0: f64) -> FrameE
         message: None,
         h2: None,
         findings: f.findings.iter().map(|c| c.as_str()).collect(),
+        tcp: None,
         settled: true,
+        ack_pending: false,
         header_bytes: f.header_bytes.to_vec(),
         wire_prefix: on_wire(f.payload, h.mask_key, 4),
     }
@@ -1979,6 +2255,12 @@ fn json_tail(w: &Walkthrough, out: &mut String) {
     }
     for p in &w.pings {
         json_record(out, "explain-ping", p);
+    }
+    if let Some(t) = &w.tcp_story {
+        json_record(out, "explain-tcp", t);
+    }
+    if let Some(d) = &w.deflate_story {
+        json_record(out, "explain-deflate", d);
     }
     for f in &w.findings {
         json_record(out, "finding", f);

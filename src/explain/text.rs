@@ -403,6 +403,29 @@ pub fn tail(w: &Walkthrough, st: Style, sections: usize, out: &mut String) {
             }
         }
     }
+    if let Some(d) = &w.deflate_story {
+        heading(
+            out,
+            st,
+            next(),
+            "permessage-deflate, explained (RFC 7692, RFC 1951)",
+        );
+        for (indent, line) in super::deflate::text_lines(d) {
+            wrapped(out, &" ".repeat(indent), indent, &line);
+        }
+    }
+    if let Some(t) = &w.tcp_story {
+        heading(
+            out,
+            st,
+            next(),
+            "TCP: who acknowledges what, and what keeps a connection open",
+        );
+        for (indent, line) in super::tcp::text_lines(t) {
+            let lead = " ".repeat(indent);
+            wrapped(out, &lead, indent, &line);
+        }
+    }
     heading(out, st, next(), "Findings (what `wsdissect check` reports)");
     if w.findings.is_empty() {
         let _ = writeln!(
@@ -709,6 +732,10 @@ pub fn frame(out: &mut String, st: Style, f: &FrameEx, first: bool) {
         }
         let _ = writeln!(out);
         payload_block(out, st, f.payload_kind, &f.payload_shown, 5, 12, true);
+    }
+    if let Some(t) = &f.tcp {
+        wrapped(out, "   TCP: ", 8, &t.carried());
+        wrapped(out, "        ", 8, &t.acked());
     }
     if let Some(m) = f.message {
         let _ = writeln!(out, "   {}", st.dim(&format!("part of message {m}")));

@@ -449,6 +449,7 @@ pub fn event_matches(
         },
         Event::Start(_)
         | Event::Tcp(_)
+        | Event::Segment(_)
         | Event::HttpHead(_)
         | Event::HttpBody(_)
         | Event::HttpEnd(_)

@@ -40,6 +40,7 @@ pub mod kinds {
     pub const CONN_END: u32 = 1 << 10;
     pub const APP: u32 = 1 << 11;
     pub const LAYER: u32 = 1 << 12;
+    pub const SEGMENT: u32 = 1 << 13;
 }
 
 /// An event's kind as a bit of [`kinds`].
@@ -58,6 +59,7 @@ pub fn kind(ev: &Event<'_>) -> u32 {
         Event::ConnEnd(_) => kinds::CONN_END,
         Event::App(_) => kinds::APP,
         Event::Layer(_) => kinds::LAYER,
+        Event::Segment(_) => kinds::SEGMENT,
     }
 }
 

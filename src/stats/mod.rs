@@ -779,7 +779,8 @@ fn apply(acc: &mut Acc, ev: &Event<'_>, origin: Option<f64>, per_conn: bool) {
         | Event::HttpBody(_)
         | Event::HttpEnd(_)
         | Event::Sse(_)
-        | Event::Layer(_) => {}
+        | Event::Layer(_)
+        | Event::Segment(_) => {}
     }
 }
 
@@ -794,7 +795,7 @@ impl Sink for StatsCollector {
             Event::Tcp(t) => (Some(t.session), false, Some(t.ts)),
             Event::Handshake(s, _) => (Some(s), true, None),
             Event::HttpHead(h) => (Some(h.session), false, Some(h.ts)),
-            Event::HttpBody(_) | Event::HttpEnd(_) | Event::Sse(_) | Event::Layer(_) => {
+            Event::HttpBody(_) | Event::HttpEnd(_) | Event::Sse(_) | Event::Layer(_) | Event::Segment(_) => {
                 return ControlFlow::Continue(());
             }
             Event::Frame(f) => (Some(f.session), true, Some(f.ts)),

@@ -135,6 +135,23 @@ try {
     check(nav !== null, `${p.name}: no <nav>`);
     check(nav.links >= frames.length && nav.dangling.length === 0, `${p.name}: nav links ${JSON.stringify(nav)}`);
 
+    // The TCP section: present (the contents link to it); each card's TCP
+    // paragraph names the packet that completed its frame; every link of
+    // the section resolves.
+    const tcp = await page.evaluate(() => ({
+      section: document.getElementById('tcp') !== null,
+      paras: [...document.querySelectorAll('div.frame')].map((c) => {
+        const t = c.querySelector('p.frame-tcp');
+        return t ? t.textContent : null;
+      }),
+      dangling: [...document.querySelectorAll('table.heartbeats a[href^="#"]')]
+        .filter((l) => !document.getElementById(l.getAttribute('href').slice(1))).length,
+    }));
+    check(tcp.section && tcp.dangling === 0, `${p.name}: TCP section ${JSON.stringify(tcp.section)}, ${tcp.dangling} dangling links`);
+    tcp.paras.forEach((t, i) => {
+      check(t === null || t.includes(`#${frames[i].packet}`), `${p.name}: card ${i + 1}'s TCP lacks packet ${frames[i].packet}: ${t}`);
+    });
+
     // The client's SYN on the diagram, above the first frame.
     if (p.syn_packet !== null) {
       const syn = await page.evaluate((pkt) => {
