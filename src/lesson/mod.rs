@@ -142,6 +142,10 @@ pub fn walk(ch: &Chapter, format: Format) -> Walk {
     let mut cfg = Config {
         keep_frame_payload: true,
         keep_message_data: true,
+        // As `wsdissect explain` reads: the layers beneath (TLS, HTTP/2) and
+        // the TCP segments, for the walkthrough's sections on them.
+        layers: true,
+        segment_log: true,
         ..Config::default()
     };
     cfg.max_frame_bytes = cfg.max_frame_bytes.min(64 << 10);
