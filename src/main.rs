@@ -65,15 +65,22 @@ enum AppFormatArg {
     Table,
     Json,
     Csv,
+    // A Parquet file (-o FILE) of the app records (docs/parquet.md). A
+    // plain comment: a doc comment would make clap list every value with
+    // its own help (tests/output.rs wants the option's line described).
+    Parquet,
 }
 
 #[derive(Args)]
 struct AppArgs {
     #[command(flatten)]
     common: Common,
-    /// A table for people, JSON lines (app records) or CSV (a header row of the JSON field names).
+    /// A table for people, JSON lines (app records), CSV (a header row of the JSON field names) or
+    /// Parquet (-o FILE).
     #[arg(long, value_enum, default_value_t = AppFormatArg::Table, display_order = 1)]
     format: AppFormatArg,
+    #[command(flatten)]
+    output: OutputArg,
     /// How MQTT payloads and STOMP bodies appear: text (as text when UTF-8, else hex), hex,
     /// base64, or none [default: text]
     #[arg(long, value_enum, display_order = 2)]
@@ -213,16 +220,29 @@ enum ListFormat {
     Table,
     Json,
     Csv,
+    // A Parquet file (-o FILE): a column per JSON field (docs/parquet.md).
+    Parquet,
+}
+
+/// `-o FILE`: where `--format parquet` writes.
+#[derive(Args)]
+struct OutputArg {
+    /// The file --format parquet writes (required with it; `-` for standard output when that is
+    /// not a terminal).
+    #[arg(short = 'o', long, value_name = "FILE", display_order = 2)]
+    output: Option<String>,
 }
 
 #[derive(Args)]
 struct ListArgs {
     #[command(flatten)]
     common: Common,
-    /// Output format: a table for people, JSON lines for programs, or CSV (the JSON fields as
-    /// columns).
+    /// Output format: a table for people, JSON lines for programs, CSV (the JSON fields as
+    /// columns), or Parquet (-o FILE).
     #[arg(long, value_enum, default_value_t = ListFormat::Table, display_order = 1)]
     format: ListFormat,
+    #[command(flatten)]
+    output: OutputArg,
     /// How payloads appear: text (text messages as text, binary ones as hex), hex, base64, or none
     /// [default: text; frames --format json: none]
     #[arg(long, value_enum, display_order = 2)]
@@ -235,6 +255,8 @@ enum CheckFormat {
     Json,
     Junit,
     Csv,
+    // A Parquet file (-o FILE) of the finding records.
+    Parquet,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -248,9 +270,12 @@ struct CheckArgs {
     #[command(flatten)]
     common: Common,
     /// Output format: findings grouped by connection, JSON lines (finding records and a summary),
-    /// JUnit XML for CI (a test case per connection), or CSV (a row per finding).
+    /// JUnit XML for CI (a test case per connection), CSV (a row per finding), or Parquet (-o FILE,
+    /// the finding records).
     #[arg(long, value_enum, default_value_t = CheckFormat::Table, display_order = 1)]
     format: CheckFormat,
+    #[command(flatten)]
+    output: OutputArg,
     /// Lowest severity that makes the exit status 1.
     #[arg(long, value_enum, default_value_t = FailOn::Error)]
     fail_on: FailOn,
@@ -729,6 +754,78 @@ fn finish_output<W: Write>(out: wsdissect::render::Out<W>) -> Result<(), ExitCod
     }
 }
 
+/// The writer of `--format parquet` (the JSON lines of the records, into
+/// Parquet); without the cargo feature `parquet` none is ever made.
+#[cfg(feature = "parquet")]
+type ParquetOut = wsdissect::render::parquet::ParquetLines<Box<dyn Write + Send>>;
+#[cfg(not(feature = "parquet"))]
+type ParquetOut = io::Sink;
+
+/// Checks `--format` against `-o` (and this build) before any capture is
+/// read; with `--format parquet`, opens the file for `record_type` records.
+fn parquet_out(
+    parquet: bool,
+    o: &OutputArg,
+    record_type: &'static str,
+) -> Result<Option<ParquetOut>, ExitCode> {
+    use wsdissect::render::columns::parquet_target;
+    let target = parquet_target(
+        parquet,
+        cfg!(feature = "parquet"),
+        o.output.as_deref(),
+        io::stdout().is_terminal(),
+    );
+    match target {
+        Ok(None) => Ok(None),
+        Ok(Some(path)) => open_parquet(path, record_type).map(Some),
+        Err(m) => {
+            eprintln!("wsdissect: {m}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+#[cfg(feature = "parquet")]
+fn open_parquet(path: &str, record_type: &'static str) -> Result<ParquetOut, ExitCode> {
+    let w: Box<dyn Write + Send> = if path == "-" {
+        Box::new(BufWriter::with_capacity(1 << 16, io::stdout()))
+    } else {
+        match File::create(path) {
+            Ok(f) => Box::new(BufWriter::with_capacity(1 << 16, f)),
+            Err(e) => {
+                eprintln!("wsdissect: {}: {e}", escape_name(path));
+                return Err(ExitCode::from(2));
+            }
+        }
+    };
+    wsdissect::render::parquet::ParquetLines::new(w, record_type).map_err(|e| {
+        eprintln!("wsdissect: {}: {e}", escape_name(path));
+        ExitCode::from(2)
+    })
+}
+
+#[cfg(not(feature = "parquet"))]
+fn open_parquet(_: &str, _: &'static str) -> Result<ParquetOut, ExitCode> {
+    // parquet_target refuses first; nothing is written.
+    eprintln!("wsdissect: {}", wsdissect::render::columns::NO_PARQUET);
+    Err(ExitCode::from(2))
+}
+
+/// Writes the last row group and the footer of a Parquet output.
+fn finish_parquet(out: wsdissect::render::Out<ParquetOut>) -> Result<(), ExitCode> {
+    let done = match out.error {
+        Some(e) => Err(e),
+        #[cfg(feature = "parquet")]
+        None => out.w.finish().map(|_| ()),
+        #[cfg(not(feature = "parquet"))]
+        None => Ok(()),
+    };
+    done.map_err(|e| {
+        eprintln!("wsdissect: cannot write output: {e}");
+        ExitCode::from(2)
+    })
+}
+
 /// The payload mode of JSON and CSV records (`--payload`, else text for
 /// messages and none for frames), and what the run keeps for it.
 fn record_payload(
@@ -763,12 +860,52 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
         TableKind::Messages => records::MESSAGES,
         TableKind::Conns => records::CONNS,
     };
+    let record_type = match kind {
+        TableKind::Frames => "frame",
+        TableKind::Messages => "message",
+        TableKind::Conns => "conn",
+    };
+    let parquet = match parquet_out(a.format == ListFormat::Parquet, &a.output, record_type) {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let reads_payload = filter_reads_payload(filter.as_ref());
     let mut cfg = config(&a.common);
     let live = is_live(&a.common);
     let stdout = Stdout::new(live);
     let many = a.common.captures.len() > 1;
     let ok = match a.format {
+        ListFormat::Parquet => {
+            // The JSON records (conns: not its handshake records), into columns.
+            let Some(pq) = parquet else {
+                return ExitCode::from(2);
+            };
+            let payload = record_payload(kind, a.payload, reads_payload, &mut cfg);
+            let select = Select {
+                frames: kind == TableKind::Frames,
+                messages: kind == TableKind::Messages,
+                handshakes: false,
+                conns: kind == TableKind::Conns,
+                findings: false,
+                sse: false,
+            };
+            let mut sink = Filtered::new(JsonSink::new(pq, select, payload), filter, records);
+            let ok = run_all_noting(
+                &a.common,
+                &cfg,
+                &mut sink,
+                true,
+                &mut |s, name| {
+                    s.inner.set_capture(Some(name.to_string()));
+                    s.set_capture(Some(name.to_string()));
+                },
+                &mut |_, _| {},
+            );
+            if let Err(code) = finish_parquet(sink.inner.out) {
+                return code;
+            }
+            ok
+        }
         ListFormat::Json => {
             let payload = record_payload(kind, a.payload, reads_payload, &mut cfg);
             let select = Select {
@@ -877,6 +1014,10 @@ fn check(a: CheckArgs) -> ExitCode {
         Ok(f) => f,
         Err(code) => return code,
     };
+    let parquet = match parquet_out(a.format == CheckFormat::Parquet, &a.output, "finding") {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
     let mut cfg = config(&a.common);
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
@@ -909,6 +1050,16 @@ fn check(a: CheckArgs) -> ExitCode {
             let mut rows = CsvRows::new(Vec::new(), CsvRecord::Finding, PayloadMode::None, tty);
             rows.json_lines(&json.w);
             out.write_all(&rows.out.w);
+        }
+        CheckFormat::Parquet => {
+            // The finding records of the JSON (not its summary), into columns.
+            if let Some(pq) = parquet {
+                let mut pq = wsdissect::render::Out::new(pq);
+                sink.render_json(&mut pq);
+                if let Err(code) = finish_parquet(pq) {
+                    return code;
+                }
+            }
         }
     }
     if let Err(code) = finish_output(out) {
@@ -1027,6 +1178,12 @@ fn explain(a: ExplainArgs) -> ExitCode {
 
 fn push(a: PushArgs) -> ExitCode {
     use wsdissect::render::filtered::{FindingView, PushView, SseView};
+    if a.format == ListFormat::Parquet {
+        eprintln!(
+            "wsdissect: push writes no Parquet (frames, messages, conns, app and check do); use --format json or csv"
+        );
+        return ExitCode::from(2);
+    }
     let filter = match parse_filter(&a.common) {
         Ok(f) => f,
         Err(code) => return code,
@@ -1109,6 +1266,8 @@ fn push(a: PushArgs) -> ExitCode {
                 many.then_some(path.as_str()),
                 width,
             ),
+            // Refused above.
+            ListFormat::Parquet => String::new(),
         };
         out.borrow_mut().write_all(text.as_bytes());
     }
@@ -1151,7 +1310,7 @@ fn app(a: AppArgs) -> ExitCode {
     cfg.decode_as = a.decode_as;
     let format = match a.format {
         AppFormatArg::Table => AppFormat::Table,
-        AppFormatArg::Json => AppFormat::Json,
+        AppFormatArg::Json | AppFormatArg::Parquet => AppFormat::Json,
         AppFormatArg::Csv => AppFormat::Csv,
     };
     let width = match format {
@@ -1163,6 +1322,33 @@ fn app(a: AppArgs) -> ExitCode {
         Ok(f) => f,
         Err(code) => return code,
     };
+    let parquet = match parquet_out(a.format == AppFormatArg::Parquet, &a.output, "app") {
+        Ok(p) => p,
+        Err(code) => return code,
+    };
+    if let Some(pq) = parquet {
+        // The JSON records, into columns.
+        let mut sink = Filtered::new(
+            AppSink::new(pq, format, payload, width),
+            filter,
+            records::APPS,
+        );
+        let many = a.common.captures.len() > 1;
+        let ok = run_all(
+            &a.common,
+            &cfg,
+            &mut sink,
+            |s, name| {
+                s.set_capture(Some(name.to_string()));
+                s.inner.set_capture(name, many);
+            },
+            |_, _| {},
+        );
+        if let Err(code) = finish_parquet(sink.inner.out) {
+            return code;
+        }
+        return exit_status(ok);
+    }
     let stdout = Stdout::new(is_live(&a.common));
     let mut sink = Filtered::new(
         AppSink::new(stdout, format, payload, width),

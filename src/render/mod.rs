@@ -2,10 +2,13 @@
 
 pub mod app;
 pub mod check;
+pub mod columns;
 pub mod csv;
 pub mod escape;
 pub mod filtered;
 pub mod json;
+#[cfg(feature = "parquet")]
+pub mod parquet;
 pub mod table;
 pub mod width;
 
