@@ -8,9 +8,11 @@
 //! runs without the GIL (the thread never takes it; the caller releases it
 //! while it waits for a chunk).
 
+use std::cell::RefCell;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::ops::ControlFlow;
+use std::rc::Rc;
 use std::sync::Mutex;
 use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
@@ -24,6 +26,8 @@ use pyo3::types::PyBytes;
 use wsdissect::event::{Event, Sink};
 use wsdissect::findings::Code;
 use wsdissect::render::PayloadMode;
+use wsdissect::render::app::{AppFormat, AppSink};
+use wsdissect::render::filtered::{FindingView, PushView, records};
 use wsdissect::render::json::{FindingJson, JsonSink, Select, write_record};
 use wsdissect::{Config, run};
 
@@ -89,6 +93,57 @@ impl Write for ChunkWriter {
     }
 }
 
+/// The one chunk writer, shared by the record writers of one run (JSON
+/// records and app records: each writes whole lines).
+#[derive(Clone)]
+struct Shared(Rc<RefCell<ChunkWriter>>);
+
+impl Write for Shared {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        self.0.borrow_mut().write(b)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// App records into the shared writer; for tables, with their nested
+/// objects as JSON text (`render::columns::Kind::Json`), as the Parquet
+/// files of `app --format parquet` hold them.
+struct AppLines {
+    w: Shared,
+    json_text: bool,
+}
+
+impl Write for AppLines {
+    fn write(&mut self, b: &[u8]) -> io::Result<usize> {
+        if !self.json_text {
+            return self.w.write(b);
+        }
+        let mut rec: serde_json::Map<String, serde_json::Value> = serde_json::from_slice(b)?;
+        wsdissect::render::columns::json_text_fields(&mut rec, wsdissect::render::columns::APP);
+        let mut line = serde_json::to_vec(&rec)?;
+        line.push(b'\n');
+        self.w.write_all(&line)?;
+        Ok(b.len())
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A sink behind a reference, as a sink (for `Filtered`).
+struct Dyn<'a>(&'a mut dyn Sink);
+
+impl Sink for Dyn<'_> {
+    fn event(&mut self, ev: Event<'_>) -> ControlFlow<()> {
+        self.0.event(ev)
+    }
+    fn withheld(&mut self, ev: Event<'_>) {
+        self.0.withheld(ev);
+    }
+}
+
 /// Passes events on, keeping the capture-level problems the command-line
 /// program prints on standard error (link types whose packets are skipped).
 struct Watch<'a> {
@@ -136,9 +191,16 @@ struct Request {
     path: String,
     select: Select,
     push: bool,
+    app: bool,
     payload: PayloadMode,
     /// NSS key log files for TLS.
     keylog: Vec<String>,
+    /// The command line's --filter.
+    filter: Option<wsdissect::filter::Filter>,
+    /// The command line's --decode-as.
+    decode_as: Option<wsdissect::app::Protocol>,
+    /// App records with nested objects as JSON text (for tables).
+    json_text: bool,
 }
 
 /// Runs one capture into `w`; returns the warnings.
@@ -150,26 +212,64 @@ fn dissect(req: &Request, w: ChunkWriter) -> Result<Vec<String>, Failure> {
         let f = File::open(k).map_err(Failure::Io)?;
         keys.read_from(io::BufReader::new(f)).map_err(Failure::Io)?;
     }
-    // Keep only what the records show (as the command-line program does).
+    // Keep only what the records show (as the command-line program does):
+    // payloads shown or filtered on; whole messages for the app decoders.
+    let reads_payload = req.filter.as_ref().is_some_and(reads_payload);
+    let wanted = req.payload != PayloadMode::None || reads_payload;
     let cfg = Config {
-        keep_frame_payload: req.select.frames && req.payload != PayloadMode::None,
-        keep_message_data: req.select.messages && req.payload != PayloadMode::None,
+        keep_frame_payload: req.select.frames && wanted,
+        keep_message_data: (req.select.messages && wanted) || req.app,
         keylog: wsdissect::tlscore::KeyRing::new(keys),
+        decode_as: req.decode_as,
         ..Config::default()
     };
-    let mut json = JsonSink::new(w, req.select, req.payload);
+    let shared = Shared(Rc::new(RefCell::new(w)));
+    let mut json = JsonSink::new(shared.clone(), req.select, req.payload);
     json.set_capture(Some(req.path.clone()));
+    let app_lines = AppLines {
+        w: shared.clone(),
+        json_text: req.json_text,
+    };
+    let mut app = AppSink::new(app_lines, AppFormat::Json, req.payload, None);
+    app.set_capture(&req.path, false);
     let mut push = wsdissect::push::PushSink::new();
     let summary = {
-        let mut tee;
-        let inner: &mut dyn Sink = if req.push {
-            tee = wsdissect::event::Tee(&mut json, &mut push);
-            &mut tee
-        } else {
-            &mut json
+        let (mut tee, mut tee2);
+        let inner: &mut dyn Sink = match (req.push, req.app) {
+            (false, false) => &mut json,
+            (true, false) => {
+                tee = wsdissect::event::Tee(&mut json, &mut push);
+                &mut tee
+            }
+            (false, true) => {
+                tee = wsdissect::event::Tee(&mut json, &mut app);
+                &mut tee
+            }
+            (true, true) => {
+                tee2 = wsdissect::event::Tee(&mut app, &mut push);
+                tee = wsdissect::event::Tee(&mut json, &mut tee2);
+                &mut tee
+            }
         };
+        // The filter keeps the records of the kinds asked for, as the
+        // command line's --filter does.
+        let kinds = [
+            (req.select.frames, records::FRAMES),
+            (req.select.messages, records::MESSAGES),
+            (req.select.handshakes, wsdissect::stage::kinds::HANDSHAKE),
+            (req.select.conns, wsdissect::stage::kinds::CONN_END),
+            (req.select.findings, records::FINDINGS),
+            (req.select.sse, wsdissect::stage::kinds::SSE),
+            (req.app, records::APPS),
+        ]
+        .iter()
+        .filter(|(on, _)| *on)
+        .fold(0, |acc, (_, k)| acc | k);
+        let mut filtered =
+            wsdissect::render::filtered::Filtered::new(Dyn(inner), req.filter.clone(), kinds);
+        filtered.set_capture(Some(req.path.clone()));
         let mut watch = Watch {
-            inner,
+            inner: &mut filtered,
             problems: Vec::new(),
         };
         let summary = run(reader, &cfg, &mut watch).map_err(|e| Failure::NotACapture(e.0))?;
@@ -181,14 +281,30 @@ fn dissect(req: &Request, w: ChunkWriter) -> Result<Vec<String>, Failure> {
         // findings are wanted too) the findings of push classification.
         let capture = Some(req.path.as_str());
         let mut line = Vec::new();
-        for p in push.finish() {
+        let keep_push = |c: &wsdissect::push::PushRecord| {
+            req.filter.as_ref().is_none_or(|f| {
+                f.matches(&PushView {
+                    channel: c,
+                    capture,
+                })
+            })
+        };
+        for p in push.finish().iter().filter(|c| keep_push(c)) {
             line.clear();
-            if write_record(&mut line, capture, &p).is_ok() {
+            if write_record(&mut line, capture, p).is_ok() {
                 json.out.write_all(&line);
             }
         }
         if req.select.findings {
-            for f in &push.findings {
+            let keep = |x: &&wsdissect::findings::Finding| {
+                req.filter.as_ref().is_none_or(|f| {
+                    f.matches(&FindingView {
+                        finding: x,
+                        capture,
+                    })
+                })
+            };
+            for f in push.findings.iter().filter(keep) {
                 line.clear();
                 if write_record(&mut line, capture, &FindingJson::from(f)).is_ok() {
                     json.out.write_all(&line);
@@ -202,12 +318,25 @@ fn dissect(req: &Request, w: ChunkWriter) -> Result<Vec<String>, Failure> {
             p.after_packet, p.message
         ));
     }
-    let mut w = json.out.w;
-    if json.out.error.is_none() {
+    if json.out.error.is_none() && app.out.error.is_none() {
         // A closed receiver (the caller stopped iterating) is no error.
-        let _ = w.send();
+        let _ = shared.0.borrow_mut().send();
     }
     Ok(warnings)
+}
+
+/// Whether the filter reads payload bytes (so they must be kept), as the
+/// command line decides it.
+fn reads_payload(f: &wsdissect::filter::Filter) -> bool {
+    const PAYLOAD: &[&str] = &[
+        "text",
+        "payload_text",
+        "payload_hex",
+        "payload_base64",
+        "data_hex",
+        "data_base64",
+    ];
+    f.fields().iter().any(|n| PAYLOAD.contains(n))
 }
 
 fn payload_mode(s: &str) -> PyResult<PayloadMode> {
@@ -222,11 +351,13 @@ fn payload_mode(s: &str) -> PyResult<PayloadMode> {
     }
 }
 
-fn select(kinds: &[String]) -> PyResult<(Select, bool)> {
+fn select(kinds: &[String]) -> PyResult<(Select, bool, bool)> {
     let mut s = Select::default();
     let mut push = false;
+    let mut app = false;
     for k in kinds {
         match k.as_str() {
+            "app" => app = true,
             "frame" => s.frames = true,
             "message" => s.messages = true,
             "handshake" => s.handshakes = true,
@@ -236,12 +367,12 @@ fn select(kinds: &[String]) -> PyResult<(Select, bool)> {
             "push" => push = true,
             _ => {
                 return Err(PyValueError::new_err(format!(
-                    "unknown record type {k:?} (frame, message, handshake, conn, finding, sse-event, push)"
+                    "unknown record type {k:?} (frame, message, handshake, conn, finding, sse-event, push, app)"
                 )));
             }
         }
     }
-    Ok((s, push))
+    Ok((s, push, app))
 }
 
 fn to_pyerr(path: &str, f: Failure) -> PyErr {
@@ -313,23 +444,47 @@ impl Stream {
 
 /// Starts dissecting `path` on a thread of its own; returns the chunks of
 /// JSON lines of the record types in `kinds` (`frame`, `message`,
-/// `handshake`, `conn`, `finding`, `sse-event`, `push`), payloads as
-/// `payload` says (`none`, `text`, `hex`, `base64`).
+/// `handshake`, `conn`, `finding`, `sse-event`, `push`, `app`), payloads as
+/// `payload` says (`none`, `text`, `hex`, `base64`); `filter` and
+/// `decode_as` as the command line's `--filter` and `--decode-as`;
+/// `json_text`: app records' nested objects as JSON text.
 #[pyfunction]
-#[pyo3(signature = (path, kinds, payload, keylog = Vec::new()))]
+#[pyo3(signature = (path, kinds, payload, keylog = Vec::new(), filter = None, decode_as = None, json_text = false))]
 fn stream(
     path: String,
     kinds: Vec<String>,
     payload: &str,
     keylog: Vec<String>,
+    filter: Option<&str>,
+    decode_as: Option<&str>,
+    json_text: bool,
 ) -> PyResult<Stream> {
-    let (select, push) = select(&kinds)?;
+    let (select, push, app) = select(&kinds)?;
+    let filter = match filter {
+        None => None,
+        Some(expr) => Some(
+            wsdissect::filter::Filter::parse(expr)
+                .map_err(|e| PyValueError::new_err(e.to_string()))?,
+        ),
+    };
+    let decode_as = match decode_as {
+        None => None,
+        Some(name) => Some(wsdissect::app::Protocol::from_name(name).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "unknown subprotocol {name:?}; known: mqtt, stomp, socketio, graphql-ws, graphql-transport-ws"
+            ))
+        })?),
+    };
     let req = Request {
         path: path.clone(),
         select,
         push,
+        app,
         payload: payload_mode(payload)?,
         keylog,
+        filter,
+        decode_as,
+        json_text,
     };
     let (tx, rx) = sync_channel(IN_FLIGHT);
     let done = tx.clone();

@@ -1,6 +1,6 @@
 """The Rust side of wsdissect (see wsdissect/__init__.py for the API)."""
 
-from typing import Iterator, Sequence
+from typing import Iterator, Optional, Sequence
 
 class CaptureError(ValueError):
     """The file is not a capture wsdissect can read."""
@@ -16,5 +16,14 @@ class Stream(Iterator[bytes]):
     def __iter__(self) -> Stream: ...
     def __next__(self) -> bytes: ...
 
-def stream(path: str, kinds: Sequence[str], payload: str) -> Stream:
-    """Start dissecting `path`; the JSON lines of the record types `kinds`."""
+def stream(
+    path: str,
+    kinds: Sequence[str],
+    payload: str,
+    keylog: Sequence[str] = ...,
+    filter: Optional[str] = None,
+    decode_as: Optional[str] = None,
+    json_text: bool = False,
+) -> Stream:
+    """Start dissecting `path`; the JSON lines of the record types `kinds`
+    (`json_text`: app records' nested values as JSON text)."""

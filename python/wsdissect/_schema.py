@@ -190,6 +190,80 @@ PUSH = pa.schema(
     ]
 )
 
+#: Objects and arrays whose shape comes from the traffic (MQTT properties,
+#: STOMP headers, GraphQL payloads, Socket.IO arguments...) are one string
+#: column holding the value's compact JSON text (``json.loads`` reads it),
+#: as in ``wsdissect app --format parquet`` (src/render/columns.rs).
+APP_JSON_TEXT = (
+    "will_properties",
+    "subscriptions",
+    "properties",
+    "headers",
+    "args",
+    "data",
+    "payload",
+)
+
+APP = pa.schema(
+    [
+        ("type", _s),
+        ("capture", _s),
+        ("protocol", _s),
+        ("conn", _i),
+        ("client", _s),
+        ("server", _s),
+        ("stream", _i),
+        ("from", _s),
+        ("packet", _i),
+        ("ts", _f),
+        ("kind", _s),
+        ("client_id", _s),
+        ("protocol_name", _s),
+        ("protocol_level", _i),
+        ("clean_start", _b),
+        ("keep_alive", _i),
+        ("username_present", _b),
+        ("username", _s),
+        ("password_present", _b),
+        ("will_topic", _s),
+        ("will_qos", _i),
+        ("will_retain", _b),
+        ("will_payload_text", _s),
+        ("will_payload_hex", _s),
+        ("will_properties", _s),
+        ("session_present", _b),
+        ("topic", _s),
+        ("qos", _i),
+        ("retain", _b),
+        ("dup", _b),
+        ("packet_id", _i),
+        ("reason_code", _i),
+        ("reason_codes", pa.list_(_i)),
+        ("subscriptions", _s),
+        ("topics", pa.list_(_s)),
+        ("properties", _s),
+        ("properties_dropped", _i),
+        ("payload_text", _s),
+        ("payload_hex", _s),
+        ("payload_base64", _s),
+        ("headers", _s),
+        ("body_text", _s),
+        ("body_hex", _s),
+        ("body_base64", _s),
+        ("namespace", _s),
+        ("event", _s),
+        ("args", _s),
+        ("ack_id", _i),
+        ("attachments", _i),
+        ("sid", _s),
+        ("data", _s),
+        ("data_hex", _s),
+        ("id", _s),
+        ("operation_name", _s),
+        ("payload", _s),
+    ]
+)
+
 #: The schema of each record type, by its ``type``.
 SCHEMAS = {
     "frame": FRAME,
@@ -199,4 +273,5 @@ SCHEMAS = {
     "finding": FINDING,
     "sse-event": SSE_EVENT,
     "push": PUSH,
+    "app": APP,
 }
