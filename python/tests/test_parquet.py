@@ -176,3 +176,29 @@ def test_without_o_or_with_push_it_refuses(parquet_cli):
     p = run("frames", "--format", "parquet", "samples/python-echo.pcap", ok=(2,))
     assert b"-o FILE" in p.stderr
     run("push", "--format", "parquet", "-o", "/dev/null", "samples/python-echo.pcap", ok=(2,))
+
+
+def test_one_query_over_cli_and_package_files(parquet_cli, tmp_path):
+    """docs/scale-out.md: a sensor's CLI-written conns file and the
+    package's (pyarrow) file in one hive-partitioned directory, one query."""
+    p = "samples/port-reuse.pcap"
+    a = tmp_path / "conns" / "day=2026-01-01"
+    b = tmp_path / "conns" / "day=2026-01-02"
+    a.mkdir(parents=True)
+    b.mkdir(parents=True)
+    run("conns", "--format", "parquet", "-o", str(a / "cli.parquet"), p)
+    pq.write_table(wsdissect.conns(p), b / "py.parquet")
+    got = duckdb.sql(
+        f"""select day::varchar, server, count(*), sum(client_to_server.frames)
+            from read_parquet('{tmp_path}/conns/**/*.parquet', hive_partitioning = true)
+            group by all order by all"""
+    ).fetchall()
+    want = collections.Counter()
+    frames = collections.Counter()
+    for r in json_records("conns", "conn", [p]):
+        want[r["server"]] += 1
+        frames[r["server"]] += r["client_to_server"]["frames"]
+    assert got == sorted(
+        (day, s, n, frames[s]) for day in ("2026-01-01", "2026-01-02") for s, n in want.items()
+    )
+    assert want
