@@ -322,6 +322,12 @@ impl StatsCollector {
         CaptureStats { per_conn, total }
     }
 
+    /// The capture's data message sizes by powers of two
+    /// ([`Sketch::by_power_of_two`]): the report's histogram.
+    pub fn size_histogram(&self) -> Vec<(u32, u64)> {
+        self.total.sizes.by_power_of_two()
+    }
+
     /// The figures, ending the collection.
     pub fn finish(self) -> CaptureStats {
         self.stats()
@@ -741,7 +747,11 @@ fn apply(acc: &mut Acc, ev: &Event<'_>, origin: Option<f64>, per_conn: bool) {
             acc.last_ts = Some(c.last_ts);
         }
         Event::HttpHead(h) => acc.touch(h.ts),
-        Event::Tcp(_) | Event::Start(_) | Event::HttpBody(_) | Event::HttpEnd(_) | Event::Sse(_) => {}
+        Event::Tcp(_)
+        | Event::Start(_)
+        | Event::HttpBody(_)
+        | Event::HttpEnd(_)
+        | Event::Sse(_) => {}
     }
 }
 
