@@ -33,13 +33,15 @@ pub struct Bar {
     pub closed_by_client: Option<bool>,
 }
 
-/// One direction's message counts per time bucket.
+/// Messages per second over time.
 pub struct Series {
     /// Its legend.
     pub label: String,
     /// Seconds since the capture's first packet at each bucket's start, and
     /// the messages per second in it.
     pub points: Vec<(f64, f64)>,
+    /// The buckets' width, in seconds.
+    pub width: f64,
     /// Its colour.
     pub colour: RGBColor,
 }
@@ -152,12 +154,15 @@ pub fn timeline(id: &str, bars: &[Bar], span: f64) -> String {
         return empty(id, "Connections over time", "no WebSocket connection");
     }
     let n = bars.len();
-    let height = (70 + 22 * n as u32).clamp(140, 2400);
+    // Rows of 22 units, and room above them for the legend.
+    const LEGEND_ROWS: f64 = 3.5;
+    let height = (130 + 22 * n as u32).clamp(180, 4600);
     let xmax = headroom(span.max(bars.iter().map(|b| b.end).fold(0.0, f64::max)));
     let labels: Vec<&str> = bars.iter().map(|b| b.label.as_str()).collect();
+    // Row i is centred on y = n - i: whatever step plotters picks for the
+    // ticks, each integer tick names its row.
     let label_of = |y: &f64| -> String {
-        // Row i is drawn at y = n - i - 0.5; a tick at a row's centre names it.
-        let i = n as f64 - y - 0.5;
+        let i = n as f64 - y;
         if (i - i.round()).abs() < 1e-6 && i >= 0.0 {
             labels
                 .get(i.round() as usize)
@@ -172,11 +177,11 @@ pub fn timeline(id: &str, bars: &[Bar], span: f64) -> String {
             .caption("Connections over time", (FONT, 20))
             .x_label_area_size(42)
             .y_label_area_size(90)
-            .build_cartesian_2d(0f64..xmax, 0f64..n as f64)?;
+            .build_cartesian_2d(0f64..xmax, 0.4f64..n as f64 + LEGEND_ROWS)?;
         chart
             .configure_mesh()
             .disable_y_mesh()
-            .y_labels(n.min(60) * 2 + 1)
+            .y_labels(n.min(40) + 4)
             .y_label_formatter(&label_of)
             .x_label_formatter(&|v| secs(*v))
             .x_desc("seconds since the capture's first packet")
@@ -198,7 +203,7 @@ pub fn timeline(id: &str, bars: &[Bar], span: f64) -> String {
                 } else {
                     b.end
                 };
-                Rectangle::new([(b.start, y - 0.2), (end, y - 0.8)], colour.filled())
+                Rectangle::new([(b.start, y + 0.3), (end, y - 0.3)], colour.filled())
             }))?
             .label("closed first by the client")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], CLIENT.filled()));
@@ -212,7 +217,7 @@ pub fn timeline(id: &str, bars: &[Bar], span: f64) -> String {
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], GREY.filled()));
         chart
             .configure_series_labels()
-            .position(SeriesLabelPosition::LowerRight)
+            .position(SeriesLabelPosition::UpperRight)
             .label_font((FONT, 14))
             .background_style(WHITE.mix(0.85))
             .border_style(BLACK)
@@ -232,10 +237,12 @@ pub fn rate(id: &str, series: &[Series], span: f64) -> String {
     if ymax <= 0.0 {
         return empty(id, title, "no WebSocket message");
     }
+    // The whole of the last bucket is shown (a capture shorter than a
+    // bucket is one step across the bucket).
     let xmax = headroom(
         series
             .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.0))
+            .flat_map(|s| s.points.iter().map(move |p| p.0 + s.width))
             .fold(span, f64::max),
     );
     draw(id, 340, |root| {
@@ -259,7 +266,7 @@ pub fn rate(id: &str, series: &[Series], span: f64) -> String {
             // Steps: each bucket's rate holds until the next bucket.
             let mut pts = Vec::with_capacity(s.points.len() * 2);
             for (k, &(t, v)) in s.points.iter().enumerate() {
-                let next = s.points.get(k + 1).map_or(t + 1.0, |p| p.0);
+                let next = s.points.get(k + 1).map_or(t + s.width, |p| p.0);
                 pts.push((t, v));
                 pts.push((next, v));
             }

@@ -19,6 +19,7 @@ table { border-collapse: collapse; margin: .5em 0; font-size: .9em; }
 td, th { padding: .2em .55em; border: 1px solid #ddd; vertical-align: top; }
 th { background: #f3f3f3; text-align: left; }
 td.num { text-align: right; white-space: nowrap; }
+table.conns td { white-space: nowrap; }
 table.summary th { width: 14em; }
 tr:target { background: #fff3bf; }
 nav { position: sticky; top: 0; z-index: 2; background: #fff; border-bottom: 2px solid #ccc; padding: .3em 0; font-size: .9em; }
@@ -67,8 +68,8 @@ pub fn page(reports: &[CaptureReport]) -> String {
         }
         for (id, what) in [
             ("summary", "Summary"),
-            ("conns", "Connections"),
             ("charts", "Charts"),
+            ("conns", "Connections"),
             ("findings", "Findings"),
             ("packets", "Packets"),
         ] {
@@ -93,9 +94,9 @@ fn capture(o: &mut String, r: &CaptureReport, n: usize) {
         let _ = writeln!(o, "<p class=\"sev-error\">{}</p>", text(p));
     }
     summary(o, r, n);
-    conns(o, r, n);
     let _ = writeln!(o, "<h3 id=\"charts-{n}\">Charts</h3>");
     chart_set(o, r, n);
+    conns(o, r, n);
     // Connections with a row (findings link to them).
     let rows: std::collections::BTreeSet<u64> = r
         .stats
@@ -356,6 +357,7 @@ fn chart_set(o: &mut String, r: &CaptureReport, n: usize) {
     let rate = [charts::Series {
         label: legend,
         points,
+        width: series.width,
         colour: charts::CLIENT,
     }];
     o.push_str(&charts::rate(&format!("rate-{n}"), &rate, span));
@@ -504,4 +506,68 @@ fn packets(o: &mut String, r: &CaptureReport, n: usize, conn_link: &dyn Fn(u64) 
         );
     }
     o.push_str("</tbody></table>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::findings::Code;
+    use crate::stats::{CaptureStats, ConnStats};
+
+    /// Markup in every capture text the page shows comes out as text.
+    #[test]
+    fn markup_from_the_capture_stays_text() {
+        let evil = "</td><script>alert(\"x\")</script>&amp;'";
+        let conn = ConnStats {
+            conn: Some(7),
+            client: Some(format!("{evil}:1")),
+            server: Some(format!("{evil}:2")),
+            ..ConnStats::default()
+        };
+        let info = super::super::ConnInfo {
+            tls: Some(evil.into()),
+            path: Some(evil.into()),
+            close_reason: [Some(evil.into()), Some(format!("\u{1b}[2J{evil}"))],
+        };
+        let mut c = conn.clone();
+        c.close.client_code = Some(1000);
+        c.close.server_code = Some(1000);
+        let report = CaptureReport {
+            name: format!("{evil}.pcap"),
+            stats: CaptureStats {
+                per_conn: vec![c],
+                total: ConnStats::default(),
+            },
+            sizes: Vec::new(),
+            info: [(7, info)].into_iter().collect(),
+            findings: vec![FindingRow {
+                code: Code::HandshakeRejected,
+                conn: Some(7),
+                stream: None,
+                from: None,
+                packet: Some(3),
+                message: evil.into(),
+            }],
+            by_severity: [1, 0, 0],
+            findings_not_listed: 0,
+            problem: Some(evil.into()),
+        };
+        let html = page(&[report]);
+        assert!(!html.contains("<script"), "{html}");
+        assert!(!html.contains('\u{1b}'));
+        let doc = roxmltree::Document::parse_with_options(
+            &html,
+            roxmltree::ParsingOptions {
+                allow_dtd: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        // No element came from the capture, and its text reads as sent.
+        assert!(!doc.descendants().any(|n| n.has_tag_name("script")));
+        let texts: Vec<&str> = doc.descendants().filter_map(|n| n.text()).collect();
+        let all = texts.concat();
+        assert!(all.matches(evil).count() >= 7, "{all}");
+        assert!(all.contains("\\x1b[2J"));
+    }
 }
