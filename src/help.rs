@@ -217,6 +217,41 @@ Examples:
     )
 }
 
+pub fn stats() -> String {
+    format!(
+        "Figures per WebSocket connection and for the whole capture: duration; frames, messages and \
+bytes per direction and opcode (wire = frame headers and payloads, payload, message bytes as sent, \
+inflated); message sizes (p50/p90/p99 within 1/128 of the exact value, max exact); messages per \
+second (mean, peak in a 1 s window, and a series of at most 600 buckets); ping->pong and TCP \
+handshake round trips (min/median/max); close codes and who closed first; findings by code; \
+subprotocol records by kind and topic.
+
+Columns: conn (id, as in `conns`), server, dur (first to last packet), frames, msgs (data \
+messages), bytes (frame bytes on the wire), p50/p99 (message sizes), pk/s (most messages in one \
+second), ping (median ping->pong time), close (who sent the first close frame and its code: c1000 \
+= the client, code 1000; tcp:s = no close frame, the server's FIN or RST came first).
+
+--filter applies to the frames, messages, findings and app records before they are counted: \
+`stats -Y 'from == server'` counts what the server sent; with a filter, only connections with a \
+record that passes it are listed.
+
+JSON: one {{\"type\":\"stats\",\"conn\":N,...}} record per WebSocket connection, then one for the \
+capture without `conn` (fields: docs/schema.md). CSV: the same records, nested fields as dotted \
+columns (client_to_server.by_opcode.text.frames), lists joined with `;`.
+
+Examples:
+  wsdissect stats capture.pcap
+  wsdissect stats --format json capture.pcap | jq 'select(.conn == null) | .message_size'
+  wsdissect stats --filter 'opcode_name == \"text\"' --format csv a.pcap b.pcapng
+
+{WIDTH}
+
+{ESCAPES}
+
+{EXIT_LIST}"
+    )
+}
+
 pub fn report() -> String {
     format!(
         "Writes one self-contained HTML page (inline CSS and SVG charts, no script, nothing fetched) \

@@ -58,6 +58,9 @@ enum Cmd {
     /// Subprotocol messages: MQTT, STOMP, Socket.IO/Engine.IO, GraphQL over WebSocket.
     #[command(after_help = help::app())]
     App(AppArgs),
+    /// Figures per connection and for the capture: bytes, sizes, rates, round trips, closes.
+    #[command(after_help = help::stats(), mut_arg("filter", |a| a.help(STATS_FILTER_HELP)))]
+    Stats(StatsArgs),
     /// One self-contained HTML page: summary, connections, charts, findings linked to packets.
     #[command(after_help = help::report())]
     Report(ReportArgs),
@@ -70,6 +73,20 @@ struct ReportArgs {
     /// The HTML file to write (required; `-` writes standard output).
     #[arg(short = 'o', long, value_name = "FILE.html", display_order = 1)]
     output: Option<String>,
+}
+
+const STATS_FILTER_HELP: &str = "Count only the frames, messages, findings and app records that match \
+EXPR (the filter applies before counting; fields as in the JSON records, see docs/filter.md), e.g. \
+'from == server'";
+
+#[derive(Args)]
+struct StatsArgs {
+    #[command(flatten)]
+    common: Common,
+    /// A table for people (a row per connection, then the capture's summary), JSON lines (stats
+    /// records) or CSV (the JSON fields as columns, nested ones with dotted names).
+    #[arg(long, value_enum, default_value_t = ListFormat::Table, display_order = 1)]
+    format: ListFormat,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -1142,6 +1159,7 @@ fn live_args_conflict(cli: &Cli) {
         Cmd::Explain(a) => &a.common,
         Cmd::Push(a) => &a.common,
         Cmd::App(a) => &a.common,
+        Cmd::Stats(a) => &a.common,
         Cmd::Report(a) => &a.common,
     };
     if common.interface.is_some() && !common.captures.is_empty() {
@@ -1217,9 +1235,71 @@ fn app(a: AppArgs) -> ExitCode {
     exit_status(ok)
 }
 
+fn stats(a: StatsArgs) -> ExitCode {
+    use wsdissect::stage::kinds;
+    use wsdissect::stats::StatsCollector;
+    let filter = match parse_filter(&a.common) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let mut cfg = config(&a.common);
+    // Subprotocol records are decoded from whole messages; frame payloads
+    // are kept only for a filter that reads them.
+    cfg.keep_message_data = true;
+    cfg.keep_frame_payload = filter_reads_payload(filter.as_ref());
+    let filtering = filter.is_some();
+    let records = kinds::FRAME | kinds::MESSAGE | kinds::FINDING | kinds::APP;
+    let mut sink = Filtered::new(StatsCollector::new(), filter, records);
+    let tty = io::stdout().is_terminal();
+    let width = wsdissect::render::width::output_width();
+    let many = a.common.sources().len() > 1;
+    let mut json = Vec::new();
+    let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
+    let mut ok = true;
+    for path in &a.common.sources() {
+        sink.inner = StatsCollector::new().records_only(filtering);
+        sink.set_capture(Some(path.clone()));
+        if !run_one(&a.common, path, &cfg, &mut sink) {
+            ok = false;
+            continue;
+        }
+        let stats = sink.inner.stats();
+        match a.format {
+            ListFormat::Table => {
+                let mut t =
+                    wsdissect::render::stats::table(&stats, many.then_some(path.as_str()), width);
+                if many {
+                    t.push('\n');
+                }
+                out.write_all(t.as_bytes());
+            }
+            ListFormat::Json => {
+                let mut lines = Vec::new();
+                wsdissect::render::stats::json_lines(&stats, Some(path), &mut lines);
+                out.write_all(&lines);
+            }
+            ListFormat::Csv => wsdissect::render::stats::json_lines(&stats, Some(path), &mut json),
+        }
+    }
+    if a.format == ListFormat::Csv {
+        match wsdissect::render::stats::csv_of(&json, tty) {
+            Ok(b) => out.write_all(&b),
+            Err(e) => {
+                eprintln!("wsdissect: cannot write CSV: {e}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    if let Err(code) = finish_output(out) {
+        return code;
+    }
+    exit_status(ok)
+}
+
 /// `report -o FILE.html`: every capture read into its report, then one page.
 fn report(a: ReportArgs) -> ExitCode {
     use wsdissect::report::ReportSink;
+    use wsdissect::stage::kinds;
     let Some(output) = a.output.clone() else {
         eprintln!(
             "wsdissect: report needs -o FILE.html (the page to write; -o - writes standard output)"
@@ -1236,7 +1316,11 @@ fn report(a: ReportArgs) -> ExitCode {
     let mut reports = Vec::new();
     let mut ok = true;
     for path in &a.common.sources() {
-        let mut sink = Filtered::new(ReportSink::new(path), filter.clone(), records::ALL);
+        // As stats: the filter chooses the records counted, and with it
+        // only the connections it chose are listed.
+        let records = kinds::FRAME | kinds::MESSAGE | kinds::FINDING | kinds::APP;
+        let sink = ReportSink::new(path, filter.is_some());
+        let mut sink = Filtered::new(sink, filter.clone(), records);
         sink.set_capture(Some(path.clone()));
         if !run_all(
             &Common {
@@ -1288,6 +1372,7 @@ fn main() -> ExitCode {
         Cmd::Explain(a) => explain(a),
         Cmd::Push(a) => push(a),
         Cmd::App(a) => app(a),
+        Cmd::Stats(a) => stats(a),
         Cmd::Report(a) => report(a),
     }
 }

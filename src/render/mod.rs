@@ -6,6 +6,7 @@ pub mod csv;
 pub mod escape;
 pub mod filtered;
 pub mod json;
+pub mod stats;
 pub mod table;
 pub mod width;
 

@@ -91,11 +91,12 @@ pub struct ReportSink {
 }
 
 impl ReportSink {
-    /// A report of the capture `name`.
-    pub fn new(name: &str) -> Self {
+    /// A report of the capture `name`; `filtered`: a filter chooses the
+    /// records, and only the connections with one are listed (as `stats`).
+    pub fn new(name: &str, filtered: bool) -> Self {
         ReportSink {
             name: name.to_string(),
-            stats: StatsCollector::new(),
+            stats: StatsCollector::new().records_only(filtered),
             info: BTreeMap::new(),
             findings: Vec::new(),
             by_severity: [0; 3],

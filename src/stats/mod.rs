@@ -187,12 +187,12 @@ pub struct Rate {
     /// The most messages in one 1-second window (windows counted from the
     /// capture's first packet).
     pub peak_1s: u64,
-    /// Messages over time.
+    /// Messages over time (by the time each was complete).
     pub series: Series,
 }
 
-/// A bounded time series of message counts: `counts[i]` messages began
-/// in `[start + i * width, start + (i + 1) * width)`. At most
+/// A bounded time series of message counts: `counts[i]` messages were
+/// complete in `[start + i * width, start + (i + 1) * width)`. At most
 /// [`SERIES_CAP`] buckets; `width` is 1 s, doubled as often as needed.
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct Series {
@@ -281,6 +281,9 @@ pub struct StatsCollector {
     /// Ids of the connections in `conns` with no WebSocket traffic yet.
     pending: BTreeSet<u64>,
     total: Acc,
+    /// List only connections with a frame, message, finding or app record
+    /// (when a filter chose the records).
+    records_only: bool,
 }
 
 impl StatsCollector {
@@ -289,13 +292,24 @@ impl StatsCollector {
         StatsCollector::default()
     }
 
+    /// Lists only the connections with at least one frame, message,
+    /// finding or app record (for `--filter`: the connections it chose).
+    pub fn records_only(mut self, yes: bool) -> Self {
+        self.records_only = yes;
+        self
+    }
+
+    fn listed(&self, a: &Acc) -> bool {
+        a.websocket && (!self.records_only || a.counted)
+    }
+
     /// The figures so far.
     pub fn stats(&self) -> CaptureStats {
         let origin = self.start;
         let per_conn = self
             .conns
             .values()
-            .filter(|a| a.websocket)
+            .filter(|a| self.listed(a))
             .map(|a| a.figures(origin))
             .collect::<Vec<_>>();
         let mut total = self.total.figures(origin);
@@ -306,12 +320,17 @@ impl StatsCollector {
         total.rate.mean = rate(total.messages, total.duration);
         let mut tcp = Sketch::default();
         let close = &mut total.close;
-        for (a, c) in self.conns.values().filter(|a| a.websocket).zip(&per_conn) {
+        for (a, c) in self
+            .conns
+            .values()
+            .filter(|a| self.listed(a))
+            .zip(&per_conn)
+        {
             if let Some(v) = a.tcp.min() {
                 tcp.add(v);
             }
-            for (k, n) in &c.close.codes {
-                *close.codes.entry(k.clone()).or_insert(0) += n;
+            for (k, &n) in &c.close.codes {
+                add_capped(&mut close.codes, k, n);
             }
             close.closed_first.client += c.close.closed_first.client;
             close.closed_first.server += c.close.closed_first.server;
@@ -371,10 +390,10 @@ impl StatsCollector {
     }
 }
 
-/// `last - first`, 0 when unknown.
+/// `last - first` to the microsecond (as `conns` gives it), 0 when unknown.
 fn duration(first: Option<f64>, last: Option<f64>) -> f64 {
     match (first, last) {
-        (Some(a), Some(b)) if b > a => b - a,
+        (Some(a), Some(b)) if b > a => ((b - a) * 1e6).round() / 1e6,
         _ => 0.0,
     }
 }
@@ -453,6 +472,8 @@ impl SeriesAcc {
 #[derive(Debug, Clone, Default)]
 struct Acc {
     websocket: bool,
+    /// A frame, message, finding or app record was counted.
+    counted: bool,
     conn: Option<u64>,
     client: Option<String>,
     server: Option<String>,
@@ -488,12 +509,17 @@ struct AppAcc {
 
 /// Adds one to `key` in a map of at most [`KEY_CAP`] keys (`other` past it).
 fn bump(map: &mut BTreeMap<String, u64>, key: &str) {
-    if let Some(n) = map.get_mut(key) {
-        *n += 1;
+    add_capped(map, key, 1);
+}
+
+/// Adds `n` to `key` in a map of at most [`KEY_CAP`] keys (`other` past it).
+fn add_capped(map: &mut BTreeMap<String, u64>, key: &str, n: u64) {
+    if let Some(v) = map.get_mut(key) {
+        *v += n;
     } else if map.len() < KEY_CAP {
-        map.insert(key.to_string(), 1);
+        map.insert(key.to_string(), n);
     } else {
-        *map.entry("other".to_string()).or_insert(0) += 1;
+        *map.entry("other".to_string()).or_insert(0) += n;
     }
 }
 
@@ -653,6 +679,10 @@ fn second(ts: f64, origin: Option<f64>) -> i64 {
 
 /// Applies one event to both the connection's and the capture's figures.
 fn apply(acc: &mut Acc, ev: &Event<'_>, origin: Option<f64>, per_conn: bool) {
+    acc.counted |= matches!(
+        ev,
+        Event::Frame(_) | Event::Message(_) | Event::Finding(_) | Event::App(_)
+    );
     match *ev {
         Event::Handshake(s, _) => {
             acc.sessions += 1;
@@ -699,7 +729,8 @@ fn apply(acc: &mut Acc, ev: &Event<'_>, origin: Option<f64>, per_conn: bool) {
             o.messages += 1;
             o.message_bytes = o.message_bytes.saturating_add(m.len);
             acc.sizes.add(m.len);
-            acc.series.add(second(m.first_ts, origin));
+            // When it was complete (the `ts` of its JSON record).
+            acc.series.add(second(m.last_ts, origin));
         }
         Event::Finding(f) => bump(&mut acc.findings, f.code.as_str()),
         Event::App(a) => {
@@ -770,7 +801,7 @@ impl Sink for StatsCollector {
                 return ControlFlow::Continue(());
             }
             Event::Frame(f) => (Some(f.session), true, Some(f.ts)),
-            Event::Message(m) => (Some(m.session), true, Some(m.first_ts)),
+            Event::Message(m) => (Some(m.session), true, Some(m.last_ts)),
             Event::Finding(f) => (f.at.session, false, None),
             Event::App(a) => (None, false, Some(a.ts)),
             Event::ConnEnd(c) => (Some(c.session), c.websocket, Some(c.last_ts)),
