@@ -251,3 +251,29 @@ Examples:
 {EXIT_LIST}"
     )
 }
+
+pub fn report() -> String {
+    format!(
+        "Writes one self-contained HTML page (inline CSS and SVG charts, no script, nothing fetched) \
+for the captures: a summary (duration, connections, frames, messages and bytes per direction, \
+findings by severity), a row per WebSocket connection (client, server, carrier, TLS, duration, \
+counts per direction, close codes and who closed first, findings), a timeline of the connections, \
+messages per second, message sizes, round-trip times (ping to pong, TCP handshake), close codes, and \
+every finding linked to its packet. The figures are those of `wsdissect stats`. Several captures \
+give a section each. --filter keeps the records that match before they are counted.
+
+-o FILE.html is required; -o - writes the page to standard output.
+
+Text from the capture (paths, close reasons, header values quoted by findings) is HTML-escaped, \
+control characters shown as \\x1b or \\u{{9b}}.
+
+{TIMES}
+
+Examples:
+  wsdissect report -o report.html capture.pcap
+  wsdissect report -o wss.html --keylog keys.log capture.pcapng
+  wsdissect report -o - -Y 'conn == 3' capture.pcap > conn3.html
+
+{EXIT_LIST}"
+    )
+}

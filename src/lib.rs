@@ -85,6 +85,8 @@ pub mod push;
 #[doc(hidden)]
 pub mod render;
 #[doc(hidden)]
+pub mod report;
+#[doc(hidden)]
 pub mod sse;
 #[doc(hidden)]
 pub mod stage;

@@ -63,6 +63,18 @@ enum Cmd {
     Stats(StatsArgs),
     /// The course in order, from captures built into the binary: HTML pages in -o DIR, or text.
     Lesson(LessonArgs),
+    /// One self-contained HTML page: summary, connections, charts, findings linked to packets.
+    #[command(after_help = help::report())]
+    Report(ReportArgs),
+}
+
+#[derive(Args)]
+struct ReportArgs {
+    #[command(flatten)]
+    common: Common,
+    /// The HTML file to write (required; `-` writes standard output).
+    #[arg(short = 'o', long, value_name = "FILE.html", display_order = 1)]
+    output: Option<String>,
 }
 
 const STATS_FILTER_HELP: &str = "Count only the frames, messages, findings and app records that match \
@@ -1414,6 +1426,7 @@ fn live_args_conflict(cli: &Cli) {
         Cmd::App(a) => &a.common,
         Cmd::Lesson(_) => return,
         Cmd::Stats(a) => &a.common,
+        Cmd::Report(a) => &a.common,
     };
     if common.interface.is_some() && !common.captures.is_empty() {
         use clap::CommandFactory;
@@ -1582,6 +1595,63 @@ fn stats(a: StatsArgs) -> ExitCode {
     exit_status(ok)
 }
 
+/// `report -o FILE.html`: every capture read into its report, then one page.
+fn report(a: ReportArgs) -> ExitCode {
+    use wsdissect::report::ReportSink;
+    use wsdissect::stage::kinds;
+    let Some(output) = a.output.clone() else {
+        eprintln!(
+            "wsdissect: report needs -o FILE.html (the page to write; -o - writes standard output)"
+        );
+        return ExitCode::from(2);
+    };
+    let filter = match parse_filter(&a.common) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let mut cfg = config(&a.common);
+    cfg.keep_frame_payload = filter_reads_payload(filter.as_ref());
+    cfg.keep_message_data = cfg.keep_frame_payload;
+    let mut reports = Vec::new();
+    let mut ok = true;
+    for path in &a.common.sources() {
+        // As stats: the filter chooses the records counted, and with it
+        // only the connections it chose are listed.
+        let records = kinds::FRAME | kinds::MESSAGE | kinds::FINDING | kinds::APP;
+        let sink = ReportSink::new(path, filter.is_some());
+        let mut sink = Filtered::new(sink, filter.clone(), records);
+        sink.set_capture(Some(path.clone()));
+        if !run_all(
+            &Common {
+                captures: vec![path.clone()],
+                ..a.common.clone()
+            },
+            &cfg,
+            &mut sink,
+            |_, _| {},
+            |s, why| s.inner.problem(why),
+        ) {
+            ok = false;
+        }
+        reports.push(sink.inner.finish());
+    }
+    let html = wsdissect::report::page(&reports);
+    let written = if output == "-" {
+        let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
+        out.write_all(html.as_bytes());
+        finish_output(out)
+    } else {
+        std::fs::write(&output, html).map_err(|e| {
+            eprintln!("wsdissect: cannot write {}: {e}", escape_name(&output));
+            ExitCode::from(2)
+        })
+    };
+    if let Err(code) = written {
+        return code;
+    }
+    exit_status(ok)
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     live_args_conflict(&cli);
@@ -1603,5 +1673,6 @@ fn main() -> ExitCode {
         Cmd::App(a) => app(a),
         Cmd::Lesson(a) => lesson(a),
         Cmd::Stats(a) => stats(a),
+        Cmd::Report(a) => report(a),
     }
 }

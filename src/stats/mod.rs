@@ -342,6 +342,12 @@ impl StatsCollector {
         CaptureStats { per_conn, total }
     }
 
+    /// The capture's data message sizes by powers of two
+    /// ([`Sketch::by_power_of_two`]): the report's histogram.
+    pub fn size_histogram(&self) -> Vec<(u32, u64)> {
+        self.total.sizes.by_power_of_two()
+    }
+
     /// The figures, ending the collection.
     pub fn finish(self) -> CaptureStats {
         self.stats()

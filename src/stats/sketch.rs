@@ -117,6 +117,22 @@ impl Sketch {
     pub fn buckets(&self) -> usize {
         self.buckets.len()
     }
+
+    /// The values counted by powers of two, exactly (no bucket straddles
+    /// one): `(k, n)` for `n` values of `k` significant bits, i.e. in
+    /// `[2^(k-1), 2^k)`, `k = 0` for the value 0. Ascending, no empty ones.
+    /// (The report's size histogram.)
+    pub fn by_power_of_two(&self) -> Vec<(u32, u64)> {
+        let mut out: Vec<(u32, u64)> = Vec::new();
+        for &(b, n) in &self.buckets {
+            let k = 64 - range(b).0.leading_zeros();
+            match out.last_mut() {
+                Some((last, m)) if *last == k => *m += n,
+                _ => out.push((k, n)),
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -159,6 +175,23 @@ mod tests {
         assert_eq!(s.max(), vals.last().copied());
         assert_eq!(s.min(), vals.first().copied());
         assert!(s.buckets() <= 64 + 58 * 64);
+    }
+
+    #[test]
+    fn powers_of_two_count_every_value_in_its_range() {
+        let vals: Vec<u64> = (0..3000u64)
+            .map(|i| (i * 7919) % 100_003)
+            .chain([0, 1, 64, 65, u64::MAX])
+            .collect();
+        let mut s = Sketch::default();
+        for &v in &vals {
+            s.add(v);
+        }
+        let mut want = std::collections::BTreeMap::new();
+        for &v in &vals {
+            *want.entry(64 - v.leading_zeros()).or_insert(0u64) += 1;
+        }
+        assert_eq!(s.by_power_of_two(), want.into_iter().collect::<Vec<_>>());
     }
 
     #[test]
