@@ -213,6 +213,7 @@ enum ListFormat {
     Table,
     Json,
     Csv,
+    Har,
 }
 
 #[derive(Args)]
@@ -769,6 +770,38 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
     let stdout = Stdout::new(live);
     let many = a.common.captures.len() > 1;
     let ok = match a.format {
+        ListFormat::Har => {
+            if kind != TableKind::Messages || filter.is_some() {
+                eprintln!(
+                    "wsdissect: --format har is for `messages`, without --filter (one document of every exchange)"
+                );
+                return ExitCode::from(2);
+            }
+            cfg.keep_message_data = true;
+            cfg.max_message_bytes = cfg.max_message_bytes.min(wsdissect::render::har::MAX_BODY);
+            let mut sink = wsdissect::render::har::HarSink::new();
+            let ok = run_all_noting(
+                &a.common,
+                &cfg,
+                &mut sink,
+                false,
+                &mut |_, _| {},
+                &mut |_, _| {},
+            );
+            let mut out = wsdissect::render::Out::new(stdout);
+            out.write_all(sink.finish().as_bytes());
+            if sink.dropped_entries > 0 {
+                eprintln!(
+                    "wsdissect: warning: {} HTTP exchanges past the HAR's cap of {} left out",
+                    sink.dropped_entries,
+                    wsdissect::render::har::MAX_ENTRIES
+                );
+            }
+            if let Err(code) = finish_output(out) {
+                return code;
+            }
+            ok
+        }
         ListFormat::Json => {
             let payload = record_payload(kind, a.payload, reads_payload, &mut cfg);
             let select = Select {
@@ -1032,6 +1065,10 @@ fn push(a: PushArgs) -> ExitCode {
         Err(code) => return code,
     };
     let filter = filter.as_ref();
+    if a.format == ListFormat::Har {
+        eprintln!("wsdissect: --format har is for `messages`");
+        return ExitCode::from(2);
+    }
     let mut cfg = config(&a.common);
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
@@ -1103,7 +1140,7 @@ fn push(a: PushArgs) -> ExitCode {
                     String::from_utf8_lossy(&std::mem::take(&mut rows.out.w)).into_owned()
                 })
             }
-            ListFormat::Table => wsdissect::push::render::table_of(
+            ListFormat::Table | ListFormat::Har => wsdissect::push::render::table_of(
                 &channels,
                 &findings,
                 many.then_some(path.as_str()),

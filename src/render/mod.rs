@@ -5,6 +5,7 @@ pub mod check;
 pub mod csv;
 pub mod escape;
 pub mod filtered;
+pub mod har;
 pub mod json;
 pub mod table;
 pub mod width;
