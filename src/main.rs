@@ -30,6 +30,10 @@ use wsdissect::render::table::{TableKind, TableSink};
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// Colour in tables and text (never in JSON, CSV or HAR): auto colours a terminal, unless
+    /// NO_COLOR is set (CLICOLOR_FORCE colours a pipe too).
+    #[arg(long, value_enum, global = true, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
 }
 
 #[derive(Subcommand)]
@@ -122,9 +126,6 @@ struct ExplainArgs {
     /// text for a terminal, html for a classroom projector (one self-contained file), json for tools.
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text, display_order = 1)]
     format: ExplainFormat,
-    /// Colour in the text walkthrough.
-    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
-    color: ColorWhen,
     /// The connection to walk through (ids as in `conns`); default: the first WebSocket connection.
     #[arg(long, value_name = "ID")]
     conn: Option<u64>,
@@ -748,7 +749,7 @@ fn record_payload(
     payload
 }
 
-fn list(kind: TableKind, a: ListArgs) -> ExitCode {
+fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
     if kind == TableKind::Conns && a.payload.is_some() {
         eprintln!(
             "wsdissect: conns shows counts, not payloads: --payload does not apply (use frames or messages)"
@@ -867,7 +868,8 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             let rows = RowsNow {
                 table: TableSink::new(stdout, kind)
                     .payload(a.payload.unwrap_or(PayloadMode::Text))
-                    .width(wsdissect::render::width::output_width()),
+                    .width(wsdissect::render::width::output_width())
+                    .color(color),
                 live,
             };
             let mut sink = Filtered::new(rows, filter, records);
@@ -893,7 +895,7 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
     exit_status(ok)
 }
 
-fn check(a: CheckArgs) -> ExitCode {
+fn check(a: CheckArgs, color: bool) -> ExitCode {
     if a.list_codes {
         let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
         let text = wsdissect::render::check::list_codes(
@@ -914,7 +916,9 @@ fn check(a: CheckArgs) -> ExitCode {
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
     // The findings that pass the filter are reported, and decide the exit status.
-    let mut sink = Filtered::new(CheckSink::new(a.allow.clone()), filter, records::FINDINGS);
+    let mut check_sink = CheckSink::new(a.allow.clone());
+    check_sink.color = color;
+    let mut sink = Filtered::new(check_sink, filter, records::FINDINGS);
     let ok = run_all(
         &a.common,
         &cfg,
@@ -956,7 +960,7 @@ fn check(a: CheckArgs) -> ExitCode {
     }
 }
 
-fn explain(a: ExplainArgs) -> ExitCode {
+fn explain(a: ExplainArgs, color: bool) -> ExitCode {
     use wsdissect::explain::{ExplainSink, Format, Selection};
     let filter = match parse_filter(&a.common) {
         Ok(f) => f,
@@ -973,11 +977,6 @@ fn explain(a: ExplainArgs) -> ExitCode {
     cfg.keep_message_data = true;
     cfg.max_frame_bytes = cfg.max_frame_bytes.min(64 << 10);
     cfg.max_message_bytes = cfg.max_message_bytes.min(64 << 10);
-    let color = match a.color {
-        ColorWhen::Always => true,
-        ColorWhen::Never => false,
-        ColorWhen::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
     let sel = Selection {
         conn: a.conn,
         frame: a.frame,
@@ -1252,12 +1251,20 @@ fn main() -> ExitCode {
         let _ = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, &STOP);
         let _ = signal_hook::flag::register(SIGINT, &STOP);
     }
+    let color = wsdissect::render::color::enabled(
+        match cli.color {
+            ColorWhen::Always => Some(true),
+            ColorWhen::Never => Some(false),
+            ColorWhen::Auto => None,
+        },
+        io::stdout().is_terminal(),
+    );
     match cli.cmd {
-        Cmd::Frames(a) => list(TableKind::Frames, a),
-        Cmd::Messages(a) => list(TableKind::Messages, a),
-        Cmd::Conns(a) => list(TableKind::Conns, a),
-        Cmd::Check(a) => check(a),
-        Cmd::Explain(a) => explain(a),
+        Cmd::Frames(a) => list(TableKind::Frames, a, color),
+        Cmd::Messages(a) => list(TableKind::Messages, a, color),
+        Cmd::Conns(a) => list(TableKind::Conns, a, color),
+        Cmd::Check(a) => check(a, color),
+        Cmd::Explain(a) => explain(a, color),
         Cmd::Push(a) => push(a),
         Cmd::App(a) => app(a),
     }

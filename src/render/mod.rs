@@ -2,6 +2,7 @@
 
 pub mod app;
 pub mod check;
+pub mod color;
 pub mod csv;
 pub mod escape;
 pub mod filtered;
