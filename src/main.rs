@@ -30,6 +30,10 @@ use wsdissect::render::table::{TableKind, TableSink};
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
+    /// Colour in tables and text (never in JSON, CSV or HAR): auto colours a terminal, unless
+    /// NO_COLOR is set (CLICOLOR_FORCE colours a pipe too).
+    #[arg(long, value_enum, global = true, default_value_t = ColorWhen::Auto)]
+    color: ColorWhen,
 }
 
 #[derive(Subcommand)]
@@ -206,9 +210,6 @@ struct ExplainArgs {
     /// text for a terminal, html for a classroom projector (one self-contained file), json for tools.
     #[arg(long, value_enum, default_value_t = ExplainFormat::Text, display_order = 1)]
     format: ExplainFormat,
-    /// Colour in the text walkthrough.
-    #[arg(long, value_enum, default_value_t = ColorWhen::Auto)]
-    color: ColorWhen,
     /// The connection to walk through (ids as in `conns`); default: the first WebSocket connection.
     #[arg(long, value_name = "ID")]
     conn: Option<u64>,
@@ -315,6 +316,7 @@ enum ListFormat {
     Csv,
     // A Parquet file (-o FILE): a column per JSON field (docs/parquet.md).
     Parquet,
+    Har,
 }
 
 /// `-o FILE`: where `--format parquet` writes.
@@ -957,7 +959,7 @@ fn record_payload(
     payload
 }
 
-fn list(kind: TableKind, a: ListArgs) -> ExitCode {
+fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
     if kind == TableKind::Conns && a.payload.is_some() {
         eprintln!(
             "wsdissect: conns shows counts, not payloads: --payload does not apply (use frames or messages)"
@@ -1015,6 +1017,38 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
                 &mut |_, _| {},
             );
             if let Err(code) = finish_parquet(sink.inner.out) {
+                return code;
+            }
+            ok
+        }
+        ListFormat::Har => {
+            if kind != TableKind::Messages || filter.is_some() {
+                eprintln!(
+                    "wsdissect: --format har is for `messages`, without --filter (one document of every exchange)"
+                );
+                return ExitCode::from(2);
+            }
+            cfg.keep_message_data = true;
+            cfg.max_message_bytes = cfg.max_message_bytes.min(wsdissect::render::har::MAX_BODY);
+            let mut sink = wsdissect::render::har::HarSink::new();
+            let ok = run_all_noting(
+                &a.common,
+                &cfg,
+                &mut sink,
+                false,
+                &mut |_, _| {},
+                &mut |_, _| {},
+            );
+            let mut out = wsdissect::render::Out::new(stdout);
+            out.write_all(sink.finish().as_bytes());
+            if sink.dropped_entries > 0 {
+                eprintln!(
+                    "wsdissect: warning: {} HTTP exchanges past the HAR's cap of {} left out",
+                    sink.dropped_entries,
+                    wsdissect::render::har::MAX_ENTRIES
+                );
+            }
+            if let Err(code) = finish_output(out) {
                 return code;
             }
             ok
@@ -1084,7 +1118,8 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
             let rows = RowsNow {
                 table: TableSink::new(stdout, kind)
                     .payload(a.payload.unwrap_or(PayloadMode::Text))
-                    .width(wsdissect::render::width::output_width()),
+                    .width(wsdissect::render::width::output_width())
+                    .color(color),
                 live,
             };
             let mut sink = Filtered::new(rows, filter, records);
@@ -1110,7 +1145,7 @@ fn list(kind: TableKind, a: ListArgs) -> ExitCode {
     exit_status(ok)
 }
 
-fn check(a: CheckArgs) -> ExitCode {
+fn check(a: CheckArgs, color: bool) -> ExitCode {
     if a.list_codes {
         let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
         let text = wsdissect::render::check::list_codes(
@@ -1135,7 +1170,9 @@ fn check(a: CheckArgs) -> ExitCode {
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
     // The findings that pass the filter are reported, and decide the exit status.
-    let mut sink = Filtered::new(CheckSink::new(a.allow.clone()), filter, records::FINDINGS);
+    let mut check_sink = CheckSink::new(a.allow.clone());
+    check_sink.color = color;
+    let mut sink = Filtered::new(check_sink, filter, records::FINDINGS);
     let ok = run_all(
         &a.common,
         &cfg,
@@ -1187,7 +1224,7 @@ fn check(a: CheckArgs) -> ExitCode {
     }
 }
 
-fn explain(a: ExplainArgs) -> ExitCode {
+fn explain(a: ExplainArgs, color: bool) -> ExitCode {
     use wsdissect::explain::{ExplainSink, Format, Selection};
     let filter = match parse_filter(&a.common) {
         Ok(f) => f,
@@ -1208,11 +1245,6 @@ fn explain(a: ExplainArgs) -> ExitCode {
     cfg.layers = true;
     // The TCP section reads the connection's segments.
     cfg.segment_log = true;
-    let color = match a.color {
-        ColorWhen::Always => true,
-        ColorWhen::Never => false,
-        ColorWhen::Auto => io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
-    };
     let sel = Selection {
         conn: a.conn,
         frame: a.frame,
@@ -1324,6 +1356,10 @@ fn push(a: PushArgs) -> ExitCode {
         Err(code) => return code,
     };
     let filter = filter.as_ref();
+    if a.format == ListFormat::Har {
+        eprintln!("wsdissect: --format har is for `messages`");
+        return ExitCode::from(2);
+    }
     let mut cfg = config(&a.common);
     cfg.keep_frame_payload = false;
     cfg.keep_message_data = false;
@@ -1395,7 +1431,7 @@ fn push(a: PushArgs) -> ExitCode {
                     String::from_utf8_lossy(&std::mem::take(&mut rows.out.w)).into_owned()
                 })
             }
-            ListFormat::Table => wsdissect::push::render::table_of(
+            ListFormat::Table | ListFormat::Har => wsdissect::push::render::table_of(
                 &channels,
                 &findings,
                 many.then_some(path.as_str()),
@@ -1548,8 +1584,8 @@ fn stats(a: StatsArgs) -> ExitCode {
     let many = a.common.sources().len() > 1;
     let mut json = Vec::new();
     let mut out = wsdissect::render::Out::new(BufWriter::new(io::stdout().lock()));
-    if a.format == ListFormat::Parquet {
-        eprintln!("wsdissect: stats has no Parquet output; use --format json or csv");
+    if matches!(a.format, ListFormat::Parquet | ListFormat::Har) {
+        eprintln!("wsdissect: stats writes --format table, json or csv");
         return ExitCode::from(2);
     }
     let mut ok = true;
@@ -1577,7 +1613,7 @@ fn stats(a: StatsArgs) -> ExitCode {
             }
             ListFormat::Csv => wsdissect::render::stats::json_lines(&stats, Some(path), &mut json),
             // Refused before the loop.
-            ListFormat::Parquet => {}
+            ListFormat::Parquet | ListFormat::Har => {}
         }
     }
     if a.format == ListFormat::Csv {
@@ -1663,12 +1699,20 @@ fn main() -> ExitCode {
         let _ = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, &STOP);
         let _ = signal_hook::flag::register(SIGINT, &STOP);
     }
+    let color = wsdissect::render::color::enabled(
+        match cli.color {
+            ColorWhen::Always => Some(true),
+            ColorWhen::Never => Some(false),
+            ColorWhen::Auto => None,
+        },
+        io::stdout().is_terminal(),
+    );
     match cli.cmd {
-        Cmd::Frames(a) => list(TableKind::Frames, a),
-        Cmd::Messages(a) => list(TableKind::Messages, a),
-        Cmd::Conns(a) => list(TableKind::Conns, a),
-        Cmd::Check(a) => check(a),
-        Cmd::Explain(a) => explain(a),
+        Cmd::Frames(a) => list(TableKind::Frames, a, color),
+        Cmd::Messages(a) => list(TableKind::Messages, a, color),
+        Cmd::Conns(a) => list(TableKind::Conns, a, color),
+        Cmd::Check(a) => check(a, color),
+        Cmd::Explain(a) => explain(a, color),
         Cmd::Push(a) => push(a),
         Cmd::App(a) => app(a),
         Cmd::Lesson(a) => lesson(a),

@@ -16,35 +16,44 @@ pub struct Style {
 }
 
 impl Style {
-    fn paint(self, code: &str, s: &str) -> String {
+    fn paint(self, style: anstyle::Style, s: &str) -> String {
         if self.color {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            crate::render::color::paint(style, s)
         } else {
             s.to_string()
         }
     }
+    fn fg(self, c: anstyle::AnsiColor, s: &str) -> String {
+        self.paint(anstyle::Style::new().fg_color(Some(c.into())), s)
+    }
     fn bold(self, s: &str) -> String {
-        self.paint("1", s)
+        self.paint(anstyle::Style::new().bold(), s)
     }
     fn dim(self, s: &str) -> String {
-        self.paint("2", s)
+        self.paint(anstyle::Style::new().dimmed(), s)
     }
     fn field(self, name: &str, s: &str) -> String {
-        let code = match name {
-            "FIN" => "31",
-            "RSV1" | "RSV2" | "RSV3" => "35",
-            "opcode" => "34",
-            "MASK" => "33",
-            "masking key" => "36",
-            _ => "32",
+        use anstyle::AnsiColor::*;
+        let c = match name {
+            "FIN" => Red,
+            "RSV1" | "RSV2" | "RSV3" => Magenta,
+            "opcode" => Blue,
+            "MASK" => Yellow,
+            "masking key" => Cyan,
+            _ => Green,
         };
-        self.paint(code, s)
+        self.fg(c, s)
     }
     fn good(self, s: &str) -> String {
-        self.paint("32", s)
+        self.fg(anstyle::AnsiColor::Green, s)
     }
     fn bad(self, s: &str) -> String {
-        self.paint("1;31", s)
+        self.paint(
+            anstyle::Style::new()
+                .bold()
+                .fg_color(Some(anstyle::AnsiColor::Red.into())),
+            s,
+        )
     }
 }
 

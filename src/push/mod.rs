@@ -150,6 +150,9 @@ impl Channel {
 /// An exchange whose response is awaited or being read, on one connection.
 #[derive(Debug)]
 struct Pending {
+    /// The request's number among the requests paired (from 0), for
+    /// consumers that follow the exchanges themselves (HAR).
+    seq: u64,
     channel: usize,
     index: Option<usize>,
     upgrade: bool,
@@ -190,6 +193,21 @@ pub struct PushSink<'a> {
     /// Receives each dispatched SSE event as it is decoded (streamed, never
     /// stored); the counts are kept either way.
     on_sse: Option<OnSse<'a>>,
+    /// Requests queued for pairing so far (the next one's `seq`).
+    requests_queued: u64,
+    /// The pairing the last event made, for consumers that follow the
+    /// exchanges (HAR): a request queued, a response matched to one.
+    pub last_pairing: Option<Pairing>,
+}
+
+/// What the last HTTP head did to the pairing of requests and responses
+/// (`PushSink::last_pairing`): the number of the request (its `seq`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pairing {
+    /// A request was queued for its response.
+    Request(u64),
+    /// A final response was matched to the request of that number.
+    Response(u64),
 }
 
 impl Default for PushSink<'_> {
@@ -210,7 +228,18 @@ impl<'a> PushSink<'a> {
             exchanges_capped: false,
             dropped_requests: 0,
             on_sse: None,
+            requests_queued: 0,
+            last_pairing: None,
         }
+    }
+
+    /// The request whose response body is being read on a connection (and
+    /// HTTP/2 stream), by its number (`Pairing`).
+    pub fn reading(&self, conn: u64, stream: Option<u32>) -> Option<u64> {
+        self.conns
+            .get(&(conn, stream))
+            .and_then(|t| t.reading.as_ref())
+            .map(|p| p.seq)
     }
 
     /// Hands every dispatched SSE event to `f` as it is decoded.
@@ -350,7 +379,11 @@ impl<'a> PushSink<'a> {
                 let t = self.conns.entry(track).or_default();
                 t.last_ts = h.ts;
                 if t.waiting.len() < 1024 {
+                    let seq = self.requests_queued;
+                    self.requests_queued += 1;
+                    self.last_pairing = Some(Pairing::Request(seq));
                     t.waiting.push_back(Pending {
+                        seq,
                         channel: ci,
                         index,
                         upgrade,
@@ -368,6 +401,7 @@ impl<'a> PushSink<'a> {
                 let Some(p) = t.waiting.pop_front() else {
                     return;
                 };
+                self.last_pairing = Some(Pairing::Response(p.seq));
                 let ct = h
                     .head
                     .header("content-type")
@@ -751,7 +785,10 @@ const MAX_FINDINGS: usize = 10_000;
 impl Sink for PushSink<'_> {
     fn event(&mut self, ev: Event<'_>) -> std::ops::ControlFlow<()> {
         match ev {
-            Event::HttpHead(h) => self.head(h),
+            Event::HttpHead(h) => {
+                self.last_pairing = None;
+                self.head(h)
+            }
             Event::HttpBody(b) => self.body(b),
             Event::HttpEnd(e) => self.end(e),
             Event::Message(m) => self.message(m),

@@ -23,6 +23,8 @@ pub struct CheckSink {
     counts: (usize, usize, usize),
     /// The most severe finding seen.
     worst: Option<Severity>,
+    /// Colour the severities of the table (`--color`).
+    pub color: bool,
 }
 
 #[derive(Default)]
@@ -109,6 +111,15 @@ impl CheckSink {
                 text.push_str(&fit(head));
                 text.push('\n');
                 for f in list {
+                    let paint = |line: String| match self.color {
+                        true => super::color::paint_cell(
+                            &line,
+                            2,
+                            f.severity().as_str(),
+                            super::color::severity(f.severity()),
+                        ),
+                        false => line,
+                    };
                     let row = format!(
                         "  {:<7} {:<32} pkt {:<7} {:<6} ",
                         f.severity().as_str(),
@@ -119,7 +130,7 @@ impl CheckSink {
                     let message = escape::terminal(&f.message);
                     match width {
                         Some(w) if cols(&row) + cols(&message) > w => {
-                            text.push_str(&fit(row.trim_end().to_string()));
+                            text.push_str(&paint(fit(row.trim_end().to_string())));
                             text.push('\n');
                             for l in wrap(&message, w, "      ") {
                                 text.push_str(&l);
@@ -127,7 +138,7 @@ impl CheckSink {
                             }
                         }
                         _ => {
-                            text.push_str(&row);
+                            text.push_str(&paint(row));
                             text.push_str(&message);
                             text.push('\n');
                         }

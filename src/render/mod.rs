@@ -3,9 +3,11 @@
 pub mod app;
 pub mod check;
 pub mod columns;
+pub mod color;
 pub mod csv;
 pub mod escape;
 pub mod filtered;
+pub mod har;
 pub mod json;
 #[cfg(feature = "parquet")]
 pub mod parquet;

@@ -34,7 +34,14 @@ pub struct TableSink<W: Write> {
     /// An HTTP/2 record was seen: frames and messages have a `stream`
     /// column from then on (a table of HTTP/1.1 only has none).
     stream_col: bool,
+    /// Colour the opcode column (`--color`).
+    color: bool,
+    /// The opcode of the row being pushed, for its colour.
+    row_opcode: Option<OpCode>,
 }
+
+/// The opcode's column in frame and message rows.
+const OPCODE_COLUMN: usize = 4;
 
 fn arrow(d: Dir) -> &'static str {
     match d {
@@ -105,7 +112,15 @@ impl<W: Write> TableSink<W> {
             types: MessageTypes::default(),
             count: 0,
             stream_col: false,
+            color: false,
+            row_opcode: None,
         }
+    }
+
+    /// Colours the opcodes (table output to a terminal, `--color`).
+    pub fn color(mut self, on: bool) -> Self {
+        self.color = on;
+        self
     }
 
     /// How payload previews show (`None`: no preview, only close codes and
@@ -246,7 +261,20 @@ impl<W: Write> TableSink<W> {
             line.push_str(&fixed_row(&header, widths, self.width));
             line.push('\n');
         }
-        line.push_str(&fixed_row(&row, widths, self.width));
+        let mut plain = fixed_row(&row, widths, self.width);
+        if let (true, Some(op), Some(cell)) =
+            (self.color, self.row_opcode.take(), row.get(OPCODE_COLUMN))
+        {
+            // Laid out plain, then painted: widths and cuts are the text's.
+            let at: usize = row
+                .iter()
+                .zip(widths)
+                .take(OPCODE_COLUMN)
+                .map(|(c, w)| c.len() + usize::from(*w).saturating_sub(c.chars().count()) + 1)
+                .sum();
+            plain = super::color::paint_cell(&plain, at, cell, super::color::opcode(op));
+        }
+        line.push_str(&plain);
         line.push('\n');
         self.out.write_all(line.as_bytes());
     }
@@ -349,6 +377,7 @@ impl<W: Write> TableSink<W> {
         };
         let mut row = fixed;
         row.push(p);
+        self.row_opcode = Some(f.header.opcode);
         self.push(row);
     }
 
@@ -384,6 +413,7 @@ impl<W: Write> TableSink<W> {
         };
         let mut row = fixed;
         row.push(p);
+        self.row_opcode = Some(m.opcode);
         self.push(row);
     }
 
