@@ -145,9 +145,14 @@ impl Batcher {
 impl SegmentOut for Batcher {
     fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64) {
         let (at, len) = self.cur.bytes(seg.payload);
-        let flags = [(seg.syn, SYN), (seg.fin, FIN), (seg.rst, RST), (seg.psh, PSH)]
-            .iter()
-            .fold(0, |a, &(on, bit)| if on { a | bit } else { a });
+        let flags = [
+            (seg.syn, SYN),
+            (seg.fin, FIN),
+            (seg.rst, RST),
+            (seg.psh, PSH),
+        ]
+        .iter()
+        .fold(0, |a, &(on, bit)| if on { a | bit } else { a });
         self.push(Item::Segment {
             number,
             ts,

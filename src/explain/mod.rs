@@ -6,8 +6,8 @@
 //! unmasking XOR). The text, HTML and JSON renderers only lay it out.
 
 pub mod app;
-pub mod h2;
 pub mod deflate;
+pub mod h2;
 pub mod html;
 pub mod tcp;
 pub mod text;

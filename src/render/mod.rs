@@ -2,8 +2,8 @@
 
 pub mod app;
 pub mod check;
-pub mod columns;
 pub mod color;
+pub mod columns;
 pub mod csv;
 pub mod escape;
 pub mod filtered;

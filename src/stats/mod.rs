@@ -801,7 +801,11 @@ impl Sink for StatsCollector {
             Event::Tcp(t) => (Some(t.session), false, Some(t.ts)),
             Event::Handshake(s, _) => (Some(s), true, None),
             Event::HttpHead(h) => (Some(h.session), false, Some(h.ts)),
-            Event::HttpBody(_) | Event::HttpEnd(_) | Event::Sse(_) | Event::Layer(_) | Event::Segment(_) => {
+            Event::HttpBody(_)
+            | Event::HttpEnd(_)
+            | Event::Sse(_)
+            | Event::Layer(_)
+            | Event::Segment(_) => {
                 return ControlFlow::Continue(());
             }
             Event::Frame(f) => (Some(f.session), true, Some(f.ts)),
