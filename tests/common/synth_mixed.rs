@@ -301,7 +301,7 @@ pub fn generate(
     let mut bytes = Vec::new();
     while plain <= target {
         let i = (rng.next() % u64::from(CONNS)) as usize;
-        let from_client = rng.next() % 2 == 0;
+        let from_client = rng.next().is_multiple_of(2);
         let r = rng.next();
         let key = (rng.next() as u32).to_be_bytes();
         let len = if small {
@@ -313,7 +313,7 @@ pub fn generate(
                 _ => 65536 + (r >> 8) as usize % 120_000,
             }
         };
-        let is_text = (r >> 40) % 2 == 0;
+        let is_text = (r >> 40).is_multiple_of(2);
         let payload: Vec<u8> = if is_text {
             let mut end = len.min(text.len());
             while !text.is_char_boundary(end) {
@@ -327,7 +327,7 @@ pub fn generate(
         };
         let op = if is_text { 0x1 } else { 0x2 };
         bytes.clear();
-        if !small && r % 17 == 0 && len > 10 {
+        if !small && r.is_multiple_of(17) && len > 10 {
             // A fragmented message with a ping between its fragments.
             let mut cut = len / 2;
             while is_text && !text.is_char_boundary(cut) {
