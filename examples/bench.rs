@@ -4,7 +4,7 @@
 //!     cargo run --release --example bench -- --quick  # 100 MiB mixed + 20 MiB small
 //!
 //! Options: `--runs N` (default 5), `--tshark-runs N` (default 1; 0 leaves
-//! tshark out). It needs the release binary and the other examples built
+//! tshark out), `--mib N` (the mixed capture's size). It needs the release binary and the other examples built
 //! first (`cargo build --release --examples`; `cargo run` builds this one).
 //!
 //! It generates the deterministic synthetic captures (examples/synth_capture.rs)
@@ -17,6 +17,8 @@
 //!   floor                  examples/floor: pcap-parser + etherparse, no wsdissect code
 //!   capture+packet stages  examples/read_and_slice: wsdissect's own capture and packet stages
 //!   check                  wsdissect check
+//!   check, TLS 1.3 (--keylog) wsdissect check --keylog K on the same traffic in TLS 1.3
+//!                          (AES-128-GCM; mixed only; synth_capture --keylog)
 //!   frames json            wsdissect frames --format json
 //!   frames table           wsdissect frames
 //!   check, 2 threads       wsdissect check --threads 2 (the others run --threads 1)
@@ -129,7 +131,15 @@ fn packet_sums(argv: &[String]) -> (u64, u64) {
 }
 
 /// The capture and the number of frames its generator wrote.
-fn generate(dir: &Path, rel: &Path, name: &str, mib: u64, profile: &str) -> (PathBuf, u64) {
+/// With `keylog`, the same traffic in TLS 1.3, its secrets written there.
+fn generate(
+    dir: &Path,
+    rel: &Path,
+    name: &str,
+    mib: u64,
+    profile: &str,
+    keylog: Option<&Path>,
+) -> (PathBuf, u64) {
     let path = dir.join(name);
     let meta = dir.join(format!("{name}.frames"));
     if let (true, Ok(n)) = (path.exists(), std::fs::read_to_string(&meta))
@@ -138,16 +148,16 @@ fn generate(dir: &Path, rel: &Path, name: &str, mib: u64, profile: &str) -> (Pat
         return (path, n);
     }
     std::fs::create_dir_all(dir).unwrap_or_else(|e| die(format!("{}: {e}", dir.display())));
-    let out = Command::new(rel.join("examples/synth_capture"))
-        .arg(&path)
-        .arg(mib.to_string())
-        .arg(profile)
-        .output()
-        .unwrap_or_else(|e| {
-            die(format!(
-                "synth_capture: {e} (cargo build --release --examples)"
-            ))
-        });
+    let mut cmd = Command::new(rel.join("examples/synth_capture"));
+    cmd.arg(&path).arg(mib.to_string()).arg(profile);
+    if let Some(k) = keylog {
+        cmd.arg("--keylog").arg(k);
+    }
+    let out = cmd.output().unwrap_or_else(|e| {
+        die(format!(
+            "synth_capture: {e} (cargo build --release --examples)"
+        ))
+    });
     let err = String::from_utf8_lossy(&out.stderr);
     let n: u64 = err
         .split(", ")
@@ -186,6 +196,7 @@ fn main() {
             .status()
             .is_ok_and(|s| s.success());
     let (mixed, small) = if quick { (100, 20) } else { (1024, 100) };
+    let mixed = opt("--mib", mixed as usize) as u64;
     // The machine is shared: the load when the run began.
     println!(
         "load average: {}",
@@ -215,7 +226,8 @@ fn main() {
         (format!("mixed-{mixed}m.pcap"), mixed, "mixed"),
         (format!("small-{small}m.pcap"), small, "small"),
     ] {
-        let (cap, expect) = generate(&root.join("target/bench"), &rel, &name, mib, profile);
+        let dir = root.join("target/bench");
+        let (cap, expect) = generate(&dir, &rel, &name, mib, profile, None);
         let cap = cap.display().to_string();
         let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
         let mut cmds: Vec<(&str, Vec<String>)> = vec![
@@ -231,6 +243,38 @@ fn main() {
                 ]),
             ),
             ("check", s(&[&ws, "check", "-q", "--threads", "1", &cap])),
+        ];
+        if profile == "mixed" {
+            // The same traffic in TLS 1.3 (AES-128-GCM), decrypted with its key log.
+            let keys = dir.join(format!("tls-{name}.keys"));
+            let (tls, n) = generate(
+                &dir,
+                &rel,
+                &format!("tls-{name}"),
+                mib,
+                profile,
+                Some(&keys),
+            );
+            if n != expect {
+                die(format!(
+                    "the TLS capture has {n} frames, the plaintext one {expect}"
+                ));
+            }
+            cmds.push((
+                "check, TLS 1.3 (--keylog)",
+                s(&[
+                    &ws,
+                    "check",
+                    "-q",
+                    "--threads",
+                    "1",
+                    "--keylog",
+                    &keys.display().to_string(),
+                    &tls.display().to_string(),
+                ]),
+            ));
+        }
+        cmds.extend([
             (
                 "frames json",
                 s(&[
@@ -282,7 +326,7 @@ fn main() {
                     &cap,
                 ]),
             ),
-        ];
+        ]);
         if have_tshark {
             let mut t = s(&[
                 "tshark",
@@ -353,12 +397,12 @@ fn main() {
             }
         );
         println!(
-            "  {:<23}{:>9}{:>9}{:>9}{:>13}{:>9}{:>9}",
+            "  {:<27}{:>9}{:>9}{:>9}{:>13}{:>9}{:>9}",
             "command", "seconds", "x floor", "MB/s", "peak RSS", "CPU s", "x floor"
         );
         for (k, (n, _)) in cmds.iter().enumerate() {
             println!(
-                "  {n:<23}{:>9.3}{:>9.2}{:>9.0}{:>9.1} MiB{:>9.3}{:>9.2}",
+                "  {n:<27}{:>9.3}{:>9.2}{:>9.0}{:>9.1} MiB{:>9.3}{:>9.2}",
                 med[k],
                 med[k] / med[0],
                 size / 1e6 / med[k],
@@ -368,6 +412,16 @@ fn main() {
             );
         }
         let at = |name: &str| cmds.iter().position(|(n, _)| *n == name);
+        if let (Some(t), Some(c)) = (at("check, TLS 1.3 (--keylog)"), at("check")) {
+            let tls_size = cmds[t].1.last().and_then(|p| std::fs::metadata(p).ok());
+            println!(
+                "  check on TLS 1.3 takes {:.2}x the wall time ({:.2}x the CPU) of check on the \
+                 same traffic in plaintext (TLS capture {:.0} MiB; MB/s is of the plaintext's size)",
+                med[t] / med[c],
+                cpu[t] / cpu[c].max(1e-3),
+                tls_size.map_or(0, |m| m.len()) as f64 / f64::from(1 << 20)
+            );
+        }
         if let (Some(t), Some(j)) = (at("tshark"), at("frames json")) {
             println!(
                 "  frames json is {:.1}x faster than tshark -T fields",
