@@ -312,6 +312,24 @@ fn stomp_10mb_header_is_bounded_and_malformed() {
 }
 
 #[test]
+fn stomp_carriage_return_escape_is_1_2_only() {
+    // STOMP 1.1 defines \n, \c and \\ only ("undefined escape sequences
+    // ... MUST be treated as a fatal protocol error"); 1.2 adds \r.
+    let frame: &[u8] = b"MESSAGE\nx:a\\rb\ndestination:/q\n\n\0";
+    for (version, ok) in [("1.1", false), ("1.2", true)] {
+        let connected = format!("CONNECTED\nversion:{version}\n\n\0");
+        let o = run(Protocol::Stomp, &[(S, connected.as_bytes()), (S, frame)]);
+        if ok {
+            assert!(o.findings.is_empty(), "{version}: {:?}", o.findings);
+            assert_eq!(o.records[1].get("headers").unwrap()["x"], "a\rb");
+        } else {
+            assert_eq!(codes(&o), ["stomp.malformed"], "{version}");
+            assert!(o.findings[0].message.contains("\\r"), "{:?}", o.findings);
+        }
+    }
+}
+
+#[test]
 fn stomp_bad_lines_are_malformed() {
     let o = run(
         Protocol::Stomp,

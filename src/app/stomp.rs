@@ -205,7 +205,10 @@ impl Stomp {
             };
             let (k, v) = (&line[..colon], &line[colon + 1..]);
             let (k, v) = if escaping {
-                match (unescape(k), unescape(v)) {
+                // `\r` is an escape of STOMP 1.2 only; 1.1 defines `\n`,
+                // `\c` and `\\` and calls any other one a fatal error.
+                let cr = self.version.as_deref() != Some("1.1");
+                match (unescape(k, cr), unescape(v, cr)) {
                     (Ok(k), Ok(v)) => (k, v),
                     (Err(e), _) | (_, Err(e)) => return Step::Bad(e),
                 }
@@ -305,7 +308,9 @@ fn strip_cr(b: &[u8]) -> &[u8] {
     b.strip_suffix(b"\r").unwrap_or(b)
 }
 
-fn unescape(b: &[u8]) -> Result<Vec<u8>, String> {
+/// Undoes the header escapes: `\n`, `\c`, `\\`, and `\r` when `cr`
+/// (STOMP 1.2).
+fn unescape(b: &[u8], cr: bool) -> Result<Vec<u8>, String> {
     let mut out = Vec::with_capacity(b.len().min(MAX_HEADER_VALUE + 8));
     let mut it = b.iter();
     while let Some(&c) = it.next() {
@@ -314,7 +319,7 @@ fn unescape(b: &[u8]) -> Result<Vec<u8>, String> {
             continue;
         }
         match it.next() {
-            Some(b'r') => out.push(b'\r'),
+            Some(b'r') if cr => out.push(b'\r'),
             Some(b'n') => out.push(b'\n'),
             Some(b'c') => out.push(b':'),
             Some(b'\\') => out.push(b'\\'),
