@@ -943,6 +943,44 @@ fn finish_parquet(out: wsdissect::render::Out<ParquetOut>) -> Result<(), ExitCod
 
 /// The payload mode of JSON and CSV records (`--payload`, else text for
 /// messages and none for frames), and what the run keeps for it.
+/// The JSON records of a list command (`handshakes`: conns' handshake
+/// records too), filtered, into `out`: standard output, or the Parquet
+/// writer, which takes the same lines. Whether every capture was read, and
+/// the writer to finish.
+#[allow(clippy::too_many_arguments)]
+fn json_records<W: Write>(
+    common: &Common,
+    cfg: &Config,
+    kind: TableKind,
+    handshakes: bool,
+    payload: PayloadMode,
+    out: W,
+    filter: Option<wsdissect::filter::Filter>,
+    records: u32,
+) -> (bool, wsdissect::render::Out<W>) {
+    let select = Select {
+        frames: kind == TableKind::Frames,
+        messages: kind == TableKind::Messages,
+        handshakes,
+        conns: kind == TableKind::Conns,
+        findings: false,
+        sse: false,
+    };
+    let mut sink = Filtered::new(JsonSink::new(out, select, payload), filter, records);
+    let ok = run_all_noting(
+        common,
+        cfg,
+        &mut sink,
+        true,
+        &mut |s, name| {
+            s.inner.set_capture(Some(name.to_string()));
+            s.set_capture(Some(name.to_string()));
+        },
+        &mut |_, _| {},
+    );
+    (ok, sink.inner.out)
+}
+
 fn record_payload(
     kind: TableKind,
     asked: Option<PayloadMode>,
@@ -996,27 +1034,9 @@ fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
                 return ExitCode::from(2);
             };
             let payload = record_payload(kind, a.payload, reads_payload, &mut cfg);
-            let select = Select {
-                frames: kind == TableKind::Frames,
-                messages: kind == TableKind::Messages,
-                handshakes: false,
-                conns: kind == TableKind::Conns,
-                findings: false,
-                sse: false,
-            };
-            let mut sink = Filtered::new(JsonSink::new(pq, select, payload), filter, records);
-            let ok = run_all_noting(
-                &a.common,
-                &cfg,
-                &mut sink,
-                true,
-                &mut |s, name| {
-                    s.inner.set_capture(Some(name.to_string()));
-                    s.set_capture(Some(name.to_string()));
-                },
-                &mut |_, _| {},
-            );
-            if let Err(code) = finish_parquet(sink.inner.out) {
+            let (ok, out) =
+                json_records(&a.common, &cfg, kind, false, payload, pq, filter, records);
+            if let Err(code) = finish_parquet(out) {
                 return code;
             }
             ok
@@ -1055,27 +1075,11 @@ fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
         }
         ListFormat::Json => {
             let payload = record_payload(kind, a.payload, reads_payload, &mut cfg);
-            let select = Select {
-                frames: kind == TableKind::Frames,
-                messages: kind == TableKind::Messages,
-                handshakes: kind == TableKind::Conns,
-                conns: kind == TableKind::Conns,
-                findings: false,
-                sse: false,
-            };
-            let mut sink = Filtered::new(JsonSink::new(stdout, select, payload), filter, records);
-            let ok = run_all_noting(
-                &a.common,
-                &cfg,
-                &mut sink,
-                true,
-                &mut |s, name| {
-                    s.inner.set_capture(Some(name.to_string()));
-                    s.set_capture(Some(name.to_string()));
-                },
-                &mut |_, _| {},
+            let handshakes = kind == TableKind::Conns;
+            let (ok, out) = json_records(
+                &a.common, &cfg, kind, handshakes, payload, stdout, filter, records,
             );
-            if let Err(code) = finish_output(sink.inner.out) {
+            if let Err(code) = finish_output(out) {
                 return code;
             }
             ok
