@@ -7,6 +7,7 @@
 //! are numbers and names made by this program, not capture bytes.
 
 use plotters::coord::Shift;
+use plotters::coord::types::RangedCoordf64;
 use plotters::prelude::*;
 
 /// Width of every chart, in SVG units (the page scales it down to fit).
@@ -117,6 +118,78 @@ fn draw(
     Some(tagged(id, buf))
 }
 
+/// A chart with f64 coordinates on both axes (every chart here).
+type CategoryChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
+/// How a category chart's axes are labelled.
+struct Axes<'f> {
+    x_desc: &'static str,
+    y_desc: &'static str,
+    /// The tick labels' font size.
+    label_size: u32,
+    /// Ticks on the x axis (two a category, a label under every other).
+    x_labels: usize,
+    /// Ticks on the y axis (`None`: plotters' choice).
+    y_labels: Option<usize>,
+    y_format: &'f dyn Fn(&f64) -> String,
+}
+
+/// A chart over `labels.len()` categories, bar `i` spanning x in
+/// `[i, i + 1)` with its label under the middle, y from 0 to `ymax` with
+/// some headroom; the mesh is drawn.
+fn category_chart<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, Shift>,
+    title: &str,
+    labels: &[&str],
+    ymax: f64,
+    axes: Axes<'_>,
+) -> Result<CategoryChart<'a, 'b>, Box<dyn std::error::Error>> {
+    let n = labels.len();
+    let label_of = |x: &f64| -> String {
+        let i = x - 0.5;
+        if (i - i.round()).abs() < 1e-6 && i >= 0.0 {
+            labels
+                .get(i.round() as usize)
+                .map_or_else(String::new, |s| s.to_string())
+        } else {
+            String::new()
+        }
+    };
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .caption(title, (FONT, 20))
+        .x_label_area_size(42)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0f64..n as f64, 0f64..headroom(ymax))?;
+    let mut mesh = chart.configure_mesh();
+    mesh.disable_x_mesh()
+        .x_labels(axes.x_labels)
+        .x_label_formatter(&label_of)
+        .y_label_formatter(axes.y_format)
+        .x_desc(axes.x_desc)
+        .y_desc(axes.y_desc)
+        .label_style((FONT, axes.label_size))
+        .axis_desc_style((FONT, 15));
+    if let Some(y) = axes.y_labels {
+        mesh.y_labels(y);
+    }
+    mesh.draw()?;
+    Ok(chart)
+}
+
+/// The series' legend, in the upper right corner.
+fn legend<'a, 'b: 'a>(chart: &mut CategoryChart<'a, 'b>) -> Result<(), Box<dyn std::error::Error>> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 14))
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
 /// A nice upper bound for an axis that must show `v`.
 fn headroom(v: f64) -> f64 {
     if v.is_finite() && v > 0.0 {
@@ -215,14 +288,7 @@ pub fn timeline(id: &str, bars: &[Bar], span: f64) -> String {
             .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())?
             .label("no close frame")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], GREY.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
+        legend(&mut chart)
     })
     .unwrap_or_else(|| empty(id, "Connections over time", "could not be drawn"))
 }
@@ -277,14 +343,7 @@ pub fn rate(id: &str, series: &[Series], span: f64) -> String {
                     PathElement::new(vec![(x, y), (x + 20, y)], colour.stroke_width(3))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
+        legend(&mut chart)
     })
     .unwrap_or_else(|| empty(id, title, "could not be drawn"))
 }
@@ -298,35 +357,16 @@ pub fn sizes(id: &str, buckets: &[Bucket]) -> String {
     }
     let n = buckets.len();
     let labels: Vec<&str> = buckets.iter().map(|b| b.label.as_str()).collect();
-    let label_of = |x: &f64| -> String {
-        let i = x - 0.5;
-        if (i - i.round()).abs() < 1e-6 && i >= 0.0 {
-            labels
-                .get(i.round() as usize)
-                .map_or_else(String::new, |s| s.to_string())
-        } else {
-            String::new()
-        }
-    };
     draw(id, 340, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .caption(title, (FONT, 20))
-            .x_label_area_size(42)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..n as f64, 0f64..headroom(ymax as f64))?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n * 2 + 1)
-            .x_label_formatter(&label_of)
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .y_labels(ymax.min(10) as usize + 1)
-            .x_desc("bytes (data messages, inflated)")
-            .y_desc("messages")
-            .label_style((FONT, 13))
-            .axis_desc_style((FONT, 15))
-            .draw()?;
+        let axes = Axes {
+            x_desc: "bytes (data messages, inflated)",
+            y_desc: "messages",
+            label_size: 13,
+            x_labels: n * 2 + 1,
+            y_labels: Some(ymax.min(10) as usize + 1),
+            y_format: &|v| format!("{v:.0}"),
+        };
+        let mut chart = category_chart(root, title, &labels, ymax as f64, axes)?;
         chart.draw_series(buckets.iter().enumerate().map(|(i, b)| {
             let x = i as f64;
             Rectangle::new([(x + 0.1, 0.0), (x + 0.9, b.count as f64)], CLIENT.filled())
@@ -359,34 +399,16 @@ pub fn rtt(id: &str, rows: &[Rtt]) -> String {
         .fold(0.0, f64::max)
         * 1000.0;
     let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
-    let label_of = |x: &f64| -> String {
-        let i = x - 0.5;
-        if (i - i.round()).abs() < 1e-6 && i >= 0.0 {
-            labels
-                .get(i.round() as usize)
-                .map_or_else(String::new, |s| s.to_string())
-        } else {
-            String::new()
-        }
-    };
     draw(id, 340, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .caption(title, (FONT, 20))
-            .x_label_area_size(42)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..n as f64, 0f64..headroom(ymax))?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels((n * 2 + 1).min(121))
-            .x_label_formatter(&label_of)
-            .y_label_formatter(&|v| millis(*v))
-            .x_desc("connection")
-            .y_desc("milliseconds")
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 15))
-            .draw()?;
+        let axes = Axes {
+            x_desc: "connection",
+            y_desc: "milliseconds",
+            label_size: 14,
+            x_labels: (n * 2 + 1).min(121),
+            y_labels: None,
+            y_format: &|v| millis(*v),
+        };
+        let mut chart = category_chart(root, title, &labels, ymax, axes)?;
         let ms = |s: f64| s * 1000.0;
         chart
             .draw_series(rows.iter().enumerate().filter_map(|(i, r)| {
@@ -416,14 +438,7 @@ pub fn rtt(id: &str, rows: &[Rtt]) -> String {
             }))?
             .label("TCP handshake (SYN → ACK)")
             .legend(|(x, y)| Cross::new((x + 10, y), 6, RED.stroke_width(2)));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
+        legend(&mut chart)
     })
     .unwrap_or_else(|| empty(id, title, "could not be drawn"))
 }
@@ -441,35 +456,16 @@ pub fn closes(id: &str, rows: &[Close]) -> String {
     }
     let n = rows.len();
     let labels: Vec<&str> = rows.iter().map(|r| r.label.as_str()).collect();
-    let label_of = |x: &f64| -> String {
-        let i = x - 0.5;
-        if (i - i.round()).abs() < 1e-6 && i >= 0.0 {
-            labels
-                .get(i.round() as usize)
-                .map_or_else(String::new, |s| s.to_string())
-        } else {
-            String::new()
-        }
-    };
     draw(id, 300, |root| {
-        let mut chart = ChartBuilder::on(root)
-            .margin(12)
-            .caption(title, (FONT, 20))
-            .x_label_area_size(42)
-            .y_label_area_size(70)
-            .build_cartesian_2d(0f64..n as f64, 0f64..headroom(ymax as f64))?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n * 2 + 1)
-            .x_label_formatter(&label_of)
-            .y_label_formatter(&|v| format!("{v:.0}"))
-            .y_labels(ymax.min(10) as usize + 1)
-            .x_desc("close code")
-            .y_desc("connections")
-            .label_style((FONT, 14))
-            .axis_desc_style((FONT, 15))
-            .draw()?;
+        let axes = Axes {
+            x_desc: "close code",
+            y_desc: "connections",
+            label_size: 14,
+            x_labels: n * 2 + 1,
+            y_labels: Some(ymax.min(10) as usize + 1),
+            y_format: &|v| format!("{v:.0}"),
+        };
+        let mut chart = category_chart(root, title, &labels, ymax as f64, axes)?;
         chart
             .draw_series(rows.iter().enumerate().map(|(i, r)| {
                 let x = i as f64;
@@ -502,14 +498,7 @@ pub fn closes(id: &str, rows: &[Close]) -> String {
             }))?
             .label("no close frame")
             .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 16, y + 5)], GREY.filled()));
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .label_font((FONT, 14))
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .draw()?;
-        Ok(())
+        legend(&mut chart)
     })
     .unwrap_or_else(|| empty(id, title, "could not be drawn"))
 }
