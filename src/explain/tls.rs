@@ -281,6 +281,16 @@ pub fn record_ex(t: &TlsTeach) -> Result<TlsRecordEx, String> {
         let who = if client { "client" } else { "server" };
         let mut explicit = None;
         let (key, iv, mac_key, keys, nonce, nonce_how, aad, tag, tag_name);
+        // The key block both kinds of cipher suite split, as a step.
+        let key_block = |steps: &mut Vec<StepEx>, n: usize| -> Result<Vec<u8>, &'static str> {
+            let kb = keys::tls12_key_block(info.hash, master, cr, sr, n).ok_or("the PRF failed")?;
+            steps.push(StepEx {
+                what: format!("key block = PRF(master secret, \"key expansion\", server random + client random), {n} bytes"),
+                how: format!("P_{h}: HMAC-{h} chained over the label and seed (RFC 5246 section 5)"),
+                hex: hex(&kb),
+            });
+            Ok(kb)
+        };
         match (info.aead, info.cbc) {
             (Some(alg), _) => {
                 let kl = alg.key_len();
@@ -290,13 +300,7 @@ pub fn record_ex(t: &TlsTeach) -> Result<TlsRecordEx, String> {
                     4
                 };
                 let n = 2 * kl + 2 * ivl;
-                let kb =
-                    keys::tls12_key_block(info.hash, master, cr, sr, n).ok_or("the PRF failed")?;
-                steps.push(StepEx {
-                    what: format!("key block = PRF(master secret, \"key expansion\", server random + client random), {n} bytes"),
-                    how: format!("P_{h}: HMAC-{h} chained over the label and seed (RFC 5246 section 5)"),
-                    hex: hex(&kb),
-                });
+                let kb = key_block(&mut steps, n)?;
                 let part = |a: usize, l: usize| kb.get(a..a + l).unwrap_or_default().to_vec();
                 let (ko, io) = if client {
                     (0, 2 * kl)
@@ -339,13 +343,7 @@ pub fn record_ex(t: &TlsTeach) -> Result<TlsRecordEx, String> {
             (None, Some((kl, mac))) => {
                 let ml = mac.output_len();
                 let n = 2 * ml + 2 * kl;
-                let kb =
-                    keys::tls12_key_block(info.hash, master, cr, sr, n).ok_or("the PRF failed")?;
-                steps.push(StepEx {
-                    what: format!("key block = PRF(master secret, \"key expansion\", server random + client random), {n} bytes"),
-                    how: format!("P_{h}: HMAC-{h} chained over the label and seed (RFC 5246 section 5)"),
-                    hex: hex(&kb),
-                });
+                let kb = key_block(&mut steps, n)?;
                 let part = |a: usize, l: usize| kb.get(a..a + l).unwrap_or_default().to_vec();
                 let (mo, ko) = if client {
                     (0, 2 * ml)
