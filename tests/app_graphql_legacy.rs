@@ -9,44 +9,18 @@
 //! flushed on open; the reference server accepts it), which the legacy
 //! protocol allows, unlike graphql-transport-ws.
 
-use std::process::Command;
+mod common;
+
+use common::{json_records, jsonl, unhex};
 
 use serde_json::Value;
-
-fn cli(args: &[&str]) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
 
 const CAP: &str = "samples/app/graphql-legacy.pcap";
 
 #[test]
 fn legacy_graphql_ws_every_message_as_logged() {
-    let recs = cli(&["app", "--format", "json", "--payload", "text", "-q", CAP]);
-    let log: Vec<Value> = std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("samples/app/graphql-legacy.log.jsonl"),
-    )
-    .unwrap()
-    .lines()
-    .map(|l| serde_json::from_str(l).unwrap())
-    .collect();
+    let recs = json_records(&["app", "--format", "json", "--payload", "text", "-q", CAP]);
+    let log: Vec<Value> = jsonl("app/graphql-legacy.log.jsonl");
     let null = Value::Null;
     for side in ["client", "server"] {
         let want: Vec<Value> = log
@@ -78,7 +52,7 @@ fn legacy_graphql_ws_every_message_as_logged() {
 
 #[test]
 fn legacy_graphql_ws_reference_pair_is_clean() {
-    let findings = cli(&["check", "--format", "json", "-q", CAP]);
+    let findings = json_records(&["check", "--format", "json", "-q", CAP]);
     let codes: Vec<&str> = findings
         .iter()
         .filter(|f| f["type"] == "finding")

@@ -11,42 +11,13 @@
 //! and acked. `check` finds nothing.
 
 use std::collections::BTreeMap;
-use std::process::Command;
+mod common;
+
+use common::{json_records, jsonl, unhex};
 
 use serde_json::{Map, Value};
 
 const CAP: &str = "samples/app/stomp12.pcap";
-
-fn cli(args: &[&str]) -> Vec<Value> {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .args(args)
-        .output()
-        .unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .filter(|l| l.starts_with('{'))
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
-
-fn unhex(s: &str) -> Vec<u8> {
-    (0..s.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&s[i..i + 2], 16).unwrap())
-        .collect()
-}
-
-fn log() -> Vec<Value> {
-    std::fs::read_to_string(
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/app/stomp12.log.jsonl"),
-    )
-    .unwrap()
-    .lines()
-    .map(|l| serde_json::from_str(l).unwrap())
-    .collect()
-}
 
 /// The reference reading of one logged WebSocket message, straight from
 /// the STOMP 1.2 grammar: (command, headers, body); a message of EOLs only
@@ -116,8 +87,8 @@ fn records_by_client(recs: &[Value], log: &[Value]) -> BTreeMap<String, Vec<Valu
 
 #[test]
 fn stomp12_rabbitmq_stompjs_every_frame_as_logged() {
-    let recs = cli(&["app", "--format", "json", "--payload", "text", "-q", CAP]);
-    let log = log();
+    let recs = json_records(&["app", "--format", "json", "--payload", "text", "-q", CAP]);
+    let log = jsonl("app/stomp12.log.jsonl");
     assert!(recs.iter().all(|r| r["protocol"] == "stomp"));
     let by_client = records_by_client(&recs, &log);
     assert_eq!(by_client.len(), 2);
@@ -152,8 +123,8 @@ fn stomp12_rabbitmq_stompjs_every_frame_as_logged() {
 /// subscriber's ACK/NACK with the 1.2 `id` header, in order.
 #[test]
 fn stomp12_applications_agree() {
-    let recs = cli(&["app", "--format", "json", "--payload", "text", "-q", CAP]);
-    let log = log();
+    let recs = json_records(&["app", "--format", "json", "--payload", "text", "-q", CAP]);
+    let log = jsonl("app/stomp12.log.jsonl");
     let by_client = records_by_client(&recs, &log);
     let sub = &by_client["sub"];
     let pub_ = &by_client["pub"];
@@ -220,7 +191,7 @@ fn stomp12_applications_agree() {
 
 #[test]
 fn stomp12_rabbitmq_stompjs_is_clean() {
-    let findings = cli(&["check", "--format", "json", "-q", CAP]);
+    let findings = json_records(&["check", "--format", "json", "-q", CAP]);
     let codes: Vec<&str> = findings
         .iter()
         .filter(|f| f["type"] == "finding")

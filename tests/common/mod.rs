@@ -66,3 +66,28 @@ pub fn sample(name: &str) -> std::path::PathBuf {
         .join("samples")
         .join(name)
 }
+
+/// The JSON records a run prints (its lines that start with `{`), run
+/// from the repository's root.
+pub fn json_records(args: &[&str]) -> Vec<serde_json::Value> {
+    let out = bin()
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(args)
+        .output()
+        .expect("runs");
+    String::from_utf8(out.stdout)
+        .expect("UTF-8 output")
+        .lines()
+        .filter(|l| l.starts_with('{'))
+        .map(|l| serde_json::from_str(l).expect("a JSON record"))
+        .collect()
+}
+
+/// A JSON-lines file under samples/ (an application's log), one value a line.
+pub fn jsonl(name: &str) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(sample(name))
+        .expect("the log is there")
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
