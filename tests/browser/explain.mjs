@@ -7,22 +7,12 @@
 // first packet (epoch seconds), `syn_packet` the client's SYN or null,
 // `full`: also keyboard stepping and screenshots.
 // Prints one line per page; exits 1 on the first failed check.
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { check, openPage, withBrowser } from './common.mjs';
 
 const spec = JSON.parse(readFileSync(process.argv[2], 'utf8'));
-
-function fail(msg) {
-  console.error(`FAIL ${msg}`);
-  process.exitCode = 1;
-  throw new Error(msg);
-}
-function check(ok, msg) {
-  if (!ok) fail(msg);
-}
 
 function bitsOf(value, n) {
   let s = '';
@@ -60,28 +50,9 @@ function wirePayloadBits(f, n) {
   return s;
 }
 
-const profile = mkdtempSync(join(tmpdir(), 'wsdissect-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run',
-  ],
-  viewport: { width: 1280, height: 900 },
-  timeout: 60000,
-});
-try {
+await withBrowser(async (context) => {
   for (const p of spec.pages) {
-    const page = await context.newPage();
-    page.setDefaultTimeout(20000);
-    const fetched = [];
-    page.on('request', (r) => {
-      if (!r.url().startsWith('file:')) fetched.push(r.url());
-    });
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(pathToFileURL(p.html).href);
+    const { page, fetched, errors } = await openPage(context, pathToFileURL(p.html).href);
     const frames = p.frames;
 
     // One arrow per frame, each leading to its card and the card back to it.
@@ -253,10 +224,4 @@ try {
     console.log(`ok ${p.name}: ${dom.length} arrows, ${cards.length} cards, SYN ${p.syn_packet ?? 'not in the capture'}`);
     await page.close();
   }
-} catch (e) {
-  if (!process.exitCode) console.error(`FAIL ${e && e.stack ? e.stack : e}`);
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

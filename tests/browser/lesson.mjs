@@ -8,46 +8,21 @@
 // its title; a chapter shows the lesson above explain's walkthrough, and
 // its "next" link, clicked, opens the next chapter. Prints "ok PAGE" per
 // page; exits 1 on the first failed check.
-import { readFileSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { check, openPage, withBrowser } from './common.mjs';
 
 const spec = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 
-function fail(msg) {
-  console.error(`FAIL ${msg}`);
-  process.exitCode = 1;
-  throw new Error(msg);
-}
-function check(ok, msg) {
-  if (!ok) fail(msg);
-}
-
-const profile = mkdtempSync(join(tmpdir(), 'wsdissect-lesson-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run',
-  ],
-  viewport: { width: 1280, height: 900 },
-  timeout: 60000,
-});
-try {
+await withBrowser(async (context) => {
   const all = ['index.html', ...spec.pages];
   for (const [n, name] of all.entries()) {
-    const page = await context.newPage();
-    page.setDefaultTimeout(20000);
     const url = pathToFileURL(join(spec.dir, name)).href;
-    const requests = [];
-    page.on('request', (r) => { if (r.url() !== url) requests.push(r.url()); });
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-    await page.goto(url);
+    const { page, fetched: requests, errors } = await openPage(context, url, {
+      onlyItself: true,
+      consoleTypes: ['error'],
+    });
     await page.waitForLoadState('load');
     check(errors.length === 0, `${name}: console errors ${JSON.stringify(errors)}`);
     check(requests.length === 0, `${name}: requested ${JSON.stringify(requests)}`);
@@ -88,7 +63,4 @@ try {
     console.log(`ok ${name}`);
     await page.close();
   }
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});

@@ -8,11 +8,10 @@
 // numbers of `check --format json`'s findings (null where none), `shot`:
 // write a screenshot.
 // Prints one line per page; exits 1 on the first failed check.
-import { readFileSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync, statSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { chromium } from 'playwright-core';
+import { join } from 'node:path';
+import { check, openPage, withBrowser } from './common.mjs';
 
 const spec = JSON.parse(readFileSync(process.argv[2], 'utf8'));
 const CHARTS = ['timeline', 'rate', 'sizes', 'rtt', 'closes'];
@@ -21,40 +20,11 @@ const CHARTS = ['timeline', 'rate', 'sizes', 'rtt', 'closes'];
 const ALWAYS = ['timeline', 'closes'];
 const WITH_MESSAGES = ['rate', 'sizes'];
 
-function fail(msg) {
-  console.error(`FAIL ${msg}`);
-  process.exitCode = 1;
-  throw new Error(msg);
-}
-function check(ok, msg) {
-  if (!ok) fail(msg);
-}
-
-const profile = mkdtempSync(join(tmpdir(), 'wsdissect-chromium-'));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: '/usr/bin/chromium',
-  headless: true,
-  args: [
-    '--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking',
-    '--disable-component-update', '--disable-sync', '--no-first-run',
-  ],
-  viewport: { width: 1280, height: 900 },
-  timeout: 60000,
-});
-try {
+await withBrowser(async (context) => {
   for (const p of spec.pages) {
-    const page = await context.newPage();
-    page.setDefaultTimeout(20000);
-    const fetched = [];
-    page.on('request', (r) => {
-      if (!r.url().startsWith('file:')) fetched.push(r.url());
+    const { page, fetched, errors } = await openPage(context, pathToFileURL(p.html).href, {
+      consoleTypes: ['error', 'warning'],
     });
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    page.on('console', (m) => {
-      if (m.type() === 'error' || m.type() === 'warning') errors.push(`console ${m.type()}: ${m.text()}`);
-    });
-    await page.goto(pathToFileURL(p.html).href);
 
     const dom = await page.evaluate((charts) => {
       const rows = [...document.querySelectorAll('table.conns tbody tr.conn')];
@@ -134,10 +104,4 @@ try {
     console.log(`ok ${p.name}: ${dom.rows.length} connection rows, ${dom.findings.length} findings, charts ${CHARTS.map((c) => `${c}:${dom.charts[c].empty ? 'empty' : dom.charts[c].marks}`).join(' ')}`);
     await page.close();
   }
-} catch (e) {
-  if (!process.exitCode) console.error(`FAIL ${e && e.stack ? e.stack : e}`);
-  process.exitCode = 1;
-} finally {
-  await context.close();
-  rmSync(profile, { recursive: true, force: true });
-}
+});
