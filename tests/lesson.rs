@@ -141,6 +141,13 @@ fn index_and_one_page_per_chapter_in_the_course_order() {
             "{page}: {h1:?} is not chapter {} ({word})",
             i + 1
         );
+        // One page, one top heading: the embedded walkthrough's title is
+        // a level below the chapter's.
+        assert_eq!(html.matches("<h1").count(), 1, "{page}: more than one <h1>");
+        assert!(
+            html.contains("<h2>WebSocket walkthrough"),
+            "{page}: the walkthrough's title is not an <h2>"
+        );
         // prev / next chain the chapters in order.
         let next = html.find("rel=\"next\"").map(|_| ());
         let hrefs: Vec<(String, String)> = html
@@ -435,7 +442,8 @@ fn explain_in(dir: &Path, html: &str, format: &str) -> String {
 /// The walkthrough in each chapter is `explain`'s own output for the
 /// capture written beside it, as the chapter's command gives it: the HTML
 /// page's body unchanged between the lesson's section and its bottom
-/// links, explain's stylesheet kept; the text walkthrough verbatim in the
+/// links (but for its title, an <h2> under the chapter's <h1>), explain's
+/// stylesheet kept; the text walkthrough verbatim in the
 /// text course.
 #[test]
 fn chapters_hold_explains_own_walkthrough() {
@@ -455,6 +463,10 @@ fn chapters_hold_explains_own_walkthrough() {
             .unwrap();
         let end = bottom + body[bottom..].find("</nav>\n").unwrap() + "</nav>\n".len();
         let body = format!("{}{}", &body[..bottom], &body[end..]);
+        // explain's title, the one change: a level below the chapter's.
+        let ex_body = ex_body
+            .replacen("<h1>", "<h2>", 1)
+            .replacen("</h1>", "</h2>", 1);
         assert_eq!(body, ex_body, "{page}");
         let ex_text = explain_in(&dir, &html, "text");
         assert!(

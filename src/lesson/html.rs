@@ -296,6 +296,14 @@ pub fn chapter(i: usize) -> String {
     let mut bottom = String::new();
     nav(&mut bottom, i, "lesson-bottom");
     let mut page = w.body;
+    // The chapter's heading is the page's one <h1>; the walkthrough's own
+    // title goes a level down.
+    if let Some(a) = page.find("<h1>")
+        && let Some(b) = page[a..].find("</h1>").map(|b| a + b)
+    {
+        page.replace_range(b..b + "</h1>".len(), "</h2>");
+        page.replace_range(a..a + "<h1>".len(), "<h2>");
+    }
     let title = format!("{}. {} \u{2014} wsdissect lesson", i + 1, ch.title);
     if let (Some(a), Some(b)) = (page.find("<title>"), page.find("</title>"))
         && a < b
