@@ -107,6 +107,9 @@ pub struct TlsCarrier {
     /// segment, and most segments of a long record do not reach the inner
     /// carrier, whose state need not then be read.
     inner_held: usize,
+    /// The decryption core has seen the ServerHello (noted here so that a
+    /// segment does not read the core's hellos to learn it).
+    server_hello: bool,
     /// The suite cannot be decrypted (reported once by the core).
     unsupported: bool,
     /// By [`Dir::index`]: the close_notify of that side, held back: the
@@ -127,6 +130,7 @@ impl TlsCarrier {
             events: Vec::new(),
             times: VecDeque::new(),
             inner_held: 0,
+            server_hello: false,
             unsupported: false,
             close_notify: [None, None],
         }
@@ -324,11 +328,7 @@ impl Carrier for TlsCarrier {
         if self.conn.is_none() || dir.is_none() {
             return;
         }
-        if self
-            .conn
-            .as_ref()
-            .is_some_and(|c| c.server_hello().is_none())
-        {
+        if !self.server_hello {
             self.note_time(cx.packet, cx.ts);
         }
         let (Some(conn), Some(dir)) = (self.conn.as_mut(), dir) else {
@@ -356,7 +356,7 @@ impl Carrier for TlsCarrier {
             }
         }
         self.drain(cx);
-        if self.times.capacity() > 0
+        if !self.server_hello
             && self
                 .conn
                 .as_ref()
@@ -364,6 +364,7 @@ impl Carrier for TlsCarrier {
         {
             // 0-RTT records held for the ServerHello came out with it: no
             // plaintext can belong to an earlier packet any more.
+            self.server_hello = true;
             self.times = VecDeque::new();
         }
     }
