@@ -99,8 +99,17 @@ pub struct TlsCarrier {
     inner: Inner,
     /// Events of the decryption core, taken out of it before they are acted on.
     events: Vec<TlsEvent>,
-    /// Recent packets and their times.
+    /// Recent packets and their times, kept until the ServerHello (only
+    /// 0-RTT records held until then come out after their packet).
     times: VecDeque<(u64, f64)>,
+    /// The inner carrier's [`Carrier::held`], as of the last call into it
+    /// (nothing else changes it): the flow table asks for it around every
+    /// segment, and most segments of a long record do not reach the inner
+    /// carrier, whose state need not then be read.
+    inner_held: usize,
+    /// The decryption core has seen the ServerHello (noted here so that a
+    /// segment does not read the core's hellos to learn it).
+    server_hello: bool,
     /// The suite cannot be decrypted (reported once by the core).
     unsupported: bool,
     /// By [`Dir::index`]: the close_notify of that side, held back: the
@@ -120,6 +129,8 @@ impl TlsCarrier {
             inner: Inner::default(),
             events: Vec::new(),
             times: VecDeque::new(),
+            inner_held: 0,
+            server_hello: false,
             unsupported: false,
             close_notify: [None, None],
         }
@@ -144,7 +155,11 @@ impl TlsCarrier {
 
     /// Acts on what the decryption core produced.
     fn drain(&mut self, cx: &mut Cx<'_>) {
+        if self.events.is_empty() {
+            return;
+        }
         let mut events = std::mem::take(&mut self.events);
+        let mut inner_called = false;
         for ev in events.drain(..) {
             match ev {
                 TlsEvent::Data(p) => {
@@ -158,12 +173,21 @@ impl TlsCarrier {
                             format!("{message}, then application data from the same side (RFC 8446 section 6.1: nothing may follow close_notify)"),
                         );
                     }
+                    inner_called = true;
                     self.plaintext(cx, p)
                 }
                 TlsEvent::Finding(f) => self.finding(cx, f),
             }
         }
         self.events = events;
+        if inner_called {
+            self.note_inner_held();
+        }
+    }
+
+    /// Notes what the inner carrier holds after a call into it.
+    fn note_inner_held(&mut self) {
+        self.inner_held = self.inner.carrier.as_ref().map_or(0, |c| c.held());
     }
 
     fn finding(&mut self, cx: &mut Cx<'_>, f: TlsFinding) {
@@ -304,7 +328,9 @@ impl Carrier for TlsCarrier {
         if self.conn.is_none() || dir.is_none() {
             return;
         }
-        self.note_time(cx.packet, cx.ts);
+        if !self.server_hello {
+            self.note_time(cx.packet, cx.ts);
+        }
         let (Some(conn), Some(dir)) = (self.conn.as_mut(), dir) else {
             return;
         };
@@ -330,6 +356,17 @@ impl Carrier for TlsCarrier {
             }
         }
         self.drain(cx);
+        if !self.server_hello
+            && self
+                .conn
+                .as_ref()
+                .is_some_and(|c| c.server_hello().is_some())
+        {
+            // 0-RTT records held for the ServerHello came out with it: no
+            // plaintext can belong to an earlier packet any more.
+            self.server_hello = true;
+            self.times = VecDeque::new();
+        }
     }
 
     fn gap(&mut self, cx: &mut Cx<'_>, side: usize, _offset: u64, len: u64, _kind: GapKind) {
@@ -359,6 +396,7 @@ impl Carrier for TlsCarrier {
             };
             let mut icx = Cx::new(&mut *cx.link, cx.packet, cx.ts, cx.cfg, &mut out);
             inner.finish(&mut icx);
+            self.note_inner_held();
         }
         if cx.link.websocket || self.has_secrets(cx) {
             return;
@@ -390,8 +428,7 @@ impl Carrier for TlsCarrier {
     }
 
     fn held(&self) -> usize {
-        let inner = self.inner.carrier.as_ref().map_or(0, |c| c.held());
-        self.side.iter().flatten().map(TlsSide::held).sum::<usize>() + inner
+        self.side.iter().flatten().map(TlsSide::held).sum::<usize>() + self.inner_held
     }
 
     fn release_held(&mut self) {
@@ -401,5 +438,93 @@ impl Carrier for TlsCarrier {
         if let Some(c) = self.inner.carrier.as_mut() {
             c.release_held();
         }
+        self.note_inner_held();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    /// An inner carrier that holds every byte it is given, and counts how
+    /// often it is asked how much it holds.
+    struct Holder {
+        held: usize,
+        asked: Rc<Cell<u32>>,
+    }
+
+    impl Carrier for Holder {
+        fn data(&mut self, _: &mut Cx<'_>, _: usize, _: u64, bytes: &[u8]) {
+            self.held += bytes.len();
+        }
+        fn gap(&mut self, _: &mut Cx<'_>, _: usize, _: u64, _: u64, _: GapKind) {}
+        fn finish(&mut self, _: &mut Cx<'_>) {
+            self.held = 1;
+        }
+        fn decodes(&self, _: usize) -> bool {
+            true
+        }
+        fn summarize(&self, _: &Link, _: &mut ConnSummary) -> bool {
+            false
+        }
+        fn held(&self) -> usize {
+            self.asked.set(self.asked.get() + 1);
+            self.held
+        }
+        fn release_held(&mut self) {
+            self.held = 0;
+        }
+    }
+
+    struct Nothing;
+    impl Sink for Nothing {
+        fn event(&mut self, _: Event<'_>) -> ControlFlow<()> {
+            ControlFlow::Continue(())
+        }
+    }
+
+    fn data(dir: Dir, n: usize) -> TlsEvent {
+        TlsEvent::Data(Plaintext {
+            dir,
+            data: vec![b'x'; n],
+            packet: 2,
+            end_offset: 0,
+        })
+    }
+
+    #[test]
+    fn held_is_the_inner_carriers_without_asking_it_each_segment() {
+        let asked = Rc::new(Cell::new(0));
+        let mut t = TlsCarrier::new(1);
+        t.inner.carrier = Some(Box::new(Holder {
+            held: 0,
+            asked: asked.clone(),
+        }));
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let mut link = Link::new(0, [addr, addr], 1, 0.0);
+        link.client_side = Some(0);
+        let cfg = Config::default();
+        let mut sink = Nothing;
+        let mut cx = Cx::new(&mut link, 2, 0.5, &cfg, &mut sink);
+        t.events.push(data(Dir::Client, 10));
+        t.events.push(data(Dir::Server, 5));
+        t.drain(&mut cx);
+        let after_data = asked.get();
+        // The flow table asks around every segment; most segments of a
+        // long record reach no inner carrier.
+        for _ in 0..100 {
+            assert_eq!(t.held(), 15);
+        }
+        assert_eq!(asked.get(), after_data, "held() read the inner carrier");
+        t.events.push(data(Dir::Client, 7));
+        t.drain(&mut cx);
+        assert_eq!(t.held(), 22);
+        t.release_held();
+        assert_eq!(t.held(), 0);
+        t.finish(&mut cx);
+        assert_eq!(t.held(), 1);
     }
 }

@@ -87,9 +87,11 @@ fn unhex(s: &[u8]) -> Option<Vec<u8>> {
         b'A'..=b'F' => Some(c - b'A' + 10),
         _ => None,
     };
-    s.chunks_exact(2)
-        .map(|p| Some(nib(p[0])? << 4 | nib(p[1])?))
-        .collect()
+    let mut out = Vec::with_capacity(s.len() / 2);
+    for p in s.chunks_exact(2) {
+        out.push(nib(p[0])? << 4 | nib(p[1])?);
+    }
+    Some(out)
 }
 
 fn is_label(s: &[u8]) -> bool {

@@ -57,12 +57,26 @@ pub fn hkdf_expand_label(
     Some(out)
 }
 
-/// Traffic key and IV of a TLS 1.3 traffic secret.
+/// Traffic key and IV of a TLS 1.3 traffic secret: both expanded from one
+/// HMAC keyed once with the secret (keying costs two hash blocks, each
+/// expansion two more).
 pub fn tls13_key_iv(hash: HashAlg, secret: &[u8], key_len: usize) -> Option<(Vec<u8>, Vec<u8>)> {
-    Some((
-        hkdf_expand_label(hash, secret, b"key", b"", key_len)?,
-        hkdf_expand_label(hash, secret, b"iv", b"", 12)?,
-    ))
+    fn go<H: hmac::EagerHash>(secret: &[u8], key_len: usize) -> Option<(Vec<u8>, Vec<u8>)> {
+        let prk = Hkdf::<H>::from_prk(secret).ok()?;
+        let mut key = vec![0u8; key_len];
+        let mut iv = vec![0u8; 12];
+        prk.expand(
+            &hkdf_label(b"key", b"", u16::try_from(key_len).ok()?),
+            &mut key,
+        )
+        .ok()?;
+        prk.expand(&hkdf_label(b"iv", b"", 12), &mut iv).ok()?;
+        Some((key, iv))
+    }
+    match hash {
+        HashAlg::Sha256 => go::<Sha256>(secret, key_len),
+        HashAlg::Sha384 => go::<Sha384>(secret, key_len),
+    }
 }
 
 /// The next generation of a TLS 1.3 traffic secret (after a KeyUpdate).
@@ -145,6 +159,34 @@ mod tests {
             hkdf_label(b"key", b"", 16),
             b"\x00\x10\x09tls13 key\x00".to_vec()
         );
+    }
+
+    #[test]
+    fn key_and_iv_from_one_keying_are_the_labels_expansions() {
+        // RFC 8448 section 3 (simple 1-RTT): the server handshake traffic
+        // secret and the key and IV it gives.
+        let secret = hex(
+            "b6 7b 7d 69 0c c1 6c 4e 75 e5 42 13 cb 2d 37 b4 e9 c9 12 bc de d9 10 5d 42 be fd 59 d3 91 ad 38",
+        );
+        let (key, iv) = tls13_key_iv(HashAlg::Sha256, &secret, 16).unwrap();
+        assert_eq!(key, hex("3f ce 51 60 09 c2 17 27 d0 f2 e4 e8 6e e4 03 bc"));
+        assert_eq!(iv, hex("5d 31 3e b2 67 12 76 ee 13 00 0b 30"));
+        // Every hash and key length: the same bytes as one HKDF-Expand-Label each.
+        for (hash, len) in [
+            (HashAlg::Sha256, 16),
+            (HashAlg::Sha256, 32),
+            (HashAlg::Sha384, 32),
+        ] {
+            let secret: Vec<u8> = (0..hash.output_len() as u8).collect();
+            let (key, iv) = tls13_key_iv(hash, &secret, len).unwrap();
+            assert_eq!(
+                Some(key),
+                hkdf_expand_label(hash, &secret, b"key", b"", len)
+            );
+            assert_eq!(Some(iv), hkdf_expand_label(hash, &secret, b"iv", b"", 12));
+        }
+        // A secret shorter than the hash is no pseudorandom key.
+        assert_eq!(tls13_key_iv(HashAlg::Sha384, &[1; 32], 32), None);
     }
 
     #[test]

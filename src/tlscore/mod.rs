@@ -410,6 +410,8 @@ pub struct TlsConn {
     taught: [bool; 2],
     hello_packets: [Option<u64>; 2],
     teach_out: Vec<TlsTeach>,
+    /// Records completed by one input, before they are acted on.
+    records: Vec<([u8; 5], Vec<u8>, u64)>,
 }
 
 impl Default for TlsConn {
@@ -442,6 +444,7 @@ impl TlsConn {
             taught: [false; 2],
             hello_packets: [None; 2],
             teach_out: Vec::new(),
+            records: Vec::new(),
         }
     }
 
@@ -533,9 +536,28 @@ impl TlsConn {
         keys: &KeyLog,
         out: &mut F,
     ) {
+        // The list is the connection's, kept between calls (not one
+        // allocation a segment).
+        let mut records = std::mem::take(&mut self.records);
+        self.live_feed_with(d, data, packet, keys, out, &mut records);
+        records.clear();
+        // Kept only while small: a run of tiny records is no reason to hold more.
+        if records.capacity() <= 8 {
+            self.records = records;
+        }
+    }
+
+    fn live_feed_with<F: FnMut(TlsEvent)>(
+        &mut self,
+        d: Dir,
+        data: &[u8],
+        packet: u64,
+        keys: &KeyLog,
+        out: &mut F,
+        records: &mut Vec<([u8; 5], Vec<u8>, u64)>,
+    ) {
         let i = idx(d);
         // Records are collected from the reader first: handling one may change keys.
-        let mut records: Vec<([u8; 5], Vec<u8>, u64)> = Vec::new();
         let mut rest = data;
         loop {
             // Feed in bounded steps so a long input does not queue many records.

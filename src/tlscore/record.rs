@@ -126,6 +126,7 @@ impl RecordReader {
             }
             let len = u16::from_be_bytes([self.header[3], self.header[4]]) as usize;
             let n = (len - self.body.len()).min(data.len());
+            grow_toward(&mut self.body, n, len);
             self.body.extend_from_slice(&data[..n]);
             self.offset += n as u64;
             data = &data[n..];
@@ -141,6 +142,20 @@ impl RecordReader {
         }
         Ok(())
     }
+}
+
+/// Makes room in `body` for `n` more bytes of a record of `len` bytes:
+/// the capacity doubles as bytes arrive (it follows the bytes held, never
+/// the declared length alone), but never past `len`. A record of 16 KiB
+/// gathered from 1,400-byte segments is held in 16 KiB, not the 22 KiB
+/// plain doubling reaches.
+fn grow_toward(body: &mut Vec<u8>, n: usize, len: usize) {
+    let need = body.len() + n;
+    if need <= body.capacity() {
+        return;
+    }
+    let target = need.max(body.capacity() * 2).min(len);
+    body.reserve_exact(target - body.len());
 }
 
 /// One handshake message as reassembled.
@@ -244,6 +259,33 @@ mod tests {
             assert_eq!(got[0], (22, b"hello".to_vec(), 10));
             assert_eq!(got[1], (20, vec![1], 16));
             assert_eq!(got[2], (23, vec![9; 300], stream.len() as u64));
+        }
+    }
+
+    #[test]
+    fn a_gathered_record_is_held_in_no_more_than_its_length() {
+        // A 16 KiB record in 1,400-byte pieces: the buffer doubles as bytes
+        // come, but stops at the record's length (plain doubling reached
+        // 22,400 bytes for a 16,406-byte record).
+        for len in [16_406usize, 1_500, 5_000, MAX_RECORD] {
+            let stream = rec(23, &vec![7; len]);
+            let mut r = RecordReader::new();
+            let mut most = 0;
+            let mut got = 0;
+            for c in stream.chunks(1400) {
+                r.feed(c, |rec| {
+                    most = most.max(rec.body.capacity());
+                    got += 1;
+                })
+                .unwrap();
+                if !r.body.is_empty() {
+                    most = most.max(r.body.capacity());
+                    // Never more than twice the bytes held (it follows the data).
+                    assert!(r.body.capacity() <= 2 * r.body.len(), "len {len}");
+                }
+            }
+            assert_eq!(got, 1);
+            assert!(most <= len, "len {len}: capacity {most}");
         }
     }
 
