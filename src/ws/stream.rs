@@ -1114,26 +1114,11 @@ impl WsDecoder {
                 cx.finding(f.code, Some(cur.offset), f.message.clone());
             }
         }
-        let codes: Vec<Code> = cur.findings.iter().map(|f| f.code).collect();
-        let rec = FrameRecord {
-            session: cx.session,
-            from: cx.from.unwrap_or(Dir::Client),
-            packet: cx.packet,
-            ts: cx.ts,
-            first_packet: cur.first_packet,
-            segments: cur.segments,
-            offset: cur.offset,
-            header: cur.h,
-            header_bytes: head(&cur.header, cur.h.header_len),
-            payload,
-            payload_complete: complete,
-            message: cur.message,
-            answers: None,
-            close_code,
-            close_reason,
-            findings: &codes,
-        };
-        cx.out.frame(&rec);
+        // A data frame nobody reads is not built (control frames always
+        // are: a pong is paired with its ping from them).
+        if cur.h.opcode.is_control() || cx.out.wants_frames() {
+            emit_frame(&cur, payload, complete, (close_code, close_reason), cx);
+        }
         self.stats.frames += 1;
         self.stats.payload_bytes += cur.h.payload_len.min(cur.received);
         if cur.h.opcode == OpCode::Close {
@@ -1193,6 +1178,17 @@ impl WsDecoder {
                 "a text message of {} bytes{} is not valid UTF-8; RFC 6455 section 8.1 requires text messages to be UTF-8",
                 m.len, if m.compressed { " (after inflation)" } else { "" }));
         }
+        if cx.out.wants_messages() {
+            self.emit_message(&m, single, decodable, cx);
+        }
+        self.stats.messages += 1;
+        if self.msg_buf.capacity() > KEEP_CAPACITY {
+            self.msg_buf = Vec::new();
+        }
+    }
+
+    /// Hands a finished message to the output.
+    fn emit_message(&self, m: &Msg, single: Option<&[u8]>, decodable: bool, cx: &mut Ctx<'_>) {
         let data: &[u8] = single.unwrap_or(&self.msg_buf);
         let rec = MessageRecord {
             session: cx.session,
@@ -1214,11 +1210,37 @@ impl WsDecoder {
             findings: &m.findings,
         };
         cx.out.message(&rec);
-        self.stats.messages += 1;
-        if self.msg_buf.capacity() > KEEP_CAPACITY {
-            self.msg_buf = Vec::new();
-        }
     }
+}
+
+/// Hands a finished frame to the output.
+fn emit_frame(
+    cur: &Cur,
+    payload: &[u8],
+    complete: bool,
+    (close_code, close_reason): (Option<u16>, Option<&[u8]>),
+    cx: &mut Ctx<'_>,
+) {
+    let codes: Vec<Code> = cur.findings.iter().map(|f| f.code).collect();
+    let rec = FrameRecord {
+        session: cx.session,
+        from: cx.from.unwrap_or(Dir::Client),
+        packet: cx.packet,
+        ts: cx.ts,
+        first_packet: cur.first_packet,
+        segments: cur.segments,
+        offset: cur.offset,
+        header: cur.h,
+        header_bytes: head(&cur.header, cur.h.header_len),
+        payload,
+        payload_complete: complete,
+        message: cur.message,
+        answers: None,
+        close_code,
+        close_reason,
+        findings: &codes,
+    };
+    cx.out.frame(&rec);
 }
 
 /// This direction's role for the hunt: the one known (SYN, handshake, the
