@@ -233,6 +233,16 @@ pub trait Sink {
     /// fragmented message, for its continuations) notes it. By default
     /// nothing.
     fn withheld(&mut self, _ev: Event<'_>) {}
+
+    /// The kinds of event it reads, as [`crate::stage::kinds`] bits (by
+    /// default every kind). A producer may leave out the events of a kind
+    /// no one wants rather than build them: the WebSocket decoder does so
+    /// for data frames and messages, which `check` does not read. A sink
+    /// that wraps another forwards its `wants`, with what it reads itself.
+    /// It may change after any event (the answer is asked again).
+    fn wants(&self) -> u32 {
+        u32::MAX
+    }
 }
 
 /// Any closure over events is a sink that never stops the run.
@@ -260,6 +270,9 @@ impl Sink for Tee<'_> {
         self.0.withheld(ev);
         self.1.withheld(ev);
     }
+    fn wants(&self) -> u32 {
+        self.0.wants() | self.1.wants()
+    }
 }
 
 /// Turns a WebSocket decoder's output into events for a sink (for driving
@@ -275,5 +288,11 @@ impl crate::ws::record::Output for ToSink<'_> {
     }
     fn finding(&mut self, f: Finding) {
         let _ = self.0.event(Event::Finding(&f));
+    }
+    fn wants_frames(&mut self) -> bool {
+        self.0.wants() & crate::stage::kinds::FRAME != 0
+    }
+    fn wants_messages(&mut self) -> bool {
+        self.0.wants() & crate::stage::kinds::MESSAGE != 0
     }
 }

@@ -726,6 +726,13 @@ impl Sink for WatchWs<'_> {
         }
         self.inner.event(ev)
     }
+
+    /// The inner sink's, and a first frame while none was seen.
+    fn wants(&self) -> u32 {
+        use wsdissect::stage::kinds::{CONN_END, FINDING, FRAME, HANDSHAKE};
+        let first = if self.seen { 0 } else { FRAME };
+        self.inner.wants() | first | HANDSHAKE | CONN_END | FINDING
+    }
 }
 
 /// The explain sink, telling the pipeline which connection keeps payloads

@@ -192,6 +192,14 @@ impl<'a> Cx<'a> {
 struct WsOut<'a, 'b> {
     cx: &'a mut Cx<'b>,
     pings: Option<&'a mut Pings>,
+    /// The consumer's [`Sink::wants`], asked once a call.
+    wants: Option<u32>,
+}
+
+impl WsOut<'_, '_> {
+    fn wants(&mut self) -> u32 {
+        *self.wants.get_or_insert_with(|| self.cx.out.wants())
+    }
 }
 
 impl Output for WsOut<'_, '_> {
@@ -210,6 +218,12 @@ impl Output for WsOut<'_, '_> {
     fn finding(&mut self, f: Finding) {
         self.cx.report(f);
     }
+    fn wants_frames(&mut self) -> bool {
+        self.wants() & crate::stage::kinds::FRAME != 0
+    }
+    fn wants_messages(&mut self) -> bool {
+        self.wants() & crate::stage::kinds::MESSAGE != 0
+    }
 }
 
 /// Runs `f` with a WebSocket decoder context for one direction of
@@ -224,7 +238,11 @@ pub fn ws_call<T>(
     f: impl FnOnce(&mut Ctx<'_>) -> T,
 ) -> T {
     let (packet, ts, cfg) = (cx.packet, cx.ts, cx.cfg);
-    let mut out = WsOut { cx, pings };
+    let mut out = WsOut {
+        cx,
+        pings,
+        wants: None,
+    };
     let mut w = Ctx {
         session,
         from,

@@ -72,6 +72,10 @@ impl Sink for TlsOut<'_> {
             ev => self.out.event(ev),
         }
     }
+
+    fn wants(&self) -> u32 {
+        self.out.wants()
+    }
 }
 
 /// What the hellos showed, with what decryption added.

@@ -382,6 +382,12 @@ fn plural(n: usize) -> &'static str {
 use super::xml_escape as esc;
 
 impl Sink for CheckSink {
+    /// Findings, and the connections they belong to; no frame or message.
+    fn wants(&self) -> u32 {
+        use crate::stage::kinds::{CONN_END, FINDING, HANDSHAKE};
+        FINDING | HANDSHAKE | CONN_END
+    }
+
     fn event(&mut self, ev: Event<'_>) -> std::ops::ControlFlow<()> {
         let Some(cap) = self.captures.last_mut() else {
             return std::ops::ControlFlow::Continue(());

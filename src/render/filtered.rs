@@ -527,6 +527,15 @@ impl<S: Sink> Sink for Filtered<S> {
     fn withheld(&mut self, ev: Event<'_>) {
         self.inner.withheld(ev);
     }
+
+    /// The inner sink's, and the frames and connection ends that tell the
+    /// type of each open message when the filter reads it.
+    fn wants(&self) -> u32 {
+        match self.types {
+            Some(_) => self.inner.wants() | kinds::FRAME | kinds::CONN_END,
+            None => self.inner.wants(),
+        }
+    }
 }
 
 /// The records each command filters, as [`kinds`] bits.

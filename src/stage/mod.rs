@@ -146,4 +146,8 @@ impl Sink for Staged<'_> {
         }
         r
     }
+
+    fn wants(&self) -> u32 {
+        self.interests | self.sink.wants()
+    }
 }

@@ -165,6 +165,44 @@ fn header(input: &[u8]) -> IResult<&[u8], FrameHeader> {
 
 /// Parses a header at the start of `input`. `None` means more bytes are needed.
 pub fn parse_header(input: &[u8]) -> Option<FrameHeader> {
+    // Most frames: a 7-bit or 16-bit length, read directly (the same as
+    // the parser below, which a test holds it to).
+    let [b0, b1, rest @ ..] = input else {
+        return None;
+    };
+    let (payload_len, length_form, rest) = match b1 & LEN7 {
+        LEN_EXT64 => return nom_header(input),
+        LEN_EXT16 => {
+            let [l0, l1, rest @ ..] = rest else {
+                return None;
+            };
+            (
+                u64::from(u16::from_be_bytes([*l0, *l1])),
+                LengthForm::Ext16,
+                rest,
+            )
+        }
+        l => (u64::from(l), LengthForm::Short, rest),
+    };
+    let mask_key = match b1 & MASK {
+        0 => None,
+        _ => Some(*rest.first_chunk::<4>()?),
+    };
+    Some(FrameHeader {
+        fin: b0 & FIN != 0,
+        rsv1: b0 & RSV1 != 0,
+        rsv2: b0 & RSV2 != 0,
+        rsv3: b0 & RSV3 != 0,
+        opcode: OpCode::from_u8(b0 & OPCODE),
+        mask_key,
+        payload_len,
+        length_form,
+        header_len: input.len() - rest.len() + if mask_key.is_some() { 4 } else { 0 },
+    })
+}
+
+/// [`parse_header`] with nom's streaming parsers.
+fn nom_header(input: &[u8]) -> Option<FrameHeader> {
     match header(input) {
         Ok((_, h)) => Some(h),
         // The only failure of these streaming parsers is Incomplete.
@@ -337,6 +375,23 @@ mod tests {
                     ..h
                 }
             );
+        }
+    }
+
+    proptest::proptest! {
+        /// The direct path for the common forms gives what the nom parser
+        /// gives, on any bytes (headers of every form, cut anywhere).
+        #[test]
+        fn the_direct_path_agrees_with_the_parser(
+            b0 in proptest::prelude::any::<u8>(),
+            b1 in proptest::prelude::any::<u8>(),
+            rest in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..20),
+            cut in 0usize..24,
+        ) {
+            let mut bytes = vec![b0, b1];
+            bytes.extend_from_slice(&rest);
+            let bytes = &bytes[..cut.min(bytes.len())];
+            proptest::prop_assert_eq!(parse_header(bytes), nom_header(bytes));
         }
     }
 }

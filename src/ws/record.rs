@@ -15,6 +15,16 @@ pub trait Output {
     fn message(&mut self, m: &MessageRecord<'_>);
     /// A rule broken, or bytes missing.
     fn finding(&mut self, f: Finding);
+    /// Whether anyone reads data frames (text, binary, continuation):
+    /// when not, the decoder does not build them. Control frames are
+    /// always handed over (a pong is paired with its ping from them).
+    fn wants_frames(&mut self) -> bool {
+        true
+    }
+    /// Whether anyone reads messages: when not, the decoder does not build them.
+    fn wants_messages(&mut self) -> bool {
+        true
+    }
 }
 
 /// One decoded frame.

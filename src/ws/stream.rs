@@ -210,6 +210,9 @@ pub struct WsDecoder {
     /// Keep message bodies even when the consumer keeps none: the app
     /// stage decodes this session's subprotocol.
     pub keep_data: bool,
+    /// Whole single-frame messages that break no rule take
+    /// [`Self::fast_frame`] (off only in tests, to compare the two paths).
+    fast_path: bool,
 }
 
 /// Segments of a stream caught mid-way, held until a chain of frames that
@@ -267,6 +270,7 @@ impl WsDecoder {
             relaxed: false,
             hunt: Hunt::default(),
             keep_data: false,
+            fast_path: true,
         }
     }
 
@@ -384,7 +388,10 @@ impl WsDecoder {
                     let total = (h.header_len as u64).saturating_add(h.payload_len);
                     if total <= bytes.len() as u64 {
                         let total = at_most(total, bytes.len());
-                        self.whole_frame(h, head(bytes, total), offset, cx);
+                        let frame = head(bytes, total);
+                        if !self.fast_frame(&h, frame, offset, cx) {
+                            self.whole_frame(h, frame, offset, cx);
+                        }
                         bytes = tail(bytes, total);
                         offset += total as u64;
                         continue;
@@ -943,6 +950,104 @@ impl WsDecoder {
                     .is_some_and(|m| m.compressed || m.opcode == OpCode::Text))
     }
 
+    /// The common case in one step: a whole text or binary frame that is
+    /// a message of its own, uncompressed, in a direction whose role is
+    /// known, breaking no rule (header, UTF-8, order), while the consumer
+    /// keeps no payload. It gives the frame, the message and the counts
+    /// [`Self::whole_frame`] gives (a test holds the two to the same
+    /// events); anything else, and text that is not UTF-8, returns false
+    /// having done nothing, for the general path.
+    fn fast_frame(&mut self, h: &FrameHeader, frame: &[u8], offset: u64, cx: &mut Ctx<'_>) -> bool {
+        let Some(from) = cx.from else { return false };
+        let clean = self.fast_path
+            && h.fin
+            && h.opcode.is_data()
+            && !h.rsv1
+            && !h.rsv2
+            && !h.rsv3
+            && h.masked() == (from == Dir::Client)
+            && h.length_form == crate::ws::frame::minimal_form(h.payload_len)
+            && h.payload_len >> 63 == 0
+            && self.cur.is_none()
+            && self.msg.is_none()
+            && !self.msg_state_unknown
+            && !self.close_sent
+            && !self.keep_data
+            && !cx.keep_frames()
+            && !cx.keep_bodies();
+        if !clean {
+            return false;
+        }
+        let Some((header_bytes, payload)) = frame.split_at_checked(h.header_len) else {
+            return false;
+        };
+        let text = h.opcode == OpCode::Text;
+        let mut scratch = std::mem::take(&mut self.scratch);
+        // Only text is read (UTF-8); binary payloads are not unmasked.
+        let shown: &[u8] = match h.mask_key {
+            _ if !text => &[],
+            Some(k) => {
+                scratch.clear();
+                unmask_into(payload, k, 0, &mut scratch);
+                &scratch
+            }
+            None => payload,
+        };
+        if text && simdutf8::basic::from_utf8(shown).is_err() {
+            self.scratch = scratch;
+            return false;
+        }
+        self.begun += 1;
+        let len = payload.len() as u64;
+        if cx.out.wants_frames() {
+            cx.out.frame(&FrameRecord {
+                session: cx.session,
+                from,
+                packet: cx.packet,
+                ts: cx.ts,
+                first_packet: cx.packet,
+                segments: 1,
+                offset,
+                header: *h,
+                header_bytes,
+                payload: shown,
+                payload_complete: shown.len() as u64 == h.payload_len,
+                message: Some(self.begun),
+                answers: None,
+                close_code: None,
+                close_reason: None,
+                findings: &[],
+            });
+        }
+        self.stats.frames += 1;
+        self.stats.payload_bytes += len;
+        if cx.out.wants_messages() {
+            cx.out.message(&MessageRecord {
+                session: cx.session,
+                from,
+                index: self.begun,
+                opcode: h.opcode,
+                frames: 1,
+                first_packet: cx.packet,
+                last_packet: cx.packet,
+                first_ts: cx.ts,
+                last_ts: cx.ts,
+                compressed: false,
+                wire_len: len,
+                len,
+                data: shown,
+                data_complete: true,
+                decodable: true,
+                findings: &[],
+            });
+        }
+        self.stats.messages += 1;
+        if scratch.capacity() <= KEEP_CAPACITY {
+            self.scratch = scratch;
+        }
+        true
+    }
+
     fn whole_frame(&mut self, h: FrameHeader, frame: &[u8], offset: u64, cx: &mut Ctx<'_>) {
         let (head, payload) = frame.split_at(h.header_len);
         self.start_frame(h, head, offset, cx.packet, cx);
@@ -1114,26 +1219,11 @@ impl WsDecoder {
                 cx.finding(f.code, Some(cur.offset), f.message.clone());
             }
         }
-        let codes: Vec<Code> = cur.findings.iter().map(|f| f.code).collect();
-        let rec = FrameRecord {
-            session: cx.session,
-            from: cx.from.unwrap_or(Dir::Client),
-            packet: cx.packet,
-            ts: cx.ts,
-            first_packet: cur.first_packet,
-            segments: cur.segments,
-            offset: cur.offset,
-            header: cur.h,
-            header_bytes: head(&cur.header, cur.h.header_len),
-            payload,
-            payload_complete: complete,
-            message: cur.message,
-            answers: None,
-            close_code,
-            close_reason,
-            findings: &codes,
-        };
-        cx.out.frame(&rec);
+        // A data frame nobody reads is not built (control frames always
+        // are: a pong is paired with its ping from them).
+        if cur.h.opcode.is_control() || cx.out.wants_frames() {
+            emit_frame(&cur, payload, complete, (close_code, close_reason), cx);
+        }
         self.stats.frames += 1;
         self.stats.payload_bytes += cur.h.payload_len.min(cur.received);
         if cur.h.opcode == OpCode::Close {
@@ -1193,6 +1283,17 @@ impl WsDecoder {
                 "a text message of {} bytes{} is not valid UTF-8; RFC 6455 section 8.1 requires text messages to be UTF-8",
                 m.len, if m.compressed { " (after inflation)" } else { "" }));
         }
+        if cx.out.wants_messages() {
+            self.emit_message(&m, single, decodable, cx);
+        }
+        self.stats.messages += 1;
+        if self.msg_buf.capacity() > KEEP_CAPACITY {
+            self.msg_buf = Vec::new();
+        }
+    }
+
+    /// Hands a finished message to the output.
+    fn emit_message(&self, m: &Msg, single: Option<&[u8]>, decodable: bool, cx: &mut Ctx<'_>) {
         let data: &[u8] = single.unwrap_or(&self.msg_buf);
         let rec = MessageRecord {
             session: cx.session,
@@ -1214,11 +1315,37 @@ impl WsDecoder {
             findings: &m.findings,
         };
         cx.out.message(&rec);
-        self.stats.messages += 1;
-        if self.msg_buf.capacity() > KEEP_CAPACITY {
-            self.msg_buf = Vec::new();
-        }
     }
+}
+
+/// Hands a finished frame to the output.
+fn emit_frame(
+    cur: &Cur,
+    payload: &[u8],
+    complete: bool,
+    (close_code, close_reason): (Option<u16>, Option<&[u8]>),
+    cx: &mut Ctx<'_>,
+) {
+    let codes: Vec<Code> = cur.findings.iter().map(|f| f.code).collect();
+    let rec = FrameRecord {
+        session: cx.session,
+        from: cx.from.unwrap_or(Dir::Client),
+        packet: cx.packet,
+        ts: cx.ts,
+        first_packet: cur.first_packet,
+        segments: cur.segments,
+        offset: cur.offset,
+        header: cur.h,
+        header_bytes: head(&cur.header, cur.h.header_len),
+        payload,
+        payload_complete: complete,
+        message: cur.message,
+        answers: None,
+        close_code,
+        close_reason,
+        findings: &codes,
+    };
+    cx.out.frame(&rec);
 }
 
 /// This direction's role for the hunt: the one known (SYN, handshake, the
@@ -1403,6 +1530,188 @@ mod tests {
         let (frames, _, findings) = feed(&[&v], Dir::Server);
         assert!(frames.is_empty());
         assert!(findings.is_empty());
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
+mod fast_path_tests {
+    use super::*;
+    use crate::event::{Event, Sink};
+    use crate::ws::frame::{FrameHeader, LengthForm, encode_header, minimal_form};
+    use proptest::prelude::*;
+    use std::net::SocketAddr;
+    use std::ops::ControlFlow;
+
+    /// Every event as its full debug text, and whether it wants data frames and messages.
+    struct Rec(Vec<String>, u32);
+
+    impl Sink for Rec {
+        fn event(&mut self, ev: Event<'_>) -> ControlFlow<()> {
+            self.0.push(format!("{ev:?}"));
+            ControlFlow::Continue(())
+        }
+        fn wants(&self) -> u32 {
+            self.1
+        }
+    }
+
+    /// One frame: opcode, FIN, RSV1, masked, a non-minimal length form,
+    /// and its payload.
+    type Spec = (u8, bool, bool, bool, bool, Vec<u8>);
+
+    fn encode(specs: &[Spec]) -> Vec<u8> {
+        let mut v = Vec::new();
+        for (i, (op, fin, rsv1, masked, long, payload)) in specs.iter().enumerate() {
+            let len = payload.len() as u64;
+            let h = FrameHeader {
+                fin: *fin,
+                rsv1: *rsv1,
+                rsv2: false,
+                rsv3: false,
+                opcode: OpCode::from_u8(*op),
+                mask_key: masked.then_some([i as u8, 0x5a, 0xa5, 0x3c]),
+                payload_len: len,
+                length_form: if *long && len < 126 {
+                    LengthForm::Ext16
+                } else {
+                    minimal_form(len)
+                },
+                header_len: 0,
+            };
+            encode_header(&h, &mut v);
+            let at = v.len();
+            v.extend_from_slice(payload);
+            if let Some(k) = h.mask_key {
+                crate::ws::mask::unmask_in_place(&mut v[at..], k, 0);
+            }
+        }
+        v
+    }
+
+    fn run(
+        bytes: &[u8],
+        cuts: &[usize],
+        from: Option<Dir>,
+        fast: bool,
+        wants: u32,
+        keep: bool,
+    ) -> Vec<String> {
+        let cfg = Config {
+            keep_frame_payload: keep,
+            keep_message_data: keep,
+            ..Config::default()
+        };
+        let mut rec = Rec(Vec::new(), wants);
+        let a: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let mut d = WsDecoder::new(false, false);
+        d.fast_path = fast;
+        let mut at = 0;
+        for (i, &c) in cuts.iter().chain([&bytes.len()]).enumerate() {
+            let c = c.clamp(at, bytes.len());
+            let mut cx = Ctx {
+                session: crate::session::SessionRef::conn(0, a, b),
+                from,
+                sender: a,
+                receiver: b,
+                packet: i as u64 + 1,
+                ts: i as f64,
+                cfg: &cfg,
+                out: &mut crate::event::ToSink(&mut rec),
+            };
+            d.data(at as u64, &bytes[at..c], &mut cx);
+            if i == cuts.len() {
+                d.finish(&mut cx);
+            }
+            at = c;
+        }
+        rec.0.push(format!("{:?} {}", d.stats, d.skipped));
+        rec.0
+    }
+
+    fn spec() -> impl Strategy<Value = Spec> {
+        let payload = prop_oneof![
+            3 => "[a-z é✓𝄞]{0,40}".prop_map(String::into_bytes),
+            1 => prop::collection::vec(any::<u8>(), 0..300),
+        ];
+        (
+            prop::sample::select(vec![1u8, 1, 2, 2, 0, 8, 9, 10, 3]),
+            prop::bool::weighted(0.85),
+            prop::bool::weighted(0.05),
+            any::<bool>(),
+            prop::bool::weighted(0.05),
+            payload,
+        )
+            .prop_map(|(op, fin, rsv1, masked, long, mut payload)| {
+                if op >= 8 {
+                    payload.truncate(125);
+                }
+                (op, fin, rsv1, masked, long, payload)
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(1024))]
+
+        /// Frame streams of every kind (fragments, control frames, rule
+        /// breaks, invalid UTF-8, either masking), cut anywhere: the fast
+        /// path gives the events the general path gives, byte for byte,
+        /// for a consumer wanting everything or findings only, keeping
+        /// payloads or not, with the role known or not.
+        #[test]
+        fn the_fast_path_gives_the_general_paths_events(
+            specs in prop::collection::vec(spec(), 1..12),
+            cuts in prop::collection::vec(0usize..4000, 0..6),
+            role in prop::sample::select(vec![Some(Dir::Client), Some(Dir::Server), None]),
+            few in any::<bool>(),
+            keep in any::<bool>(),
+        ) {
+            let bytes = encode(&specs);
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+            cuts.sort_unstable();
+            use crate::stage::kinds::{CONN_END, FINDING, HANDSHAKE};
+            let wants = if few { FINDING | HANDSHAKE | CONN_END } else { u32::MAX };
+            let slow = run(&bytes, &cuts, role, false, wants, keep);
+            let fast = run(&bytes, &cuts, role, true, wants, keep);
+            prop_assert_eq!(fast, slow);
+        }
+    }
+
+    /// The fast path is taken (the test above compares something): the
+    /// general path's `start_frame` clears `msg_buf`, the fast path does
+    /// not touch it.
+    #[test]
+    fn clean_single_frames_take_the_fast_path() {
+        let bytes = encode(&[
+            (1, true, false, true, false, "héllo".into()),
+            (2, true, false, true, false, vec![1, 2, 3]),
+        ]);
+        let a: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        let cfg = Config {
+            keep_frame_payload: false,
+            keep_message_data: false,
+            ..Config::default()
+        };
+        let mut rec = Rec(Vec::new(), u32::MAX);
+        let mut cx = Ctx {
+            session: crate::session::SessionRef::conn(0, a, a),
+            from: Some(Dir::Client),
+            sender: a,
+            receiver: a,
+            packet: 1,
+            ts: 0.0,
+            cfg: &cfg,
+            out: &mut crate::event::ToSink(&mut rec),
+        };
+        for fast in [true, false] {
+            let mut d = WsDecoder::new(false, false);
+            d.fast_path = fast;
+            d.msg_buf.extend_from_slice(b"primed");
+            d.data(0, &bytes, &mut cx);
+            assert_eq!((d.stats.frames, d.stats.messages), (2, 2));
+            assert_eq!(d.msg_buf.is_empty(), !fast, "fast path {fast}");
+        }
     }
 }
 

@@ -4,11 +4,16 @@
 #![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 #![warn(missing_docs)]
 
-/// Validates a byte stream piece by piece with simdutf8.
+/// Validates a byte stream piece by piece with simdutf8: each piece once,
+/// in one call, but for a character cut at its end, which is carried to
+/// the next piece and judged there whole.
 #[derive(Debug, Default, Clone)]
 pub struct Utf8Stream {
+    /// The start of a character cut at the end of the last piece.
     carry: [u8; 4],
     carry_len: usize,
+    /// The length of that character, by its first byte (2 to 4).
+    carry_need: usize,
     invalid: bool,
 }
 
@@ -29,54 +34,45 @@ impl Utf8Stream {
             return;
         }
         if self.carry_len > 0 {
-            // Complete the carried character with up to 3 more bytes.
-            while self.carry_len < 4 {
-                let Some((&first, rest)) = piece.split_first() else {
-                    break;
-                };
-                let Some(slot) = self.carry.get_mut(self.carry_len) else {
-                    break;
-                };
-                *slot = first;
-                self.carry_len += 1;
-                piece = rest;
-                let held = self.carry.get(..self.carry_len).unwrap_or_default();
-                match simdutf8::compat::from_utf8(held) {
-                    Ok(_) => {
-                        self.carry_len = 0;
-                        break;
-                    }
-                    Err(e) if e.error_len().is_some() => {
-                        self.invalid = true;
-                        return;
-                    }
-                    Err(_) => {}
+            // Complete the carried character, and judge it whole.
+            let n = (self.carry_need - self.carry_len).min(piece.len());
+            let (more, rest) = piece.split_at(n);
+            match self.carry.get_mut(self.carry_len..self.carry_len + n) {
+                Some(d) => d.copy_from_slice(more),
+                None => {
+                    self.invalid = true;
+                    return;
                 }
             }
-            if self.carry_len > 0 {
+            self.carry_len += n;
+            piece = rest;
+            if self.carry_len < self.carry_need {
                 return; // still incomplete (piece exhausted)
             }
+            let whole = self.carry.get(..self.carry_len).unwrap_or_default();
+            if std::str::from_utf8(whole).is_err() {
+                self.invalid = true;
+                return;
+            }
+            self.carry_len = 0;
         }
-        if simdutf8::basic::from_utf8(piece).is_ok() {
+        // A character cut at the end waits for the next piece; the rest
+        // ends at a character boundary, so any error in it is one.
+        let cut = cut_character(piece);
+        let (body, cut_off) = piece.split_at(cut);
+        if simdutf8::basic::from_utf8(body).is_err() {
+            self.invalid = true;
             return;
         }
-        match simdutf8::compat::from_utf8(piece) {
-            Ok(_) => {}
-            Err(e) => match e.error_len() {
-                Some(_) => self.invalid = true,
-                None => {
-                    let tail = piece.get(e.valid_up_to()..).unwrap_or_default();
-                    match self.carry.get_mut(..tail.len()) {
-                        Some(carry) => {
-                            carry.copy_from_slice(tail);
-                            self.carry_len = tail.len();
-                        }
-                        // An unfinished character is at most 3 bytes, so
-                        // this cannot happen; if it did, it is not UTF-8.
-                        None => self.invalid = true,
-                    }
+        if let Some(&first) = cut_off.first() {
+            match self.carry.get_mut(..cut_off.len()) {
+                Some(d) => {
+                    d.copy_from_slice(cut_off);
+                    self.carry_len = cut_off.len();
+                    self.carry_need = char_len(first);
                 }
-            },
+                None => self.invalid = true,
+            }
         }
     }
 
@@ -84,6 +80,32 @@ impl Utf8Stream {
     pub fn finish(&self) -> bool {
         !self.invalid && self.carry_len == 0
     }
+}
+
+/// The length of the character `first` starts: 1 to 4, 0 for a byte no
+/// UTF-8 character starts with (a continuation byte, C0, C1, F5-FF).
+fn char_len(first: u8) -> usize {
+    match first {
+        0x00..=0x7f => 1,
+        0xc2..=0xdf => 2,
+        0xe0..=0xef => 3,
+        0xf0..=0xf4 => 4,
+        _ => 0,
+    }
+}
+
+/// Where a character cut by the end of `b` begins (`b.len()` when none
+/// is): the last byte that is not a continuation byte, within the last
+/// three, when the character it starts is longer than the bytes left.
+fn cut_character(b: &[u8]) -> usize {
+    for back in 1..=3.min(b.len()) {
+        let at = b.len() - back;
+        let Some(&c) = b.get(at) else { break };
+        if c & 0xc0 != 0x80 {
+            return if char_len(c) > back { at } else { b.len() };
+        }
+    }
+    b.len()
 }
 
 #[cfg(test)]
@@ -139,6 +161,60 @@ mod tests {
             b"\xf4\x90\x80\x80",
         ] {
             assert!(split_all(bad).iter().all(|&v| !v), "{bad:?}");
+        }
+    }
+
+    fn std_says(bytes: &[u8]) -> bool {
+        std::str::from_utf8(bytes).is_ok()
+    }
+
+    /// Bytes that are mostly UTF-8 (characters of every length), with
+    /// stray continuation bytes, invalid leads, surrogates, overlong forms
+    /// and characters cut short mixed in.
+    fn mostly_utf8() -> impl proptest::strategy::Strategy<Value = Vec<u8>> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            4 => any::<char>().prop_map(|c| c.to_string().into_bytes()),
+            2 => "[a-z é✓𝄞]{0,8}".prop_map(String::into_bytes),
+            1 => any::<u8>().prop_map(|b| vec![b]),
+            1 => prop::sample::select(vec![
+                vec![0xc0, 0x80], vec![0xed, 0xa0, 0x80], vec![0xf4, 0x90, 0x80, 0x80],
+                vec![0xe0, 0x80, 0x80], vec![0xf0, 0x8f, 0xbf, 0xbf], vec![0xe2, 0x82],
+                vec![0xf0, 0x9d, 0x84], vec![0x80], vec![0xff], vec![0xc3],
+            ]),
+        ];
+        prop::collection::vec(piece, 0..40).prop_map(|v| v.concat())
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(2048))]
+
+        /// Random byte streams cut at random points validate as
+        /// `std::str::from_utf8` over the whole.
+        #[test]
+        fn split_anywhere_agrees_with_std(
+            bytes in mostly_utf8(),
+            cuts in proptest::collection::vec(0usize..200, 0..8),
+        ) {
+            let mut cuts: Vec<usize> = cuts.into_iter().map(|c| c % (bytes.len() + 1)).collect();
+            cuts.sort_unstable();
+            let mut s = Utf8Stream::new();
+            let mut at = 0;
+            for c in cuts.into_iter().chain([bytes.len()]) {
+                s.push(&bytes[at..c]);
+                at = c;
+            }
+            proptest::prop_assert_eq!(s.finish(), std_says(&bytes), "{:?}", bytes);
+        }
+
+        /// And one byte at a time.
+        #[test]
+        fn byte_at_a_time_agrees_with_std_everywhere(bytes in mostly_utf8()) {
+            let mut s = Utf8Stream::new();
+            for b in &bytes {
+                s.push(std::slice::from_ref(b));
+            }
+            proptest::prop_assert_eq!(s.finish(), std_says(&bytes), "{:?}", bytes);
         }
     }
 }
