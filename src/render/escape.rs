@@ -87,6 +87,79 @@ pub fn json_into<T: serde::Serialize + ?Sized>(out: &mut Vec<u8>, v: &T) -> serd
     v.serialize(&mut ser)
 }
 
+/// What [`json_str_into`] does with each byte: 0 copies it; `u` writes
+/// `\u00XX`; `C` (0xc2) looks at the next byte (U+0080-U+009F are c2 80..c2
+/// 9f in UTF-8); any other letter follows a backslash (`\"`, `\\`, `\n`...).
+static JSON_ESCAPE: [u8; 256] = {
+    let mut t = [0u8; 256];
+    let mut i = 0;
+    while i < 0x20 {
+        t[i] = b'u';
+        i += 1;
+    }
+    t[0x08] = b'b';
+    t[0x09] = b't';
+    t[0x0a] = b'n';
+    t[0x0c] = b'f';
+    t[0x0d] = b'r';
+    t[b'"' as usize] = b'"';
+    t[b'\\' as usize] = b'\\';
+    t[0x7f] = b'u';
+    t[0xc2] = b'C';
+    t
+};
+
+/// `s` as a JSON string (quoted) appended to `out`: the same bytes as
+/// [`json_into`] gives for a string (serde_json's escapes of `"`, `\` and
+/// C0 controls, and `\u007f`-`\u009f`), in one pass over the bytes. The
+/// writers of the frequent records use it (their fields are written
+/// without serde).
+pub fn json_str_into(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    out.reserve(b.len() + 2);
+    out.push(b'"');
+    let mut from = 0;
+    let mut i = 0;
+    while let Some(&c) = b.get(i) {
+        let e = JSON_ESCAPE[usize::from(c)];
+        if e == 0 {
+            i += 1;
+            continue;
+        }
+        let (code, width) = match e {
+            b'C' => match b.get(i + 1) {
+                Some(&n @ 0x80..=0x9f) => (n, 2),
+                _ => {
+                    i += 1;
+                    continue;
+                }
+            },
+            b'u' => (c, 1),
+            letter => {
+                out.extend_from_slice(b.get(from..i).unwrap_or_default());
+                out.extend_from_slice(&[b'\\', letter]);
+                i += 1;
+                from = i;
+                continue;
+            }
+        };
+        out.extend_from_slice(b.get(from..i).unwrap_or_default());
+        out.extend_from_slice(&[
+            b'\\',
+            b'u',
+            b'0',
+            b'0',
+            HEX[usize::from(code >> 4)],
+            HEX[usize::from(code & 15)],
+        ]);
+        i += width;
+        from = i;
+    }
+    out.extend_from_slice(b.get(from..).unwrap_or_default());
+    out.push(b'"');
+}
+
 /// `v` as a JSON string, control characters all escaped.
 pub fn json_string<T: serde::Serialize + ?Sized>(v: &T) -> String {
     let mut out = Vec::new();
@@ -99,6 +172,49 @@ pub fn json_string<T: serde::Serialize + ?Sized>(v: &T) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass escaper writes what serde_json with `JsonSafe` writes,
+    /// for strings of every byte class (C0, DEL, C1, quotes, backslashes,
+    /// other non-ASCII, emoji), and the result reads back as the string.
+    #[test]
+    fn json_str_into_writes_what_serde_writes() {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap_or('a')),
+            Just('\u{7f}'),
+            (0x80u32..0xa0).prop_map(|c| char::from_u32(c).unwrap_or('a')),
+            (0xa0u32..0x100).prop_map(|c| char::from_u32(c).unwrap_or('a')),
+            prop_oneof![Just('"'), Just('\\'), Just('/'), Just('\u{2028}')],
+            Just('\u{1f600}'),
+            Just('\u{fffd}'),
+            (0x20u32..0x7f).prop_map(|c| char::from_u32(c).unwrap_or('a')),
+            any::<char>(),
+        ];
+        let mut runner = proptest::test_runner::TestRunner::new(proptest::test_runner::Config {
+            cases: 2000,
+            ..Default::default()
+        });
+        runner
+            .run(&proptest::collection::vec(piece, 0..40), |cs| {
+                let s: String = cs.into_iter().collect();
+                let mut fast = b"x".to_vec();
+                json_str_into(&mut fast, &s);
+                let mut slow = b"x".to_vec();
+                json_into(&mut slow, &s).unwrap();
+                prop_assert_eq!(&fast, &slow, "{:?}", s);
+                let back: String = serde_json::from_slice(&fast[1..]).unwrap();
+                prop_assert_eq!(back, s);
+                Ok(())
+            })
+            .unwrap();
+        // Long runs of plain text around every escape.
+        for c in (0u32..0x100).filter_map(char::from_u32) {
+            let s = format!("{0}{c}{0}{c}", "ab".repeat(40));
+            let mut fast = Vec::new();
+            json_str_into(&mut fast, &s);
+            assert_eq!(fast, json_string(&s).into_bytes(), "{c:?}");
+        }
+    }
 
     #[test]
     fn controls_become_visible_and_text_stays() {

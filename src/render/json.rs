@@ -9,8 +9,9 @@ use std::ops::ControlFlow;
 
 use serde::Serialize;
 
+use super::escape::json_str_into;
 use super::{MessageTypes, Out, PayloadKind, PayloadMode, base64_into, hex_into};
-use crate::event::{ConnSummary, Event, FrameRecord, MessageRecord, Sink};
+use crate::event::{ConnSummary, Event, FrameRecord, MessageRecord, SessionRef, Sink};
 use crate::findings::{Code, Finding};
 use crate::handshake::Handshake;
 use crate::ws::frame::OpCode;
@@ -42,6 +43,121 @@ struct Addr(SocketAddr);
 impl Serialize for Addr {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         s.collect_str(&self.0)
+    }
+}
+
+/// Bytes written as a lowercase hex string.
+#[derive(Clone, Copy)]
+struct Hex<'a>(&'a [u8]);
+
+impl Serialize for Hex<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut h = String::new();
+        hex_into(self.0, &mut h);
+        s.serialize_str(&h)
+    }
+}
+
+/// Bytes written as a base64 string (standard alphabet, padded).
+#[derive(Clone, Copy)]
+struct B64<'a>(&'a [u8]);
+
+impl Serialize for B64<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut b = String::new();
+        base64_into(self.0, &mut b);
+        s.serialize_str(&b)
+    }
+}
+
+/// The writers of the frequent records' values, straight into the line:
+/// the same bytes as their derived `Serialize` gives through
+/// [`super::escape::json_into`] (numbers by serde_json's own formatter,
+/// strings by the one-pass escaper), without serde's per-field calls.
+mod put {
+    use serde_json::ser::{CompactFormatter, Formatter};
+
+    use super::{B64, Hex};
+    use crate::findings::Code;
+
+    /// `,"name":` (a constant: the key needs no escaping).
+    macro_rules! key {
+        ($o:expr, $k:literal) => {
+            $o.extend_from_slice(concat!(",\"", $k, "\":").as_bytes())
+        };
+    }
+    pub(super) use key;
+
+    pub fn u64(o: &mut Vec<u8>, v: u64) {
+        // Writing to a Vec cannot fail.
+        let _ = CompactFormatter.write_u64(o, v);
+    }
+
+    /// As serde_json: finite numbers by its float formatter, NaN and
+    /// infinities as `null`.
+    pub fn f64(o: &mut Vec<u8>, v: f64) {
+        if v.is_finite() {
+            let _ = CompactFormatter.write_f64(o, v);
+        } else {
+            o.extend_from_slice(b"null");
+        }
+    }
+
+    pub fn bool(o: &mut Vec<u8>, v: bool) {
+        o.extend_from_slice(if v { b"true" } else { b"false" });
+    }
+
+    pub fn opt_u64(o: &mut Vec<u8>, v: Option<u64>) {
+        match v {
+            Some(v) => u64(o, v),
+            None => o.extend_from_slice(b"null"),
+        }
+    }
+
+    pub fn opt_str(o: &mut Vec<u8>, v: Option<&str>) {
+        match v {
+            Some(v) => super::json_str_into(o, v),
+            None => o.extend_from_slice(b"null"),
+        }
+    }
+
+    /// Hex digits need no escaping.
+    pub fn hex(o: &mut Vec<u8>, h: Hex<'_>) {
+        const DIGITS: &[u8; 16] = b"0123456789abcdef";
+        o.reserve(h.0.len() * 2 + 2);
+        o.push(b'"');
+        o.extend(
+            h.0.iter()
+                .flat_map(|&b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]),
+        );
+        o.push(b'"');
+    }
+
+    /// The base64 alphabet needs no escaping.
+    pub fn b64(o: &mut Vec<u8>, b: B64<'_>) {
+        use base64::Engine;
+        let engine = &base64::engine::general_purpose::STANDARD;
+        o.push(b'"');
+        let at = o.len();
+        let n = base64::encoded_len(b.0.len(), true).unwrap_or(0);
+        o.resize(at + n, 0);
+        let done = o.get_mut(at..).map(|dst| engine.encode_slice(b.0, dst));
+        if !matches!(done, Some(Ok(k)) if k == n) {
+            o.truncate(at);
+            o.extend_from_slice(engine.encode(b.0).as_bytes());
+        }
+        o.push(b'"');
+    }
+
+    pub fn codes(o: &mut Vec<u8>, codes: &[Code]) {
+        o.push(b'[');
+        for (i, c) in codes.iter().enumerate() {
+            if i > 0 {
+                o.push(b',');
+            }
+            super::json_str_into(o, c.as_str());
+        }
+        o.push(b']');
     }
 }
 
@@ -106,14 +222,14 @@ struct FrameJson<'a> {
     opcode: u8,
     opcode_name: &'static str,
     masked: bool,
-    mask_key: Option<&'a str>,
+    mask_key: Option<Hex<'a>>,
     payload_len: u64,
     #[serde(skip_serializing_if = "Option::is_none")]
-    payload_hex: Option<&'a str>,
+    payload_hex: Option<Hex<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     payload_text: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    payload_base64: Option<&'a str>,
+    payload_base64: Option<B64<'a>>,
     /// `payload_text` of a text fragment that cuts a character: the cut
     /// bytes are U+FFFD there (the message record has the whole text).
     #[serde(skip_serializing_if = "std::ops::Not::not")]
@@ -146,14 +262,157 @@ struct MessageJson<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     text: Option<&'a str>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    data_hex: Option<&'a str>,
+    data_hex: Option<Hex<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    data_base64: Option<&'a str>,
+    data_base64: Option<B64<'a>>,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     data_incomplete: bool,
     #[serde(skip_serializing_if = "std::ops::Not::not")]
     undecodable: bool,
     findings: Codes<'a>,
+}
+
+impl FrameJson<'_> {
+    /// Appends the record's fields as its derived `Serialize` writes them,
+    /// each after a comma, without the braces (the record's head comes
+    /// before them).
+    fn write_fields(&self, o: &mut Vec<u8>) {
+        use put::key;
+        key!(o, "from");
+        json_str_into(o, self.from);
+        key!(o, "packet");
+        put::u64(o, self.packet);
+        key!(o, "ts");
+        put::f64(o, self.ts);
+        key!(o, "fin");
+        put::bool(o, self.fin);
+        key!(o, "rsv1");
+        put::bool(o, self.rsv1);
+        key!(o, "rsv2");
+        put::bool(o, self.rsv2);
+        key!(o, "rsv3");
+        put::bool(o, self.rsv3);
+        key!(o, "opcode");
+        put::u64(o, self.opcode.into());
+        key!(o, "opcode_name");
+        json_str_into(o, self.opcode_name);
+        key!(o, "masked");
+        put::bool(o, self.masked);
+        key!(o, "mask_key");
+        match self.mask_key {
+            Some(k) => put::hex(o, k),
+            None => o.extend_from_slice(b"null"),
+        }
+        key!(o, "payload_len");
+        put::u64(o, self.payload_len);
+        if let Some(h) = self.payload_hex {
+            key!(o, "payload_hex");
+            put::hex(o, h);
+        }
+        if let Some(t) = self.payload_text {
+            key!(o, "payload_text");
+            json_str_into(o, t);
+        }
+        if let Some(b) = self.payload_base64 {
+            key!(o, "payload_base64");
+            put::b64(o, b);
+        }
+        if self.payload_lossy {
+            key!(o, "payload_lossy");
+            put::bool(o, true);
+        }
+        if self.payload_incomplete {
+            key!(o, "payload_incomplete");
+            put::bool(o, true);
+        }
+        key!(o, "close_code");
+        put::opt_u64(o, self.close_code.map(u64::from));
+        key!(o, "close_reason");
+        put::opt_str(o, self.close_reason);
+        key!(o, "first_packet");
+        put::u64(o, self.first_packet);
+        key!(o, "segments");
+        put::u64(o, self.segments.into());
+        key!(o, "findings");
+        put::codes(o, self.findings.0);
+    }
+}
+
+impl MessageJson<'_> {
+    /// Appends the record's fields after its session's (`from` on) as its
+    /// derived `Serialize` writes them, each after a comma, without the
+    /// closing brace.
+    fn write_fields(&self, o: &mut Vec<u8>) {
+        use put::key;
+        key!(o, "from");
+        json_str_into(o, self.from);
+        key!(o, "opcode");
+        put::u64(o, self.opcode.into());
+        key!(o, "opcode_name");
+        json_str_into(o, self.opcode_name);
+        key!(o, "frames");
+        put::u64(o, self.frames.into());
+        key!(o, "packets");
+        o.push(b'[');
+        put::u64(o, self.packets[0]);
+        o.push(b',');
+        put::u64(o, self.packets[1]);
+        o.push(b']');
+        key!(o, "ts");
+        put::f64(o, self.ts);
+        key!(o, "compressed");
+        put::bool(o, self.compressed);
+        key!(o, "wire_len");
+        put::u64(o, self.wire_len);
+        key!(o, "len");
+        put::u64(o, self.len);
+        if let Some(t) = self.text {
+            key!(o, "text");
+            json_str_into(o, t);
+        }
+        if let Some(h) = self.data_hex {
+            key!(o, "data_hex");
+            put::hex(o, h);
+        }
+        if let Some(b) = self.data_base64 {
+            key!(o, "data_base64");
+            put::b64(o, b);
+        }
+        if self.data_incomplete {
+            key!(o, "data_incomplete");
+            put::bool(o, true);
+        }
+        if self.undecodable {
+            key!(o, "undecodable");
+            put::bool(o, true);
+        }
+        key!(o, "findings");
+        put::codes(o, self.findings.0);
+    }
+}
+
+/// The fields a frame or message record has before its own, after `type`:
+/// `capture` when given, then the session's `conn`, `client`, `server`,
+/// `carrier` and `stream`, each after a comma (formatted once per session:
+/// formatting the endpoints per record is costly).
+fn session_head(capture: Option<&str>, s: SessionRef) -> Vec<u8> {
+    use put::key;
+    let mut o = Vec::new();
+    if let Some(c) = capture {
+        key!(o, "capture");
+        json_str_into(&mut o, c);
+    }
+    key!(o, "conn");
+    put::u64(&mut o, s.conn);
+    key!(o, "client");
+    json_str_into(&mut o, &s.client.to_string());
+    key!(o, "server");
+    json_str_into(&mut o, &s.server.to_string());
+    key!(o, "carrier");
+    json_str_into(&mut o, s.carrier.as_str());
+    key!(o, "stream");
+    put::opt_u64(&mut o, s.stream.map(u64::from));
+    o
 }
 
 #[derive(Serialize)]
@@ -283,51 +542,16 @@ fn emit_into<W: Write, T: JsonRecord>(
     }
 }
 
-/// A frame record's per-session head, without its closing brace: the
-/// record goes on after it.
-fn frame_head(capture: Option<&str>, session: crate::session::SessionRef) -> Vec<u8> {
-    #[derive(Serialize)]
-    struct Head {
-        conn: u64,
-        client: Addr,
-        server: Addr,
-        carrier: &'static str,
-        stream: Option<u32>,
-    }
-    impl JsonRecord for Head {
-        const TYPE: &'static str = "frame";
-    }
-    let mut v = Vec::new();
-    let _ = write_record(
-        &mut v,
-        capture,
-        &Head {
-            conn: session.conn,
-            client: Addr(session.client),
-            server: Addr(session.server),
-            carrier: session.carrier.as_str(),
-            stream: session.stream,
-        },
-    );
-    v.pop(); // the newline
-    v.pop(); // the closing brace
-    v
-}
-
 /// Writes the selected records as JSON lines.
 pub struct JsonSink<W: Write> {
     pub out: Out<W>,
     select: Select,
     payload: PayloadMode,
     capture: Option<String>,
-    hex: String,
-    hex2: String,
-    key_hex: String,
     line: Vec<u8>,
-    /// Each open connection's frame-record head, formatted once (formatting
-    /// the endpoints per frame is costly).
-    /// (by connection: several sessions may share one).
-    frame_heads: foldhash::HashMap<u64, Vec<(crate::session::SessionRef, Vec<u8>)>>,
+    /// Each open session's frame and message head ([`session_head`]),
+    /// formatted once (by connection: several sessions may share one).
+    frame_heads: foldhash::HashMap<u64, Vec<(SessionRef, Vec<u8>)>>,
     /// The type of each direction's open message, for its continuations.
     types: MessageTypes,
 }
@@ -339,9 +563,6 @@ impl<W: Write> JsonSink<W> {
             select,
             payload,
             capture: None,
-            hex: String::new(),
-            hex2: String::new(),
-            key_hex: String::new(),
             line: Vec::new(),
             frame_heads: foldhash::HashMap::default(),
             types: MessageTypes::default(),
@@ -359,27 +580,38 @@ impl<W: Write> JsonSink<W> {
         emit_into(&mut self.out, &mut self.line, self.capture.as_deref(), v);
     }
 
-    fn frame(&mut self, f: &FrameRecord<'_>) {
-        if let Some(k) = f.header.mask_key {
-            hex_into(&k, &mut self.key_hex);
-        }
-        let key = f.header.mask_key.map(|_| self.key_hex.as_str());
+    /// The head of `session`'s records ([`session_head`]), formatted once.
+    fn head(&mut self, session: SessionRef) -> &[u8] {
         let capture = self.capture.as_deref();
-        let session = f.session;
         let heads = self.frame_heads.entry(session.conn).or_default();
         let i = match heads.iter().position(|(s, _)| *s == session) {
             Some(i) => i,
             None => {
-                heads.push((session, frame_head(capture, session)));
+                heads.push((session, session_head(capture, session)));
                 heads.len() - 1
             }
         };
-        let head = match heads.get(i) {
+        match heads.get(i) {
             Some((_, h)) => h.as_slice(),
             None => &[],
+        }
+    }
+
+    /// Writes the line in `self.line` (taken back after).
+    fn write_line(&mut self, line: Vec<u8>) {
+        self.out.write_all(&line);
+        self.line = line;
+    }
+
+    fn frame(&mut self, f: &FrameRecord<'_>) {
+        if !self.out.ok() {
+            return;
+        }
+        // The message type only decides how a payload is shown.
+        let kind = match self.payload {
+            PayloadMode::None => PayloadKind::Unknown,
+            _ => self.types.kind(f),
         };
-        let kind = self.types.kind(f);
-        let mut hex = std::mem::take(&mut self.hex);
         let (mut payload_hex, mut payload_text, mut payload_base64) = (None, None, None);
         let lossy_text;
         let mut payload_lossy = false;
@@ -388,7 +620,7 @@ impl<W: Write> JsonSink<W> {
         // data on the wire) as hex; pings and
         // pongs as text when they are UTF-8; close frames as hex (their
         // code and reason have their own fields).
-        let as_text = match kind {
+        let as_text = || match kind {
             PayloadKind::Text => true,
             PayloadKind::Binary | PayloadKind::Compressed => false,
             PayloadKind::Control => {
@@ -400,23 +632,14 @@ impl<W: Write> JsonSink<W> {
         };
         match self.payload {
             PayloadMode::None => {}
-            PayloadMode::Hex => {
-                hex_into(f.payload, &mut hex);
-                payload_hex = Some(hex.as_str());
-            }
-            PayloadMode::Base64 => {
-                base64_into(f.payload, &mut hex);
-                payload_base64 = Some(hex.as_str());
-            }
-            PayloadMode::Text if as_text => {
+            PayloadMode::Hex => payload_hex = Some(Hex(f.payload)),
+            PayloadMode::Base64 => payload_base64 = Some(B64(f.payload)),
+            PayloadMode::Text if as_text() => {
                 lossy_text = String::from_utf8_lossy(f.payload);
                 payload_lossy = matches!(lossy_text, std::borrow::Cow::Owned(_));
                 payload_text = Some(lossy_text.as_ref());
             }
-            PayloadMode::Text => {
-                hex_into(f.payload, &mut hex);
-                payload_hex = Some(hex.as_str());
-            }
+            PayloadMode::Text => payload_hex = Some(Hex(f.payload)),
         }
         let reason = f.close_reason.map(String::from_utf8_lossy);
         let rec = FrameJson {
@@ -430,7 +653,7 @@ impl<W: Write> JsonSink<W> {
             opcode: f.header.opcode.as_u8(),
             opcode_name: f.header.opcode.name(),
             masked: f.header.masked(),
-            mask_key: key,
+            mask_key: f.header.mask_key.as_ref().map(|k| Hex(k)),
             payload_len: f.header.payload_len,
             payload_hex,
             payload_text,
@@ -443,41 +666,30 @@ impl<W: Write> JsonSink<W> {
             segments: f.segments,
             findings: Codes(f.findings),
         };
-        if self.out.ok() {
-            let line = &mut self.line;
-            line.clear();
-            line.extend_from_slice(head);
-            let at = line.len();
-            if super::escape::json_into(line, &rec).is_ok() {
-                line[at] = b','; // the tail's opening brace joins the head
-                line.push(b'\n');
-                self.out.write_all(line);
-            }
-        }
-        self.hex = hex;
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        line.extend_from_slice(b"{\"type\":\"frame\"");
+        line.extend_from_slice(self.head(f.session));
+        rec.write_fields(&mut line);
+        line.extend_from_slice(b"}\n");
+        self.write_line(line);
     }
 
     fn message(&mut self, m: &MessageRecord<'_>) {
-        let mut hex = std::mem::take(&mut self.hex);
-        let mut b64 = std::mem::take(&mut self.hex2);
+        if !self.out.ok() {
+            return;
+        }
         let text = (m.opcode == OpCode::Text && m.decodable)
             .then(|| std::str::from_utf8(m.data).ok())
             .flatten();
         let (mut data_hex, mut data_base64) = (None, None);
         match self.payload {
             PayloadMode::None => {}
-            PayloadMode::Hex => {
-                hex_into(m.data, &mut hex);
-                data_hex = Some(hex.as_str());
-            }
-            PayloadMode::Base64 => {
-                base64_into(m.data, &mut b64);
-                data_base64 = Some(b64.as_str());
-            }
+            PayloadMode::Hex => data_hex = Some(Hex(m.data)),
+            PayloadMode::Base64 => data_base64 = Some(B64(m.data)),
             PayloadMode::Text => {
                 if text.is_none() {
-                    hex_into(m.data, &mut hex);
-                    data_hex = Some(hex.as_str());
+                    data_hex = Some(Hex(m.data));
                 }
             }
         }
@@ -507,9 +719,13 @@ impl<W: Write> JsonSink<W> {
             undecodable: !m.decodable,
             findings: Codes(m.findings),
         };
-        self.emit(&rec);
-        self.hex = hex;
-        self.hex2 = b64;
+        let mut line = std::mem::take(&mut self.line);
+        line.clear();
+        line.extend_from_slice(b"{\"type\":\"message\"");
+        line.extend_from_slice(self.head(m.session));
+        rec.write_fields(&mut line);
+        line.extend_from_slice(b"}\n");
+        self.write_line(line);
     }
 
     fn handshake(&mut self, s: crate::session::SessionRef, h: &Handshake) {
@@ -611,6 +827,219 @@ impl<W: Write> Sink for JsonSink<W> {
     fn withheld(&mut self, ev: Event<'_>) {
         if let Event::Frame(f) = ev {
             self.types.kind(f);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! The direct writers against the derived `Serialize` they replaced (the
+    //! reference): the same bytes for random records.
+    use std::net::SocketAddr;
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::render::escape;
+    use crate::session::Carrier;
+
+    /// The frame head as it was written before the direct writers: the
+    /// session's fields through serde.
+    fn serde_frame_head(capture: Option<&str>, session: SessionRef) -> Vec<u8> {
+        #[derive(Serialize)]
+        struct Head {
+            conn: u64,
+            client: Addr,
+            server: Addr,
+            carrier: &'static str,
+            stream: Option<u32>,
+        }
+        impl JsonRecord for Head {
+            const TYPE: &'static str = "frame";
+        }
+        let mut v = Vec::new();
+        write_record(
+            &mut v,
+            capture,
+            &Head {
+                conn: session.conn,
+                client: Addr(session.client),
+                server: Addr(session.server),
+                carrier: session.carrier.as_str(),
+                stream: session.stream,
+            },
+        )
+        .unwrap();
+        v.pop(); // the newline
+        v.pop(); // the closing brace
+        v
+    }
+
+    /// Strings of every byte class: C0 controls, DEL, C1 controls, quotes,
+    /// backslashes, other non-ASCII, emoji, plain ASCII.
+    fn text() -> impl Strategy<Value = String> {
+        let piece = prop_oneof![
+            (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap()),
+            Just('\u{7f}'),
+            (0x80u32..0xa0).prop_map(|c| char::from_u32(c).unwrap()),
+            (0xa0u32..0x800).prop_map(|c| char::from_u32(c).unwrap()),
+            prop_oneof![Just('"'), Just('\\'), Just('/'), Just('\u{2028}')],
+            Just('\u{1f600}'),
+            (0x20u32..0x7f).prop_map(|c| char::from_u32(c).unwrap()),
+            any::<char>(),
+        ];
+        proptest::collection::vec(piece, 0..24).prop_map(|v| v.into_iter().collect())
+    }
+
+    fn bytes() -> impl Strategy<Value = Vec<u8>> {
+        proptest::collection::vec(any::<u8>(), 0..40)
+    }
+
+    fn num() -> impl Strategy<Value = u64> {
+        prop_oneof![any::<u64>(), Just(0), Just(u64::MAX), 0u64..1000]
+    }
+
+    /// Capture timestamps (microseconds and nanoseconds), and any float
+    /// at all (NaN and the infinities are `null`).
+    fn time() -> impl Strategy<Value = f64> {
+        prop_oneof![
+            (0u64..4_000_000_000_000_000).prop_map(|us| us as f64 / 1e6),
+            (0u64..u64::MAX).prop_map(|ns| ns as f64 / 1e9),
+            any::<f64>(),
+            Just(0.0),
+            Just(-0.0),
+        ]
+    }
+
+    fn codes() -> impl Strategy<Value = Vec<Code>> {
+        proptest::collection::vec(proptest::sample::select(Code::ALL), 0..4)
+    }
+
+    fn session() -> impl Strategy<Value = SessionRef> {
+        (
+            num(),
+            any::<SocketAddr>(),
+            any::<SocketAddr>(),
+            any::<bool>(),
+            any::<Option<u32>>(),
+        )
+            .prop_map(|(conn, client, server, h2, stream)| SessionRef {
+                conn,
+                client,
+                server,
+                carrier: if h2 { Carrier::H2 } else { Carrier::H1 },
+                stream,
+            })
+    }
+
+    fn opcode() -> impl Strategy<Value = OpCode> {
+        (0u8..16).prop_map(OpCode::from_u8)
+    }
+
+    fn capture() -> impl Strategy<Value = Option<String>> {
+        proptest::option::of(text())
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 1000, ..ProptestConfig::default() })]
+
+        #[test]
+        fn frame_lines_are_what_serde_wrote(
+            (capture, session, from_client, packet, ts, flags) in
+                (capture(), session(), any::<bool>(), num(), time(), any::<[bool; 6]>()),
+            (op, key, payload_len, payload, mode, close_code, reason) in
+                (opcode(), any::<Option<[u8; 4]>>(), num(), bytes(), 0u8..4,
+                 any::<Option<u16>>(), proptest::option::of(text())),
+            (text, first_packet, segments, codes) in (text(), num(), any::<u32>(), codes()),
+        ) {
+            let rec = FrameJson {
+                from: if from_client { "client" } else { "server" },
+                packet,
+                ts,
+                fin: flags[0],
+                rsv1: flags[1],
+                rsv2: flags[2],
+                rsv3: flags[3],
+                opcode: op.as_u8(),
+                opcode_name: op.name(),
+                masked: key.is_some(),
+                mask_key: key.as_ref().map(|k| Hex(k)),
+                payload_len,
+                payload_hex: (mode == 1).then_some(Hex(&payload)),
+                payload_text: (mode == 2).then_some(text.as_str()),
+                payload_base64: (mode == 3).then_some(B64(&payload)),
+                payload_lossy: flags[4],
+                payload_incomplete: flags[5],
+                close_code,
+                close_reason: reason.as_deref(),
+                first_packet,
+                segments,
+                findings: Codes(&codes),
+            };
+            let mut reference = serde_frame_head(capture.as_deref(), session);
+            let at = reference.len();
+            escape::json_into(&mut reference, &rec).unwrap();
+            reference[at] = b',';
+            reference.push(b'\n');
+
+            let mut line = b"{\"type\":\"frame\"".to_vec();
+            line.extend_from_slice(&session_head(capture.as_deref(), session));
+            rec.write_fields(&mut line);
+            line.extend_from_slice(b"}\n");
+            prop_assert_eq!(String::from_utf8(line).unwrap(), String::from_utf8(reference).unwrap());
+        }
+
+        #[test]
+        fn message_lines_are_what_serde_wrote(
+            (capture, session, from_client, op, frames, packets, ts) in
+                (capture(), session(), any::<bool>(), opcode(), any::<u32>(), (num(), num()), time()),
+            (compressed, wire_len, len, data, text, mode, flags, codes) in
+                (any::<bool>(), num(), num(), bytes(), text(), 0u8..4, any::<[bool; 2]>(), codes()),
+        ) {
+            let rec = MessageJson {
+                conn: session.conn,
+                client: Addr(session.client),
+                server: Addr(session.server),
+                carrier: session.carrier.as_str(),
+                stream: session.stream,
+                from: if from_client { "client" } else { "server" },
+                opcode: op.as_u8(),
+                opcode_name: op.name(),
+                frames,
+                packets: [packets.0, packets.1],
+                ts,
+                compressed,
+                wire_len,
+                len,
+                text: (mode == 1).then_some(text.as_str()),
+                data_hex: (mode == 2).then_some(Hex(&data)),
+                data_base64: (mode == 3).then_some(B64(&data)),
+                data_incomplete: flags[0],
+                undecodable: flags[1],
+                findings: Codes(&codes),
+            };
+            let mut reference = Vec::new();
+            write_record(&mut reference, capture.as_deref(), &rec).unwrap();
+
+            let mut line = b"{\"type\":\"message\"".to_vec();
+            line.extend_from_slice(&session_head(capture.as_deref(), session));
+            rec.write_fields(&mut line);
+            line.extend_from_slice(b"}\n");
+            prop_assert_eq!(String::from_utf8(line).unwrap(), String::from_utf8(reference).unwrap());
+        }
+    }
+
+    /// A base64 payload of every length class writes as the engine encodes it.
+    #[test]
+    fn hex_and_base64_fields() {
+        for n in 0..70usize {
+            let data: Vec<u8> = (0..n).map(|i| (i * 37 + 11) as u8).collect();
+            let mut o = Vec::new();
+            put::b64(&mut o, B64(&data));
+            assert_eq!(o, escape::json_string(&B64(&data)).into_bytes());
+            let mut o = Vec::new();
+            put::hex(&mut o, Hex(&data));
+            assert_eq!(o, escape::json_string(&Hex(&data)).into_bytes());
         }
     }
 }
