@@ -18,36 +18,47 @@ use crate::event::{Event, SegmentRecord, Sink, TcpKind, TcpRecord};
 use crate::findings::{Code, Dir, Finding, Location};
 use crate::packet::Segment;
 use crate::session::SessionRef;
-use crate::tcp::{HalfStream, TcpNote};
+use crate::tcp::{Chunk, HalfStream, TcpNote};
 
 /// Ended connections remembered (a few dozen bytes each).
 const MAX_TOMBS: usize = 100_000;
 
-/// A connection's address pair, lower endpoint first, packed (address as
-/// IPv6, port): hashing 36 bytes is several times cheaper than hashing two
-/// `SocketAddr` enums field by field.
-type Key = [u8; 36];
+/// A connection's address pair, lower endpoint first, each as its address
+/// in IPv6 form (IPv4 mapped, as before: the same pair whichever family it
+/// came in) and its port. Hashed as one folded word: hashing the 36 bytes
+/// cost more than the rest of the lookup.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Key {
+    lo: u128,
+    hi: u128,
+    /// The lower endpoint's port in the high half.
+    ports: u32,
+}
 
-fn endpoint(a: SocketAddr) -> [u8; 18] {
-    let ip = match a.ip() {
-        std::net::IpAddr::V4(v4) => v4.to_ipv6_mapped(),
-        std::net::IpAddr::V6(v6) => v6,
-    };
-    let mut e = [0u8; 18];
-    let (addr, port) = e.split_at_mut(16);
-    addr.copy_from_slice(&ip.octets());
-    port.copy_from_slice(&a.port().to_be_bytes());
-    e
+impl std::hash::Hash for Key {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Collisions cost only a comparison; the map's hasher mixes the word.
+        let fold = |x: u128| (x as u64) ^ ((x >> 64) as u64).rotate_left(23);
+        state.write_u64(fold(self.lo) ^ fold(self.hi).rotate_left(32) ^ u64::from(self.ports));
+    }
+}
+
+fn endpoint(a: SocketAddr) -> (u128, u16) {
+    match a {
+        // `to_ipv6_mapped().to_bits()` without the byte swaps.
+        SocketAddr::V4(v4) => (0xffff << 32 | u128::from(v4.ip().to_bits()), v4.port()),
+        SocketAddr::V6(v6) => (v6.ip().to_bits(), v6.port()),
+    }
 }
 
 fn flow_key(a: SocketAddr, b: SocketAddr) -> Key {
     let (x, y) = (endpoint(a), endpoint(b));
     let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
-    let mut k = [0u8; 36];
-    let (first, second) = k.split_at_mut(18);
-    first.copy_from_slice(&lo);
-    second.copy_from_slice(&hi);
-    k
+    Key {
+        lo: lo.0,
+        hi: hi.0,
+        ports: u32::from(lo.1) << 16 | u32::from(hi.1),
+    }
 }
 
 struct Conn {
@@ -56,6 +67,9 @@ struct Conn {
     rst: bool,
     /// Finalised: kept only so that stray packets do not open a new one.
     closed: bool,
+    /// [`Conn::held`] as it was when the last segment was done with (it
+    /// changes only while one is): its share of the capture-wide budget.
+    held: usize,
 }
 
 impl Conn {
@@ -81,6 +95,9 @@ pub struct FlowTable<'c> {
     /// With `Config::segment_log`: the tombstones' connections (session and
     /// first sender), so that their last segments are logged too.
     tomb_links: HashMap<Key, (SessionRef, SocketAddr, Option<usize>)>,
+    /// In-order segments of quiet streams skip the general reassembly
+    /// (off only to hold the fast path to the slow one in tests).
+    fast: bool,
 }
 
 impl<'c> FlowTable<'c> {
@@ -95,7 +112,15 @@ impl<'c> FlowTable<'c> {
             tombs: HashMap::default(),
             tomb_order: VecDeque::new(),
             tomb_links: HashMap::default(),
+            fast: true,
         }
+    }
+
+    /// Turns the in-order fast path off (or on again): the events are the
+    /// same either way; for tests that hold one to the other.
+    #[doc(hidden)]
+    pub fn set_fast_path(&mut self, on: bool) {
+        self.fast = on;
     }
 
     /// One TCP segment.
@@ -112,6 +137,7 @@ impl<'c> FlowTable<'c> {
                 number,
                 ts,
                 self.cfg,
+                self.fast,
                 &mut self.notes,
                 &mut self.ooo_total,
                 out,
@@ -121,6 +147,15 @@ impl<'c> FlowTable<'c> {
             }
             return;
         }
+        self.open(key, seg, number, ts, out);
+    }
+
+    /// A segment that may open a connection (a SYN, or the first segment
+    /// of a connection caught mid-way), or a stray one of an ended
+    /// connection: out of line, so that [`segment`](Self::segment)'s
+    /// common case stays small.
+    #[inline(never)]
+    fn open(&mut self, key: Key, seg: &Segment<'_>, number: u64, ts: f64, out: &mut dyn Sink) {
         if self.tombs.contains_key(&key) {
             if !seg.syn {
                 // A stray packet of a connection that ended.
@@ -167,6 +202,7 @@ impl<'c> FlowTable<'c> {
                     host: Host::new(link),
                     rst: false,
                     closed: false,
+                    held: 0,
                 }),
             );
         }
@@ -177,6 +213,7 @@ impl<'c> FlowTable<'c> {
                 number,
                 ts,
                 self.cfg,
+                self.fast,
                 &mut self.notes,
                 &mut self.ooo_total,
                 out,
@@ -265,12 +302,44 @@ fn finalize(cfg: &Config, conn: &mut Conn, number: u64, ts: f64, out: &mut dyn S
 /// Feeds one segment to its connection; a connection that ends (RST, or
 /// FIN both ways) is finalised and left as a tombstone.
 #[allow(clippy::too_many_arguments)]
+#[inline]
 fn drive(
     conn: &mut Conn,
     seg: &Segment<'_>,
     number: u64,
     ts: f64,
     cfg: &Config,
+    fast: bool,
+    notes: &mut Vec<TcpNote>,
+    ooo_total: &mut usize,
+    out: &mut dyn Sink,
+) {
+    // The common case first, the rest out of line.
+    if fast
+        && !cfg.segment_log
+        && !conn.closed
+        && let Some(delivered) = fast_segment(conn, seg, number, ts, cfg, out)
+    {
+        // Nothing reached the carrier: nothing can have changed what is held.
+        if delivered {
+            let after = conn.held();
+            settle(conn, 0, after, number, ts, cfg, ooo_total, out);
+        }
+        return;
+    }
+    drive_general(conn, seg, number, ts, cfg, fast, notes, ooo_total, out);
+}
+
+/// [`drive`] for any segment.
+#[allow(clippy::too_many_arguments)]
+#[inline(never)]
+fn drive_general(
+    conn: &mut Conn,
+    seg: &Segment<'_>,
+    number: u64,
+    ts: f64,
+    cfg: &Config,
+    fast: bool,
     notes: &mut Vec<TcpNote>,
     ooo_total: &mut usize,
     out: &mut dyn Sink,
@@ -287,21 +356,107 @@ fn drive(
     if conn.closed {
         return;
     }
-    let before = conn.held();
-    drive_segment(conn, seg, number, ts, cfg, notes, out);
-    let mut after = conn.held();
+    let before = conn.held;
+    let after = match fast.then(|| fast_segment(conn, seg, number, ts, cfg, out)) {
+        // Nothing reached the carrier: nothing can have changed what is held.
+        Some(Some(false)) => return,
+        Some(Some(true)) => conn.held(),
+        _ => {
+            drive_segment(conn, seg, number, ts, cfg, notes, out);
+            conn.held()
+        }
+    };
+    settle(conn, before, after, number, ts, cfg, ooo_total, out);
+}
+
+/// The connection held `before` bytes and holds `after` now: the
+/// capture-wide budget is brought up to date, and when it is spent, this
+/// connection stops waiting.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn settle(
+    conn: &mut Conn,
+    before: usize,
+    mut after: usize,
+    number: u64,
+    ts: f64,
+    cfg: &Config,
+    ooo_total: &mut usize,
+    out: &mut dyn Sink,
+) {
     *ooo_total = ooo_total.saturating_sub(before) + after;
     if *ooo_total > cfg.max_ooo_total && after > 0 {
-        // The capture-wide budget is spent: this connection stops waiting.
-        let Conn { tcp, host, .. } = conn;
-        for (side, t) in tcp.iter_mut().enumerate() {
-            t.give_up(&mut |c| host.deliver(side, c, number, ts, cfg, out));
-        }
-        host.release_held();
-        *ooo_total -= after;
-        after = conn.held();
-        *ooo_total += after;
+        after = give_up(conn, after, number, ts, cfg, ooo_total, out);
     }
+    conn.held = after;
+}
+
+/// The capture-wide budget is spent: the connection lets go of what it
+/// holds. Returns what it still holds.
+#[inline(never)]
+fn give_up(
+    conn: &mut Conn,
+    held: usize,
+    number: u64,
+    ts: f64,
+    cfg: &Config,
+    ooo_total: &mut usize,
+    out: &mut dyn Sink,
+) -> usize {
+    let Conn { tcp, host, .. } = conn;
+    for (side, t) in tcp.iter_mut().enumerate() {
+        t.give_up(&mut |c| host.deliver(side, c, number, ts, cfg, out));
+    }
+    host.release_held();
+    *ooo_total -= held;
+    let after = conn.held();
+    *ooo_total += after;
+    after
+}
+
+/// The common case without the general bookkeeping: a segment with no
+/// SYN, FIN or RST and nothing cut, at the next expected byte of a stream
+/// that holds nothing out of order, on a connection that holds nothing
+/// and whose TCP handshake is not waiting for its last ACK. Does what
+/// [`drive_segment`] would (the same events in the same order) and
+/// returns whether bytes went to the carrier; `None`, with nothing
+/// changed, for any other segment.
+fn fast_segment(
+    conn: &mut Conn,
+    seg: &Segment<'_>,
+    number: u64,
+    ts: f64,
+    cfg: &Config,
+    out: &mut dyn Sink,
+) -> Option<bool> {
+    if seg.syn || seg.fin || seg.rst || seg.missing != 0 || conn.held != 0 {
+        return None;
+    }
+    let Conn { tcp, host, .. } = conn;
+    let link = &mut host.link;
+    let side = usize::from(link.addr[0] != seg.src);
+    let t = &link.syn_ts;
+    if t[1].is_some() && t[2].is_none() && link.client_side == Some(side) {
+        return None; // perhaps the handshake's ACK: an event of its own
+    }
+    let [t0, t1] = tcp;
+    let (this, other) = if side == 0 { (t0, t1) } else { (t1, t0) };
+    if !other.is_quiet() {
+        return None; // the ACK may release held bytes
+    }
+    let offset = this.take_in_order(seg.seq, seg.payload.len())?;
+    link.last_packet = number;
+    link.last_ts = ts;
+    if let Some(ack) = seg.ack {
+        // Nothing is held on the other side: nothing for the ACK to release.
+        other.record_ack(ack);
+    }
+    if seg.payload.is_empty() {
+        return Some(false);
+    }
+    let bytes = seg.payload;
+    host.deliver(side, Chunk::Data { offset, bytes }, number, ts, cfg, out);
+    Some(true)
 }
 
 /// Sends the segment as it is (explain's TCP section reads them), the
@@ -414,8 +569,35 @@ fn drive_segment(
             host: Host::new(tomb_link),
             rst: true,
             closed: true,
+            held: 0,
         };
         let mut c = std::mem::replace(conn, tomb);
         finalize(cfg, &mut c, number, ts, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_is_the_pair_in_either_order_and_family() {
+        let p = |s: &str| s.parse::<SocketAddr>().unwrap();
+        let (a, a6, b) = (
+            p("10.0.0.1:40000"),
+            p("[::ffff:10.0.0.1]:40000"),
+            p("10.0.0.2:80"),
+        );
+        assert_eq!(flow_key(a, b), flow_key(b, a));
+        // As before: an IPv4 address and its mapped IPv6 form are one endpoint.
+        assert_eq!(flow_key(a, b), flow_key(a6, b));
+        assert_eq!(endpoint(a), endpoint(a6));
+        let std::net::IpAddr::V4(v4) = a.ip() else {
+            unreachable!()
+        };
+        assert_eq!(endpoint(a).0, v4.to_ipv6_mapped().to_bits());
+        assert_ne!(flow_key(a, b), flow_key(a, p("10.0.0.2:81")));
+        assert_ne!(flow_key(a, b), flow_key(p("10.0.0.1:40001"), b));
+        assert_ne!(flow_key(a, b), flow_key(p("[fd00::1]:40000"), b));
     }
 }

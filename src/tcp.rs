@@ -147,6 +147,26 @@ impl HalfStream {
         self.fin_at.is_some_and(|f| self.next >= f)
     }
 
+    /// Nothing is held out of order and no FIN was seen: the state in
+    /// which a segment at the next expected byte is simply delivered.
+    pub fn is_quiet(&self) -> bool {
+        self.pending.is_empty() && self.fin_at.is_none()
+    }
+
+    /// The flow table's fast path: when this stream [`is_quiet`](Self::is_quiet),
+    /// `len` bytes (none cut) at `seq` exactly where the next expected byte
+    /// is are taken as delivered; returns their stream offset. `None` (and
+    /// nothing changed) otherwise: [`segment`](Self::segment) decides. Both
+    /// ways deliver the same chunk.
+    pub fn take_in_order(&mut self, seq: u32, len: usize) -> Option<u64> {
+        if !self.is_quiet() || self.offset_of(seq) != Some(self.next as i64) {
+            return None;
+        }
+        let at = self.next;
+        self.next += len as u64;
+        Some(at)
+    }
+
     /// A SYN from this side fixes the stream's origin.
     pub fn syn(&mut self, seq: u32) {
         if self.base.is_none() || (self.next == 0 && self.pending.is_empty()) {
@@ -164,15 +184,24 @@ impl HalfStream {
     /// The peer acknowledged up to `ack`: bytes before it that never
     /// appeared were lost by the capture, not the network.
     pub fn peer_ack<F: FnMut(Chunk<'_>)>(&mut self, ack: u32, out: &mut F) {
+        if self.record_ack(ack) {
+            // Release pending segments the hole before them has been acknowledged for.
+            self.release_acked(out);
+        }
+    }
+
+    /// Notes the peer's acknowledgment; whether it reaches past the next
+    /// byte to deliver. Alone (without [`peer_ack`](Self::peer_ack)'s
+    /// release) only while nothing is held: then there is nothing to release.
+    pub fn record_ack(&mut self, ack: u32) -> bool {
         let Some(off) = self.offset_of(ack) else {
-            return;
+            return false;
         };
         if off <= self.next as i64 {
-            return;
+            return false;
         }
         self.acked = self.acked.max(off as u64);
-        // Release pending segments the hole before them has been acknowledged for.
-        self.release_acked(out);
+        true
     }
 
     fn release_acked<F: FnMut(Chunk<'_>)>(&mut self, out: &mut F) {

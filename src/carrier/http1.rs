@@ -444,18 +444,52 @@ impl Http1 {
             cx.proven_websocket();
             if d.no_handshake && !self.no_handshake_warned && self.handshake.is_none() {
                 self.no_handshake_warned = true;
-                let from = cx.link.dir_of(side);
-                let why = if self.head_snapped {
-                    "was cut by the capture's snapshot length"
-                } else {
-                    "was not captured"
-                };
-                let at = d.locked_at.unwrap_or(cx.packet);
-                cx.finding(Code::StreamNoHandshake, from, at, None, format!(
-                    "WebSocket frames were found on a connection whose opening handshake {why}; extensions and roles are inferred"));
+                no_handshake_finding(cx, side, d, self.head_snapped);
             }
         }
     }
+
+    /// [`with_ctx`](Self::with_ctx) for a side that is WebSocket on a
+    /// connection already known to be (the per-segment path): the same
+    /// steps, minus those that cannot apply, on the decoder in place.
+    fn ws_data(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, bytes: &[u8]) -> bool {
+        let SideState::Ws(d) = &mut self.side[side] else {
+            return false;
+        };
+        if !cx.link.websocket {
+            return false;
+        }
+        let known = cx.link.dir_of(side).is_some();
+        let learned = ws_call(cx, &mut self.pings, side, |w| {
+            d.data(offset, bytes, w);
+            w.from
+        });
+        if !known && let Some(from) = learned {
+            cx.link.client_side = Some(if from == Dir::Client { side } else { 1 - side });
+        }
+        if d.saw_frames() {
+            // `link.websocket` is set: the other side needs no relaxing.
+            cx.proven_websocket();
+            if d.no_handshake && !self.no_handshake_warned && self.handshake.is_none() {
+                self.no_handshake_warned = true;
+                no_handshake_finding(cx, side, d, self.head_snapped);
+            }
+        }
+        true
+    }
+}
+
+/// Frames were found but the connection's handshake was not.
+fn no_handshake_finding(cx: &mut Cx<'_>, side: usize, d: &WsDecoder, head_snapped: bool) {
+    let from = cx.link.dir_of(side);
+    let why = if head_snapped {
+        "was cut by the capture's snapshot length"
+    } else {
+        "was not captured"
+    };
+    let at = d.locked_at.unwrap_or(cx.packet);
+    cx.finding(Code::StreamNoHandshake, from, at, None, format!(
+        "WebSocket frames were found on a connection whose opening handshake {why}; extensions and roles are inferred"));
 }
 
 /// Runs `f` with a WebSocket decoder context for `side` of the connection.
@@ -494,6 +528,9 @@ fn http_event(cx: &mut Cx<'_>, session: SessionRef, from: Dir, ev: HttpEvent<'_>
 
 impl Carrier for Http1 {
     fn data(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, bytes: &[u8]) {
+        if self.ws_data(cx, side, offset, bytes) {
+            return;
+        }
         let mut st = std::mem::replace(&mut self.side[side], SideState::Ignore);
         if let SideState::Unknown = st {
             st = self.detect(cx, side, offset, bytes);

@@ -369,6 +369,18 @@ impl Host {
                 if self.mute[side] {
                     return;
                 }
+                // The common case: a carrier that keeps the connection.
+                if let Some(carrier) = self.carrier.as_mut() {
+                    let mut cx = Cx::new(&mut self.link, packet, ts, cfg, out);
+                    carrier.data(&mut cx, side, offset, bytes);
+                    let Some(next) = cx.handover.take() else {
+                        return;
+                    };
+                    self.carrier = Some(next);
+                    // The same bytes to the next carrier (at most twice more).
+                    self.data_again(side, offset, bytes, packet, ts, cfg, out);
+                    return;
+                }
                 if self.carrier.is_none() {
                     let from_start = self.link.start_seen[side] && offset == 0;
                     match probe(&mut self.link, side, bytes, from_start, packet) {
@@ -407,6 +419,33 @@ impl Host {
                     carrier.gap(&mut cx, side, offset, len, kind);
                     self.carrier = Some(carrier);
                 }
+            }
+        }
+    }
+
+    /// Gives the bytes of a call to the carrier they were handed over to
+    /// (which may hand them over once more).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn data_again(
+        &mut self,
+        side: usize,
+        offset: u64,
+        bytes: &[u8],
+        packet: u64,
+        ts: f64,
+        cfg: &Config,
+        out: &mut dyn Sink,
+    ) {
+        for _ in 0..2 {
+            let Some(carrier) = self.carrier.as_mut() else {
+                return;
+            };
+            let mut cx = Cx::new(&mut self.link, packet, ts, cfg, out);
+            carrier.data(&mut cx, side, offset, bytes);
+            match cx.handover.take() {
+                Some(next) => self.carrier = Some(next),
+                None => break,
             }
         }
     }
