@@ -131,6 +131,8 @@ pub(crate) fn run(
     }
     match sources.as_slice() {
         [] => None,
+        // Standard input twice: the second reads what the first left.
+        s if s.iter().filter(|p| *p == "-").count() > 1 => None,
         [path] => sharded(common, cfg, filter, sink, path, threads),
         _ => Some(several(common, cfg, filter, sink, &sources, threads)),
     }
