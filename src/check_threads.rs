@@ -244,7 +244,12 @@ fn several(
             }
         };
         for _ in 1..threads.min(sources.len()) {
-            s.spawn(work);
+            // As deep as the main thread's stack, which decodes in one thread;
+            // a thread that cannot start leaves its captures to the others.
+            let _ = std::thread::Builder::new()
+                .name("wsdissect-capture".into())
+                .stack_size(8 << 20)
+                .spawn_scoped(s, work);
         }
         work();
     });

@@ -173,6 +173,8 @@ where
             .map(|i| {
                 std::thread::Builder::new()
                     .name(format!("wsdissect-shard{i}"))
+                    // As deep as the main thread's, which decodes in one thread.
+                    .stack_size(8 << 20)
                     .spawn_scoped(s, move || {
                         open(i).map(|input| worker(input, cfg, i, workers, make(i)))
                     })
