@@ -21,7 +21,8 @@
 //!                          (AES-128-GCM; mixed only; synth_capture --keylog)
 //!   frames json            wsdissect frames --format json
 //!   frames table           wsdissect frames
-//!   check, 2 threads       wsdissect check --threads 2 (the others run --threads 1)
+//!   check, 2 threads       wsdissect check --threads 2 (the others run --threads 1): two
+//!                          workers, each reading the file, decoding half the connections
 //!   frames json, 2 threads wsdissect frames --format json --threads 2
 //!   explain                wsdissect explain (for its peak RSS: payloads of one connection)
 //!   push json              wsdissect push --format json (peak RSS: HTTP connections released)

@@ -61,6 +61,56 @@ fn flow_key(a: SocketAddr, b: SocketAddr) -> Key {
     }
 }
 
+/// The worker (of `n`) that owns the connection of the address pair
+/// `a`, `b` in a sharded run (`crate::shard`): a hash of the table's own
+/// canonical key, so both directions land on the same worker.
+/// Cheaper than hashing the 36-byte key (every worker hashes every
+/// segment); an IPv4-mapped IPv6 address counts as its IPv4 address, as in
+/// the key.
+pub fn shard_of(a: SocketAddr, b: SocketAddr, n: usize) -> usize {
+    fn fold(e: SocketAddr) -> u64 {
+        let v4 = match e.ip() {
+            std::net::IpAddr::V4(v4) => Some(v4),
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped(),
+        };
+        let ip = match (v4, e.ip()) {
+            (Some(v4), _) => u64::from(u32::from(v4)),
+            (None, std::net::IpAddr::V6(v6)) => {
+                let x = u128::from(v6);
+                (x as u64) ^ ((x >> 64) as u64).rotate_left(17)
+            }
+            (None, std::net::IpAddr::V4(_)) => 0,
+        };
+        (ip << 16 ^ u64::from(e.port())).wrapping_mul(0x9e37_79b9_7f4a_7c15)
+    }
+    // A sum: the same both ways.
+    let mut h = fold(a).wrapping_add(fold(b));
+    h = (h ^ (h >> 31)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^= h >> 29;
+    (h % n.max(1) as u64) as usize
+}
+
+/// What a sharded run (`crate::shard`) needs to know of a table once the
+/// capture ended: when each connection opened, and how close the table
+/// came to the three limits decided over all connections at once.
+#[derive(Debug, Clone, Default)]
+pub struct FlowStats {
+    /// The packet that opened each connection, by id.
+    pub opened: Vec<u64>,
+    /// Most connections tracked at once.
+    pub peak_live: usize,
+    /// Most out-of-order bytes held at once by all streams.
+    pub peak_ooo: usize,
+    /// Whether the out-of-order budget was ever spent (a stream gave up).
+    pub ooo_spent: bool,
+    /// Connections buried as tombstones (the oldest are forgotten past
+    /// MAX_TOMBS).
+    pub buried: usize,
+}
+
+/// Tombstones remembered at most (for [`FlowStats::buried`]).
+pub const MAX_TOMBSTONES: usize = MAX_TOMBS;
+
 struct Conn {
     tcp: [HalfStream; 2],
     host: Host,
@@ -98,6 +148,7 @@ pub struct FlowTable<'c> {
     /// In-order segments of quiet streams skip the general reassembly
     /// (off only to hold the fast path to the slow one in tests).
     fast: bool,
+    stats: FlowStats,
 }
 
 impl<'c> FlowTable<'c> {
@@ -113,6 +164,7 @@ impl<'c> FlowTable<'c> {
             tomb_order: VecDeque::new(),
             tomb_links: HashMap::default(),
             fast: true,
+            stats: FlowStats::default(),
         }
     }
 
@@ -121,6 +173,11 @@ impl<'c> FlowTable<'c> {
     #[doc(hidden)]
     pub fn set_fast_path(&mut self, on: bool) {
         self.fast = on;
+    }
+
+    /// When each connection opened, and the peaks of the shared limits.
+    pub fn stats(&self) -> &FlowStats {
+        &self.stats
     }
 
     /// One TCP segment.
@@ -140,6 +197,7 @@ impl<'c> FlowTable<'c> {
                 self.fast,
                 &mut self.notes,
                 &mut self.ooo_total,
+                &mut self.stats,
                 out,
             );
             if conn.closed {
@@ -205,6 +263,8 @@ impl<'c> FlowTable<'c> {
                     held: 0,
                 }),
             );
+            self.stats.opened.push(number);
+            self.stats.peak_live = self.stats.peak_live.max(self.conns.len());
         }
         if let Some(conn) = self.conns.get_mut(&key) {
             drive(
@@ -216,6 +276,7 @@ impl<'c> FlowTable<'c> {
                 self.fast,
                 &mut self.notes,
                 &mut self.ooo_total,
+                &mut self.stats,
                 out,
             );
             if conn.closed {
@@ -238,6 +299,7 @@ impl<'c> FlowTable<'c> {
         }
         self.tombs.insert(key, id);
         self.tomb_order.push_back((key, id));
+        self.stats.buried += 1;
         while self.tomb_order.len() > MAX_TOMBS {
             if let Some((k, id)) = self.tomb_order.pop_front()
                 && self.tombs.get(&k) == Some(&id)
@@ -312,6 +374,7 @@ fn drive(
     fast: bool,
     notes: &mut Vec<TcpNote>,
     ooo_total: &mut usize,
+    stats: &mut FlowStats,
     out: &mut dyn Sink,
 ) {
     // The common case first, the rest out of line.
@@ -323,11 +386,13 @@ fn drive(
         // Nothing reached the carrier: nothing can have changed what is held.
         if delivered {
             let after = conn.held();
-            settle(conn, 0, after, number, ts, cfg, ooo_total, out);
+            settle(conn, 0, after, number, ts, cfg, ooo_total, stats, out);
         }
         return;
     }
-    drive_general(conn, seg, number, ts, cfg, fast, notes, ooo_total, out);
+    drive_general(
+        conn, seg, number, ts, cfg, fast, notes, ooo_total, stats, out,
+    );
 }
 
 /// [`drive`] for any segment.
@@ -342,6 +407,7 @@ fn drive_general(
     fast: bool,
     notes: &mut Vec<TcpNote>,
     ooo_total: &mut usize,
+    stats: &mut FlowStats,
     out: &mut dyn Sink,
 ) {
     if cfg.segment_log {
@@ -366,7 +432,7 @@ fn drive_general(
             conn.held()
         }
     };
-    settle(conn, before, after, number, ts, cfg, ooo_total, out);
+    settle(conn, before, after, number, ts, cfg, ooo_total, stats, out);
 }
 
 /// The connection held `before` bytes and holds `after` now: the
@@ -382,10 +448,13 @@ fn settle(
     ts: f64,
     cfg: &Config,
     ooo_total: &mut usize,
+    stats: &mut FlowStats,
     out: &mut dyn Sink,
 ) {
     *ooo_total = ooo_total.saturating_sub(before) + after;
+    stats.peak_ooo = stats.peak_ooo.max(*ooo_total);
     if *ooo_total > cfg.max_ooo_total && after > 0 {
+        stats.ooo_spent = true;
         after = give_up(conn, after, number, ts, cfg, ooo_total, out);
     }
     conn.held = after;
@@ -599,5 +668,56 @@ mod tests {
         assert_ne!(flow_key(a, b), flow_key(a, p("10.0.0.2:81")));
         assert_ne!(flow_key(a, b), flow_key(p("10.0.0.1:40001"), b));
         assert_ne!(flow_key(a, b), flow_key(p("[fd00::1]:40000"), b));
+    }
+}
+
+#[cfg(test)]
+mod shard_tests {
+    use super::*;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)))
+    }
+
+    #[test]
+    fn a_connection_has_one_shard_whichever_way_and_however_written() {
+        let pairs = [
+            ("10.0.0.1:40000", "10.0.0.2:80", "[::ffff:10.0.0.1]:40000"),
+            (
+                "192.168.1.7:5555",
+                "8.8.8.8:443",
+                "[::ffff:192.168.1.7]:5555",
+            ),
+        ];
+        for (a, b, a6) in pairs {
+            let (a, b, a6) = (addr(a), addr(b), addr(a6));
+            // The same key in the table, the same worker.
+            assert_eq!(flow_key(a, b), flow_key(a6, b));
+            for n in 1..8 {
+                assert_eq!(shard_of(a, b, n), shard_of(b, a, n));
+                assert_eq!(shard_of(a, b, n), shard_of(a6, b, n));
+                assert!(shard_of(a, b, n) < n);
+            }
+        }
+    }
+
+    #[test]
+    fn connections_spread_over_the_workers() {
+        let server = addr("10.0.0.2:8080");
+        let v6 = addr("[2001:db8::2]:8080");
+        for n in [2, 3, 4] {
+            let mut per = vec![0usize; n];
+            for port in 40000..42000u16 {
+                per[shard_of(SocketAddr::from(([10, 0, 0, 1], port)), server, n)] += 1;
+                let c6 = SocketAddr::new(addr("[2001:db8::1]:0").ip(), port);
+                per[shard_of(c6, v6, n)] += 1;
+            }
+            let even = 4000 / n;
+            assert!(
+                per.iter().all(|&c| c > even * 8 / 10 && c < even * 12 / 10),
+                "{n} workers: {per:?}"
+            );
+        }
     }
 }

@@ -87,6 +87,8 @@ pub mod render;
 #[doc(hidden)]
 pub mod report;
 #[doc(hidden)]
+pub mod shard;
+#[doc(hidden)]
 pub mod sse;
 #[doc(hidden)]
 pub mod stage;

@@ -7,6 +7,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
+mod check_threads;
 mod help;
 
 use wsdissect::Config;
@@ -294,8 +295,9 @@ struct Common {
     /// e.g. 'from == server and len > 64k'.
     #[arg(long, short = 'Y', value_name = "EXPR", display_order = 3)]
     filter: Option<String>,
-    /// Threads: 2 or more read the capture in one thread while another decodes it (same output,
-    /// byte for byte, as 1) [default: the machine's cores]
+    /// Threads: 2 or more read the capture in one thread while another decodes it; `check` on a
+    /// capture file shares its connections among up to N decoding threads, and decodes several
+    /// captures N at once (same output, byte for byte, as 1) [default: the machine's cores]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), display_order = 95)]
     threads: Option<u64>,
 }
@@ -1183,17 +1185,22 @@ fn check(a: CheckArgs, color: bool) -> ExitCode {
     // The findings that pass the filter are reported, and decide the exit status.
     let mut check_sink = CheckSink::new(a.allow.clone());
     check_sink.color = color;
+    let shard_filter = filter.clone();
     let mut sink = Filtered::new(check_sink, filter, records::FINDINGS);
-    let ok = run_all(
-        &a.common,
-        &cfg,
-        &mut sink,
-        |s, name| {
-            s.inner.begin_capture(name);
-            s.set_capture(Some(name.to_string()));
-        },
-        |s, reason| s.inner.capture_error(reason),
-    );
+    // With --threads 2 or more: several threads at once where that is exact.
+    let threaded = check_threads::run(&a.common, &cfg, shard_filter.as_ref(), &mut sink);
+    let ok = threaded.unwrap_or_else(|| {
+        run_all(
+            &a.common,
+            &cfg,
+            &mut sink,
+            |s, name| {
+                s.inner.begin_capture(name);
+                s.set_capture(Some(name.to_string()));
+            },
+            |s, reason| s.inner.capture_error(reason),
+        )
+    });
     let sink = sink.inner;
     let fail_on = match a.fail_on {
         FailOn::Warning => Severity::Warning,

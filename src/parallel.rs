@@ -1,6 +1,15 @@
 //! `--threads N`: the capture read in one thread, the connections decoded
 //! in another, the output byte for byte that of one thread.
 //!
+//! Which mode runs when: `check` on a regular capture file (not standard
+//! input, a pipe, a live interface or gzip), with no `--filter` on `conn`,
+//! runs sharded (`crate::shard`: N workers each reading the file and
+//! decoding their share of the connections), and `check` with several
+//! captures decodes up to N of them at once, each in one thread (both in
+//! the binary's `check_threads`); every other command, and `check` where
+//! sharding would not give one thread's output (a shared limit reached),
+//! runs this module's reader thread and one decoding thread.
+//!
 //! The reader thread runs the capture and packet stages (pcap-parser's
 //! reader, link layers, IP, TCP, IP fragments put back together) and puts
 //! what they give, in capture order, into batches: TCP segments (their
@@ -20,13 +29,15 @@
 //! capture is decoded packet by packet as it arrives, never held back
 //! waiting for a batch to fill.
 //!
-//! Why not several decoding threads (Suricata's autofp: workers chosen by
-//! a flow hash)? Connection numbers are counted in order of first packet
-//! across all connections, eviction picks the least recently active
-//! connection of all, and the out-of-order budget is shared by all: each
-//! a decision over every connection at once. Sharded workers would each
-//! see only theirs, and the output would differ from one thread's exactly
-//! when those limits are reached. See docs/performance.md.
+//! Why not several decoding threads here (Suricata's autofp: workers
+//! chosen by a flow hash)? Connection numbers are counted in order of first
+//! packet across all connections, eviction picks the least recently active
+//! connection of all, and the out-of-order budget is shared by all: each a
+//! decision over every connection at once. Sharded workers each see only
+//! theirs, so a sharded run is exact only when no limit is reached, which
+//! is known at the end; `check` prints only at the end and can decode the
+//! capture again in one thread, streaming commands cannot (`crate::shard`).
+//! See docs/performance.md.
 
 use std::io::{self, Read};
 use std::net::SocketAddr;

@@ -65,6 +65,85 @@ impl CheckSink {
         }
     }
 
+    /// Takes in the captures of `other` (decoded apart, e.g. in another
+    /// thread), after those of `self`: as if they had come to `self`.
+    pub fn append(&mut self, other: CheckSink) {
+        self.captures.extend(other.captures);
+        self.counts.0 += other.counts.0;
+        self.counts.1 += other.counts.1;
+        self.counts.2 += other.counts.2;
+        self.worst = self.worst.max(other.worst);
+    }
+
+    /// Takes in the sinks of a sharded run of the capture begun last
+    /// (`crate::shard`), each having begun that capture itself: their
+    /// connections renumbered by `ids[w][local]`, their findings merged as
+    /// one sink would have kept them (a connection's all come from one
+    /// worker, in its order; the capture's from worker 0). False, with
+    /// nothing taken, when they cannot be merged exactly (a worker other
+    /// than 0 has findings of the capture, an id is out of range).
+    pub fn merge_shards(&mut self, parts: Vec<CheckSink>, ids: &[Vec<u64>]) -> bool {
+        let renumber = |w: usize, id: u64| {
+            ids.get(w)
+                .and_then(|v| v.get(usize::try_from(id).ok()?))
+                .copied()
+        };
+        let mergeable = parts.iter().enumerate().all(|(w, p)| {
+            p.captures.len() == 1
+                && p.captures.iter().all(|c| {
+                    c.error.is_none()
+                        && (w == 0 || !c.findings.contains_key(&None))
+                        && c.conns.keys().all(|&id| renumber(w, id).is_some())
+                        && c.findings
+                            .keys()
+                            .flatten()
+                            .all(|&id| renumber(w, id).is_some())
+                })
+        });
+        let Some(cap) = self.captures.last_mut() else {
+            return false;
+        };
+        if !mergeable {
+            return false;
+        }
+        let session = |w: usize, s: SessionRef| SessionRef {
+            conn: renumber(w, s.conn).unwrap_or(s.conn),
+            ..s
+        };
+        let conn = |w: usize, c: Option<u64>| c.map(|id| renumber(w, id).unwrap_or(id));
+        for (w, part) in parts.into_iter().enumerate() {
+            let (e, wa, i) = part.counts;
+            self.counts.0 += e;
+            self.counts.1 += wa;
+            self.counts.2 += i;
+            self.worst = self.worst.max(part.worst);
+            for c in part.captures {
+                cap.tls += c.tls;
+                for (id, s) in c.conns {
+                    cap.conns
+                        .insert(conn(w, Some(id)).unwrap_or(id), s.map(|s| session(w, s)));
+                }
+                for (id, list) in c.findings {
+                    let list = list.into_iter().map(|mut f| {
+                        f.at.session = f.at.session.map(|s| session(w, s));
+                        f
+                    });
+                    cap.findings.entry(conn(w, id)).or_default().extend(list);
+                }
+                for ((id, code), n) in c.listed {
+                    *cap.listed.entry((conn(w, id), code)).or_default() += n;
+                }
+                for (id, m) in c.not_listed {
+                    let into = cap.not_listed.entry(conn(w, id)).or_default();
+                    for (code, n) in m {
+                        *into.entry(code).or_default() += n;
+                    }
+                }
+            }
+        }
+        true
+    }
+
     /// Counts by severity: (errors, warnings, infos), listed or not.
     pub fn counts(&self) -> (usize, usize, usize) {
         self.counts
