@@ -8,6 +8,7 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod help;
+mod multi;
 
 use wsdissect::Config;
 use wsdissect::event::Sink;
@@ -830,6 +831,106 @@ fn run_all_noting<S: Sink>(
     ok
 }
 
+/// Several capture files decoded at once (`multi`): with `--threads` 2 or
+/// more, not live, not standard input, not `-i`.
+fn several(common: &Common, live: bool) -> bool {
+    common.interface.is_none()
+        && !live
+        && common.captures.len() > 1
+        && common.threads() > 1
+        && !common.captures.iter().any(|p| p == "-")
+}
+
+/// One capture of several (`multi::run`) through `sink`: the run and the
+/// lines on stderr of `run_all_noting`, the lines held for their turn.
+fn decode_held<S: Sink>(
+    common: &Common,
+    cfg: &Config,
+    job: &multi::Run<'_>,
+    sink: &mut S,
+    say_none: bool,
+) -> multi::Finished<()> {
+    let path = job.path;
+    let mut notes = Vec::new();
+    let progress = job.progress
+        && wsdissect::progress::should_show(
+            common.quiet,
+            io::stderr().is_terminal(),
+            io::stdout().is_terminal(),
+        );
+    let reason = match open_source(common, path, progress) {
+        Ok(r) => {
+            let mut watch = WatchWs {
+                inner: sink,
+                seen: false,
+                problems: Vec::new(),
+            };
+            let r = job.stop.reader(r);
+            match wsdissect::parallel::run(r, cfg, job.threads, &mut watch) {
+                Ok(summary) if summary.stopped => {
+                    return multi::Finished {
+                        notes,
+                        failed: false,
+                        last: true,
+                        carry: (),
+                    };
+                }
+                Ok(summary) => {
+                    for p in &watch.problems {
+                        notes.push(format!("wsdissect: {}: warning: {p}", escape_name(path)));
+                    }
+                    if let Some(p) = &summary.problem {
+                        notes.push(format!(
+                            "wsdissect: {}: warning: the capture appears to have been cut short or damaged after packet {}: {}; everything before it was decoded",
+                            escape_name(path),
+                            p.after_packet,
+                            p.message
+                        ));
+                    }
+                    if say_none && !watch.seen && !summary.interrupted {
+                        notes.push(format!(
+                            "wsdissect: no WebSocket connection in {}",
+                            escape_name(path)
+                        ));
+                    }
+                    if summary.interrupted {
+                        notes.push(format!(
+                            "wsdissect: {}: interrupted after packet {}; what was read is decoded",
+                            escape_name(path),
+                            summary.packets
+                        ));
+                    }
+                    return multi::Finished {
+                        notes,
+                        failed: false,
+                        last: summary.interrupted,
+                        carry: (),
+                    };
+                }
+                Err(e) => e.to_string(),
+            }
+        }
+        Err(e) => e.to_string(),
+    };
+    notes.push(format!("wsdissect: {}: {reason}", escape_name(path)));
+    multi::Finished {
+        notes,
+        failed: true,
+        last: false,
+        carry: (),
+    }
+}
+
+/// The held lines and outcome of a capture, with the carry of its output.
+fn carrying<C>(f: multi::Finished<()>, carry: C) -> multi::Finished<C> {
+    multi::Finished {
+        notes: f.notes,
+        failed: f.failed,
+        last: f.last,
+        carry,
+    }
+}
+
 /// A file name for a message line: control characters escaped (the one
 /// terminal escaper of the program).
 fn escape_name(path: &str) -> String {
@@ -958,15 +1059,7 @@ fn json_records<W: Write>(
     filter: Option<wsdissect::filter::Filter>,
     records: u32,
 ) -> (bool, wsdissect::render::Out<W>) {
-    let select = Select {
-        frames: kind == TableKind::Frames,
-        messages: kind == TableKind::Messages,
-        handshakes,
-        conns: kind == TableKind::Conns,
-        findings: false,
-        sse: false,
-    };
-    let mut sink = Filtered::new(JsonSink::new(out, select, payload), filter, records);
+    let mut sink = json_sink(kind, handshakes, payload, out, filter, records);
     let ok = run_all_noting(
         common,
         cfg,
@@ -979,6 +1072,26 @@ fn json_records<W: Write>(
         &mut |_, _| {},
     );
     (ok, sink.inner.out)
+}
+
+/// The JSON writer of a list command's records, filtered.
+fn json_sink<W: Write>(
+    kind: TableKind,
+    handshakes: bool,
+    payload: PayloadMode,
+    out: W,
+    filter: Option<wsdissect::filter::Filter>,
+    records: u32,
+) -> Filtered<JsonSink<W>> {
+    let select = Select {
+        frames: kind == TableKind::Frames,
+        messages: kind == TableKind::Messages,
+        handshakes,
+        conns: kind == TableKind::Conns,
+        findings: false,
+        sse: false,
+    };
+    Filtered::new(JsonSink::new(out, select, payload), filter, records)
 }
 
 fn record_payload(
@@ -1076,6 +1189,24 @@ fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
         ListFormat::Json => {
             let payload = record_payload(kind, a.payload, reads_payload, &mut cfg);
             let handshakes = kind == TableKind::Conns;
+            if several(&a.common, live) {
+                // Each capture into its own writer, in argument order.
+                let mut out = wsdissect::render::Out::new(stdout);
+                let ok = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
+                    let name = Some(job.run.path.to_string());
+                    let mut sink =
+                        json_sink(kind, handshakes, payload, job.out, filter.clone(), records);
+                    sink.inner.set_capture(name.clone());
+                    sink.set_capture(name);
+                    let f = decode_held(&a.common, &cfg, &job.run, &mut sink, true);
+                    let _ = sink.inner.out.w.flush();
+                    f
+                });
+                if let Err(code) = finish_output(out) {
+                    return code;
+                }
+                return exit_status(ok);
+            }
             let (ok, out) = json_records(
                 &a.common, &cfg, kind, handshakes, payload, stdout, filter, records,
             );
@@ -1092,7 +1223,31 @@ fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
                 TableKind::Messages => CsvRecord::Message,
                 TableKind::Conns => CsvRecord::Conn,
             };
-            let csv = CsvSink::new(stdout, record, payload, io::stdout().is_terminal());
+            let escape = io::stdout().is_terminal();
+            if several(&a.common, live) {
+                // Each capture into its own writer, in argument order; the
+                // header row once, with the first.
+                let mut out = wsdissect::render::Out::new(stdout);
+                let ok = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
+                    let name = Some(job.run.path.to_string());
+                    let csv = if job.run.index == 0 {
+                        CsvSink::new(job.out, record, payload, escape)
+                    } else {
+                        CsvSink::continuing(job.out, record, payload, escape)
+                    };
+                    let mut sink = Filtered::new(csv, filter.clone(), records);
+                    sink.inner.set_capture(name.clone());
+                    sink.set_capture(name);
+                    let f = decode_held(&a.common, &cfg, &job.run, &mut sink, true);
+                    let _ = sink.inner.rows.out.w.flush();
+                    f
+                });
+                if let Err(code) = finish_output(out) {
+                    return code;
+                }
+                return exit_status(ok);
+            }
+            let csv = CsvSink::new(stdout, record, payload, escape);
             let mut sink = Filtered::new(csv, filter, records);
             let ok = run_all_noting(
                 &a.common,
@@ -1118,6 +1273,35 @@ fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
             if !reads_payload {
                 cfg.max_frame_bytes = cfg.max_frame_bytes.min(TABLE_PREVIEW_BYTES);
                 cfg.max_message_bytes = cfg.max_message_bytes.min(TABLE_PREVIEW_BYTES);
+            }
+            if several(&a.common, live) {
+                // Each capture into its own table, in argument order; the
+                // stream column, once an HTTP/2 record showed it, stays.
+                let mut out = wsdissect::render::Out::new(stdout);
+                let width = wsdissect::render::width::output_width();
+                let ok = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
+                    let name = Some(job.run.path.to_string());
+                    let rows = RowsNow {
+                        table: TableSink::new(job.out, kind)
+                            .payload(a.payload.unwrap_or(PayloadMode::Text))
+                            .width(width)
+                            .color(color)
+                            .with_stream_column(job.carry),
+                        live,
+                    };
+                    let mut sink = Filtered::new(rows, filter.clone(), records);
+                    sink.inner.table.set_capture(name.clone());
+                    sink.set_capture(name);
+                    let f = decode_held(&a.common, &cfg, &job.run, &mut sink, true);
+                    let mut table = sink.inner.table;
+                    table.flush();
+                    let _ = table.out.w.flush();
+                    carrying(f, table.stream_column())
+                });
+                if let Err(code) = finish_output(out) {
+                    return code;
+                }
+                return exit_status(ok);
             }
             let rows = RowsNow {
                 table: TableSink::new(stdout, kind)
