@@ -283,47 +283,58 @@ where
     let known: Mutex<C> = Mutex::new(C::default());
     let (tx, rx) = mpsc::sync_channel::<Msg<C>>(CHUNKS_IN_FLIGHT);
     let mut ok = true;
+    let mut workers = 0;
     std::thread::scope(|s| {
         for _ in 0..at_once {
             let tx = tx.clone();
             let (slots, next, head, cancel, known, job) =
                 (&slots, &next, &head, &cancel, &known, &job);
-            s.spawn(move || {
-                loop {
-                    let i = next.fetch_add(1, Ordering::SeqCst);
-                    if i >= k || cancel.load(Ordering::SeqCst) {
-                        break;
+            let spawned = std::thread::Builder::new()
+                .name("wsdissect-capture".into())
+                .spawn_scoped(s, move || {
+                    loop {
+                        let i = next.fetch_add(1, Ordering::SeqCst);
+                        if i >= k || cancel.load(Ordering::SeqCst) {
+                            break;
+                        }
+                        let slot = &slots[i];
+                        let guess = {
+                            let mut held = lock(&slot.held);
+                            let g = lock(known).clone();
+                            held.guess = Some(g.clone());
+                            g
+                        };
+                        let j = Job {
+                            run: Run {
+                                index: i,
+                                path: &captures[i],
+                                threads: per_capture,
+                                progress: head.load(Ordering::SeqCst) == i,
+                                stop: Stop(slot.stop.clone()),
+                            },
+                            carry: guess,
+                            out: CaptureOut {
+                                slot,
+                                tx: tx.clone(),
+                                buf: Vec::with_capacity(CHUNK),
+                            },
+                        };
+                        let f = job(j);
+                        if tx.send(Msg::Done(i, Box::new(f))).is_err() {
+                            break;
+                        }
                     }
-                    let slot = &slots[i];
-                    let guess = {
-                        let mut held = lock(&slot.held);
-                        let g = lock(known).clone();
-                        held.guess = Some(g.clone());
-                        g
-                    };
-                    let j = Job {
-                        run: Run {
-                            index: i,
-                            path: &captures[i],
-                            threads: per_capture,
-                            progress: head.load(Ordering::SeqCst) == i,
-                            stop: Stop(slot.stop.clone()),
-                        },
-                        carry: guess,
-                        out: CaptureOut {
-                            slot,
-                            tx: tx.clone(),
-                            buf: Vec::with_capacity(CHUNK),
-                        },
-                    };
-                    let f = job(j);
-                    if tx.send(Msg::Done(i, Box::new(f))).is_err() {
-                        break;
-                    }
-                }
-            });
+                });
+            if spawned.is_ok() {
+                workers += 1;
+            }
         }
         drop(tx);
+        if workers == 0 {
+            eprintln!("wsdissect: cannot start a thread");
+            ok = false;
+            return;
+        }
         let stop_all = || {
             cancel.store(true, Ordering::SeqCst);
             for s in &slots {
@@ -454,4 +465,40 @@ where
         }
         worker.join().ok()
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Output past the memory bound goes to the temporary file and comes
+    /// back whole and in order.
+    #[test]
+    fn a_spill_past_its_memory_comes_back_in_order() {
+        let mut held: Held<()> = Slot::new(false)
+            .held
+            .into_inner()
+            .unwrap_or_else(|e| e.into_inner());
+        let mut want = Vec::new();
+        let mut n = 0u32;
+        while want.len() < 2 * SPILL_MEMORY + 12345 {
+            let piece: Vec<u8> = (0..CHUNK + n as usize % 777)
+                .map(|k| (k as u32 ^ n) as u8)
+                .collect();
+            held.keep(&piece).expect("kept");
+            want.extend_from_slice(&piece);
+            n += 1;
+        }
+        assert!(held.file.is_some(), "nothing went to the file");
+        assert!(held.mem.len() <= SPILL_MEMORY);
+        let mut out = Out::new(Vec::new());
+        release(&mut held, &mut out).expect("released");
+        assert!(held.direct && held.file.is_none() && held.mem.is_empty());
+        assert!(
+            out.w == want,
+            "{} bytes back of {}",
+            out.w.len(),
+            want.len()
+        );
+    }
 }
