@@ -295,8 +295,9 @@ struct Common {
     /// e.g. 'from == server and len > 64k'.
     #[arg(long, short = 'Y', value_name = "EXPR", display_order = 3)]
     filter: Option<String>,
-    /// Threads: 2 or more read the capture in one thread while another decodes it (same output,
-    /// byte for byte, as 1) [default: the machine's cores]
+    /// Threads: 2 or more read the capture in one thread while another decodes it, and decode
+    /// several capture files at once, output in argument order (same output, byte for byte, as
+    /// 1) [default: the machine's cores]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), display_order = 95)]
     threads: Option<u64>,
 }
@@ -1192,7 +1193,7 @@ fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
             if several(&a.common, live) {
                 // Each capture into its own writer, in argument order.
                 let mut out = wsdissect::render::Out::new(stdout);
-                let ok = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
+                let (ok, _) = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
                     let name = Some(job.run.path.to_string());
                     let mut sink =
                         json_sink(kind, handshakes, payload, job.out, filter.clone(), records);
@@ -1228,7 +1229,7 @@ fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
                 // Each capture into its own writer, in argument order; the
                 // header row once, with the first.
                 let mut out = wsdissect::render::Out::new(stdout);
-                let ok = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
+                let (ok, _) = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
                     let name = Some(job.run.path.to_string());
                     let csv = if job.run.index == 0 {
                         CsvSink::new(job.out, record, payload, escape)
@@ -1279,7 +1280,7 @@ fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
                 // stream column, once an HTTP/2 record showed it, stays.
                 let mut out = wsdissect::render::Out::new(stdout);
                 let width = wsdissect::render::width::output_width();
-                let ok = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
+                let (ok, _) = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
                     let name = Some(job.run.path.to_string());
                     let rows = RowsNow {
                         table: TableSink::new(job.out, kind)
@@ -1532,7 +1533,7 @@ fn explain(a: ExplainArgs, color: bool) -> ExitCode {
 }
 
 fn push(a: PushArgs) -> ExitCode {
-    use wsdissect::render::filtered::{FindingView, PushView, SseView};
+    use wsdissect::render::filtered::SseView;
     if a.format == ListFormat::Parquet {
         eprintln!(
             "wsdissect: push writes no Parquet (frames, messages, conns, app and check do); use --format json or csv"
@@ -1565,6 +1566,62 @@ fn push(a: PushArgs) -> ExitCode {
             io::stdout().is_terminal(),
         )
     });
+    if several(&a.common, is_live(&a.common)) {
+        // Each capture into its own writer, in argument order; the CSV
+        // header once, with the first capture read (the carry: written).
+        let escape = io::stdout().is_terminal();
+        let mut o = out.borrow_mut();
+        let (ok, header_done) = multi::run(&a.common.captures, a.common.threads(), &mut o, |job| {
+            let multi::Job {
+                carry: header_done,
+                out: w,
+                run,
+            } = job;
+            let w = std::cell::RefCell::new(wsdissect::render::Out::new(w));
+            let path = run.path;
+            let capture = Some(path);
+            let mut sink = wsdissect::push::PushSink::new();
+            if a.format == ListFormat::Json {
+                sink = sink.on_sse(|e| {
+                    if filter.is_some_and(|f| !f.matches(&SseView { event: e, capture })) {
+                        return;
+                    }
+                    let line = wsdissect::push::render::sse_line(e, capture);
+                    w.borrow_mut().write_all(line.as_bytes());
+                });
+            }
+            let f = decode_held(&a.common, &cfg, &run, &mut sink, false);
+            let mut done = header_done;
+            if !f.failed {
+                let mut csv = (a.format == ListFormat::Csv).then(|| {
+                    done = true;
+                    let rows = if header_done {
+                        CsvRows::continuing
+                    } else {
+                        CsvRows::new
+                    };
+                    rows(Vec::new(), CsvRecord::Push, PayloadMode::None, escape)
+                });
+                let text = push_text(a.format, filter, &mut sink, path, many, width, csv.as_mut());
+                drop(sink);
+                w.borrow_mut().write_all(text.as_bytes());
+            } else {
+                drop(sink);
+            }
+            let _ = w.into_inner().w.flush();
+            carrying(f, done)
+        });
+        if a.format == ListFormat::Csv && !header_done {
+            // The header, when no capture could be read.
+            let rows = CsvRows::new(Vec::new(), CsvRecord::Push, PayloadMode::None, escape);
+            o.write_all(&rows.out.w);
+        }
+        drop(o);
+        if let Err(code) = finish_output(out.into_inner()) {
+            return code;
+        }
+        return exit_status(ok);
+    }
     for path in &a.common.sources() {
         let capture = Some(path.as_str());
         let mut sink = wsdissect::push::PushSink::new();
@@ -1581,53 +1638,7 @@ fn push(a: PushArgs) -> ExitCode {
             ok = false;
             continue;
         }
-        // The filter chooses among the channels and findings (the
-        // classification itself sees the whole capture).
-        let mut channels = sink.finish();
-        let mut findings = std::mem::take(&mut sink.findings);
-        if let Some(f) = filter {
-            channels.retain(|c| {
-                f.matches(&PushView {
-                    channel: c,
-                    capture,
-                })
-            });
-            findings.retain(|x| {
-                f.matches(&FindingView {
-                    finding: x,
-                    capture,
-                })
-            });
-        }
-        let text = match a.format {
-            ListFormat::Json => {
-                wsdissect::push::render::json_lines_of(&channels, &findings, capture)
-            }
-            ListFormat::Table if filter.is_some() && channels.is_empty() && findings.is_empty() => {
-                let mut t = String::new();
-                if many {
-                    t.push_str(&escape_name(path));
-                    t.push('\n');
-                }
-                t.push_str("no channel matches the filter\n");
-                t
-            }
-            ListFormat::Csv => {
-                let lines = wsdissect::push::render::json_lines_of(&channels, &[], capture);
-                csv.as_mut().map_or_else(String::new, |rows| {
-                    rows.json_lines(lines.as_bytes());
-                    String::from_utf8_lossy(&std::mem::take(&mut rows.out.w)).into_owned()
-                })
-            }
-            ListFormat::Table | ListFormat::Har => wsdissect::push::render::table_of(
-                &channels,
-                &findings,
-                many.then_some(path.as_str()),
-                width,
-            ),
-            // Refused above.
-            ListFormat::Parquet => String::new(),
-        };
+        let text = push_text(a.format, filter, &mut sink, path, many, width, csv.as_mut());
         out.borrow_mut().write_all(text.as_bytes());
     }
     if let Some(rows) = &csv {
@@ -1638,6 +1649,63 @@ fn push(a: PushArgs) -> ExitCode {
         return code;
     }
     exit_status(ok)
+}
+
+/// `push`'s output of one capture, after its run: its channels and
+/// findings that pass the filter (the classification itself sees the
+/// whole capture), in the format asked for; CSV rows under `csv`'s header.
+#[allow(clippy::too_many_arguments)]
+fn push_text(
+    format: ListFormat,
+    filter: Option<&wsdissect::filter::Filter>,
+    sink: &mut wsdissect::push::PushSink<'_>,
+    path: &str,
+    many: bool,
+    width: Option<usize>,
+    csv: Option<&mut CsvRows<Vec<u8>>>,
+) -> String {
+    use wsdissect::render::filtered::{FindingView, PushView};
+    let capture = Some(path);
+    let mut channels = sink.finish();
+    let mut findings = std::mem::take(&mut sink.findings);
+    if let Some(f) = filter {
+        channels.retain(|c| {
+            f.matches(&PushView {
+                channel: c,
+                capture,
+            })
+        });
+        findings.retain(|x| {
+            f.matches(&FindingView {
+                finding: x,
+                capture,
+            })
+        });
+    }
+    match format {
+        ListFormat::Json => wsdissect::push::render::json_lines_of(&channels, &findings, capture),
+        ListFormat::Table if filter.is_some() && channels.is_empty() && findings.is_empty() => {
+            let mut t = String::new();
+            if many {
+                t.push_str(&escape_name(path));
+                t.push('\n');
+            }
+            t.push_str("no channel matches the filter\n");
+            t
+        }
+        ListFormat::Csv => {
+            let lines = wsdissect::push::render::json_lines_of(&channels, &[], capture);
+            csv.map_or_else(String::new, |rows| {
+                rows.json_lines(lines.as_bytes());
+                String::from_utf8_lossy(&std::mem::take(&mut rows.out.w)).into_owned()
+            })
+        }
+        ListFormat::Table | ListFormat::Har => {
+            wsdissect::push::render::table_of(&channels, &findings, many.then_some(path), width)
+        }
+        // Refused before any capture is read.
+        ListFormat::Parquet => String::new(),
+    }
 }
 
 /// `-i` with capture files: a usage error (exits 2).

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard, mpsc};
 use wsdissect::render::Out;
 
 /// Output one capture holds in memory before it goes to a temporary file.
-pub const SPILL_MEMORY: usize = 8 << 20;
+pub const SPILL_MEMORY: usize = 4 << 20;
 
 /// A capture's writer hands its bytes on in chunks of about this size.
 const CHUNK: usize = 64 << 10;
@@ -258,14 +258,15 @@ fn release<W: Write, C>(held: &mut Held<C>, out: &mut Out<W>) -> io::Result<()> 
 
 /// Runs `job` over every capture, up to `threads` at once, writing their
 /// output to `out` in order and their notes to standard error. Returns
-/// whether every capture could be read.
+/// whether every capture could be read, and the carry the last capture
+/// written left.
 ///
 /// `job` must end by flushing its writer (its last bytes are handed on
 /// then) and returns the state its output carries into the next
 /// capture's (a table's extra column, say); a capture that started from
 /// a guess other than what the captures before it left is decoded again,
 /// streaming, from the right one.
-pub fn run<W, C, J>(captures: &[String], threads: usize, out: &mut Out<W>, job: J) -> bool
+pub fn run<W, C, J>(captures: &[String], threads: usize, out: &mut Out<W>, job: J) -> (bool, C)
 where
     W: Write,
     C: Clone + PartialEq + Default + Send + Sync,
@@ -284,6 +285,7 @@ where
     let (tx, rx) = mpsc::sync_channel::<Msg<C>>(CHUNKS_IN_FLIGHT);
     let mut ok = true;
     let mut workers = 0;
+    let mut carry = C::default();
     std::thread::scope(|s| {
         for _ in 0..at_once {
             let tx = tx.clone();
@@ -342,7 +344,6 @@ where
             }
         };
         let mut done: BTreeMap<usize, Box<Finished<C>>> = BTreeMap::new();
-        let mut carry = C::default();
         let mut redo = false;
         let mut h = 0;
         while h < k {
@@ -382,10 +383,10 @@ where
             if f.failed {
                 ok = false;
             }
+            carry = f.carry.clone();
             if f.last || !out.ok() {
                 break;
             }
-            carry = f.carry.clone();
             *lock(&known) = carry.clone();
             h += 1;
             head.store(h, Ordering::SeqCst);
@@ -417,7 +418,7 @@ where
         // send is dropped with the receiver.
         drop(rx);
     });
-    ok
+    (ok, carry)
 }
 
 /// One capture decoded again, streaming, from `carry`.

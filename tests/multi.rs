@@ -267,3 +267,38 @@ fn two_captures_are_decoded_on_two_threads() {
     }
     assert_eq!(most, 2, "capture threads at once");
 }
+
+/// `push`: its SSE events as they come, then each capture's channels; the
+/// CSV header once, with the first capture read (here not the first given).
+#[test]
+fn push_is_the_same_with_several_threads() {
+    let mut caps = vec![path(tmp("no-such-push.pcap"))];
+    caps.extend(mixed_captures());
+    for p in [
+        "push/chromium-sse.pcap",
+        "push/chromium-longpoll.pcap",
+        "push/malformed-push.pcap",
+    ] {
+        caps.insert(3, path(sample(p)));
+    }
+    let caps: Vec<&str> = caps.iter().map(String::as_str).collect();
+    for format in ["table", "json", "csv"] {
+        for extra in [&[][..], &["--filter", "technique == \"sse\""][..]] {
+            let mut args = vec!["push", "--format", format, "-q"];
+            args.extend(extra);
+            args.extend(&caps);
+            let one = outcome(&args, 1);
+            assert!(one.0.len() > 500, "{}: little output", args.join(" "));
+            assert_eq!(one.2, Some(2));
+            for n in [2, 4] {
+                assert_same(&args, &one, n);
+            }
+        }
+    }
+    // Nothing readable: the CSV header alone, once.
+    let none = [path(tmp("none-1.pcap")), path(tmp("none-2.pcap"))];
+    let args = ["push", "--format", "csv", "-q", &none[0], &none[1]];
+    let one = outcome(&args, 1);
+    assert_eq!(String::from_utf8_lossy(&one.0).lines().count(), 1);
+    assert_same(&args, &one, 2);
+}
