@@ -33,6 +33,11 @@ const TIMELINE_CHANNELS: usize = 32;
 /// Connections with an exchange in progress tracked at once; past it the
 /// least recently active half is forgotten.
 const MAX_CONN_TRACKS: usize = 65_536;
+/// Tracks of ended HTTP/1 connections kept (past it the longest ended
+/// goes): a connection's last bytes can still come after both FINs, when
+/// they wait behind a hole until a retransmission or an ACK that declares
+/// it lost, so a track is not dropped at once.
+const MAX_ENDED_TRACKS: usize = 4096;
 /// Bytes of an HTML response scanned for `<script` across body pieces.
 const SCRIPT_TAG: &[u8] = b"<script";
 
@@ -199,9 +204,8 @@ pub struct PushSink<'a> {
     /// exchanges (HAR): a request queued, a response matched to one.
     pub last_pairing: Option<Pairing>,
     /// HTTP/1 connections that ended (FIN both ways, or an RST), with the
-    /// packet that ended them: the flow table finalises a connection while
-    /// it handles that packet, so once a later packet's event comes no
-    /// event of theirs is left and their tracks go.
+    /// packet that ended them, oldest first: past `MAX_ENDED_TRACKS` the
+    /// oldest one's track goes.
     closing: std::collections::VecDeque<(u64, u64)>,
 }
 
@@ -551,12 +555,17 @@ impl<'a> PushSink<'a> {
         }
     }
 
-    /// A TCP control segment: the tracks of connections that ended before
-    /// its packet go; an RST, or the FIN of the second direction, ends its
-    /// connection (HTTP/1: an HTTP/2 connection's streams stay until the
-    /// connection's end record).
+    /// A TCP control segment: an RST, or the FIN of the second direction,
+    /// ends its connection (HTTP/1: an HTTP/2 connection's streams stay
+    /// until the connection's end record); the tracks of the connections
+    /// that ended longest ago go, all but `MAX_ENDED_TRACKS`.
     fn tcp(&mut self, t: &crate::event::TcpRecord) {
-        while let Some(&(conn, packet)) = self.closing.front() {
+        while self.closing.len() > MAX_ENDED_TRACKS {
+            let Some(&(conn, packet)) = self.closing.front() else {
+                break;
+            };
+            // (The flow table finalises a connection while it handles the
+            // packet that ends it at the earliest.)
             if packet >= t.packet {
                 break;
             }
