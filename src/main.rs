@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 
 mod check_threads;
 mod help;
+mod multi;
 
 use wsdissect::Config;
 use wsdissect::event::Sink;
@@ -295,9 +296,10 @@ struct Common {
     /// e.g. 'from == server and len > 64k'.
     #[arg(long, short = 'Y', value_name = "EXPR", display_order = 3)]
     filter: Option<String>,
-    /// Threads: 2 or more read the capture in one thread while another decodes it; `check` on a
-    /// capture file shares its connections among up to N decoding threads, and decodes several
-    /// captures N at once (same output, byte for byte, as 1) [default: the machine's cores]
+    /// Threads: 2 or more read the capture in one thread while another decodes it; several
+    /// capture files are decoded N at once, output in argument order; `check` on a capture file
+    /// shares its connections among up to N decoding threads (same output, byte for byte, as 1)
+    /// [default: the machine's cores]
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), display_order = 95)]
     threads: Option<u64>,
 }
@@ -839,6 +841,106 @@ fn run_all_noting<S: Sink>(
     ok
 }
 
+/// Several capture files decoded at once (`multi`): with `--threads` 2 or
+/// more, not live, not standard input, not `-i`.
+fn several(common: &Common, live: bool) -> bool {
+    common.interface.is_none()
+        && !live
+        && common.captures.len() > 1
+        && common.threads() > 1
+        && !common.captures.iter().any(|p| p == "-")
+}
+
+/// One capture of several (`multi::run`) through `sink`: the run and the
+/// lines on stderr of `run_all_noting`, the lines held for their turn.
+fn decode_held<S: Sink>(
+    common: &Common,
+    cfg: &Config,
+    job: &multi::Run<'_>,
+    sink: &mut S,
+    say_none: bool,
+) -> multi::Finished<()> {
+    let path = job.path;
+    let mut notes = Vec::new();
+    let progress = job.progress
+        && wsdissect::progress::should_show(
+            common.quiet,
+            io::stderr().is_terminal(),
+            io::stdout().is_terminal(),
+        );
+    let reason = match open_source(common, path, progress) {
+        Ok(r) => {
+            let mut watch = WatchWs {
+                inner: sink,
+                seen: false,
+                problems: Vec::new(),
+            };
+            let r = job.stop.reader(r);
+            match wsdissect::parallel::run(r, cfg, job.threads, &mut watch) {
+                Ok(summary) if summary.stopped => {
+                    return multi::Finished {
+                        notes,
+                        failed: false,
+                        last: true,
+                        carry: (),
+                    };
+                }
+                Ok(summary) => {
+                    for p in &watch.problems {
+                        notes.push(format!("wsdissect: {}: warning: {p}", escape_name(path)));
+                    }
+                    if let Some(p) = &summary.problem {
+                        notes.push(format!(
+                            "wsdissect: {}: warning: the capture appears to have been cut short or damaged after packet {}: {}; everything before it was decoded",
+                            escape_name(path),
+                            p.after_packet,
+                            p.message
+                        ));
+                    }
+                    if say_none && !watch.seen && !summary.interrupted {
+                        notes.push(format!(
+                            "wsdissect: no WebSocket connection in {}",
+                            escape_name(path)
+                        ));
+                    }
+                    if summary.interrupted {
+                        notes.push(format!(
+                            "wsdissect: {}: interrupted after packet {}; what was read is decoded",
+                            escape_name(path),
+                            summary.packets
+                        ));
+                    }
+                    return multi::Finished {
+                        notes,
+                        failed: false,
+                        last: summary.interrupted,
+                        carry: (),
+                    };
+                }
+                Err(e) => e.to_string(),
+            }
+        }
+        Err(e) => e.to_string(),
+    };
+    notes.push(format!("wsdissect: {}: {reason}", escape_name(path)));
+    multi::Finished {
+        notes,
+        failed: true,
+        last: false,
+        carry: (),
+    }
+}
+
+/// The held lines and outcome of a capture, with the carry of its output.
+fn carrying<C>(f: multi::Finished<()>, carry: C) -> multi::Finished<C> {
+    multi::Finished {
+        notes: f.notes,
+        failed: f.failed,
+        last: f.last,
+        carry,
+    }
+}
+
 /// A file name for a message line: control characters escaped (the one
 /// terminal escaper of the program).
 fn escape_name(path: &str) -> String {
@@ -967,15 +1069,7 @@ fn json_records<W: Write>(
     filter: Option<wsdissect::filter::Filter>,
     records: u32,
 ) -> (bool, wsdissect::render::Out<W>) {
-    let select = Select {
-        frames: kind == TableKind::Frames,
-        messages: kind == TableKind::Messages,
-        handshakes,
-        conns: kind == TableKind::Conns,
-        findings: false,
-        sse: false,
-    };
-    let mut sink = Filtered::new(JsonSink::new(out, select, payload), filter, records);
+    let mut sink = json_sink(kind, handshakes, payload, out, filter, records);
     let ok = run_all_noting(
         common,
         cfg,
@@ -988,6 +1082,26 @@ fn json_records<W: Write>(
         &mut |_, _| {},
     );
     (ok, sink.inner.out)
+}
+
+/// The JSON writer of a list command's records, filtered.
+fn json_sink<W: Write>(
+    kind: TableKind,
+    handshakes: bool,
+    payload: PayloadMode,
+    out: W,
+    filter: Option<wsdissect::filter::Filter>,
+    records: u32,
+) -> Filtered<JsonSink<W>> {
+    let select = Select {
+        frames: kind == TableKind::Frames,
+        messages: kind == TableKind::Messages,
+        handshakes,
+        conns: kind == TableKind::Conns,
+        findings: false,
+        sse: false,
+    };
+    Filtered::new(JsonSink::new(out, select, payload), filter, records)
 }
 
 fn record_payload(
@@ -1085,6 +1199,24 @@ fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
         ListFormat::Json => {
             let payload = record_payload(kind, a.payload, reads_payload, &mut cfg);
             let handshakes = kind == TableKind::Conns;
+            if several(&a.common, live) {
+                // Each capture into its own writer, in argument order.
+                let mut out = wsdissect::render::Out::new(stdout);
+                let (ok, _) = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
+                    let name = Some(job.run.path.to_string());
+                    let mut sink =
+                        json_sink(kind, handshakes, payload, job.out, filter.clone(), records);
+                    sink.inner.set_capture(name.clone());
+                    sink.set_capture(name);
+                    let f = decode_held(&a.common, &cfg, &job.run, &mut sink, true);
+                    let _ = sink.inner.out.w.flush();
+                    f
+                });
+                if let Err(code) = finish_output(out) {
+                    return code;
+                }
+                return exit_status(ok);
+            }
             let (ok, out) = json_records(
                 &a.common, &cfg, kind, handshakes, payload, stdout, filter, records,
             );
@@ -1101,7 +1233,31 @@ fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
                 TableKind::Messages => CsvRecord::Message,
                 TableKind::Conns => CsvRecord::Conn,
             };
-            let csv = CsvSink::new(stdout, record, payload, io::stdout().is_terminal());
+            let escape = io::stdout().is_terminal();
+            if several(&a.common, live) {
+                // Each capture into its own writer, in argument order; the
+                // header row once, with the first.
+                let mut out = wsdissect::render::Out::new(stdout);
+                let (ok, _) = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
+                    let name = Some(job.run.path.to_string());
+                    let csv = if job.run.index == 0 {
+                        CsvSink::new(job.out, record, payload, escape)
+                    } else {
+                        CsvSink::continuing(job.out, record, payload, escape)
+                    };
+                    let mut sink = Filtered::new(csv, filter.clone(), records);
+                    sink.inner.set_capture(name.clone());
+                    sink.set_capture(name);
+                    let f = decode_held(&a.common, &cfg, &job.run, &mut sink, true);
+                    let _ = sink.inner.rows.out.w.flush();
+                    f
+                });
+                if let Err(code) = finish_output(out) {
+                    return code;
+                }
+                return exit_status(ok);
+            }
+            let csv = CsvSink::new(stdout, record, payload, escape);
             let mut sink = Filtered::new(csv, filter, records);
             let ok = run_all_noting(
                 &a.common,
@@ -1127,6 +1283,35 @@ fn list(kind: TableKind, a: ListArgs, color: bool) -> ExitCode {
             if !reads_payload {
                 cfg.max_frame_bytes = cfg.max_frame_bytes.min(TABLE_PREVIEW_BYTES);
                 cfg.max_message_bytes = cfg.max_message_bytes.min(TABLE_PREVIEW_BYTES);
+            }
+            if several(&a.common, live) {
+                // Each capture into its own table, in argument order; the
+                // stream column, once an HTTP/2 record showed it, stays.
+                let mut out = wsdissect::render::Out::new(stdout);
+                let width = wsdissect::render::width::output_width();
+                let (ok, _) = multi::run(&a.common.captures, a.common.threads(), &mut out, |job| {
+                    let name = Some(job.run.path.to_string());
+                    let rows = RowsNow {
+                        table: TableSink::new(job.out, kind)
+                            .payload(a.payload.unwrap_or(PayloadMode::Text))
+                            .width(width)
+                            .color(color)
+                            .with_stream_column(job.carry),
+                        live,
+                    };
+                    let mut sink = Filtered::new(rows, filter.clone(), records);
+                    sink.inner.table.set_capture(name.clone());
+                    sink.set_capture(name);
+                    let f = decode_held(&a.common, &cfg, &job.run, &mut sink, true);
+                    let mut table = sink.inner.table;
+                    table.flush();
+                    let _ = table.out.w.flush();
+                    carrying(f, table.stream_column())
+                });
+                if let Err(code) = finish_output(out) {
+                    return code;
+                }
+                return exit_status(ok);
             }
             let rows = RowsNow {
                 table: TableSink::new(stdout, kind)
@@ -1362,7 +1547,7 @@ fn explain(a: ExplainArgs, color: bool) -> ExitCode {
 }
 
 fn push(a: PushArgs) -> ExitCode {
-    use wsdissect::render::filtered::{FindingView, PushView, SseView};
+    use wsdissect::render::filtered::SseView;
     if a.format == ListFormat::Parquet {
         eprintln!(
             "wsdissect: push writes no Parquet (frames, messages, conns, app and check do); use --format json or csv"
@@ -1395,6 +1580,62 @@ fn push(a: PushArgs) -> ExitCode {
             io::stdout().is_terminal(),
         )
     });
+    if several(&a.common, is_live(&a.common)) {
+        // Each capture into its own writer, in argument order; the CSV
+        // header once, with the first capture read (the carry: written).
+        let escape = io::stdout().is_terminal();
+        let mut o = out.borrow_mut();
+        let (ok, header_done) = multi::run(&a.common.captures, a.common.threads(), &mut o, |job| {
+            let multi::Job {
+                carry: header_done,
+                out: w,
+                run,
+            } = job;
+            let w = std::cell::RefCell::new(wsdissect::render::Out::new(w));
+            let path = run.path;
+            let capture = Some(path);
+            let mut sink = wsdissect::push::PushSink::new();
+            if a.format == ListFormat::Json {
+                sink = sink.on_sse(|e| {
+                    if filter.is_some_and(|f| !f.matches(&SseView { event: e, capture })) {
+                        return;
+                    }
+                    let line = wsdissect::push::render::sse_line(e, capture);
+                    w.borrow_mut().write_all(line.as_bytes());
+                });
+            }
+            let f = decode_held(&a.common, &cfg, &run, &mut sink, false);
+            let mut done = header_done;
+            if !f.failed {
+                let mut csv = (a.format == ListFormat::Csv).then(|| {
+                    done = true;
+                    let rows = if header_done {
+                        CsvRows::continuing
+                    } else {
+                        CsvRows::new
+                    };
+                    rows(Vec::new(), CsvRecord::Push, PayloadMode::None, escape)
+                });
+                let text = push_text(a.format, filter, &mut sink, path, many, width, csv.as_mut());
+                drop(sink);
+                w.borrow_mut().write_all(text.as_bytes());
+            } else {
+                drop(sink);
+            }
+            let _ = w.into_inner().w.flush();
+            carrying(f, done)
+        });
+        if a.format == ListFormat::Csv && !header_done {
+            // The header, when no capture could be read.
+            let rows = CsvRows::new(Vec::new(), CsvRecord::Push, PayloadMode::None, escape);
+            o.write_all(&rows.out.w);
+        }
+        drop(o);
+        if let Err(code) = finish_output(out.into_inner()) {
+            return code;
+        }
+        return exit_status(ok);
+    }
     for path in &a.common.sources() {
         let capture = Some(path.as_str());
         let mut sink = wsdissect::push::PushSink::new();
@@ -1411,53 +1652,7 @@ fn push(a: PushArgs) -> ExitCode {
             ok = false;
             continue;
         }
-        // The filter chooses among the channels and findings (the
-        // classification itself sees the whole capture).
-        let mut channels = sink.finish();
-        let mut findings = std::mem::take(&mut sink.findings);
-        if let Some(f) = filter {
-            channels.retain(|c| {
-                f.matches(&PushView {
-                    channel: c,
-                    capture,
-                })
-            });
-            findings.retain(|x| {
-                f.matches(&FindingView {
-                    finding: x,
-                    capture,
-                })
-            });
-        }
-        let text = match a.format {
-            ListFormat::Json => {
-                wsdissect::push::render::json_lines_of(&channels, &findings, capture)
-            }
-            ListFormat::Table if filter.is_some() && channels.is_empty() && findings.is_empty() => {
-                let mut t = String::new();
-                if many {
-                    t.push_str(&escape_name(path));
-                    t.push('\n');
-                }
-                t.push_str("no channel matches the filter\n");
-                t
-            }
-            ListFormat::Csv => {
-                let lines = wsdissect::push::render::json_lines_of(&channels, &[], capture);
-                csv.as_mut().map_or_else(String::new, |rows| {
-                    rows.json_lines(lines.as_bytes());
-                    String::from_utf8_lossy(&std::mem::take(&mut rows.out.w)).into_owned()
-                })
-            }
-            ListFormat::Table | ListFormat::Har => wsdissect::push::render::table_of(
-                &channels,
-                &findings,
-                many.then_some(path.as_str()),
-                width,
-            ),
-            // Refused above.
-            ListFormat::Parquet => String::new(),
-        };
+        let text = push_text(a.format, filter, &mut sink, path, many, width, csv.as_mut());
         out.borrow_mut().write_all(text.as_bytes());
     }
     if let Some(rows) = &csv {
@@ -1468,6 +1663,63 @@ fn push(a: PushArgs) -> ExitCode {
         return code;
     }
     exit_status(ok)
+}
+
+/// `push`'s output of one capture, after its run: its channels and
+/// findings that pass the filter (the classification itself sees the
+/// whole capture), in the format asked for; CSV rows under `csv`'s header.
+#[allow(clippy::too_many_arguments)]
+fn push_text(
+    format: ListFormat,
+    filter: Option<&wsdissect::filter::Filter>,
+    sink: &mut wsdissect::push::PushSink<'_>,
+    path: &str,
+    many: bool,
+    width: Option<usize>,
+    csv: Option<&mut CsvRows<Vec<u8>>>,
+) -> String {
+    use wsdissect::render::filtered::{FindingView, PushView};
+    let capture = Some(path);
+    let mut channels = sink.finish();
+    let mut findings = std::mem::take(&mut sink.findings);
+    if let Some(f) = filter {
+        channels.retain(|c| {
+            f.matches(&PushView {
+                channel: c,
+                capture,
+            })
+        });
+        findings.retain(|x| {
+            f.matches(&FindingView {
+                finding: x,
+                capture,
+            })
+        });
+    }
+    match format {
+        ListFormat::Json => wsdissect::push::render::json_lines_of(&channels, &findings, capture),
+        ListFormat::Table if filter.is_some() && channels.is_empty() && findings.is_empty() => {
+            let mut t = String::new();
+            if many {
+                t.push_str(&escape_name(path));
+                t.push('\n');
+            }
+            t.push_str("no channel matches the filter\n");
+            t
+        }
+        ListFormat::Csv => {
+            let lines = wsdissect::push::render::json_lines_of(&channels, &[], capture);
+            csv.map_or_else(String::new, |rows| {
+                rows.json_lines(lines.as_bytes());
+                String::from_utf8_lossy(&std::mem::take(&mut rows.out.w)).into_owned()
+            })
+        }
+        ListFormat::Table | ListFormat::Har => {
+            wsdissect::push::render::table_of(&channels, &findings, many.then_some(path), width)
+        }
+        // Refused before any capture is read.
+        ListFormat::Parquet => String::new(),
+    }
 }
 
 /// `-i` with capture files: a usage error (exits 2).

@@ -33,6 +33,11 @@ const TIMELINE_CHANNELS: usize = 32;
 /// Connections with an exchange in progress tracked at once; past it the
 /// least recently active half is forgotten.
 const MAX_CONN_TRACKS: usize = 65_536;
+/// Tracks of ended HTTP/1 connections kept (past it the longest ended
+/// goes): a connection's last bytes can still come after both FINs, when
+/// they wait behind a hole until a retransmission or an ACK that declares
+/// it lost, so a track is not dropped at once.
+const MAX_ENDED_TRACKS: usize = 4096;
 /// Bytes of an HTML response scanned for `<script` across body pieces.
 const SCRIPT_TAG: &[u8] = b"<script";
 
@@ -97,8 +102,6 @@ struct ChannelKey {
 #[derive(Debug, Clone, Default)]
 struct ExchangeTimes {
     request_ts: f64,
-    /// When the response head arrived.
-    head_ts: Option<f64>,
     /// When the response ended (None while open).
     end_ts: Option<f64>,
 }
@@ -170,6 +173,8 @@ struct ConnTrack {
     ws_channel: Option<usize>,
     /// The last HTTP activity (to forget the idlest connections first).
     last_ts: f64,
+    /// The directions that sent a FIN (bit 0 the client's, 1 the server's).
+    fins: u8,
 }
 
 /// What `PushSink::on_sse` hands each event to.
@@ -198,6 +203,10 @@ pub struct PushSink<'a> {
     /// The pairing the last event made, for consumers that follow the
     /// exchanges (HAR): a request queued, a response matched to one.
     pub last_pairing: Option<Pairing>,
+    /// HTTP/1 connections that ended (FIN both ways, or an RST), with the
+    /// packet that ended them, oldest first: past `MAX_ENDED_TRACKS` the
+    /// oldest one's track goes.
+    closing: std::collections::VecDeque<(u64, u64)>,
 }
 
 /// What the last HTTP head did to the pairing of requests and responses
@@ -230,6 +239,7 @@ impl<'a> PushSink<'a> {
             on_sse: None,
             requests_queued: 0,
             last_pairing: None,
+            closing: std::collections::VecDeque::new(),
         }
     }
 
@@ -421,11 +431,8 @@ impl<'a> PushSink<'a> {
                 }
                 let ch = &mut self.channels[ci].1;
                 ch.last_ts = ch.last_ts.max(h.ts);
-                if let Some(e) = idx.and_then(|i| ch.exchanges.get_mut(i)) {
-                    e.head_ts = Some(h.ts);
-                    if ws {
-                        e.end_ts = Some(h.ts);
-                    }
+                if ws && let Some(e) = idx.and_then(|i| ch.exchanges.get_mut(i)) {
+                    e.end_ts = Some(h.ts);
                 }
                 ch.upgraded |= ws;
                 let what = if ws { "upgraded" } else { "response" };
@@ -545,6 +552,40 @@ impl<'a> PushSink<'a> {
                 "message",
                 format!("{} message, {} bytes", m.opcode.name(), m.len),
             );
+        }
+    }
+
+    /// A TCP control segment: an RST, or the FIN of the second direction,
+    /// ends its connection (HTTP/1: an HTTP/2 connection's streams stay
+    /// until the connection's end record); the tracks of the connections
+    /// that ended longest ago go, all but `MAX_ENDED_TRACKS`.
+    fn tcp(&mut self, t: &crate::event::TcpRecord) {
+        while self.closing.len() > MAX_ENDED_TRACKS {
+            let Some(&(conn, packet)) = self.closing.front() else {
+                break;
+            };
+            // (The flow table finalises a connection while it handles the
+            // packet that ends it at the earliest.)
+            if packet >= t.packet {
+                break;
+            }
+            self.closing.pop_front();
+            self.conns.remove(&(conn, None));
+        }
+        let bits = match (t.kind, t.from) {
+            (crate::event::TcpKind::Rst, _) => 3,
+            (crate::event::TcpKind::Fin, Some(Dir::Client)) => 1,
+            (crate::event::TcpKind::Fin, Some(Dir::Server)) => 2,
+            _ => return,
+        };
+        let conn = t.session.conn;
+        if let Some(track) = self.conns.get_mut(&(conn, None))
+            && track.fins != 3
+        {
+            track.fins |= bits;
+            if track.fins == 3 {
+                self.closing.push_back((conn, t.packet));
+            }
         }
     }
 
@@ -793,6 +834,7 @@ impl Sink for PushSink<'_> {
             Event::HttpEnd(e) => self.end(e),
             Event::Message(m) => self.message(m),
             Event::Sse(e) => self.sse(e),
+            Event::Tcp(t) => self.tcp(t),
             Event::ConnEnd(s) => {
                 let conn = s.session.conn;
                 self.conns.retain(|k, _| k.0 != conn);

@@ -230,19 +230,25 @@ impl<W: Write> CsvRows<W> {
     /// what its columns are). With `escape`, control characters in cells
     /// are escaped (for a terminal).
     pub fn new(w: W, record: CsvRecord, payload: PayloadMode, escape: bool) -> Self {
+        let mut rows = Self::continuing(w, record, payload, escape);
+        let header = rows.columns.clone();
+        rows.write_row(header.iter().copied());
+        rows
+    }
+
+    /// Without the header row: the rows of a later part of an output that
+    /// has it (the next capture's, written apart).
+    pub fn continuing(w: W, record: CsvRecord, payload: PayloadMode, escape: bool) -> Self {
         let columns = record.columns(payload);
         let index = columns.iter().enumerate().map(|(i, &c)| (c, i)).collect();
-        let mut rows = CsvRows {
+        CsvRows {
             out: Out::new(w),
             record,
             columns,
             index,
             escape,
             buf: Vec::new(),
-        };
-        let header = rows.columns.clone();
-        rows.write_row(header.iter().copied());
-        rows
+        }
     }
 
     fn write_row<'s>(&mut self, cells: impl IntoIterator<Item = &'s str>) {
@@ -308,6 +314,19 @@ pub struct CsvSink<W: Write> {
 impl<W: Write> CsvSink<W> {
     /// `record` is `Frame`, `Message` or `Conn`.
     pub fn new(w: W, record: CsvRecord, payload: PayloadMode, escape: bool) -> Self {
+        Self::with_rows(CsvRows::new(w, record, payload, escape), record, payload)
+    }
+
+    /// Without the header row (see [`CsvRows::continuing`]).
+    pub fn continuing(w: W, record: CsvRecord, payload: PayloadMode, escape: bool) -> Self {
+        Self::with_rows(
+            CsvRows::continuing(w, record, payload, escape),
+            record,
+            payload,
+        )
+    }
+
+    fn with_rows(rows: CsvRows<W>, record: CsvRecord, payload: PayloadMode) -> Self {
         let select = Select {
             frames: record == CsvRecord::Frame,
             messages: record == CsvRecord::Message,
@@ -316,7 +335,7 @@ impl<W: Write> CsvSink<W> {
         };
         CsvSink {
             json: JsonSink::new(Vec::new(), select, payload),
-            rows: CsvRows::new(w, record, payload, escape),
+            rows,
         }
     }
 

@@ -136,6 +136,19 @@ impl<W: Write> TableSink<W> {
         self
     }
 
+    /// Whether frames and messages have the `stream` column (an HTTP/2
+    /// record was seen): the state a table carries into the next capture.
+    pub fn stream_column(&self) -> bool {
+        self.stream_col
+    }
+
+    /// Starts with the `stream` column (the tables of the captures before
+    /// had it).
+    pub fn with_stream_column(mut self, on: bool) -> Self {
+        self.stream_col = on;
+        self
+    }
+
     /// Display columns a preview may take in a row that starts with `fixed` columns.
     fn preview_room(&self, fixed: usize, default: usize) -> usize {
         self.width
