@@ -570,6 +570,22 @@ proptest! {
     }
 }
 
+/// An empty fixed block ending inside a byte, the rest of which reads as a
+/// block header of the reserved type 3: zlib refuses it (it reads the next
+/// header from those bits), so the walk must too rather than call them
+/// padding. Found by `walk_agrees_with_zlib_behind_block_headers`.
+#[test]
+fn reserved_block_type_in_the_last_bits_is_refused_as_zlib_does() {
+    let d = [0x02, 0x98];
+    assert!(zlib_inflate(&d).is_none(), "zlib accepts it");
+    assert!(deflate::walk_raw(&[], &d, d.len()).is_err());
+    // The same bits with the next header a stored block: zlib waits for
+    // more, and the walk ends at the block boundary.
+    let d = [0x02, 0x80];
+    assert!(zlib_inflate(&d).is_some());
+    assert!(deflate::walk_raw(&[], &d, d.len()).is_ok());
+}
+
 #[test]
 fn walk_is_bounded() {
     // A stored block that claims 65535 bytes with 10 present: an error, not

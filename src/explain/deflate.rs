@@ -328,6 +328,18 @@ pub fn walk_raw(window: &[u8], data: &[u8], appended_from: usize) -> Result<Walk
     loop {
         // Ran out of bytes at a block boundary: the message ends here.
         if b.pos.div_ceil(8) >= data.len() && !w.blocks.is_empty() {
+            // What is left of the last byte is, to zlib, the next block's
+            // header: it refuses the reserved type there (any other type
+            // waits for bytes that never come).
+            if data.len() * 8 - b.pos >= 3 {
+                let mut next = Bits {
+                    data,
+                    pos: b.pos + 1,
+                };
+                if next.bits(2)? == 3 {
+                    return Err(WalkError::BadBlockType);
+                }
+            }
             break;
         }
         let start = b.pos;
