@@ -77,26 +77,7 @@ fn lines_after(path: &str, problems: &[String], summary: &CaptureSummary) -> Vec
         // The output is closed (or failed): nothing more is said.
         return Vec::new();
     }
-    let mut lines: Vec<String> = problems
-        .iter()
-        .map(|p| format!("wsdissect: {}: warning: {p}", escape_name(path)))
-        .collect();
-    if let Some(p) = &summary.problem {
-        lines.push(format!(
-            "wsdissect: {}: warning: the capture appears to have been cut short or damaged after packet {}: {}; everything before it was decoded",
-            escape_name(path),
-            p.after_packet,
-            p.message
-        ));
-    }
-    if summary.interrupted {
-        lines.push(format!(
-            "wsdissect: {}: interrupted after packet {}; what was read is decoded",
-            escape_name(path),
-            summary.packets
-        ));
-    }
-    lines
+    crate::capture_lines(path, problems, summary, false)
 }
 
 /// Whether several threads can each read `path` themselves: a regular

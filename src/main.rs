@@ -802,29 +802,11 @@ fn run_all_noting<S: Sink>(
                         break;
                     }
                     Ok(summary) => {
-                        for p in &watch.problems {
-                            eprintln!("wsdissect: {}: warning: {p}", escape_name(path));
-                        }
-                        if let Some(p) = &summary.problem {
-                            eprintln!(
-                                "wsdissect: {}: warning: the capture appears to have been cut short or damaged after packet {}: {}; everything before it was decoded",
-                                escape_name(path),
-                                p.after_packet,
-                                p.message
-                            );
-                        }
-                        if say_none && !watch.seen && !summary.interrupted {
-                            eprintln!(
-                                "wsdissect: no WebSocket connection in {}",
-                                escape_name(path)
-                            );
+                        let no_ws = say_none && !watch.seen;
+                        for line in capture_lines(path, &watch.problems, &summary, no_ws) {
+                            eprintln!("{line}");
                         }
                         if summary.interrupted {
-                            eprintln!(
-                                "wsdissect: {}: interrupted after packet {}; what was read is decoded",
-                                escape_name(path),
-                                summary.packets
-                            );
                             break;
                         }
                         continue;
@@ -886,30 +868,8 @@ fn decode_held<S: Sink>(
                     };
                 }
                 Ok(summary) => {
-                    for p in &watch.problems {
-                        notes.push(format!("wsdissect: {}: warning: {p}", escape_name(path)));
-                    }
-                    if let Some(p) = &summary.problem {
-                        notes.push(format!(
-                            "wsdissect: {}: warning: the capture appears to have been cut short or damaged after packet {}: {}; everything before it was decoded",
-                            escape_name(path),
-                            p.after_packet,
-                            p.message
-                        ));
-                    }
-                    if say_none && !watch.seen && !summary.interrupted {
-                        notes.push(format!(
-                            "wsdissect: no WebSocket connection in {}",
-                            escape_name(path)
-                        ));
-                    }
-                    if summary.interrupted {
-                        notes.push(format!(
-                            "wsdissect: {}: interrupted after packet {}; what was read is decoded",
-                            escape_name(path),
-                            summary.packets
-                        ));
-                    }
+                    let no_ws = say_none && !watch.seen;
+                    notes.extend(capture_lines(path, &watch.problems, &summary, no_ws));
                     return multi::Finished {
                         notes,
                         failed: false,
@@ -939,6 +899,43 @@ fn carrying<C>(f: multi::Finished<()>, carry: C) -> multi::Finished<C> {
         last: f.last,
         carry,
     }
+}
+
+/// What stderr says after a capture was read, in order: link types whose
+/// packets were all skipped (`problems`), a damaged end, "no WebSocket
+/// connection" (`no_ws`, unless interrupted), an interruption.
+fn capture_lines(
+    path: &str,
+    problems: &[String],
+    summary: &wsdissect::capture::CaptureSummary,
+    no_ws: bool,
+) -> Vec<String> {
+    let mut lines: Vec<String> = problems
+        .iter()
+        .map(|p| format!("wsdissect: {}: warning: {p}", escape_name(path)))
+        .collect();
+    if let Some(p) = &summary.problem {
+        lines.push(format!(
+            "wsdissect: {}: warning: the capture appears to have been cut short or damaged after packet {}: {}; everything before it was decoded",
+            escape_name(path),
+            p.after_packet,
+            p.message
+        ));
+    }
+    if no_ws && !summary.interrupted {
+        lines.push(format!(
+            "wsdissect: no WebSocket connection in {}",
+            escape_name(path)
+        ));
+    }
+    if summary.interrupted {
+        lines.push(format!(
+            "wsdissect: {}: interrupted after packet {}; what was read is decoded",
+            escape_name(path),
+            summary.packets
+        ));
+    }
+    lines
 }
 
 /// A file name for a message line: control characters escaped (the one
