@@ -14,20 +14,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use common::synth::{Flow, Pcap, frame};
-use common::{bin, sample};
-
-/// stdout, stderr and exit status of one run.
-type Outcome = (Vec<u8>, Vec<u8>, Option<i32>);
-
-fn outcome(args: &[&str], threads: usize) -> Outcome {
-    let out = bin()
-        .args(args)
-        .args(["--threads", &threads.to_string()])
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    (out.stdout, out.stderr, out.status.code())
-}
+use common::{Outcome, bin, outcome, sample};
 
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("wsdissect-multi-{}", std::process::id()));

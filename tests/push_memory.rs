@@ -36,10 +36,7 @@ fn short_http(n: u32, path: &Path) {
             f.send(&mut cap, false, resp.as_bytes());
         }
         for from_client in [true, false] {
-            let k = usize::from(!from_client);
-            let fin = f.segment(from_client, f.seq[k], "FA", &[]);
-            cap.record(&fin, None);
-            f.seq[k] = f.seq[k].wrapping_add(1);
+            f.fin(&mut cap, from_client);
         }
         if cap.bytes.len() > 1 << 20 {
             file.write_all(&cap.bytes).expect("write");

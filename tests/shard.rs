@@ -182,10 +182,7 @@ fn many_with_findings(n: u32) -> Pcap {
         // Close code 1005 may not be sent.
         f.send(&mut cap, false, &frame(false, 0x88, &[0x03, 0xed]));
         for from_client in [false, true] {
-            let s = usize::from(!from_client);
-            let fin = f.segment(from_client, f.seq[s], "FA", &[]);
-            cap.record(&fin, None);
-            f.seq[s] = f.seq[s].wrapping_add(1);
+            f.fin(&mut cap, from_client);
         }
     }
     cap

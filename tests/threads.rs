@@ -15,20 +15,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use common::synth::{Flow, Pcap, frame};
-use common::{bin, sample};
-
-/// stdout, stderr and exit status of one run.
-type Outcome = (Vec<u8>, Vec<u8>, Option<i32>);
-
-fn outcome(args: &[&str], threads: usize) -> Outcome {
-    let out = bin()
-        .args(args)
-        .args(["--threads", &threads.to_string()])
-        .stdin(Stdio::null())
-        .output()
-        .expect("runs");
-    (out.stdout, out.stderr, out.status.code())
-}
+use common::{bin, outcome, sample};
 
 /// The commands and formats compared, each followed by the capture(s).
 const COMMANDS: &[&[&str]] = &[
@@ -182,10 +169,7 @@ fn interleaved(n: u32, rounds: u32) -> Pcap {
         f.send(&mut cap, false, &frame(false, 0x88, &[0x03, 0xe8]));
         f.send(&mut cap, true, &frame(true, 0x88, &[0x03, 0xe8]));
         for from_client in [false, true] {
-            let i = usize::from(!from_client);
-            let fin = f.segment(from_client, f.seq[i], "FA", &[]);
-            cap.record(&fin, None);
-            f.seq[i] = f.seq[i].wrapping_add(1);
+            f.fin(&mut cap, from_client);
         }
     }
     cap
@@ -237,10 +221,7 @@ fn port_reuse_fragments_and_a_damaged_end_give_the_same_output() {
             cap.record(fr, None);
         }
         for from_client in [true, false] {
-            let i = usize::from(!from_client);
-            let fin = f.segment(from_client, f.seq[i], "FA", &[]);
-            cap.record(&fin, None);
-            f.seq[i] = f.seq[i].wrapping_add(1);
+            f.fin(&mut cap, from_client);
         }
     }
     // A fragment whose datagram never completes, reported at the end.

@@ -91,3 +91,17 @@ pub fn jsonl(name: &str) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("a JSON line"))
         .collect()
 }
+
+/// stdout, stderr and exit status of one run.
+pub type Outcome = (Vec<u8>, Vec<u8>, Option<i32>);
+
+/// One run of the program with `--threads N`, standard input empty.
+pub fn outcome(args: &[&str], threads: usize) -> Outcome {
+    let out = bin()
+        .args(args)
+        .args(["--threads", &threads.to_string()])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("runs");
+    (out.stdout, out.stderr, out.status.code())
+}

@@ -130,6 +130,14 @@ impl Flow {
         }
     }
 
+    /// Sends a FIN (with ACK) from one side, advancing its sequence number.
+    pub fn fin(&mut self, cap: &mut Pcap, from_client: bool) {
+        let i = usize::from(!from_client);
+        let fin = self.segment(from_client, self.seq[i], "FA", &[]);
+        cap.record(&fin, None);
+        self.seq[i] = self.seq[i].wrapping_add(1);
+    }
+
     pub fn open(&mut self, cap: &mut Pcap) {
         let syn = self.segment(true, self.seq[0], "S", &[]);
         cap.record(&syn, None);
