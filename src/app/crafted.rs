@@ -1,4 +1,6 @@
-//! Crafted inputs, each named: what real peers rarely send.
+//! Crafted inputs, each named: what real peers rarely send. Tests only
+//! (`#[cfg(test)] mod crafted` in app/mod.rs): the unwraps here never see a
+//! capture.
 
 use super::*;
 use serde_json::json;

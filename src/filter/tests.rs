@@ -1,4 +1,6 @@
-//! The language, operator by operator, over hand-made records.
+//! The language, operator by operator, over hand-made records. Tests only
+//! (`#[cfg(test)] mod tests` in filter/mod.rs): the unwraps and panics here
+//! never see a capture.
 
 use serde_json::{Value, json};
 
