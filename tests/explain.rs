@@ -6,28 +6,9 @@ mod common;
 use std::process::Command;
 
 use base64::Engine;
-use common::sample;
+use common::{json_lines as lines, sample, stdout_ok as run};
 use serde_json::Value;
 use sha1::{Digest, Sha1};
-
-fn run(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 fn explain_text(name: &str, extra: &[&str]) -> String {
     let p = sample(name);

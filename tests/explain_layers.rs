@@ -6,30 +6,13 @@
 
 mod common;
 
+use common::{json_lines as lines, stdout_ok as run};
+
 use std::collections::BTreeSet;
 use std::process::Command;
 
 use common::sample;
 use serde_json::Value;
-
-fn run(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 fn of_type<'a>(recs: &'a [Value], ty: &str) -> Vec<&'a Value> {
     recs.iter().filter(|r| r["type"] == ty).collect()

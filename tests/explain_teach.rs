@@ -7,33 +7,15 @@
 
 mod common;
 
+use common::{json_lines as jsonl, stdout_ok as run};
+
 use std::collections::{BTreeSet, HashMap};
 use std::io::Write;
-use std::process::Command;
 
 use common::sample;
 use proptest::prelude::*;
 use serde_json::Value;
 use wsdissect::explain::deflate::{self, Token};
-
-fn run(args: &[&str]) -> String {
-    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn jsonl(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
-}
 
 fn records(cmd: &str, name: &str, extra: &[&str]) -> Vec<Value> {
     let p = sample(name);

@@ -105,3 +105,22 @@ pub fn outcome(args: &[&str], threads: usize) -> Outcome {
         .expect("runs");
     (out.stdout, out.stderr, out.status.code())
 }
+
+/// The standard output of a run that must succeed (its stderr is the
+/// failure's message).
+pub fn stdout_ok(args: &[&str]) -> String {
+    let out = bin().args(args).output().expect("runs");
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
+/// Each line of `s` as a JSON value.
+pub fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
