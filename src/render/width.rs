@@ -31,6 +31,12 @@ pub fn output_width() -> Option<usize> {
 
 /// Display columns of `s` (wide characters count two).
 pub fn cols(s: &str) -> usize {
+    // Printable ASCII, by far the commonest cell, is one column a byte;
+    // anything else is unicode-width's to measure (a test holds the two
+    // to the same answer).
+    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+        return s.len();
+    }
     UnicodeWidthStr::width(s)
 }
 
@@ -39,6 +45,19 @@ pub fn truncate(s: &str, max: usize) -> String {
     if cols(s) <= max {
         return s.to_string();
     }
+    cut(s, max)
+}
+
+/// [`truncate`] of an owned string: returned as it is when it fits.
+pub fn truncate_owned(s: String, max: usize) -> String {
+    if cols(&s) <= max {
+        return s;
+    }
+    cut(&s, max)
+}
+
+/// `s`, wider than `max`, cut to `max - 1` columns and `…`.
+fn cut(s: &str, max: usize) -> String {
     let mut o = String::new();
     let mut w = 0;
     for c in s.chars() {
@@ -222,6 +241,18 @@ impl FitTable<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        /// The printable-ASCII shortcut measures as unicode-width does,
+        /// and both cuts agree: strings of ASCII (controls and DEL
+        /// included), wide and combining characters, emoji and joiners.
+        #[test]
+        fn cols_is_unicode_width(s in "[ -~\\x00-\\x1f\\x7f\\u{80}-\\u{9f}é日本語\\u{301}\\u{200d}👍🏽]{0,40}", max in 0usize..30) {
+            prop_assert_eq!(cols(&s), UnicodeWidthStr::width(s.as_str()));
+            prop_assert_eq!(truncate_owned(s.clone(), max), truncate(&s, max));
+        }
+    }
 
     #[test]
     fn truncate_and_wrap_respect_the_width() {
