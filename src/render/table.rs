@@ -71,7 +71,11 @@ fn fixed_row(cells: &[String], widths: &[u16], fit: Option<usize>) -> String {
         } else {
             let w = usize::from(widths.get(i).copied().unwrap_or(8));
             line.push_str(c);
-            let n = if c.is_ascii() { c.len() } else { c.chars().count() };
+            let n = if c.is_ascii() {
+                c.len()
+            } else {
+                c.chars().count()
+            };
             line.extend(std::iter::repeat_n(' ', w.saturating_sub(n) + 1));
         }
     }
