@@ -212,11 +212,18 @@ pub fn preview_as(bytes: &[u8], kind: PayloadKind, mode: PayloadMode, max_cols: 
             if w > max_cols {
                 break;
             }
+            // Printable ASCII is itself, one column (as the escaper and
+            // `cols` would say, a character at a time).
+            if (' '..='~').contains(&c) {
+                o.push(c);
+                w += 1;
+                continue;
+            }
             let at = o.len();
             escape::push_escaped(&mut o, c);
             w += width::cols(&o[at..]);
         }
-        return width::truncate(&o, max_cols);
+        return width::truncate_owned(o, max_cols);
     }
     let mut s = String::new();
     if mode == PayloadMode::Base64 {
@@ -233,7 +240,7 @@ pub fn preview_as(bytes: &[u8], kind: PayloadKind, mode: PayloadMode, max_cols: 
             s.push(DIGITS[usize::from(b & 15)] as char);
         }
     }
-    width::truncate(&s, max_cols)
+    width::truncate_owned(s, max_cols)
 }
 
 /// Escapes text for XML and HTML content and attributes; control
@@ -258,6 +265,79 @@ pub fn xml_escape(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// `preview_as` as it was before its printable-ASCII shortcuts: the
+    /// reference it is held to.
+    fn preview_reference(
+        bytes: &[u8],
+        kind: PayloadKind,
+        mode: PayloadMode,
+        max_cols: usize,
+    ) -> String {
+        let as_text = match mode {
+            PayloadMode::None => return String::new(),
+            PayloadMode::Text => {
+                kind == PayloadKind::Text
+                    || (matches!(kind, PayloadKind::Control | PayloadKind::Unknown)
+                        && looks_like_text(bytes))
+            }
+            PayloadMode::Hex | PayloadMode::Base64 => false,
+        };
+        if as_text {
+            let slice = &bytes[..bytes
+                .len()
+                .min(max_cols.saturating_mul(4).saturating_add(4))];
+            let mut o = String::new();
+            let mut w = 0;
+            for c in String::from_utf8_lossy(slice).chars() {
+                if w > max_cols {
+                    break;
+                }
+                let at = o.len();
+                escape::push_escaped(&mut o, c);
+                w += width::cols(&o[at..]);
+            }
+            return width::truncate(&o, max_cols);
+        }
+        let mut s = String::new();
+        if mode == PayloadMode::Base64 {
+            let n = (max_cols / 4 + 2).saturating_mul(3);
+            base64_into(&bytes[..bytes.len().min(n)], &mut s);
+        } else {
+            for (i, &b) in bytes.iter().take(max_cols / 3 + 2).enumerate() {
+                if i > 0 {
+                    s.push(' ');
+                }
+                s.push_str(&format!("{b:02x}"));
+            }
+        }
+        width::truncate(&s, max_cols)
+    }
+
+    proptest! {
+        /// Printable text, controls, invalid UTF-8, wide and combining
+        /// characters, in every kind and mode, at widths from nothing up.
+        #[test]
+        fn preview_is_the_reference(
+            text in "[ -~\\x00-\\x1f\\x7fé日本\\u{301}\\u{85}👍]{0,50}",
+            junk in proptest::collection::vec(any::<u8>(), 0..6),
+            kind in 0usize..5,
+            mode in 0usize..4,
+            max_cols in 0usize..40,
+        ) {
+            let mut bytes = text.into_bytes();
+            let at = bytes.len() / 2;
+            bytes.splice(at..at, junk);
+            let kind = [PayloadKind::Text, PayloadKind::Binary, PayloadKind::Control,
+                PayloadKind::Compressed, PayloadKind::Unknown][kind];
+            let mode = [PayloadMode::None, PayloadMode::Text, PayloadMode::Hex, PayloadMode::Base64][mode];
+            prop_assert_eq!(
+                preview_as(&bytes, kind, mode, max_cols),
+                preview_reference(&bytes, kind, mode, max_cols)
+            );
+        }
+    }
 
     #[test]
     fn previews_follow_the_mode_and_kind() {

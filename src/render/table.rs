@@ -1,6 +1,7 @@
 //! Tables for people. Rows are printed in batches with fixed column widths,
 //! so a long capture streams out in constant memory and the columns line up.
 
+use std::fmt::Write as _;
 use std::io::Write;
 
 use super::escape;
@@ -38,6 +39,12 @@ pub struct TableSink<W: Write> {
     color: bool,
     /// The opcode of the row being pushed, for its colour.
     row_opcode: Option<OpCode>,
+    /// The cells of the frame or message row being made, kept from row
+    /// to row with their buffers (a row allocates nothing once they have
+    /// grown).
+    cells: Vec<String>,
+    /// The line being written, kept likewise.
+    line: String,
 }
 
 /// The opcode's column in frame and message rows.
@@ -55,15 +62,22 @@ fn arrow(d: Dir) -> &'static str {
 /// width in characters, as `{:<w$}` pads, and followed by a space.
 fn fixed_row(cells: &[String], widths: &[u16], fit: Option<usize>) -> String {
     let mut line = String::with_capacity(96);
+    fixed_row_into(&mut line, cells, widths, fit);
+    line
+}
+
+/// [`fixed_row`] into `line` (emptied first).
+fn fixed_row_into(line: &mut String, cells: &[String], widths: &[u16], fit: Option<usize>) {
+    line.clear();
     for (i, c) in cells.iter().enumerate() {
         if i + 1 == cells.len() {
             match fit {
-                Some(max) if cols(&line) + cols(c) > max => {
-                    let room = max.saturating_sub(cols(&line));
+                Some(max) if cols(line) + cols(c) > max => {
+                    let room = max.saturating_sub(cols(line));
                     if room >= 2 {
                         line.push_str(&truncate(c, room));
                     } else {
-                        line = truncate(line.trim_end(), max);
+                        *line = truncate(line.trim_end(), max);
                     }
                 }
                 _ => line.push_str(c),
@@ -80,29 +94,27 @@ fn fixed_row(cells: &[String], widths: &[u16], fit: Option<usize>) -> String {
         }
     }
     line.truncate(line.trim_end().len());
-    match fit {
-        Some(max) => super::width::truncate_owned(line, max),
-        _ => line,
+    if let Some(max) = fit
+        && cols(line) > max
+    {
+        *line = truncate(line, max);
     }
 }
 
-/// Opcode names that fit a 6-character column.
-fn short_name(op: OpCode) -> String {
-    match op {
-        OpCode::Continuation => "cont".into(),
-        OpCode::Reserved(v) => format!("op 0x{v:X}"),
-        other => other.name().into(),
+/// Cell `i` of a row, emptied (the row has at least `i + 1` cells from
+/// then on).
+fn cell(cells: &mut Vec<String>, i: usize) -> &mut String {
+    if cells.len() <= i {
+        cells.resize_with(i + 1, String::new);
     }
+    let c = &mut cells[i];
+    c.clear();
+    c
 }
 
-fn flags(h: &crate::ws::frame::FrameHeader) -> String {
-    let mut s = String::with_capacity(5);
-    s.push(if h.fin { 'F' } else { '-' });
-    s.push(if h.rsv1 { '1' } else { '-' });
-    s.push(if h.rsv2 { '2' } else { '-' });
-    s.push(if h.rsv3 { '3' } else { '-' });
-    s.push(if h.masked() { 'M' } else { '-' });
-    s
+/// `n` in decimal, as `to_string` writes it.
+fn push_u64(s: &mut String, n: u64) {
+    s.push_str(itoa::Buffer::new().format(n));
 }
 
 impl<W: Write> TableSink<W> {
@@ -121,6 +133,8 @@ impl<W: Write> TableSink<W> {
             stream_col: false,
             color: false,
             row_opcode: None,
+            cells: Vec::new(),
+            line: String::new(),
         }
     }
 
@@ -258,30 +272,30 @@ impl<W: Write> TableSink<W> {
         }
     }
 
-    /// Seconds since the capture's first packet.
-    fn rel(&mut self, ts: f64) -> String {
-        let t0 = *self.t0.get_or_insert(ts);
-        format!("{:.6}", ts - t0)
-    }
-
+    /// A connections row (printed in batches, sized to their content).
     fn push(&mut self, row: Vec<String>) {
         self.count += 1;
-        if self.kind == TableKind::Conns {
-            self.rows.push(row);
-            if self.rows.len() >= BATCH {
-                self.flush();
-            }
-            return;
+        self.rows.push(row);
+        if self.rows.len() >= BATCH {
+            self.flush();
         }
+    }
+
+    /// The frame or message row in the first `n` cells: printed at once,
+    /// under the header line when it is the first.
+    fn push_cells(&mut self, n: usize) {
+        self.count += 1;
         let (names, widths) = self.columns();
-        let mut line = String::with_capacity(96);
         if !self.header_done {
             self.header_done = true;
             let header: Vec<String> = names.iter().map(|n| n.to_string()).collect();
-            line.push_str(&fixed_row(&header, widths, self.width));
-            line.push('\n');
+            let mut h = fixed_row(&header, widths, self.width);
+            h.push('\n');
+            self.out.write_all(h.as_bytes());
         }
-        let mut plain = fixed_row(&row, widths, self.width);
+        let row = self.cells.get(..n).unwrap_or_default();
+        let mut line = std::mem::take(&mut self.line);
+        fixed_row_into(&mut line, row, widths, self.width);
         if let (true, Some(op), Some(cell)) =
             (self.color, self.row_opcode.take(), row.get(OPCODE_COLUMN))
         {
@@ -292,19 +306,20 @@ impl<W: Write> TableSink<W> {
                 .take(OPCODE_COLUMN)
                 .map(|(c, w)| c.len() + usize::from(*w).saturating_sub(c.chars().count()) + 1)
                 .sum();
-            plain = super::color::paint_cell(&plain, at, cell, super::color::opcode(op));
+            line = super::color::paint_cell(&line, at, cell, super::color::opcode(op));
         }
-        line.push_str(&plain);
         line.push('\n');
         self.out.write_all(line.as_bytes());
+        self.line = line;
     }
 
-    /// Columns the fixed cells of a row take, each at least its column's
-    /// width, with a space after each.
-    fn fixed_cols(&self, fixed: &[String]) -> usize {
+    /// Columns the first `n` cells of the row take, each at least its
+    /// column's width, with a space after each.
+    fn fixed_cols(&self, n: usize) -> usize {
         let (_, widths) = self.columns();
-        fixed
+        self.cells
             .iter()
+            .take(n)
             .zip(widths)
             .map(|(c, w)| cols(c).max(usize::from(*w)) + 1)
             .sum()
@@ -336,87 +351,105 @@ impl<W: Write> TableSink<W> {
         self.rows.clear();
     }
 
-    /// The column of one row after the fixed columns: `!N` when the frame or
-    /// message has findings, then `pre` and the preview.
-    fn last_column(
-        &self,
-        fixed_cols: usize,
+    /// The row's last cell, after its `n` fixed cells (which take
+    /// `fixed_cols` columns): `!N` when the frame or message has findings,
+    /// then `pre` and the preview.
+    fn last_cell(
+        &mut self,
+        n: usize,
         default: usize,
         findings: usize,
         pre: &str,
         payload: impl FnOnce(usize) -> String,
-    ) -> String {
-        let mut p = String::new();
+    ) {
+        let room = self.preview_room(self.fixed_cols(n), default);
+        let p = cell(&mut self.cells, n);
         if findings > 0 {
-            p.push_str(&format!("!{findings} "));
+            let _ = write!(p, "!{findings} ");
         }
         p.push_str(pre);
-        let room = self
-            .preview_room(fixed_cols, default)
-            .saturating_sub(cols(&p));
+        let room = room.saturating_sub(cols(p));
         p.push_str(&payload(room.max(2)));
-        p.trim_end().to_string()
+        p.truncate(p.trim_end().len());
     }
 
-    /// The `stream` column appears with the first HTTP/2 record (under a
-    /// fresh header line if rows without it were printed already).
-    fn stream_cell(&mut self, stream: Option<u32>, row: &mut Vec<String>) {
+    /// The first fixed cells of a frame or message row: `first`, the time
+    /// since the capture's first packet, the connection, and the `stream`
+    /// column once there is one (it appears with the first HTTP/2 record,
+    /// under a fresh header line if rows without it were printed already).
+    /// The number of cells written.
+    fn lead_cells(&mut self, ts: f64, conn: u64, stream: Option<u32>) -> usize {
+        let t0 = *self.t0.get_or_insert(ts);
+        let _ = write!(cell(&mut self.cells, 1), "{:.6}", ts - t0);
+        push_u64(cell(&mut self.cells, 2), conn);
         if stream.is_some() && !self.stream_col {
             self.stream_col = true;
             self.header_done = false;
         }
-        if self.stream_col {
-            row.push(stream.map_or("-".into(), |s| s.to_string()));
+        if !self.stream_col {
+            return 3;
         }
+        let c = cell(&mut self.cells, 3);
+        match stream {
+            Some(s) => push_u64(c, u64::from(s)),
+            None => c.push('-'),
+        }
+        4
     }
 
     fn frame(&mut self, f: &FrameRecord<'_>) {
-        let time = self.rel(f.ts);
+        push_u64(cell(&mut self.cells, 0), f.packet);
+        let mut n = self.lead_cells(f.ts, f.session.conn, f.session.stream);
         let kind = self.types.kind(f);
         let mode = self.payload;
-        let mut fixed: Vec<String> = vec![f.packet.to_string(), time, f.session.conn.to_string()];
-        self.stream_cell(f.session.stream, &mut fixed);
-        fixed.extend([
-            arrow(f.from).into(),
-            short_name(f.header.opcode),
-            flags(&f.header),
-            f.header.payload_len.to_string(),
+        cell(&mut self.cells, n).push_str(arrow(f.from));
+        let c = cell(&mut self.cells, n + 1);
+        match f.header.opcode {
+            OpCode::Continuation => c.push_str("cont"),
+            OpCode::Reserved(v) => {
+                let _ = write!(c, "op 0x{v:X}");
+            }
+            other => c.push_str(other.name()),
+        }
+        let h = &f.header;
+        cell(&mut self.cells, n + 2).extend([
+            if h.fin { 'F' } else { '-' },
+            if h.rsv1 { '1' } else { '-' },
+            if h.rsv2 { '2' } else { '-' },
+            if h.rsv3 { '3' } else { '-' },
+            if h.masked() { 'M' } else { '-' },
         ]);
-        let fixed_cols = self.fixed_cols(&fixed);
-        let p = match f.close_code {
+        push_u64(cell(&mut self.cells, n + 3), h.payload_len);
+        n += 4;
+        match f.close_code {
             Some(code) => {
                 let reason = f.close_reason.unwrap_or_default();
                 let pre = format!("{code} ");
-                self.last_column(fixed_cols, 20, f.findings.len(), &pre, |room| {
+                self.last_cell(n, 20, f.findings.len(), &pre, |room| {
                     preview_as(reason, PayloadKind::Text, mode, room.min(15))
                 })
             }
-            None => self.last_column(fixed_cols, 20, f.findings.len(), "", |room| {
+            None => self.last_cell(n, 20, f.findings.len(), "", |room| {
                 preview_as(f.payload, kind, mode, room)
             }),
-        };
-        let mut row = fixed;
-        row.push(p);
+        }
         self.row_opcode = Some(f.header.opcode);
-        self.push(row);
+        self.push_cells(n + 1);
     }
 
     fn message(&mut self, m: &MessageRecord<'_>) {
-        let time = self.rel(m.last_ts);
-        let pkts = if m.first_packet == m.last_packet {
-            m.first_packet.to_string()
-        } else {
-            format!("{}-{}", m.first_packet, m.last_packet)
-        };
-        let mut fixed: Vec<String> = vec![pkts, time, m.session.conn.to_string()];
-        self.stream_cell(m.session.stream, &mut fixed);
-        fixed.extend([
-            arrow(m.from).into(),
-            m.opcode.name().into(),
-            m.frames.to_string(),
-            m.len.to_string(),
-        ]);
-        let fixed_cols = self.fixed_cols(&fixed);
+        let c = cell(&mut self.cells, 0);
+        push_u64(c, m.first_packet);
+        if m.first_packet != m.last_packet {
+            c.push('-');
+            push_u64(c, m.last_packet);
+        }
+        let mut n = self.lead_cells(m.last_ts, m.session.conn, m.session.stream);
+        cell(&mut self.cells, n).push_str(arrow(m.from));
+        cell(&mut self.cells, n + 1).push_str(m.opcode.name());
+        push_u64(cell(&mut self.cells, n + 2), m.frames as u64);
+        push_u64(cell(&mut self.cells, n + 3), m.len);
+        n += 4;
         let kind = if m.opcode == OpCode::Text {
             PayloadKind::Text
         } else {
@@ -424,17 +457,15 @@ impl<W: Write> TableSink<W> {
         };
         let mode = self.payload;
         let pre = if m.compressed { "z " } else { "" };
-        let p = if m.decodable {
-            self.last_column(fixed_cols, 18, 0, pre, |room| {
-                preview_as(m.data, kind, mode, room)
-            })
+        if m.decodable {
+            self.last_cell(n, 18, 0, pre, |room| preview_as(m.data, kind, mode, room));
         } else {
-            format!("{pre}(undecodable)")
-        };
-        let mut row = fixed;
-        row.push(p);
+            let c = cell(&mut self.cells, n);
+            c.push_str(pre);
+            c.push_str("(undecodable)");
+        }
         self.row_opcode = Some(m.opcode);
-        self.push(row);
+        self.push_cells(n + 1);
     }
 
     fn conn(&mut self, c: &ConnSummary) {

@@ -34,7 +34,7 @@ pub fn cols(s: &str) -> usize {
     // Printable ASCII, by far the commonest cell, is one column a byte;
     // anything else is unicode-width's to measure (a test holds the two
     // to the same answer).
-    if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+    if printable_ascii(s) {
         return s.len();
     }
     UnicodeWidthStr::width(s)
@@ -56,8 +56,28 @@ pub fn truncate_owned(s: String, max: usize) -> String {
     cut(&s, max)
 }
 
+/// Whether every byte of `s` is printable ASCII (one column each).
+fn printable_ascii(s: &str) -> bool {
+    s.bytes().all(|b| (0x20..0x7f).contains(&b))
+}
+
 /// `s`, wider than `max`, cut to `max - 1` columns and `…`.
 fn cut(s: &str, max: usize) -> String {
+    if printable_ascii(s) {
+        // One column a byte: what the loop below keeps, without it.
+        let keep = max.saturating_sub(1).min(s.len());
+        let mut o = String::with_capacity(keep + 3);
+        o.push_str(&s[..keep]);
+        if max > 0 {
+            o.push('…');
+        }
+        return o;
+    }
+    cut_chars(s, max)
+}
+
+/// [`cut`], a character at a time.
+fn cut_chars(s: &str, max: usize) -> String {
     let mut o = String::new();
     let mut w = 0;
     for c in s.chars() {
@@ -251,6 +271,12 @@ mod tests {
         fn cols_is_unicode_width(s in "[ -~\\x00-\\x1f\\x7f\\u{80}-\\u{9f}é日本語\\u{301}\\u{200d}👍🏽]{0,40}", max in 0usize..30) {
             prop_assert_eq!(cols(&s), UnicodeWidthStr::width(s.as_str()));
             prop_assert_eq!(truncate_owned(s.clone(), max), truncate(&s, max));
+        }
+
+        /// The printable-ASCII cut keeps what the character loop keeps.
+        #[test]
+        fn ascii_cut_is_the_character_loop(s in "[ -~]{0,60}", max in 0usize..70) {
+            prop_assert_eq!(cut(&s, max), cut_chars(&s, max));
         }
     }
 
