@@ -109,6 +109,16 @@ static JSON_ESCAPE: [u8; 256] = {
     t
 };
 
+/// Whether any of the sixteen bytes is one [`JSON_ESCAPE`] does not copy
+/// as it is (C0 controls, `"`, `\`, DEL, and 0xc2, which may begin a C1
+/// control). Branch-free, so the compiler can compare all sixteen at once.
+#[inline]
+fn needs_a_look(block: &[u8; 16]) -> bool {
+    block.iter().fold(false, |any, &c| {
+        any | (c < 0x20) | (c == b'"') | (c == b'\\') | (c == 0x7f) | (c == 0xc2)
+    })
+}
+
 /// `s` as a JSON string (quoted) appended to `out`: the same bytes as
 /// [`json_into`] gives for a string (serde_json's escapes of `"`, `\` and
 /// C0 controls, and `\u007f`-`\u009f`), in one pass over the bytes. The
@@ -121,7 +131,19 @@ pub fn json_str_into(out: &mut Vec<u8>, s: &str) {
     out.push(b'"');
     let mut from = 0;
     let mut i = 0;
-    while let Some(&c) = b.get(i) {
+    loop {
+        // Plain text sixteen bytes at a time (a test the compiler turns
+        // into vector compares), then byte by byte from the block that has
+        // something to look at.
+        while let Some(block) = b.get(i..i + 16).and_then(|s| <&[u8; 16]>::try_from(s).ok()) {
+            if needs_a_look(block) {
+                break;
+            }
+            i += 16;
+        }
+        let Some(&c) = b.get(i) else {
+            break;
+        };
         let e = JSON_ESCAPE[usize::from(c)];
         if e == 0 {
             i += 1;
@@ -207,6 +229,37 @@ mod tests {
                 Ok(())
             })
             .unwrap();
+        // Mostly plain text, long enough for the sixteen-byte blocks, with
+        // an escape here and there at any offset.
+        let mostly_plain = prop_oneof![
+            30 => (0x20u32..0x7f).prop_map(|c| char::from_u32(c).unwrap_or('a')),
+            3 => (0xa0u32..0x800).prop_map(|c| char::from_u32(c).unwrap_or('a')),
+            1 => (0u32..0x20).prop_map(|c| char::from_u32(c).unwrap_or('a')),
+            1 => (0x7fu32..0xa0).prop_map(|c| char::from_u32(c).unwrap_or('a')),
+            1 => prop_oneof![Just('"'), Just('\\'), Just('\u{1f600}')],
+        ];
+        runner
+            .run(&proptest::collection::vec(mostly_plain, 0..200), |cs| {
+                let s: String = cs.into_iter().collect();
+                let mut fast = Vec::new();
+                json_str_into(&mut fast, &s);
+                let mut slow = Vec::new();
+                json_into(&mut slow, &s).unwrap();
+                prop_assert_eq!(&fast, &slow, "{:?}", s);
+                Ok(())
+            })
+            .unwrap();
+        // Every escape at every offset of a block and across block edges.
+        for c in [
+            '\0', '\n', '\u{1f}', '"', '\\', '\u{7f}', '\u{80}', '\u{9f}', '\u{a0}',
+        ] {
+            for at in 0..40 {
+                let s = format!("{}{c}{}", "a".repeat(at), "b".repeat(40 - at));
+                let mut fast = Vec::new();
+                json_str_into(&mut fast, &s);
+                assert_eq!(fast, json_string(&s).into_bytes(), "{c:?} at {at}");
+            }
+        }
         // Long runs of plain text around every escape.
         for c in (0u32..0x100).filter_map(char::from_u32) {
             let s = format!("{0}{c}{0}{c}", "ab".repeat(40));

@@ -110,9 +110,9 @@ impl FrameView<'_, '_> {
             PayloadKind::Control => {
                 f.close_code.is_none()
                     && f.header.opcode != OpCode::Close
-                    && std::str::from_utf8(f.payload).is_ok()
+                    && simdutf8::basic::from_utf8(f.payload).is_ok()
             }
-            PayloadKind::Unknown => std::str::from_utf8(f.payload).is_ok(),
+            PayloadKind::Unknown => simdutf8::basic::from_utf8(f.payload).is_ok(),
         }
     }
 }
@@ -191,7 +191,7 @@ impl Record for MessageView<'_, '_> {
             "len" => int(m.len),
             // As `--payload text` gives it: a text message that decoded.
             "text" if m.opcode == OpCode::Text && m.decodable => {
-                text(std::str::from_utf8(m.data).ok()?)
+                text(simdutf8::basic::from_utf8(m.data).ok()?)
             }
             "data_hex" => hex(m.data),
             "data_base64" => base64(m.data),

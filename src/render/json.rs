@@ -121,16 +121,15 @@ mod put {
         }
     }
 
-    /// Hex digits need no escaping.
+    /// Hex digits need no escaping (const-hex encodes, with SIMD where the
+    /// CPU has it, into the line sized once).
     pub fn hex(o: &mut Vec<u8>, h: Hex<'_>) {
-        const DIGITS: &[u8; 16] = b"0123456789abcdef";
-        o.reserve(h.0.len() * 2 + 2);
-        o.push(b'"');
-        o.extend(
-            h.0.iter()
-                .flat_map(|&b| [DIGITS[usize::from(b >> 4)], DIGITS[usize::from(b & 15)]]),
-        );
-        o.push(b'"');
+        let at = o.len();
+        o.resize(at + h.0.len() * 2 + 2, b'"');
+        let encoded = o
+            .get_mut(at + 1..at + 1 + h.0.len() * 2)
+            .map(|dst| const_hex::encode_to_slice(h.0, dst));
+        debug_assert!(matches!(encoded, Some(Ok(()))), "sized above");
     }
 
     /// The base64 alphabet needs no escaping.
@@ -147,6 +146,16 @@ mod put {
             o.extend_from_slice(engine.encode(b.0).as_bytes());
         }
         o.push(b'"');
+    }
+
+    /// `,"findings":` and the codes.
+    pub fn findings(o: &mut Vec<u8>, codes: &[Code]) {
+        if codes.is_empty() {
+            o.extend_from_slice(b",\"findings\":[]");
+        } else {
+            key!(o, "findings");
+            self::codes(o, codes);
+        }
     }
 
     pub fn codes(o: &mut Vec<u8>, codes: &[Code]) {
@@ -278,27 +287,26 @@ impl FrameJson<'_> {
     /// before them).
     fn write_fields(&self, o: &mut Vec<u8>) {
         use put::key;
-        key!(o, "from");
-        json_str_into(o, self.from);
-        key!(o, "packet");
+        match self.from {
+            "client" => o.extend_from_slice(b",\"from\":\"client\",\"packet\":"),
+            "server" => o.extend_from_slice(b",\"from\":\"server\",\"packet\":"),
+            other => {
+                key!(o, "from");
+                json_str_into(o, other);
+                key!(o, "packet");
+            }
+        }
         put::u64(o, self.packet);
         key!(o, "ts");
         put::f64(o, self.ts);
-        key!(o, "fin");
-        put::bool(o, self.fin);
-        key!(o, "rsv1");
-        put::bool(o, self.rsv1);
-        key!(o, "rsv2");
-        put::bool(o, self.rsv2);
-        key!(o, "rsv3");
-        put::bool(o, self.rsv3);
-        key!(o, "opcode");
-        put::u64(o, self.opcode.into());
-        key!(o, "opcode_name");
-        json_str_into(o, self.opcode_name);
-        key!(o, "masked");
-        put::bool(o, self.masked);
-        key!(o, "mask_key");
+        // `fin` to `mask_key`'s key depend on six small values: written
+        // once each into a table (an opcode whose name is not its own, which
+        // the frame path never makes, is written field by field).
+        let bits = [self.fin, self.rsv1, self.rsv2, self.rsv3, self.masked];
+        match flag_run(self.opcode, self.opcode_name, bits) {
+            Some(run) => o.extend_from_slice(run),
+            None => write_flag_run(o, self.opcode, self.opcode_name, bits),
+        }
         match self.mask_key {
             Some(k) => put::hex(o, k),
             None => o.extend_from_slice(b"null"),
@@ -325,17 +333,70 @@ impl FrameJson<'_> {
             key!(o, "payload_incomplete");
             put::bool(o, true);
         }
-        key!(o, "close_code");
-        put::opt_u64(o, self.close_code.map(u64::from));
-        key!(o, "close_reason");
-        put::opt_str(o, self.close_reason);
-        key!(o, "first_packet");
+        if self.close_code.is_none() && self.close_reason.is_none() {
+            o.extend_from_slice(b",\"close_code\":null,\"close_reason\":null,\"first_packet\":");
+        } else {
+            key!(o, "close_code");
+            put::opt_u64(o, self.close_code.map(u64::from));
+            key!(o, "close_reason");
+            put::opt_str(o, self.close_reason);
+            key!(o, "first_packet");
+        }
         put::u64(o, self.first_packet);
         key!(o, "segments");
         put::u64(o, self.segments.into());
-        key!(o, "findings");
-        put::codes(o, self.findings.0);
+        put::findings(o, self.findings.0);
     }
+}
+
+/// A frame's fields from `fin` to the key of `mask_key` (`bits` are fin,
+/// rsv1, rsv2, rsv3 and masked), field by field.
+fn write_flag_run(o: &mut Vec<u8>, opcode: u8, opcode_name: &str, bits: [bool; 5]) {
+    use put::key;
+    let [fin, rsv1, rsv2, rsv3, masked] = bits;
+    key!(o, "fin");
+    put::bool(o, fin);
+    key!(o, "rsv1");
+    put::bool(o, rsv1);
+    key!(o, "rsv2");
+    put::bool(o, rsv2);
+    key!(o, "rsv3");
+    put::bool(o, rsv3);
+    key!(o, "opcode");
+    put::u64(o, opcode.into());
+    key!(o, "opcode_name");
+    json_str_into(o, opcode_name);
+    key!(o, "masked");
+    put::bool(o, masked);
+    key!(o, "mask_key");
+}
+
+/// [`write_flag_run`]'s bytes from a table of all 512 (16 opcodes, five
+/// flags), built on first use; `None` for an opcode over 15 or a name that
+/// is not the opcode's own.
+fn flag_run(opcode: u8, opcode_name: &str, bits: [bool; 5]) -> Option<&'static [u8]> {
+    static RUNS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    let own = OpCode::from_u8(opcode).name();
+    if opcode > 15 || !(std::ptr::eq(own, opcode_name) || own == opcode_name) {
+        return None;
+    }
+    let runs = RUNS.get_or_init(|| {
+        (0..512u16)
+            .map(|i| {
+                let op = (i >> 5) as u8;
+                let bits = std::array::from_fn(|b| i & (1 << b) != 0);
+                let mut o = Vec::new();
+                write_flag_run(&mut o, op, OpCode::from_u8(op).name(), bits);
+                o
+            })
+            .collect()
+    });
+    let i = usize::from(opcode) << 5
+        | bits
+            .iter()
+            .enumerate()
+            .fold(0, |acc, (b, &on)| acc | usize::from(on) << b);
+    runs.get(i).map(Vec::as_slice)
 }
 
 impl MessageJson<'_> {
@@ -344,13 +405,10 @@ impl MessageJson<'_> {
     /// closing brace.
     fn write_fields(&self, o: &mut Vec<u8>) {
         use put::key;
-        key!(o, "from");
-        json_str_into(o, self.from);
-        key!(o, "opcode");
-        put::u64(o, self.opcode.into());
-        key!(o, "opcode_name");
-        json_str_into(o, self.opcode_name);
-        key!(o, "frames");
+        match message_run(self.from, self.opcode, self.opcode_name) {
+            Some(run) => o.extend_from_slice(run),
+            None => write_message_run(o, self.from, self.opcode, self.opcode_name),
+        }
         put::u64(o, self.frames.into());
         key!(o, "packets");
         o.push(b'[');
@@ -386,9 +444,47 @@ impl MessageJson<'_> {
             key!(o, "undecodable");
             put::bool(o, true);
         }
-        key!(o, "findings");
-        put::codes(o, self.findings.0);
+        put::findings(o, self.findings.0);
     }
+}
+
+/// A message's fields from `from` to the key of `frames`, field by field.
+fn write_message_run(o: &mut Vec<u8>, from: &str, opcode: u8, opcode_name: &str) {
+    use put::key;
+    key!(o, "from");
+    json_str_into(o, from);
+    key!(o, "opcode");
+    put::u64(o, opcode.into());
+    key!(o, "opcode_name");
+    json_str_into(o, opcode_name);
+    key!(o, "frames");
+}
+
+/// [`write_message_run`]'s bytes from a table (client or server, 16
+/// opcodes), built on first use; `None` for anything else.
+fn message_run(from: &str, opcode: u8, opcode_name: &str) -> Option<&'static [u8]> {
+    static RUNS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
+    let own = OpCode::from_u8(opcode).name();
+    if opcode > 15 || !(std::ptr::eq(own, opcode_name) || own == opcode_name) {
+        return None;
+    }
+    let side = match from {
+        "client" => 0,
+        "server" => 1,
+        _ => return None,
+    };
+    let runs = RUNS.get_or_init(|| {
+        (0..32u8)
+            .map(|i| {
+                let mut o = Vec::new();
+                let from = if i & 16 == 0 { "client" } else { "server" };
+                let op = i & 15;
+                write_message_run(&mut o, from, op, OpCode::from_u8(op).name());
+                o
+            })
+            .collect()
+    });
+    runs.get(side << 4 | usize::from(opcode)).map(Vec::as_slice)
 }
 
 /// The fields a frame or message record has before its own, after `type`:
@@ -626,16 +722,19 @@ impl<W: Write> JsonSink<W> {
             PayloadKind::Control => {
                 f.close_code.is_none()
                     && f.header.opcode != OpCode::Close
-                    && std::str::from_utf8(f.payload).is_ok()
+                    && simdutf8::basic::from_utf8(f.payload).is_ok()
             }
-            PayloadKind::Unknown => std::str::from_utf8(f.payload).is_ok(),
+            PayloadKind::Unknown => simdutf8::basic::from_utf8(f.payload).is_ok(),
         };
         match self.payload {
             PayloadMode::None => {}
             PayloadMode::Hex => payload_hex = Some(Hex(f.payload)),
             PayloadMode::Base64 => payload_base64 = Some(B64(f.payload)),
             PayloadMode::Text if as_text() => {
-                lossy_text = String::from_utf8_lossy(f.payload);
+                lossy_text = match simdutf8::basic::from_utf8(f.payload) {
+                    Ok(t) => std::borrow::Cow::Borrowed(t),
+                    Err(_) => String::from_utf8_lossy(f.payload),
+                };
                 payload_lossy = matches!(lossy_text, std::borrow::Cow::Owned(_));
                 payload_text = Some(lossy_text.as_ref());
             }
@@ -680,7 +779,7 @@ impl<W: Write> JsonSink<W> {
             return;
         }
         let text = (m.opcode == OpCode::Text && m.decodable)
-            .then(|| std::str::from_utf8(m.data).ok())
+            .then(|| simdutf8::basic::from_utf8(m.data).ok())
             .flatten();
         let (mut data_hex, mut data_base64) = (None, None);
         match self.payload {
@@ -1029,6 +1128,100 @@ mod tests {
         }
     }
 
+    /// The tables of fixed runs hold only what the field-by-field writers
+    /// write: records whose `from` or `opcode_name` the tables do not
+    /// know (another side's name, a name that is not the opcode's own, an
+    /// opcode over 15) are written field by field, as serde writes them.
+    #[test]
+    fn records_outside_the_tables_are_what_serde_wrote() {
+        let session = SessionRef {
+            conn: 7,
+            client: "10.0.0.1:40000".parse().unwrap(),
+            server: "[fd00::1]:443".parse().unwrap(),
+            carrier: Carrier::H1,
+            stream: None,
+        };
+        let key = [1u8, 2, 3, 4];
+        for (from, opcode, opcode_name) in [
+            ("client", 1, "text"),
+            ("server", 2, "text"),
+            ("client", 1, "te\"xt"),
+            ("both\u{1b}", 9, "ping"),
+            ("server", 16, "reserved"),
+            ("server", 255, "continuation"),
+        ] {
+            let rec = FrameJson {
+                from,
+                packet: 3,
+                ts: 1.5,
+                fin: true,
+                rsv1: false,
+                rsv2: true,
+                rsv3: false,
+                opcode,
+                opcode_name,
+                masked: true,
+                mask_key: Some(Hex(&key)),
+                payload_len: 4,
+                payload_hex: None,
+                payload_text: None,
+                payload_base64: None,
+                payload_lossy: false,
+                payload_incomplete: false,
+                close_code: None,
+                close_reason: None,
+                first_packet: 2,
+                segments: 1,
+                findings: Codes(&[]),
+            };
+            let mut reference = serde_frame_head(None, session);
+            let at = reference.len();
+            escape::json_into(&mut reference, &rec).unwrap();
+            reference[at] = b',';
+            let mut line = b"{\"type\":\"frame\"".to_vec();
+            line.extend_from_slice(&session_head(None, session));
+            rec.write_fields(&mut line);
+            line.push(b'}');
+            assert_eq!(
+                String::from_utf8(line).unwrap(),
+                String::from_utf8(reference).unwrap()
+            );
+
+            let rec = MessageJson {
+                conn: session.conn,
+                client: Addr(session.client),
+                server: Addr(session.server),
+                carrier: session.carrier.as_str(),
+                stream: session.stream,
+                from,
+                opcode,
+                opcode_name,
+                frames: 1,
+                packets: [2, 3],
+                ts: 1.5,
+                compressed: false,
+                wire_len: 4,
+                len: 4,
+                text: None,
+                data_hex: None,
+                data_base64: None,
+                data_incomplete: false,
+                undecodable: false,
+                findings: Codes(&[]),
+            };
+            let mut reference = Vec::new();
+            write_record(&mut reference, None, &rec).unwrap();
+            let mut line = b"{\"type\":\"message\"".to_vec();
+            line.extend_from_slice(&session_head(None, session));
+            rec.write_fields(&mut line);
+            line.extend_from_slice(b"}\n");
+            assert_eq!(
+                String::from_utf8(line).unwrap(),
+                String::from_utf8(reference).unwrap()
+            );
+        }
+    }
+
     /// A base64 payload of every length class writes as the engine encodes it.
     #[test]
     fn hex_and_base64_fields() {
@@ -1037,9 +1230,10 @@ mod tests {
             let mut o = Vec::new();
             put::b64(&mut o, B64(&data));
             assert_eq!(o, escape::json_string(&B64(&data)).into_bytes());
-            let mut o = Vec::new();
+            let mut o = b"[".to_vec();
             put::hex(&mut o, Hex(&data));
-            assert_eq!(o, escape::json_string(&Hex(&data)).into_bytes());
+            let digits: String = data.iter().map(|b| format!("{b:02x}")).collect();
+            assert_eq!(o, format!("[\"{digits}\"").into_bytes());
         }
     }
 }

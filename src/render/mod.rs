@@ -64,12 +64,17 @@ impl<W: Write> Out<W> {
 
 /// Lowercase hex into a reused string.
 pub fn hex_into(bytes: &[u8], out: &mut String) {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     out.clear();
     out.reserve(bytes.len() * 2);
-    for &b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 15) as usize] as char);
+    // const-hex encodes a piece at a time through a buffer on the stack.
+    let mut buf = [0u8; 1024];
+    for piece in bytes.chunks(buf.len() / 2) {
+        if let Some(Ok(s)) = buf
+            .get_mut(..piece.len() * 2)
+            .map(|dst| const_hex::encode_to_str(piece, dst))
+        {
+            out.push_str(s);
+        }
     }
 }
 
@@ -377,6 +382,17 @@ mod tests {
             preview_as(ping.as_bytes(), PayloadKind::Control, PayloadMode::Text, 10)
                 .starts_with('é')
         );
+    }
+
+    #[test]
+    fn hex_into_is_two_digits_a_byte() {
+        let mut s = String::from("left over");
+        for n in [0usize, 1, 2, 511, 512, 513, 1024, 1500] {
+            let data: Vec<u8> = (0..n).map(|i| (i * 131 + 7) as u8).collect();
+            let reference: String = data.iter().map(|b| format!("{b:02x}")).collect();
+            hex_into(&data, &mut s);
+            assert_eq!(s, reference, "{n} bytes");
+        }
     }
 
     #[test]
