@@ -974,6 +974,49 @@ mod tests {
         v
     }
 
+    /// A record's line as the direct writers write it: `type`, the
+    /// session's head, then `write` (the record's own fields).
+    fn direct_line(
+        ty: &str,
+        capture: Option<&str>,
+        session: SessionRef,
+        write: impl FnOnce(&mut Vec<u8>),
+    ) -> String {
+        let mut line = format!("{{\"type\":\"{ty}\"").into_bytes();
+        line.extend_from_slice(&session_head(capture, session));
+        write(&mut line);
+        line.extend_from_slice(b"}\n");
+        String::from_utf8(line).unwrap()
+    }
+
+    /// A frame record's line written by the direct writers, and as serde
+    /// writes it (the reference).
+    fn frame_lines(
+        capture: Option<&str>,
+        session: SessionRef,
+        rec: &FrameJson,
+    ) -> (String, String) {
+        let mut reference = serde_frame_head(capture, session);
+        let at = reference.len();
+        escape::json_into(&mut reference, rec).unwrap();
+        reference[at] = b',';
+        reference.push(b'\n');
+        let line = direct_line("frame", capture, session, |o| rec.write_fields(o));
+        (line, String::from_utf8(reference).unwrap())
+    }
+
+    /// The same for a message record.
+    fn message_lines(
+        capture: Option<&str>,
+        session: SessionRef,
+        rec: &MessageJson,
+    ) -> (String, String) {
+        let mut reference = Vec::new();
+        write_record(&mut reference, capture, rec).unwrap();
+        let line = direct_line("message", capture, session, |o| rec.write_fields(o));
+        (line, String::from_utf8(reference).unwrap())
+    }
+
     /// Strings of every byte class: C0 controls, DEL, C1 controls, quotes,
     /// backslashes, other non-ASCII, emoji, plain ASCII.
     fn text() -> impl Strategy<Value = String> {
@@ -1075,17 +1118,8 @@ mod tests {
                 segments,
                 findings: Codes(&codes),
             };
-            let mut reference = serde_frame_head(capture.as_deref(), session);
-            let at = reference.len();
-            escape::json_into(&mut reference, &rec).unwrap();
-            reference[at] = b',';
-            reference.push(b'\n');
-
-            let mut line = b"{\"type\":\"frame\"".to_vec();
-            line.extend_from_slice(&session_head(capture.as_deref(), session));
-            rec.write_fields(&mut line);
-            line.extend_from_slice(b"}\n");
-            prop_assert_eq!(String::from_utf8(line).unwrap(), String::from_utf8(reference).unwrap());
+            let (line, reference) = frame_lines(capture.as_deref(), session, &rec);
+            prop_assert_eq!(line, reference);
         }
 
         #[test]
@@ -1117,14 +1151,8 @@ mod tests {
                 undecodable: flags[1],
                 findings: Codes(&codes),
             };
-            let mut reference = Vec::new();
-            write_record(&mut reference, capture.as_deref(), &rec).unwrap();
-
-            let mut line = b"{\"type\":\"message\"".to_vec();
-            line.extend_from_slice(&session_head(capture.as_deref(), session));
-            rec.write_fields(&mut line);
-            line.extend_from_slice(b"}\n");
-            prop_assert_eq!(String::from_utf8(line).unwrap(), String::from_utf8(reference).unwrap());
+            let (line, reference) = message_lines(capture.as_deref(), session, &rec);
+            prop_assert_eq!(line, reference);
         }
     }
 
@@ -1174,18 +1202,8 @@ mod tests {
                 segments: 1,
                 findings: Codes(&[]),
             };
-            let mut reference = serde_frame_head(None, session);
-            let at = reference.len();
-            escape::json_into(&mut reference, &rec).unwrap();
-            reference[at] = b',';
-            let mut line = b"{\"type\":\"frame\"".to_vec();
-            line.extend_from_slice(&session_head(None, session));
-            rec.write_fields(&mut line);
-            line.push(b'}');
-            assert_eq!(
-                String::from_utf8(line).unwrap(),
-                String::from_utf8(reference).unwrap()
-            );
+            let (line, reference) = frame_lines(None, session, &rec);
+            assert_eq!(line, reference);
 
             let rec = MessageJson {
                 conn: session.conn,
@@ -1209,16 +1227,8 @@ mod tests {
                 undecodable: false,
                 findings: Codes(&[]),
             };
-            let mut reference = Vec::new();
-            write_record(&mut reference, None, &rec).unwrap();
-            let mut line = b"{\"type\":\"message\"".to_vec();
-            line.extend_from_slice(&session_head(None, session));
-            rec.write_fields(&mut line);
-            line.extend_from_slice(b"}\n");
-            assert_eq!(
-                String::from_utf8(line).unwrap(),
-                String::from_utf8(reference).unwrap()
-            );
+            let (line, reference) = message_lines(None, session, &rec);
+            assert_eq!(line, reference);
         }
     }
 

@@ -192,19 +192,28 @@ pub fn looks_like_text(bytes: &[u8]) -> bool {
     })
 }
 
+/// Whether a preview shows the payload as text (text messages, and pings
+/// and data of no known type that read as text, when `mode` is text);
+/// `None` when it shows nothing.
+fn shown_as_text(bytes: &[u8], kind: PayloadKind, mode: PayloadMode) -> Option<bool> {
+    match mode {
+        PayloadMode::None => None,
+        PayloadMode::Text => Some(
+            kind == PayloadKind::Text
+                || (matches!(kind, PayloadKind::Control | PayloadKind::Unknown)
+                    && looks_like_text(bytes)),
+        ),
+        PayloadMode::Hex | PayloadMode::Base64 => Some(false),
+    }
+}
+
 /// A one-line preview of a payload in at most `max_cols` display columns,
 /// as `mode` asks: text (text messages as text with control characters
 /// escaped, binary ones as hex, pings and unknown data as text when they
 /// read as text), hex or base64; `None` gives nothing.
 pub fn preview_as(bytes: &[u8], kind: PayloadKind, mode: PayloadMode, max_cols: usize) -> String {
-    let as_text = match mode {
-        PayloadMode::None => return String::new(),
-        PayloadMode::Text => {
-            kind == PayloadKind::Text
-                || (matches!(kind, PayloadKind::Control | PayloadKind::Unknown)
-                    && looks_like_text(bytes))
-        }
-        PayloadMode::Hex | PayloadMode::Base64 => false,
+    let Some(as_text) = shown_as_text(bytes, kind, mode) else {
+        return String::new();
     };
     // Only what can show is formatted, plus enough to know it was cut.
     if as_text {
@@ -280,14 +289,8 @@ mod tests {
         mode: PayloadMode,
         max_cols: usize,
     ) -> String {
-        let as_text = match mode {
-            PayloadMode::None => return String::new(),
-            PayloadMode::Text => {
-                kind == PayloadKind::Text
-                    || (matches!(kind, PayloadKind::Control | PayloadKind::Unknown)
-                        && looks_like_text(bytes))
-            }
-            PayloadMode::Hex | PayloadMode::Base64 => false,
+        let Some(as_text) = shown_as_text(bytes, kind, mode) else {
+            return String::new();
         };
         if as_text {
             let slice = &bytes[..bytes
