@@ -103,17 +103,7 @@ pub struct FrameView<'r, 'a> {
 impl FrameView<'_, '_> {
     /// Whether `payload_text` is given (the JSON's rule for `--payload text`).
     fn as_text(&self) -> bool {
-        let f = self.frame;
-        match self.kind {
-            PayloadKind::Text => true,
-            PayloadKind::Binary | PayloadKind::Compressed => false,
-            PayloadKind::Control => {
-                f.close_code.is_none()
-                    && f.header.opcode != OpCode::Close
-                    && simdutf8::basic::from_utf8(f.payload).is_ok()
-            }
-            PayloadKind::Unknown => simdutf8::basic::from_utf8(f.payload).is_ok(),
-        }
+        super::frame_payload_as_text(self.frame, self.kind)
     }
 }
 

@@ -371,13 +371,19 @@ fn write_flag_run(o: &mut Vec<u8>, opcode: u8, opcode_name: &str, bits: [bool; 5
     key!(o, "mask_key");
 }
 
+/// Whether `opcode` is a four-bit opcode and `name` its own name (what
+/// the run tables were written with).
+fn named_opcode(opcode: u8, name: &str) -> bool {
+    let own = OpCode::from_u8(opcode).name();
+    opcode <= 15 && (std::ptr::eq(own, name) || own == name)
+}
+
 /// [`write_flag_run`]'s bytes from a table of all 512 (16 opcodes, five
 /// flags), built on first use; `None` for an opcode over 15 or a name that
 /// is not the opcode's own.
 fn flag_run(opcode: u8, opcode_name: &str, bits: [bool; 5]) -> Option<&'static [u8]> {
     static RUNS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
-    let own = OpCode::from_u8(opcode).name();
-    if opcode > 15 || !(std::ptr::eq(own, opcode_name) || own == opcode_name) {
+    if !named_opcode(opcode, opcode_name) {
         return None;
     }
     let runs = RUNS.get_or_init(|| {
@@ -464,8 +470,7 @@ fn write_message_run(o: &mut Vec<u8>, from: &str, opcode: u8, opcode_name: &str)
 /// opcodes), built on first use; `None` for anything else.
 fn message_run(from: &str, opcode: u8, opcode_name: &str) -> Option<&'static [u8]> {
     static RUNS: std::sync::OnceLock<Vec<Vec<u8>>> = std::sync::OnceLock::new();
-    let own = OpCode::from_u8(opcode).name();
-    if opcode > 15 || !(std::ptr::eq(own, opcode_name) || own == opcode_name) {
+    if !named_opcode(opcode, opcode_name) {
         return None;
     }
     let side = match from {
@@ -716,16 +721,7 @@ impl<W: Write> JsonSink<W> {
         // data on the wire) as hex; pings and
         // pongs as text when they are UTF-8; close frames as hex (their
         // code and reason have their own fields).
-        let as_text = || match kind {
-            PayloadKind::Text => true,
-            PayloadKind::Binary | PayloadKind::Compressed => false,
-            PayloadKind::Control => {
-                f.close_code.is_none()
-                    && f.header.opcode != OpCode::Close
-                    && simdutf8::basic::from_utf8(f.payload).is_ok()
-            }
-            PayloadKind::Unknown => simdutf8::basic::from_utf8(f.payload).is_ok(),
-        };
+        let as_text = || super::frame_payload_as_text(f, kind);
         match self.payload {
             PayloadMode::None => {}
             PayloadMode::Hex => payload_hex = Some(Hex(f.payload)),

@@ -192,6 +192,24 @@ pub fn looks_like_text(bytes: &[u8]) -> bool {
     })
 }
 
+/// Whether a frame's JSON `payload_text` is given under `--payload text`
+/// (else `payload_hex`): for frames of text messages; for pings and pongs,
+/// and frames of no known message, when the payload is UTF-8; never for
+/// close frames (their code and reason have their own fields) or frames
+/// of binary and compressed messages.
+pub fn frame_payload_as_text(f: &crate::event::FrameRecord<'_>, kind: PayloadKind) -> bool {
+    match kind {
+        PayloadKind::Text => true,
+        PayloadKind::Binary | PayloadKind::Compressed => false,
+        PayloadKind::Control => {
+            f.close_code.is_none()
+                && f.header.opcode != crate::ws::frame::OpCode::Close
+                && simdutf8::basic::from_utf8(f.payload).is_ok()
+        }
+        PayloadKind::Unknown => simdutf8::basic::from_utf8(f.payload).is_ok(),
+    }
+}
+
 /// Whether a preview shows the payload as text (text messages, and pings
 /// and data of no known type that read as text, when `mode` is text);
 /// `None` when it shows nothing.
