@@ -56,7 +56,9 @@ fn detect_line(bytes: &[u8]) -> Line {
 enum SideState {
     /// Nothing seen yet.
     Unknown,
-    Http(HttpParser),
+    /// Boxed: a side is HTTP only until the upgrade, and the state of every
+    /// WebSocket segment's side stays small.
+    Http(Box<HttpParser>),
     /// The client sent an upgrade request; its next bytes wait for the answer.
     AwaitUpgrade,
     Ws(Box<WsDecoder>),
@@ -73,23 +75,31 @@ struct PendingRequest {
 }
 
 /// See the module documentation.
+///
+/// `repr(C)`, the fields a WebSocket segment reads first: they share one
+/// cache line (docs/performance.md, "Step: per-connection state").
+#[repr(C)]
 pub struct Http1 {
     side: [SideState; 2],
+    /// Each side's bytes held while hunting for frames, noted after every
+    /// call that can change them, so that [`Carrier::held`] (asked after
+    /// every segment) reads one field rather than both decoders.
+    held_note: [usize; 2],
     handshake: Option<Box<Handshake>>,
     handshake_emitted: bool,
-    requests: VecDeque<PendingRequest>,
-    pending_client: Vec<u8>,
-    pending_overflow: bool,
     no_handshake_warned: bool,
+    pending_overflow: bool,
     /// Bytes before the WebSocket frames were cut by the snapshot length
     /// (a snapped upgrade), as opposed to never captured.
     head_snapped: bool,
-    /// An `Upgrade: h2c` request's `HTTP2-Settings`, and where the client's
-    /// bytes after it begin; `h2c_ok` once a 101 answered it.
-    h2c: Option<(Option<String>, u64)>,
     h2c_ok: bool,
     /// The session's pings waiting for a pong, to pair them.
     pings: Pings,
+    requests: VecDeque<PendingRequest>,
+    pending_client: Vec<u8>,
+    /// An `Upgrade: h2c` request's `HTTP2-Settings`, and where the client's
+    /// bytes after it begin; `h2c_ok` once a 101 answered it.
+    h2c: Option<(Option<String>, u64)>,
 }
 
 impl Default for Http1 {
@@ -113,6 +123,7 @@ impl Http1 {
             h2c: None,
             h2c_ok: false,
             pings: Pings::default(),
+            held_note: [0; 2],
         }
     }
 
@@ -124,15 +135,19 @@ impl Http1 {
         let max = cx.cfg.max_http_header_bytes;
         let link = &mut *cx.link;
         match (detect_line(bytes), link.client_side) {
-            (Line::Request, Some(c)) if c == side => SideState::Http(HttpParser::new(true, max)),
-            (Line::Response, Some(c)) if c != side => SideState::Http(HttpParser::new(false, max)),
+            (Line::Request, Some(c)) if c == side => {
+                SideState::Http(Box::new(HttpParser::new(true, max)))
+            }
+            (Line::Response, Some(c)) if c != side => {
+                SideState::Http(Box::new(HttpParser::new(false, max)))
+            }
             (Line::Request, None) => {
                 link.client_side = Some(side);
-                SideState::Http(HttpParser::new(true, max))
+                SideState::Http(Box::new(HttpParser::new(true, max)))
             }
             (Line::Response, None) => {
                 link.client_side = Some(1 - side);
-                SideState::Http(HttpParser::new(false, max))
+                SideState::Http(Box::new(HttpParser::new(false, max)))
             }
             _ => {
                 let from_start = link.start_seen[side] && offset == 0;
@@ -277,8 +292,10 @@ impl Http1 {
             Some(false) if self.h2c.take().is_some() => {
                 // Not upgraded: the client's held bytes are HTTP/1.1 again.
                 if let Some(c) = cx.link.client_side {
-                    self.side[c] =
-                        SideState::Http(HttpParser::new(true, cx.cfg.max_http_header_bytes));
+                    self.side[c] = SideState::Http(Box::new(HttpParser::new(
+                        true,
+                        cx.cfg.max_http_header_bytes,
+                    )));
                     let held = std::mem::take(&mut self.pending_client);
                     if !held.is_empty() {
                         self.data(cx, c, 0, &held);
@@ -292,8 +309,10 @@ impl Http1 {
             if !ok {
                 // Rejected: the client's held bytes are HTTP again.
                 if let Some(c) = cx.link.client_side {
-                    self.side[c] =
-                        SideState::Http(HttpParser::new(true, cx.cfg.max_http_header_bytes));
+                    self.side[c] = SideState::Http(Box::new(HttpParser::new(
+                        true,
+                        cx.cfg.max_http_header_bytes,
+                    )));
                     let held = std::mem::take(&mut self.pending_client);
                     if !held.is_empty() {
                         self.data(cx, c, 0, &held);
@@ -464,6 +483,7 @@ impl Http1 {
             d.data(offset, bytes, w);
             w.from
         });
+        self.held_note[side] = d.hunt_held();
         if !known && let Some(from) = learned {
             cx.link.client_side = Some(if from == Dir::Client { side } else { 1 - side });
         }
@@ -526,11 +546,19 @@ fn http_event(cx: &mut Cx<'_>, session: SessionRef, from: Dir, ev: HttpEvent<'_>
     }
 }
 
-impl Carrier for Http1 {
-    fn data(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, bytes: &[u8]) {
-        if self.ws_data(cx, side, offset, bytes) {
-            return;
+impl Http1 {
+    /// Notes what each side's decoder holds ([`Http1::held_note`]).
+    fn note_held(&mut self) {
+        for (note, s) in self.held_note.iter_mut().zip(&self.side) {
+            *note = match s {
+                SideState::Ws(d) => d.hunt_held(),
+                _ => 0,
+            };
         }
+    }
+
+    /// [`Carrier::data`] past the decoding of an established WebSocket side.
+    fn data_general(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, bytes: &[u8]) {
         let mut st = std::mem::replace(&mut self.side[side], SideState::Ignore);
         if let SideState::Unknown = st {
             st = self.detect(cx, side, offset, bytes);
@@ -638,7 +666,8 @@ impl Carrier for Http1 {
         self.side[side] = st;
     }
 
-    fn gap(&mut self, cx: &mut Cx<'_>, side: usize, _offset: u64, len: u64, kind: GapKind) {
+    /// [`Carrier::gap`], before the held bytes are noted.
+    fn gap_general(&mut self, cx: &mut Cx<'_>, side: usize, len: u64, kind: GapKind) {
         if kind == GapKind::Snapped
             && !matches!(self.side[side], SideState::Ws(_) | SideState::Ignore)
         {
@@ -682,7 +711,8 @@ impl Carrier for Http1 {
         }
     }
 
-    fn finish(&mut self, cx: &mut Cx<'_>) {
+    /// [`Carrier::finish`], before the held bytes are noted.
+    fn finish_general(&mut self, cx: &mut Cx<'_>) {
         for side in 0..2 {
             let mut st = std::mem::replace(&mut self.side[side], SideState::Ignore);
             match &mut st {
@@ -715,6 +745,26 @@ impl Carrier for Http1 {
             self.emit_handshake(cx);
         }
     }
+}
+
+impl Carrier for Http1 {
+    fn data(&mut self, cx: &mut Cx<'_>, side: usize, offset: u64, bytes: &[u8]) {
+        // `ws_data` notes the one side it decodes.
+        if !self.ws_data(cx, side, offset, bytes) {
+            self.data_general(cx, side, offset, bytes);
+            self.note_held();
+        }
+    }
+
+    fn gap(&mut self, cx: &mut Cx<'_>, side: usize, _offset: u64, len: u64, kind: GapKind) {
+        self.gap_general(cx, side, len, kind);
+        self.note_held();
+    }
+
+    fn finish(&mut self, cx: &mut Cx<'_>) {
+        self.finish_general(cx);
+        self.note_held();
+    }
 
     fn decodes(&self, side: usize) -> bool {
         self.is_websocket_side(side)
@@ -739,13 +789,7 @@ impl Carrier for Http1 {
     }
 
     fn held(&self) -> usize {
-        self.side
-            .iter()
-            .map(|s| match s {
-                SideState::Ws(d) => d.hunt_held(),
-                _ => 0,
-            })
-            .sum()
+        self.held_note[0] + self.held_note[1]
     }
 
     fn release_held(&mut self) {
@@ -754,5 +798,103 @@ impl Carrier for Http1 {
                 d.drop_hunt();
             }
         }
+        self.note_held();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::event::Sink;
+    use std::ops::ControlFlow;
+
+    struct Nothing;
+    impl Sink for Nothing {
+        fn event(&mut self, _: Event<'_>) -> ControlFlow<()> {
+            ControlFlow::Continue(())
+        }
+    }
+
+    /// What the decoders hold, asked of them directly.
+    fn held_by_decoders(h: &Http1) -> usize {
+        h.side
+            .iter()
+            .map(|s| match s {
+                SideState::Ws(d) => d.hunt_held(),
+                _ => 0,
+            })
+            .sum()
+    }
+
+    #[test]
+    fn the_noted_held_bytes_are_the_decoders_after_every_call() {
+        let addr = "127.0.0.1:1".parse().unwrap();
+        let mut link = Link::new(0, [addr, addr], 1, 0.0);
+        let cfg = Config::default();
+        let mut sink = Nothing;
+        let mut h = Http1::new();
+        let mut max_held = 0;
+        let mut check = |h: &Http1, step: &str| {
+            assert_eq!(h.held(), held_by_decoders(h), "after {step}");
+            max_held = max_held.max(h.held());
+        };
+        // A connection caught mid-way: both sides hunt for frames, holding
+        // the start of what may be a chain of them, until the server's
+        // side locks on (the connection is WebSocket from then on) and the
+        // client's, relaxed, still holds a frame cut by its segment's end.
+        let mut offset = [0u64; 2];
+        let hi: &[u8] = &[0x81, 0x02, b'h', b'i'];
+        let pieces: [(usize, &[u8]); 7] = [
+            (1, &[0x81, 0x85, 1, 2]),
+            (0, hi),
+            (0, hi),
+            (1, &[3, 4, b'h' ^ 1, b'e' ^ 2]),
+            (0, hi),
+            (
+                1,
+                &[
+                    b'l' ^ 3,
+                    b'l' ^ 4,
+                    b'o' ^ 1,
+                    0x81,
+                    0x85,
+                    1,
+                    2,
+                    3,
+                    4,
+                    b'x' ^ 1,
+                ],
+            ),
+            (1, &[b'y' ^ 2]),
+        ];
+        let mut ws_held = 0;
+        for (n, (side, bytes)) in pieces.iter().enumerate() {
+            let mut cx = Cx::new(&mut link, n as u64 + 2, 0.5, &cfg, &mut sink);
+            h.data(&mut cx, *side, offset[*side], bytes);
+            offset[*side] += bytes.len() as u64;
+            check(&h, &format!("piece {n}"));
+            if link.websocket {
+                ws_held = ws_held.max(h.held());
+            }
+        }
+        assert!(link.websocket, "the server's side did not lock on");
+        assert!(
+            ws_held > 0,
+            "nothing was held once the connection was WebSocket"
+        );
+        let mut cx = Cx::new(&mut link, 9, 0.6, &cfg, &mut sink);
+        h.gap(&mut cx, 1, offset[1], 10, GapKind::Lost);
+        check(&h, "a gap");
+        h.release_held();
+        check(&h, "release");
+        assert_eq!(h.held(), 0);
+        let mut cx = Cx::new(&mut link, 10, 0.7, &cfg, &mut sink);
+        h.finish(&mut cx);
+        check(&h, "finish");
+        assert!(
+            max_held > 0,
+            "no step held anything: the test shows nothing"
+        );
     }
 }

@@ -2,8 +2,8 @@
 //! The per-direction WebSocket stream decoder.
 //!
 //! Bytes arrive in stream order, in pieces as TCP delivered them. A frame
-//! that lies whole inside one piece is decoded in place (unmasked into a
-//! reused scratch buffer when masked); a frame spanning pieces has its
+//! that lies whole inside one piece is decoded in place (unmasked into the
+//! thread's scratch buffer when masked); a frame spanning pieces has its
 //! payload processed piece by piece (unmasking with the key phase carried
 //! across) and kept only as far as the caps and the consumer's wishes allow.
 //! Messages are judged as they stream: UTF-8 incrementally, inflation with
@@ -24,6 +24,26 @@ use crate::ws::utf8::Utf8Stream;
 /// Buffers larger than this are released after use, so that thousands of
 /// connections do not each keep the capacity of their largest frame.
 const KEEP_CAPACITY: usize = 64 << 10;
+
+thread_local! {
+    /// The buffer masked payloads are unmasked into, one for all the
+    /// decoders of a thread: it stays in cache, where one a decoder would
+    /// be cold whenever thousands of connections take turns (and each would
+    /// keep the capacity of its largest frame).
+    static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// The thread's unmasking buffer (empty if it is in use).
+fn take_scratch() -> Vec<u8> {
+    SCRATCH.take()
+}
+
+/// Gives the unmasking buffer back, unless it grew past `KEEP_CAPACITY`.
+fn put_scratch(v: Vec<u8>) {
+    if v.capacity() <= KEEP_CAPACITY {
+        SCRATCH.set(v);
+    }
+}
 
 /// Positions tried per chunk when looking for a frame boundary after a gap.
 const MAX_RESYNC_SCAN: usize = 64 << 10;
@@ -161,21 +181,35 @@ impl Msg {
 }
 
 /// Decoder for one direction of one connection.
+///
+/// `repr(C)`, in the order a whole frame reads them: the flags and counts
+/// every segment reads come first, close together, then the frame and
+/// message in progress; what only gaps, hunting and deflate use comes last
+/// (docs/performance.md, "Step: per-connection state").
+#[repr(C)]
 pub struct WsDecoder {
+    /// The stream is known to be WebSocket: a handshake led to it, or a
+    /// strict chain of frames was found. Until then nothing is decoded.
+    proven: bool,
+    synced: bool,
+    /// Whole single-frame messages that break no rule take
+    /// [`Self::fast_frame`] (off only in tests, to compare the two paths).
+    fast_path: bool,
+    /// Keep message bodies even when the consumer keeps none: the app
+    /// stage decodes this session's subprotocol.
+    pub keep_data: bool,
+    close_sent: bool,
+    /// A gap hid whether a fragmented message was open: the next frames
+    /// cannot be judged for interleaving or stray continuations.
+    msg_state_unknown: bool,
+    /// The decoder started without a handshake (mid-connection capture).
+    pub no_handshake: bool,
+    /// The connection's other direction is known to be WebSocket: a
+    /// shorter chain is enough to lock on.
+    relaxed: bool,
     /// permessage-deflate negotiated; `None` when the handshake was not seen.
     deflate: Option<bool>,
     no_context_takeover: bool,
-    synced: bool,
-    hdr: [u8; MAX_HEADER_LEN],
-    hdr_len: usize,
-    hdr_first_packet: u64,
-    hdr_offset: u64,
-    cur: Option<Cur>,
-    msg: Option<Msg>,
-    close_sent: bool,
-    /// Data messages begun in this direction (their numbers).
-    begun: u64,
-    inflater: Option<Inflater>,
     /// The inflate window is not known (capture began mid-connection, or bytes
     /// were lost) and context takeover is in force.
     inflate_ctx_lost: bool,
@@ -183,36 +217,28 @@ pub struct WsDecoder {
     /// lost, abandoned): it must be reset before the next message, or that
     /// message's bytes would be read as the middle of the old one.
     inflate_mid: bool,
-    frame_buf: Vec<u8>,
-    msg_buf: Vec<u8>,
-    scratch: Vec<u8>,
-    pub stats: DirStats,
-    /// Bytes skipped while looking for a frame boundary.
-    pub skipped: u64,
-    /// A gap hid whether a fragmented message was open: the next frames
-    /// cannot be judged for interleaving or stray continuations.
-    msg_state_unknown: bool,
     /// `deflate.no-context` was reported once for this direction.
     no_context_reported: bool,
-    /// The decoder started without a handshake (mid-connection capture).
-    pub no_handshake: bool,
-    /// The stream is known to be WebSocket: a handshake led to it, or a
-    /// strict chain of frames was found. Until then nothing is decoded.
-    proven: bool,
+    hdr_len: usize,
+    /// Data messages begun in this direction (their numbers).
+    begun: u64,
+    pub stats: DirStats,
+    cur: Option<Cur>,
+    msg: Option<Msg>,
+    hdr: [u8; MAX_HEADER_LEN],
+    hdr_first_packet: u64,
+    hdr_offset: u64,
+    /// Bytes skipped while looking for a frame boundary.
+    pub skipped: u64,
     /// The packet where the first frame of a stream caught mid-way begins.
     pub locked_at: Option<u64>,
-    /// The connection's other direction is known to be WebSocket: a
-    /// shorter chain is enough to lock on.
-    relaxed: bool,
+    /// Boxed: only permessage-deflate sessions have one (200 bytes).
+    inflater: Option<Box<Inflater>>,
+    frame_buf: Vec<u8>,
+    msg_buf: Vec<u8>,
     /// The segments held while looking for the first frame (stream caught
     /// mid-way).
     hunt: Hunt,
-    /// Keep message bodies even when the consumer keeps none: the app
-    /// stage decodes this session's subprotocol.
-    pub keep_data: bool,
-    /// Whole single-frame messages that break no rule take
-    /// [`Self::fast_frame`] (off only in tests, to compare the two paths).
-    fast_path: bool,
 }
 
 /// Segments of a stream caught mid-way, held until a chain of frames that
@@ -259,7 +285,6 @@ impl WsDecoder {
             inflate_mid: false,
             frame_buf: Vec::new(),
             msg_buf: Vec::new(),
-            scratch: Vec::new(),
             stats: DirStats::default(),
             skipped: 0,
             msg_state_unknown: false,
@@ -326,9 +351,11 @@ impl WsDecoder {
     }
 
     /// Bytes held while hunting (counted in the capture-wide budget of
-    /// bytes held for later).
+    /// bytes held for later). None once the stream is proven (the hunt
+    /// is over, see `lock_on`): `proven` is read on every segment anyway,
+    /// the hunt's buffer lies at the cold end of the decoder.
     pub fn hunt_held(&self) -> usize {
-        self.hunt.buf.len()
+        if self.proven { 0 } else { self.hunt.buf.len() }
     }
 
     /// The capture-wide budget is spent: the held bytes are let go (the
@@ -917,9 +944,9 @@ impl WsDecoder {
 
     fn begin_inflate(&mut self, cx: &mut Ctx<'_>) {
         let cfg = cx.cfg;
-        let inf = self
-            .inflater
-            .get_or_insert_with(|| Inflater::new(cfg.max_inflated_bytes, cfg.max_inflate_ratio));
+        let inf = self.inflater.get_or_insert_with(|| {
+            Box::new(Inflater::new(cfg.max_inflated_bytes, cfg.max_inflate_ratio))
+        });
         if self.no_context_takeover {
             inf.reset();
             self.inflate_ctx_lost = false;
@@ -982,7 +1009,7 @@ impl WsDecoder {
             return false;
         };
         let text = h.opcode == OpCode::Text;
-        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut scratch = take_scratch();
         // Only text is read (UTF-8); binary payloads are not unmasked.
         let shown: &[u8] = match h.mask_key {
             _ if !text => &[],
@@ -994,7 +1021,7 @@ impl WsDecoder {
             None => payload,
         };
         if text && simdutf8::basic::from_utf8(shown).is_err() {
-            self.scratch = scratch;
+            put_scratch(scratch);
             return false;
         }
         self.begun += 1;
@@ -1042,16 +1069,14 @@ impl WsDecoder {
             });
         }
         self.stats.messages += 1;
-        if scratch.capacity() <= KEEP_CAPACITY {
-            self.scratch = scratch;
-        }
+        put_scratch(scratch);
         true
     }
 
     fn whole_frame(&mut self, h: FrameHeader, frame: &[u8], offset: u64, cx: &mut Ctx<'_>) {
         let (head, payload) = frame.split_at(h.header_len);
         self.start_frame(h, head, offset, cx.packet, cx);
-        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut scratch = take_scratch();
         let wanted = self.wants_clear(cx);
         let clear: &[u8] = match h.mask_key {
             // Nobody reads these bytes: only their length counts.
@@ -1071,9 +1096,7 @@ impl WsDecoder {
             h.fin && h.opcode.is_data() && !self.msg.as_ref().is_some_and(|m| m.compressed);
         self.message_piece(clear, !single, cx);
         self.complete_frame(Some(if wanted { clear } else { &[] }), cx);
-        if scratch.capacity() <= KEEP_CAPACITY {
-            self.scratch = scratch;
-        }
+        put_scratch(scratch);
     }
 
     /// A piece of the current frame's payload, still masked.
@@ -1085,7 +1108,7 @@ impl WsDecoder {
         cur.received += piece.len() as u64;
         let keep = keep_frames || cur.h.opcode.is_control();
         let mask_key = cur.h.mask_key;
-        let mut scratch = std::mem::take(&mut self.scratch);
+        let mut scratch = take_scratch();
         let clear: &[u8] = match mask_key {
             Some(_) if !wanted => piece,
             Some(k) => {
@@ -1102,7 +1125,7 @@ impl WsDecoder {
         if cur.in_message {
             self.message_piece(clear, true, cx);
         }
-        self.scratch = scratch;
+        put_scratch(scratch);
     }
 
     /// A piece of the open message's wire payload (unmasked).
