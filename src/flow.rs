@@ -111,15 +111,23 @@ pub struct FlowStats {
 /// Tombstones remembered at most (for [`FlowStats::buried`]).
 pub const MAX_TOMBSTONES: usize = MAX_TOMBS;
 
+/// `repr(C)` on a cache line's boundary, in the order a segment reads
+/// the fields: the hot ones of `Conn`, `HalfStream`, `Host` and `Link` lie
+/// together at the start (docs/performance.md, "Step: per-connection state").
+#[repr(C, align(64))]
 struct Conn {
-    tcp: [HalfStream; 2],
-    host: Host,
-    rst: bool,
-    /// Finalised: kept only so that stray packets do not open a new one.
-    closed: bool,
     /// [`Conn::held`] as it was when the last segment was done with (it
     /// changes only while one is): its share of the capture-wide budget.
     held: usize,
+    /// Finalised: kept only so that stray packets do not open a new one.
+    closed: bool,
+    rst: bool,
+    /// The SYN/ACK was seen and the client's ACK not yet (`Link::syn_ts`,
+    /// which lies in a colder line): the client's next segment goes the
+    /// general way, to be noted as that ACK.
+    awaiting_ack: bool,
+    tcp: [HalfStream; 2],
+    host: Host,
 }
 
 impl Conn {
@@ -260,6 +268,7 @@ impl<'c> FlowTable<'c> {
                     host: Host::new(link),
                     rst: false,
                     closed: false,
+                    awaiting_ack: false,
                     held: 0,
                 }),
             );
@@ -501,11 +510,15 @@ fn fast_segment(
     if seg.syn || seg.fin || seg.rst || seg.missing != 0 || conn.held != 0 {
         return None;
     }
-    let Conn { tcp, host, .. } = conn;
+    let Conn {
+        tcp,
+        host,
+        awaiting_ack,
+        ..
+    } = conn;
     let link = &mut host.link;
     let side = usize::from(link.addr[0] != seg.src);
-    let t = &link.syn_ts;
-    if t[1].is_some() && t[2].is_none() && link.client_side == Some(side) {
+    if *awaiting_ack && link.client_side == Some(side) {
         return None; // perhaps the handshake's ACK: an event of its own
     }
     let [t0, t1] = tcp;
@@ -588,6 +601,7 @@ fn drive_segment(
         t[2] = Some(ts);
         kind = Some(TcpKind::Ack);
     }
+    conn.awaiting_ack = t[1].is_some() && t[2].is_none();
     // The connection's life as explain draws it: handshake, FIN, RST.
     if let Some(kind) = kind
         .or(seg.rst.then_some(TcpKind::Rst))
@@ -638,6 +652,7 @@ fn drive_segment(
             host: Host::new(tomb_link),
             rst: true,
             closed: true,
+            awaiting_ack: false,
             held: 0,
         };
         let mut c = std::mem::replace(conn, tomb);

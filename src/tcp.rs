@@ -111,19 +111,22 @@ impl Pending {
 }
 
 /// One direction of a TCP connection.
+///
+/// `repr(C)`: what an in-order segment reads first (see `flow::Conn`).
 #[derive(Debug, Default)]
+#[repr(C)]
 pub struct HalfStream {
     /// Sequence number of stream offset 0.
     base: Option<SeqNum>,
     /// Next offset to deliver.
     next: u64,
-    pending: Vec<Pending>,
-    pending_bytes: usize,
     /// Highest offset the peer acknowledged.
     acked: u64,
     fin_at: Option<u64>,
+    pending_bytes: usize,
     /// Offset 0 came right after a SYN (the stream start was captured).
     pub saw_syn: bool,
+    pending: Vec<Pending>,
 }
 
 impl HalfStream {

@@ -35,30 +35,36 @@ use crate::ws::stream::Ctx;
 const MAX_DEFERRED: usize = 32;
 
 /// What is known of a connection whatever carries it.
+///
+/// `repr(C)`: what every segment reads first (see `flow::Conn`).
 #[derive(Debug)]
+#[repr(C)]
 pub struct Link {
-    /// The connection's id, counted from 0 in order of first packet.
-    pub id: u64,
-    /// Addresses by side: side 0 sent the connection's first packet.
-    pub addr: [SocketAddr; 2],
     /// Which side is the client, once known.
     pub client_side: Option<usize>,
-    /// Each side's SYN was seen: its stream offsets count from its start.
-    pub start_seen: [bool; 2],
-    /// The connection's first and last packet, and their times.
-    pub first_packet: u64,
-    /// See `first_packet`.
-    pub last_packet: u64,
-    /// See `first_packet`.
-    pub first_ts: f64,
-    /// See `first_packet`.
-    pub last_ts: f64,
-    /// TCP handshake times (SYN, SYN/ACK, the client's ACK), for the RTT.
-    pub syn_ts: [Option<f64>; 3],
-    /// The codes raised on the connection (for its summary).
-    pub findings: Vec<Code>,
     /// WebSocket traffic or a handshake was seen.
     pub websocket: bool,
+    /// Each side's SYN was seen: its stream offsets count from its start.
+    pub start_seen: [bool; 2],
+    /// `deferred` holds findings (read on every WebSocket segment, where
+    /// the list itself lies in a colder line).
+    any_deferred: bool,
+    /// Addresses by side: side 0 sent the connection's first packet.
+    pub addr: [SocketAddr; 2],
+    /// The connection's last packet so far, and its time.
+    pub last_packet: u64,
+    /// See `last_packet`.
+    pub last_ts: f64,
+    /// The connection's id, counted from 0 in order of first packet.
+    pub id: u64,
+    /// TCP handshake times (SYN, SYN/ACK, the client's ACK), for the RTT.
+    pub syn_ts: [Option<f64>; 3],
+    /// The connection's first packet, and its time.
+    pub first_packet: u64,
+    /// See `first_packet`.
+    pub first_ts: f64,
+    /// The codes raised on the connection (for its summary).
+    pub findings: Vec<Code>,
     /// Capture findings seen before the connection showed itself to be
     /// WebSocket; reported if it does, dropped if it never does.
     deferred: Vec<Finding>,
@@ -80,6 +86,7 @@ impl Link {
             findings: Vec::new(),
             websocket: false,
             deferred: Vec::new(),
+            any_deferred: false,
         }
     }
 
@@ -173,7 +180,8 @@ impl<'a> Cx<'a> {
     /// back are reported now.
     pub fn proven_websocket(&mut self) {
         self.link.websocket = true;
-        if !self.link.deferred.is_empty() {
+        if self.link.any_deferred {
+            self.link.any_deferred = false;
             for f in std::mem::take(&mut self.link.deferred) {
                 self.report(f);
             }
@@ -319,12 +327,15 @@ pub fn probe(
 }
 
 /// One connection: what is known of it and the carrier that decodes it.
+///
+/// `repr(C)`: what every segment reads first (see `flow::Conn`).
+#[repr(C)]
 pub struct Host {
-    /// What is known whatever carries it.
-    pub link: Link,
     carrier: Option<Box<dyn Carrier>>,
     /// Sides whose start no carrier recognised: their bytes are dropped.
     mute: [bool; 2],
+    /// What is known whatever carries it.
+    pub link: Link,
 }
 
 impl Host {
@@ -501,6 +512,7 @@ impl Host {
                 let _ = out.event(Event::Finding(&f));
             } else if self.link.deferred.len() < MAX_DEFERRED {
                 self.link.deferred.push(f);
+                self.link.any_deferred = true;
             }
         }
     }
