@@ -643,6 +643,15 @@ fn emit_into<W: Write, T: JsonRecord>(
     }
 }
 
+/// The heads of one connection's sessions ([`session_head`]). The first is
+/// kept in the table's own slot: most connections carry one session, and
+/// a frame's head is then found without following a pointer to a list
+/// (with thousands of connections taking turns, each such step is a miss).
+struct Heads {
+    first: (SessionRef, Box<[u8]>),
+    more: Vec<(SessionRef, Box<[u8]>)>,
+}
+
 /// Writes the selected records as JSON lines.
 pub struct JsonSink<W: Write> {
     pub out: Out<W>,
@@ -652,7 +661,7 @@ pub struct JsonSink<W: Write> {
     line: Vec<u8>,
     /// Each open session's frame and message head ([`session_head`]),
     /// formatted once (by connection: several sessions may share one).
-    frame_heads: foldhash::HashMap<u64, Vec<(SessionRef, Vec<u8>)>>,
+    frame_heads: foldhash::HashMap<u64, Heads>,
     /// The type of each direction's open message, for its continuations.
     types: MessageTypes,
 }
@@ -684,18 +693,25 @@ impl<W: Write> JsonSink<W> {
     /// The head of `session`'s records ([`session_head`]), formatted once.
     fn head(&mut self, session: SessionRef) -> &[u8] {
         let capture = self.capture.as_deref();
-        let heads = self.frame_heads.entry(session.conn).or_default();
-        let i = match heads.iter().position(|(s, _)| *s == session) {
+        let made = || session_head(capture, session).into_boxed_slice();
+        let heads = self
+            .frame_heads
+            .entry(session.conn)
+            .or_insert_with(|| Heads {
+                first: (session, made()),
+                more: Vec::new(),
+            });
+        if heads.first.0 == session {
+            return &heads.first.1;
+        }
+        let i = match heads.more.iter().position(|(s, _)| *s == session) {
             Some(i) => i,
             None => {
-                heads.push((session, session_head(capture, session)));
-                heads.len() - 1
+                heads.more.push((session, made()));
+                heads.more.len() - 1
             }
         };
-        match heads.get(i) {
-            Some((_, h)) => h.as_slice(),
-            None => &[],
-        }
+        heads.more.get(i).map_or(&[], |(_, h)| h)
     }
 
     /// Writes the line in `self.line` (taken back after).
