@@ -24,7 +24,9 @@ import re, sys, collections
 FILE_STAGES = [
     (r'pcap-parser|circular-|src/capture\.rs|src/progress\.rs', 'capture read'),
     (r'etherparse|src/packet\.rs|src/defrag\.rs', 'packet slicing'),
-    (r'src/analyzer\.rs|src/tcp\.rs|foldhash|hashbrown|socket_addr\.rs', 'flow table, TCP reassembly'),
+    (r'src/analyzer\.rs|src/flow\.rs|src/pipeline\.rs|src/tcp\.rs|foldhash|hashbrown|socket_addr\.rs', 'flow table, TCP reassembly'),
+    (r'src/tlscore/|src/tls\.rs|/aes-|/aes-gcm-|/polyval-|/ghash-|/universal-hash-|/hkdf-|/hmac-|/sha2-|/ctr-|/chacha20|/poly1305-', 'TLS'),
+    (r'src/carrier/|src/stage/|src/h2/', 'carriers, stages'),
     (r'src/http\.rs|src/handshake\.rs|httparse|sha1|base64|src/push/', 'HTTP, handshake'),
     (r'src/ws/utf8\.rs|simdutf8|str/validations\.rs|str/lossy\.rs', 'UTF-8'),
     (r'src/ws/|flate2|zlib', 'WebSocket frames, unmasking'),
@@ -34,7 +36,9 @@ FILE_STAGES = [
 FN_STAGES = [
     (r'pcap_parser|circular::|wsdissect::capture', 'capture read'),
     (r'etherparse|wsdissect::packet|wsdissect::defrag', 'packet slicing'),
-    (r'wsdissect::analyzer|wsdissect::tcp|hashbrown|SocketAddr', 'flow table, TCP reassembly'),
+    (r'wsdissect::analyzer|wsdissect::flow|wsdissect::pipeline|wsdissect::tcp|hashbrown|SocketAddr', 'flow table, TCP reassembly'),
+    (r'wsdissect::tlscore|wsdissect::tls::|aes::|aes_gcm|polyval|ghash|universal_hash|hkdf|hmac|sha2::', 'TLS'),
+    (r'wsdissect::carrier|wsdissect::stage|wsdissect::h2', 'carriers, stages'),
     (r'wsdissect::http|wsdissect::handshake|httparse|sha1|base64|wsdissect::push', 'HTTP, handshake'),
     (r'simdutf8|wsdissect::ws::utf8|from_utf8', 'UTF-8'),
     (r'wsdissect::ws::', 'WebSocket frames, unmasking'),
