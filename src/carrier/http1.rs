@@ -66,6 +66,14 @@ enum SideState {
     Ignore,
 }
 
+impl SideState {
+    /// An HTTP side: requests (the client's) or responses, heads of at
+    /// most `max` bytes.
+    fn http(request: bool, max: usize) -> Self {
+        SideState::Http(Box::new(HttpParser::new(request, max)))
+    }
+}
+
 #[derive(Debug, Clone, Copy)]
 struct PendingRequest {
     head_method: bool,
@@ -135,19 +143,15 @@ impl Http1 {
         let max = cx.cfg.max_http_header_bytes;
         let link = &mut *cx.link;
         match (detect_line(bytes), link.client_side) {
-            (Line::Request, Some(c)) if c == side => {
-                SideState::Http(Box::new(HttpParser::new(true, max)))
-            }
-            (Line::Response, Some(c)) if c != side => {
-                SideState::Http(Box::new(HttpParser::new(false, max)))
-            }
+            (Line::Request, Some(c)) if c == side => SideState::http(true, max),
+            (Line::Response, Some(c)) if c != side => SideState::http(false, max),
             (Line::Request, None) => {
                 link.client_side = Some(side);
-                SideState::Http(Box::new(HttpParser::new(true, max)))
+                SideState::http(true, max)
             }
             (Line::Response, None) => {
                 link.client_side = Some(1 - side);
-                SideState::Http(Box::new(HttpParser::new(false, max)))
+                SideState::http(false, max)
             }
             _ => {
                 let from_start = link.start_seen[side] && offset == 0;
@@ -291,16 +295,7 @@ impl Http1 {
             Some(true) => self.h2c_ok = true,
             Some(false) if self.h2c.take().is_some() => {
                 // Not upgraded: the client's held bytes are HTTP/1.1 again.
-                if let Some(c) = cx.link.client_side {
-                    self.side[c] = SideState::Http(Box::new(HttpParser::new(
-                        true,
-                        cx.cfg.max_http_header_bytes,
-                    )));
-                    let held = std::mem::take(&mut self.pending_client);
-                    if !held.is_empty() {
-                        self.data(cx, c, 0, &held);
-                    }
-                }
+                self.client_back_to_http(cx);
             }
             _ => {}
         }
@@ -308,19 +303,22 @@ impl Http1 {
             self.emit_handshake(cx);
             if !ok {
                 // Rejected: the client's held bytes are HTTP again.
-                if let Some(c) = cx.link.client_side {
-                    self.side[c] = SideState::Http(Box::new(HttpParser::new(
-                        true,
-                        cx.cfg.max_http_header_bytes,
-                    )));
-                    let held = std::mem::take(&mut self.pending_client);
-                    if !held.is_empty() {
-                        self.data(cx, c, 0, &held);
-                    }
-                }
+                self.client_back_to_http(cx);
             }
         }
         r
+    }
+
+    /// The upgrade did not happen: the client's side is read as HTTP
+    /// again, from the bytes it sent while waiting for the answer.
+    fn client_back_to_http(&mut self, cx: &mut Cx<'_>) {
+        if let Some(c) = cx.link.client_side {
+            self.side[c] = SideState::http(true, cx.cfg.max_http_header_bytes);
+            let held = std::mem::take(&mut self.pending_client);
+            if !held.is_empty() {
+                self.data(cx, c, 0, &held);
+            }
+        }
     }
 
     /// Reports the handshake's findings, then the handshake itself.

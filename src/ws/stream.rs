@@ -351,7 +351,7 @@ impl WsDecoder {
     }
 
     /// Bytes held while hunting (counted in the capture-wide budget of
-    /// bytes held for later). None once the stream is proven (the hunt
+    /// bytes held for later). Nothing once the stream is proven (the hunt
     /// is over, see `lock_on`): `proven` is read on every segment anyway,
     /// the hunt's buffer lies at the cold end of the decoder.
     pub fn hunt_held(&self) -> usize {
