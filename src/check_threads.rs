@@ -7,7 +7,7 @@
 //! thread, standard input, a live interface, a gzip file, a `--filter` on
 //! `conn`, a shared limit reached) is `run_all`'s, as before.
 
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, IsTerminal};
 use std::ops::ControlFlow;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -80,20 +80,11 @@ fn lines_after(path: &str, problems: &[String], summary: &CaptureSummary) -> Vec
     crate::capture_lines(path, problems, summary, false)
 }
 
-/// Whether several threads can each read `path` themselves: a regular
-/// file (not a pipe or a device), not gzip (each would inflate it all).
+/// Whether `path` can be read again when a sharded run is refused: a
+/// regular file (not standard input, a pipe or a device; gzip is fine,
+/// worker 0 alone inflates it).
 fn shardable(path: &str) -> bool {
-    if path == "-" {
-        return false;
-    }
-    let Ok(mut f) = std::fs::File::open(path) else {
-        return false;
-    };
-    if !f.metadata().is_ok_and(|m| m.is_file()) {
-        return false;
-    }
-    let mut magic = [0u8; 2];
-    f.read_exact(&mut magic).is_ok() && magic != [0x1f, 0x8b]
+    path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
 /// Runs `check`'s captures with `common.threads()` threads into `sink`,
@@ -132,7 +123,7 @@ fn sharded(
     if filter.is_some_and(|f| f.fields().contains(&"conn")) || !shardable(path) {
         return None;
     }
-    // Each worker reads the whole file: more of them than cores only adds reading.
+    // More workers than cores only adds hand-offs between them.
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let workers = threads.min(cores.max(2));
     let progress = wsdissect::progress::should_show(
@@ -140,12 +131,8 @@ fn sharded(
         io::stderr().is_terminal(),
         io::stdout().is_terminal(),
     );
-    let got = wsdissect::shard::run(
-        workers,
-        |i| open(path, progress && i == 0).ok(),
-        cfg,
-        |_| Noting::new(sink, filter, path),
-    );
+    let input = open(path, progress).ok()?;
+    let got = wsdissect::shard::run(workers, input, cfg, |_| Noting::new(sink, filter, path));
     let sharded = got.ok().flatten()?;
     let lines = lines_after(path, &sharded.sinks[0].problems, &sharded.summary);
     let mut merged = CheckSink::new(sink.inner.allow.clone());

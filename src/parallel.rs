@@ -3,8 +3,8 @@
 //!
 //! Which mode runs when: `check` on a regular capture file (not standard
 //! input, a pipe, a live interface or gzip), with no `--filter` on `conn`,
-//! runs sharded (`crate::shard`: N workers each reading the file and
-//! decoding their share of the connections), and `check` with several
+//! runs sharded (`crate::shard`: N workers decoding their share of the
+//! connections, the first of them also reading the file), and `check` with several
 //! captures decodes up to N of them at once, each in one thread (both in
 //! the binary's `check_threads`); every other command, and `check` where
 //! sharding would not give one thread's output (a shared limit reached),
@@ -62,7 +62,7 @@ pub const BATCH_BYTES: usize = 256 << 10;
 const BATCH_ITEMS: usize = 2048;
 
 /// What the reader found, in capture order.
-enum Item {
+pub(crate) enum Item {
     /// The capture's first record (its time).
     Start(f64),
     /// A TCP segment; its payload is `data[at..at + len]` of the batch.
@@ -92,7 +92,7 @@ const RST: u8 = 4;
 const PSH: u8 = 8;
 
 #[derive(Default)]
-struct Batch {
+pub(crate) struct Batch {
     items: Vec<Item>,
     data: Vec<u8>,
 }
@@ -111,14 +111,14 @@ impl Batch {
     }
 }
 
-enum Msg {
+pub(crate) enum Msg {
     Batch(Batch),
     /// The reader is done: what it read, or why the input is no capture.
     Done(Result<CaptureSummary, NotACapture>),
 }
 
 /// The reader thread's side of the channel: the batch being filled.
-struct Batcher {
+pub(crate) struct Batcher {
     cur: Batch,
     tx: SyncSender<Msg>,
     /// Emptied batches coming back, to be filled again.
@@ -128,8 +128,40 @@ struct Batcher {
 }
 
 impl Batcher {
+    /// A batcher sending on `tx`, taking emptied batches back from `free`.
+    pub(crate) fn new(tx: SyncSender<Msg>, free: Receiver<Batch>) -> Self {
+        Batcher {
+            cur: Batch {
+                items: Vec::with_capacity(BATCH_ITEMS),
+                data: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
+            },
+            tx,
+            free,
+            closed: false,
+        }
+    }
+
+    /// Whether the receiving side is gone.
+    pub(crate) fn closed(&self) -> bool {
+        self.closed
+    }
+
+    /// Sends what is left and the end of the capture.
+    pub(crate) fn done(&mut self, result: Result<CaptureSummary, NotACapture>) {
+        self.flush();
+        if !self.closed {
+            let _ = self.tx.send(Msg::Done(result));
+        }
+    }
+
+    /// Key log text, in capture order with the segments.
+    pub(crate) fn secrets(&mut self, text: &[u8]) {
+        let (at, len) = self.cur.bytes(text);
+        self.push(Item::Secrets { at, len });
+    }
+
     /// Sends the batch being filled, if anything is in it.
-    fn flush(&mut self) {
+    pub(crate) fn flush(&mut self) {
         if self.cur.is_empty() || self.closed {
             return;
         }
@@ -204,26 +236,14 @@ impl<R: Read> Read for FlushBeforeRead<R> {
 
 /// The reader thread: the capture and packet stages into batches.
 fn reader<R: Read + Send>(input: R, tx: SyncSender<Msg>, free: Receiver<Batch>) {
-    let batcher = Arc::new(Mutex::new(Batcher {
-        cur: Batch {
-            items: Vec::with_capacity(BATCH_ITEMS),
-            data: Vec::with_capacity(BATCH_BYTES + (64 << 10)),
-        },
-        tx: tx.clone(),
-        free,
-        closed: false,
-    }));
+    let batcher = Arc::new(Mutex::new(Batcher::new(tx.clone(), free)));
     let source = FlushBeforeRead {
         inner: input,
         batcher: batcher.clone(),
     };
     let mut p = Packets::new();
     let mut started = false;
-    let on_secrets = |text: &[u8]| {
-        let mut b = lock(&batcher);
-        let (at, len) = b.cur.bytes(text);
-        b.push(Item::Secrets { at, len });
-    };
+    let on_secrets = |text: &[u8]| lock(&batcher).secrets(text);
     let result = capture::read_capture_with_secrets(source, on_secrets, |rec: &Record<'_>| {
         let mut b = lock(&batcher);
         if !started {
@@ -306,60 +326,76 @@ pub fn run<R: Read + Send + 'static>(
                 return Ok(summary);
             }
         };
-        for item in batch.items.drain(..) {
-            match item {
-                Item::Start(ts) => {
-                    let _ = out.event(Event::Start(&StartRecord { ts }));
-                }
-                Item::Segment {
-                    number,
-                    ts,
-                    src,
-                    dst,
-                    seq,
-                    ack,
-                    flags,
-                    at,
-                    len,
-                    missing,
-                    window,
-                    wscale,
-                } => {
-                    last = number;
-                    let payload = batch.data.get(at..at + len).unwrap_or_default();
-                    let seg = Segment {
-                        src,
-                        dst,
-                        seq,
-                        ack,
-                        syn: flags & SYN != 0,
-                        fin: flags & FIN != 0,
-                        rst: flags & RST != 0,
-                        payload,
-                        missing,
-                        psh: flags & PSH != 0,
-                        window,
-                        wscale,
-                    };
-                    flows.segment(&seg, number, ts, &mut out);
-                }
-                Item::Finding(f) => {
-                    let _ = out.event(Event::Finding(&f));
-                }
-                Item::Secrets { at, len } => {
-                    if let Some(text) = batch.data.get(at..at + len) {
-                        cfg.keylog.add_text(text);
-                    }
-                }
-            }
-            if out.stopped() {
-                // Dropping the receiver tells the reader to stop.
-                return stopped(last);
-            }
+        if !feed(&mut batch, cfg, &mut flows, &mut out, &mut last) {
+            // Dropping the receiver tells the reader to stop.
+            return stopped(last);
         }
-        batch.data.clear();
         match free_tx.try_send(batch) {
             Ok(()) | Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {}
         }
     }
+}
+
+/// Runs one batch's items through the flow table, the stages and the sink
+/// (`last`: the number of the last segment's packet); `false` when the sink
+/// asked to stop.
+pub(crate) fn feed(
+    batch: &mut Batch,
+    cfg: &Config,
+    flows: &mut FlowTable<'_>,
+    out: &mut Staged<'_>,
+    last: &mut u64,
+) -> bool {
+    for item in batch.items.drain(..) {
+        match item {
+            Item::Start(ts) => {
+                let _ = out.event(Event::Start(&StartRecord { ts }));
+            }
+            Item::Segment {
+                number,
+                ts,
+                src,
+                dst,
+                seq,
+                ack,
+                flags,
+                at,
+                len,
+                missing,
+                window,
+                wscale,
+            } => {
+                *last = number;
+                let payload = batch.data.get(at..at + len).unwrap_or_default();
+                let seg = Segment {
+                    src,
+                    dst,
+                    seq,
+                    ack,
+                    syn: flags & SYN != 0,
+                    fin: flags & FIN != 0,
+                    rst: flags & RST != 0,
+                    payload,
+                    missing,
+                    psh: flags & PSH != 0,
+                    window,
+                    wscale,
+                };
+                flows.segment(&seg, number, ts, out);
+            }
+            Item::Finding(f) => {
+                let _ = out.event(Event::Finding(&f));
+            }
+            Item::Secrets { at, len } => {
+                if let Some(text) = batch.data.get(at..at + len) {
+                    cfg.keylog.add_text(text);
+                }
+            }
+        }
+        if out.stopped() {
+            return false;
+        }
+    }
+    batch.data.clear();
+    true
 }

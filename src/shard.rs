@@ -1,15 +1,24 @@
 //! One capture file decoded by several threads at once, each owning a share
-//! of the connections (Suricata's autofp, without its reader thread): the
-//! `check` command's mode for a regular file with `--threads 2` or more.
+//! of the connections (Suricata's autofp): the `check` command's mode for a
+//! regular file with `--threads 2` or more.
 //!
-//! Every worker opens and reads the whole file itself through the capture
-//! and packet stages (reading and slicing are cheap; nothing is copied
-//! between threads), numbers every record, and puts IP fragments back
-//! together; it hands on only the TCP segments whose address pair hashes
-//! to it ([`crate::flow::shard_of`]) to its own flow table, carriers,
-//! stages and sink. Capture-level findings and the start of the run come
-//! from worker 0 alone; every worker takes the keys of pcapng Decryption
-//! Secrets Blocks, in capture order, as one thread does.
+//! Worker 0 reads the file once through the capture and packet stages,
+//! numbers every record and puts IP fragments back together; it hashes
+//! each TCP segment's address pair ([`crate::flow::shard_of`]) to one of
+//! [`BUCKETS`] buckets, decodes the segments of its own buckets in its own
+//! flow table, carriers, stages and sink, and copies every other segment
+//! into the batch of the worker that owns it (the batches of
+//! [`crate::parallel`], carried by bounded channels: a worker behind makes
+//! worker 0 wait). Worker 0 owns fewer buckets than the others, as reading
+//! is its work too ([`owners`]). Capture-level findings and the start of
+//! the run are worker 0's; every worker takes the keys of pcapng
+//! Decryption Secrets Blocks in capture order, as one thread does.
+//!
+//! (Until 2026-12-02 every worker read and sliced the whole file itself:
+//! no copy between threads, but the kernel copied the file once per worker
+//! and each sliced every packet. Reading once took the sharded `check`'s
+//! CPU time from 0.42 s to 0.36 s on the 1 GiB benchmark capture; see
+//! docs/performance.md.)
 //!
 //! Afterwards, connection numbers are made those of one thread: each
 //! worker's table recorded the packet that opened each of its connections
@@ -31,8 +40,10 @@
 //! decodes the capture again in one thread (`check` prints only at the
 //! end, so nothing has been written yet).
 
+use std::cell::RefCell;
 use std::io::Read;
 use std::ops::ControlFlow;
+use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
 
 use crate::capture::{self, CaptureSummary, NotACapture};
 use crate::config::Config;
@@ -40,6 +51,7 @@ use crate::event::{Event, Sink, StartRecord};
 use crate::findings::Finding;
 use crate::flow::{FlowStats, FlowTable, MAX_TOMBSTONES, shard_of};
 use crate::packet::Segment;
+use crate::parallel::{Batch, Batcher, Msg, QUEUE, feed};
 use crate::pipeline::{Packets, SegmentOut, truncated};
 use crate::stage::Staged;
 
@@ -60,43 +72,71 @@ struct Part<S> {
     stats: FlowStats,
 }
 
-/// The segments of this worker's share to its flow table; capture-level
-/// findings to its output only in worker 0.
-struct ShardOut<'a, 'c, 's> {
-    flows: &'a mut FlowTable<'c>,
-    out: &'a mut Staged<'s>,
-    index: usize,
-    workers: usize,
+/// Hash buckets a connection's address pair falls into
+/// ([`crate::flow::shard_of`]); [`owners`] deals them out to the workers.
+const BUCKETS: usize = 64;
+
+/// Which worker owns each bucket. Worker 0 also reads and slices the whole
+/// capture and deals the other shares out, so it takes a smaller share of
+/// the connections: `BUCKETS / (2 * workers)` buckets (a quarter with two
+/// workers; measured against a third, a fifth and a sixth, see
+/// docs/performance.md, "Step: one reader for the sharded check"); the
+/// rest go round-robin to the others.
+fn owners(workers: usize) -> [u8; BUCKETS] {
+    let workers = workers.clamp(1, BUCKETS);
+    let mut own = [0u8; BUCKETS];
+    if workers == 1 {
+        return own;
+    }
+    let first = (BUCKETS / (2 * workers)).max(1);
+    for (b, o) in own.iter_mut().enumerate().skip(first) {
+        *o = (1 + (b - first) % (workers - 1)) as u8;
+    }
+    own
 }
 
-impl SegmentOut for ShardOut<'_, '_, '_> {
+/// Worker 0's output for the packet stages: its share of the segments to
+/// its own flow table, every other share into that worker's batch.
+struct Dealer<'a, 'c, 's> {
+    flows: &'a mut FlowTable<'c>,
+    out: &'a mut Staged<'s>,
+    owners: &'a [u8; BUCKETS],
+    others: &'a mut [Batcher],
+}
+
+impl SegmentOut for Dealer<'_, '_, '_> {
     fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64) {
-        if shard_of(seg.src, seg.dst, self.workers) == self.index {
-            self.flows.segment(seg, number, ts, self.out);
+        let w = self.owners[shard_of(seg.src, seg.dst, BUCKETS)] as usize;
+        match w.checked_sub(1) {
+            None => self.flows.segment(seg, number, ts, self.out),
+            Some(i) => {
+                if let Some(b) = self.others.get_mut(i) {
+                    b.segment(seg, number, ts);
+                }
+            }
         }
     }
     fn finding(&mut self, f: &Finding) {
-        if self.index == 0 {
-            let _ = self.out.event(Event::Finding(f));
-        }
+        let _ = self.out.event(Event::Finding(f));
     }
 }
 
-/// Worker `index` of `workers`: [`crate::pipeline::run`] over its share.
-fn worker<R: Read + Send, S: Sink>(
+/// Worker 0: reads the capture, decodes its share and deals the rest out.
+fn reader<R: Read + Send, S: Sink>(
     input: R,
     cfg: &Config,
-    index: usize,
-    workers: usize,
+    owners: &[u8; BUCKETS],
+    mut others: Vec<Batcher>,
     mut sink: S,
 ) -> Part<S> {
-    // Keys a pcapng Decryption Secrets Block brings stay with this pass.
-    let cfg = &Config {
-        keylog: cfg.keylog.fork(),
-        ..cfg.clone()
-    };
     let keylog = cfg.keylog.clone();
-    let on_secrets = |text: &[u8]| keylog.add_text(text);
+    let others = RefCell::new(&mut others);
+    let on_secrets = |text: &[u8]| {
+        keylog.add_text(text);
+        for b in others.borrow_mut().iter_mut() {
+            b.secrets(text);
+        }
+    };
     let (result, stats) = {
         let mut out = Staged::new(cfg, &mut sink);
         let mut p = Packets::new();
@@ -105,40 +145,43 @@ fn worker<R: Read + Send, S: Sink>(
         let result = capture::read_capture_with_secrets(input, on_secrets, |rec| {
             if !started {
                 started = true;
-                if index == 0 {
-                    out.event(Event::Start(&StartRecord {
-                        ts: rec.ts.as_f64(),
-                    }))?;
-                }
+                out.event(Event::Start(&StartRecord {
+                    ts: rec.ts.as_f64(),
+                }))?;
             }
-            let mut to = ShardOut {
-                flows: &mut flows,
-                out: &mut out,
-                index,
-                workers,
-            };
-            p.record(rec, &mut to);
-            if out.stopped() {
+            let mut others = others.borrow_mut();
+            p.record(
+                rec,
+                &mut Dealer {
+                    flows: &mut flows,
+                    out: &mut out,
+                    owners,
+                    others: others.as_mut_slice(),
+                },
+            );
+            if out.stopped() || others.iter().any(Batcher::closed) {
                 ControlFlow::Break(())
             } else {
                 ControlFlow::Continue(())
             }
         });
+        let mut others = others.borrow_mut();
         if let Ok(summary) = &result
             && !out.stopped()
         {
-            p.finish(&mut ShardOut {
+            p.finish(&mut Dealer {
                 flows: &mut flows,
                 out: &mut out,
-                index,
-                workers,
+                owners,
+                others: others.as_mut_slice(),
             });
             flows.finish(&mut out);
-            if index == 0
-                && let Some(f) = truncated(summary)
-            {
+            if let Some(f) = truncated(summary) {
                 let _ = out.event(Event::Finding(&f));
             }
+        }
+        for b in others.iter_mut() {
+            b.done(result.clone());
         }
         (result, flows.stats().clone())
     };
@@ -149,41 +192,100 @@ fn worker<R: Read + Send, S: Sink>(
     }
 }
 
-/// Decodes one capture with `workers` threads, each reading it from its own
-/// `open(index)` (a regular file opened again) into its own `make(index)`
-/// sink. `Ok(None)`: the result would not be one thread's (a shared limit
-/// was reached, a sink stopped, a reader could not be opened, the passes
-/// disagree); decode the capture in one thread instead.
-pub fn run<R, S, O, M>(
+/// Worker `index` above 0: decodes the segments worker 0 deals it.
+fn worker<S: Sink>(
+    rx: Receiver<Msg>,
+    free: SyncSender<Batch>,
+    cfg: &Config,
+    mut sink: S,
+) -> Part<S> {
+    let mut last = 0;
+    let (result, stats) = {
+        let mut out = Staged::new(cfg, &mut sink);
+        let mut flows = FlowTable::new(cfg);
+        let result = loop {
+            match rx.recv() {
+                Ok(Msg::Batch(mut batch)) => {
+                    if !feed(&mut batch, cfg, &mut flows, &mut out, &mut last) {
+                        break Ok(CaptureSummary {
+                            packets: last,
+                            stopped: true,
+                            ..CaptureSummary::default()
+                        });
+                    }
+                    let _ = free.try_send(batch);
+                }
+                Ok(Msg::Done(result)) => {
+                    if result.as_ref().is_ok_and(|s| !s.stopped) {
+                        flows.finish(&mut out);
+                    }
+                    break result;
+                }
+                // Worker 0 ended without a word (it does not): refused.
+                Err(_) => {
+                    break Ok(CaptureSummary {
+                        packets: last,
+                        stopped: true,
+                        ..CaptureSummary::default()
+                    });
+                }
+            }
+        };
+        (result, flows.stats().clone())
+    };
+    Part {
+        sink,
+        result,
+        stats,
+    }
+}
+
+/// Decodes one capture with `workers` threads: worker 0 reads it from
+/// `input` and decodes its share, the others decode theirs, each into its
+/// own `make(index)` sink. `Ok(None)`: the result would not be one
+/// thread's (a shared limit was reached, a sink stopped); decode the
+/// capture in one thread instead.
+pub fn run<R, S, M>(
     workers: usize,
-    open: O,
+    input: R,
     cfg: &Config,
     make: M,
 ) -> Result<Option<Sharded<S>>, NotACapture>
 where
     R: Read + Send,
     S: Sink + Send,
-    O: Fn(usize) -> Option<R> + Sync,
     M: Fn(usize) -> S + Sync,
 {
-    let workers = workers.max(1);
+    let workers = workers.clamp(1, BUCKETS);
+    // Keys a pcapng Decryption Secrets Block brings stay with this run;
+    // each worker has its own copy, fed in capture order.
+    let cfgs: Vec<Config> = (0..workers)
+        .map(|_| Config {
+            keylog: cfg.keylog.fork(),
+            ..cfg.clone()
+        })
+        .collect();
+    let owners = owners(workers);
     let parts: Vec<Option<Part<S>>> = std::thread::scope(|s| {
-        let (open, make) = (&open, &make);
-        let handles: Vec<_> = (1..workers)
-            .map(|i| {
+        let make = &make;
+        let mut batchers = Vec::new();
+        let mut handles = Vec::new();
+        for (i, cfg) in cfgs.iter().enumerate().skip(1) {
+            let (tx, rx) = sync_channel::<Msg>(QUEUE);
+            let (free_tx, free_rx) = sync_channel::<Batch>(QUEUE + 2);
+            batchers.push(Batcher::new(tx, free_rx));
+            handles.push(
                 std::thread::Builder::new()
                     .name(format!("wsdissect-shard{i}"))
                     // As deep as the main thread's, which decodes in one thread.
                     .stack_size(8 << 20)
-                    .spawn_scoped(s, move || {
-                        open(i).map(|input| worker(input, cfg, i, workers, make(i)))
-                    })
-            })
-            .collect();
-        let first = open(0).map(|input| worker(input, cfg, 0, workers, make(0)));
-        std::iter::once(first)
+                    .spawn_scoped(s, move || worker(rx, free_tx, cfg, make(i))),
+            );
+        }
+        let first = reader(input, &cfgs[0], &owners, batchers, make(0));
+        std::iter::once(Some(first))
             .chain(handles.into_iter().map(|h| match h {
-                Ok(h) => h.join().ok().flatten(),
+                Ok(h) => h.join().ok(),
                 Err(_) => None,
             }))
             .collect()
@@ -191,32 +293,15 @@ where
     let Some(parts) = parts.into_iter().collect::<Option<Vec<Part<S>>>>() else {
         return Ok(None);
     };
-    let mut results = parts.iter().map(|p| &p.result);
-    let first = match results.next() {
-        Some(Ok(summary)) => summary.clone(),
-        Some(Err(e)) => {
-            // Not a capture: every pass says so alike, or one thread decides.
-            return match parts.iter().all(|p| p.result.as_ref().err() == Some(e)) {
-                true => Err(e.clone()),
-                false => Ok(None),
-            };
-        }
-        None => return Ok(None),
+    let first = match &parts[0].result {
+        Ok(summary) => summary.clone(),
+        Err(e) => return Err(e.clone()),
     };
-    let rest: Vec<&CaptureSummary> = results.filter_map(|r| r.as_ref().ok()).collect();
-    if rest.len() + 1 != parts.len() || first.stopped || rest.iter().any(|s| s.stopped) {
-        return Ok(None);
-    }
-    // Interrupted (Ctrl-C): each pass stopped at its own packet; what was
-    // read is decoded, as in one thread (which packet is a matter of timing
-    // either way). Else every pass read the same.
-    let mut first = first;
-    first.interrupted |= rest.iter().any(|s| s.interrupted);
-    let agree = first.interrupted
-        || rest
+    if first.stopped
+        || parts
             .iter()
-            .all(|s| s.packets == first.packets && s.problem == first.problem);
-    if !agree {
+            .any(|p| p.result.as_ref().map_or(true, |s| s.stopped))
+    {
         return Ok(None);
     }
     let sum = |f: fn(&FlowStats) -> usize| parts.iter().map(|p| f(&p.stats)).sum::<usize>();

@@ -50,16 +50,11 @@ fn single(path: &Path, cfg: &Config) -> String {
 
 /// The sharded run, merged; `None` when it refused.
 fn sharded(path: &Path, cfg: &Config, workers: usize) -> Option<String> {
-    let got = wsdissect::shard::run(
-        workers,
-        |_| File::open(path).ok(),
-        cfg,
-        |_| {
-            let mut s = CheckSink::new(Vec::new());
-            s.begin_capture("c");
-            s
-        },
-    );
+    let got = wsdissect::shard::run(workers, File::open(path).ok()?, cfg, |_| {
+        let mut s = CheckSink::new(Vec::new());
+        s.begin_capture("c");
+        s
+    });
     let sharded = match got {
         Ok(s) => s?,
         // Not a capture: what one thread says, as the command reports it.
@@ -303,8 +298,12 @@ fn the_command_with_two_threads_is_one_threads_for_one_and_several_captures() {
     let cut = cut.to_string_lossy().into_owned();
     let missing = tmp("no-such.pcap").to_string_lossy().into_owned();
     let sll = sample("any-sll.pcap").to_string_lossy().into_owned();
-    let sets: [&[&str]; 5] = [
+    let gz = gzipped("cli-many.pcap.gz", &many_with_findings(30).bytes);
+    let gz = gz.to_string_lossy().into_owned();
+    let sets: [&[&str]; 7] = [
         &[&many],
+        &[&gz],
+        &[&gz, &many],
         &[&cut],
         &[&many, &cut, &sll],
         &[&cut, &missing, &many],
@@ -351,8 +350,18 @@ fn the_command_with_two_threads_is_one_threads_for_one_and_several_captures() {
     assert_eq!(code, Some(2));
 }
 
-/// With two threads on one regular file, `check` runs its shard workers
-/// (threads named wsdissect-shard1...), seen in /proc while it runs.
+fn gzipped(name: &str, bytes: &[u8]) -> PathBuf {
+    use std::io::Write;
+    let mut z = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    z.write_all(bytes).expect("gzip");
+    let path = tmp(name);
+    std::fs::write(&path, z.finish().expect("gzip")).expect("write");
+    path
+}
+
+/// With two threads on one regular file, plain or gzip, `check` runs its
+/// shard workers (threads named wsdissect-shard1...), seen in /proc while
+/// it runs.
 #[test]
 fn two_threads_on_a_file_run_shard_workers() {
     let mut cap = many_with_findings(50);
@@ -364,13 +373,24 @@ fn two_threads_on_a_file_run_shard_workers() {
     for _ in 0..800 {
         f.send(&mut cap, false, &big);
     }
-    let path = tmp("cli-big.pcap");
-    std::fs::write(&path, &cap.bytes).expect("write");
+    let plain = tmp("cli-big.pcap");
+    std::fs::write(&plain, &cap.bytes).expect("write");
+    let gz = gzipped("cli-big.pcap.gz", &cap.bytes);
+    for path in [plain, gz] {
+        assert!(
+            shard_workers_seen(&path),
+            "{}: no shard worker thread seen",
+            path.display()
+        );
+    }
+}
+
+fn shard_workers_seen(path: &Path) -> bool {
     let mut seen = false;
     for _ in 0..5 {
         let mut child = common::bin()
             .args(["check", "-q", "--threads", "2"])
-            .arg(&path)
+            .arg(path)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
@@ -390,5 +410,5 @@ fn two_threads_on_a_file_run_shard_workers() {
             break;
         }
     }
-    assert!(seen, "no shard worker thread seen");
+    seen
 }
