@@ -61,12 +61,13 @@ fn flow_key(a: SocketAddr, b: SocketAddr) -> Key {
     }
 }
 
-/// The worker (of `n`) that owns the connection of the address pair
-/// `a`, `b` in a sharded run (`crate::shard`): a hash of the table's own
-/// canonical key, so both directions land on the same worker.
-/// Cheaper than hashing the 36-byte key (every worker hashes every
-/// segment); an IPv4-mapped IPv6 address counts as its IPv4 address, as in
-/// the key.
+/// The bucket (of `n`) of the connection of the address pair `a`, `b` in a
+/// sharded run (`crate::shard`, which deals buckets out to workers): a
+/// hash of the table's own canonical key, so both directions land in the
+/// same bucket. Cheaper than hashing the 36-byte key (the reader hashes
+/// every segment); an IPv4-mapped IPv6 address counts as its IPv4 address,
+/// as in the key.
+#[inline]
 pub fn shard_of(a: SocketAddr, b: SocketAddr, n: usize) -> usize {
     fn fold(e: SocketAddr) -> u64 {
         let v4 = match e.ip() {
