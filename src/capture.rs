@@ -145,8 +145,20 @@ pub struct Timestamp {
 }
 
 impl Timestamp {
+    /// Seconds since the epoch, to the microsecond: the double nearest
+    /// `secs + micros / 10^6`, so that it prints as that decimal (adding
+    /// two rounded doubles, as before, gave `1.0036909999999999` for
+    /// 1.003691 s near 1970). Whole microseconds up to 2^53 are exact as a
+    /// double and the one division rounds once.
     pub fn as_f64(self) -> f64 {
-        self.secs as f64 + f64::from(self.nanos / 1000) / 1e6
+        // |secs| * 10^6 + 999,999 < 2^53: exact as an integer and a double.
+        const EXACT: u64 = (1 << 53) / 1_000_000 - 1;
+        let micros = i64::from(self.nanos / 1000);
+        if self.secs.unsigned_abs() <= EXACT {
+            (self.secs * 1_000_000 + micros) as f64 / 1e6
+        } else {
+            self.secs as f64 + micros as f64 / 1e6
+        }
     }
     /// Seconds from `earlier` to `self` (negative if earlier is later).
     pub fn since(self, earlier: Timestamp) -> f64 {
@@ -526,6 +538,53 @@ fn ts_from_units(raw: u64, resolution: u64, offset: i64) -> Timestamp {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every packet time prints as its decimal microseconds, near 1970 (where
+    /// adding two rounded doubles did not: 17% of the microseconds of the
+    /// first second came out as `x.xxxxxx9999999999`) and today.
+    #[test]
+    fn packet_times_print_as_their_microseconds() {
+        let mut wrong = Vec::new();
+        for secs in [
+            0i64,
+            1,
+            59,
+            86_399,
+            1_000_000_000,
+            1_700_000_000,
+            1 << 31,
+            (1 << 32) - 1,
+        ] {
+            // Every microsecond of the first two seconds, a stride elsewhere.
+            let step = if secs < 2 { 1 } else { 7 };
+            for micros in (0..1_000_000u32).step_by(step) {
+                let ts = Timestamp {
+                    secs,
+                    nanos: micros * 1000 + 999,
+                };
+                let want = match micros {
+                    0 => secs.to_string(),
+                    m => format!("{secs}.{m:06}").trim_end_matches('0').to_string(),
+                };
+                let got = ts.as_f64().to_string();
+                if got != want && wrong.len() < 5 {
+                    wrong.push((want, got));
+                }
+            }
+        }
+        assert!(wrong.is_empty(), "{wrong:?}");
+        // Before 1970 and far ahead: still the nearest double.
+        let t = Timestamp {
+            secs: -1,
+            nanos: 500_000_000,
+        };
+        assert_eq!(t.as_f64(), -0.5);
+        let t = Timestamp {
+            secs: i64::MAX / 2,
+            nanos: 0,
+        };
+        assert_eq!(t.as_f64(), (i64::MAX / 2) as f64);
+    }
 
     #[test]
     fn pcapng_units_convert_to_nanoseconds() {
