@@ -7,7 +7,7 @@
 //! thread, standard input, a live interface, a gzip file, a `--filter` on
 //! `conn`, a shared limit reached) is `run_all`'s, as before.
 
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Read};
 use std::ops::ControlFlow;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -87,6 +87,13 @@ fn shardable(path: &str) -> bool {
     path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
+/// Whether `path` starts as gzip does.
+fn gzip(path: &str) -> bool {
+    let mut magic = [0u8; 2];
+    std::fs::File::open(path).is_ok_and(|mut f| f.read_exact(&mut magic).is_ok())
+        && magic == [0x1f, 0x8b]
+}
+
 /// Runs `check`'s captures with `common.threads()` threads into `sink`,
 /// when that is this module's case; `None` when it is not (nothing was
 /// printed nor added to `sink`). `Some(all_read)` otherwise.
@@ -132,7 +139,11 @@ fn sharded(
         io::stdout().is_terminal(),
     );
     let input = open(path, progress).ok()?;
-    let got = wsdissect::shard::run(workers, input, cfg, |_| Noting::new(sink, filter, path));
+    // Inflating gzip costs worker 0 as much as decoding its share would.
+    let only_reads = gzip(path);
+    let got = wsdissect::shard::run(workers, input, only_reads, cfg, |_| {
+        Noting::new(sink, filter, path)
+    });
     let sharded = got.ok().flatten()?;
     let lines = lines_after(path, &sharded.sinks[0].problems, &sharded.summary);
     let mut merged = CheckSink::new(sink.inner.allow.clone());

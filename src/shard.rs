@@ -80,15 +80,19 @@ const BUCKETS: usize = 64;
 /// capture and deals the other shares out, so it takes a smaller share of
 /// the connections: `BUCKETS / (2 * workers)` buckets (a quarter with two
 /// workers; measured against a third, a fifth and a sixth, see
-/// docs/performance.md, "Step: one reader for the sharded check"); the
-/// rest go round-robin to the others.
-fn owners(workers: usize) -> [u8; BUCKETS] {
+/// docs/performance.md, "Step: one reader for the sharded check"); none
+/// when `only_reads` (its reading costs as much as decoding: it inflates a
+/// gzip capture). The rest go round-robin to the others.
+fn owners(workers: usize, only_reads: bool) -> [u8; BUCKETS] {
     let workers = workers.clamp(1, BUCKETS);
     let mut own = [0u8; BUCKETS];
     if workers == 1 {
         return own;
     }
-    let first = (BUCKETS / (2 * workers)).max(1);
+    let first = match only_reads {
+        true => 0,
+        false => (BUCKETS / (2 * workers)).max(1),
+    };
     for (b, o) in own.iter_mut().enumerate().skip(first) {
         *o = (1 + (b - first) % (workers - 1)) as u8;
     }
@@ -241,13 +245,15 @@ fn worker<S: Sink>(
 }
 
 /// Decodes one capture with `workers` threads: worker 0 reads it from
-/// `input` and decodes its share, the others decode theirs, each into its
-/// own `make(index)` sink. `Ok(None)`: the result would not be one
+/// `input` and decodes its share (none if `only_reads`: reading `input`
+/// is costly, as inflating gzip is), the others decode theirs, each into
+/// its own `make(index)` sink. `Ok(None)`: the result would not be one
 /// thread's (a shared limit was reached, a sink stopped); decode the
 /// capture in one thread instead.
 pub fn run<R, S, M>(
     workers: usize,
     input: R,
+    only_reads: bool,
     cfg: &Config,
     make: M,
 ) -> Result<Option<Sharded<S>>, NotACapture>
@@ -265,7 +271,7 @@ where
             ..cfg.clone()
         })
         .collect();
-    let owners = owners(workers);
+    let owners = owners(workers, only_reads);
     let parts: Vec<Option<Part<S>>> = std::thread::scope(|s| {
         let make = &make;
         let mut batchers = Vec::new();

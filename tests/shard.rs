@@ -50,7 +50,13 @@ fn single(path: &Path, cfg: &Config) -> String {
 
 /// The sharded run, merged; `None` when it refused.
 fn sharded(path: &Path, cfg: &Config, workers: usize) -> Option<String> {
-    let got = wsdissect::shard::run(workers, File::open(path).ok()?, cfg, |_| {
+    sharded_with(path, cfg, workers, false)
+}
+
+/// The same, worker 0 decoding no connections of its own if `only_reads`.
+fn sharded_with(path: &Path, cfg: &Config, workers: usize, only_reads: bool) -> Option<String> {
+    let input = File::open(path).ok()?;
+    let got = wsdissect::shard::run(workers, input, only_reads, cfg, |_| {
         let mut s = CheckSink::new(Vec::new());
         s.begin_capture("c");
         s
@@ -109,12 +115,13 @@ fn every_sample_gives_one_threads_findings_with_2_3_and_4_workers() {
         if !one.contains(" in 0 WebSocket") && !one.contains(" in 1 WebSocket connection ") {
             several_conns += 1;
         }
-        for n in [2, 3, 4] {
-            let got = sharded(p, &cfg, n)
-                .unwrap_or_else(|| panic!("{}: {n} workers refused", p.display()));
+        // Worker 0 decoding a share, and (as for gzip) none.
+        for (n, only_reads) in [(2, false), (3, false), (4, false), (2, true), (3, true)] {
+            let got = sharded_with(p, &cfg, n, only_reads)
+                .unwrap_or_else(|| panic!("{}: {n} workers ({only_reads}) refused", p.display()));
             assert!(
                 got == one,
-                "{} with {n} workers:\n{got}\n--- one thread:\n{one}",
+                "{} with {n} workers (worker 0 only reads: {only_reads}):\n{got}\n--- one thread:\n{one}",
                 p.display()
             );
         }
