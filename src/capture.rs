@@ -146,10 +146,11 @@ pub struct Timestamp {
 
 impl Timestamp {
     /// Seconds since the epoch, to the microsecond: the double nearest
-    /// `secs + micros / 10^6`, so that it prints as that decimal (adding
-    /// two rounded doubles, as before, gave `1.0036909999999999` for
-    /// 1.003691 s near 1970). Whole microseconds up to 2^53 are exact as a
-    /// double and the one division rounds once.
+    /// `secs + micros / 10^6`, so that it prints as that decimal until
+    /// 2^33 s (the year 2242; past it a double cannot tell microseconds
+    /// apart). Adding two rounded doubles, as before, gave
+    /// `1.0036909999999999` for 1.003691 s near 1970. Whole microseconds
+    /// up to 2^53 are exact as a double and the one division rounds once.
     pub fn as_f64(self) -> f64 {
         // |secs| * 10^6 + 999,999 < 2^53: exact as an integer and a double.
         const EXACT: u64 = (1 << 53) / 1_000_000 - 1;

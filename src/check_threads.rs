@@ -4,7 +4,7 @@
 //! one per thread, merged in argument order. The sink ends up as one
 //! thread's would, and standard error gets the same lines in the same
 //! order (the messages below are `run_all_noting`'s). Anything else (one
-//! thread, standard input, a live interface, a gzip file, a `--filter` on
+//! thread, standard input, a pipe, a live interface, a `--filter` on
 //! `conn`, a shared limit reached) is `run_all`'s, as before.
 
 use std::io::{self, IsTerminal, Read};
@@ -154,6 +154,12 @@ fn sharded(
     }
     for l in lines {
         eprintln!("{l}");
+    }
+    if !sharded.exact {
+        eprintln!(
+            "wsdissect: {}: warning: decoded in {workers} threads past a limit shared by all connections (--max-connections or the out-of-order budget); after Ctrl-C it could not be decoded again in one thread, whose findings may differ",
+            escape_name(path)
+        );
     }
     sink.inner.append(merged);
     Some(true)

@@ -1,14 +1,15 @@
 //! `--threads N`: the capture read in one thread, the connections decoded
 //! in another, the output byte for byte that of one thread.
 //!
-//! Which mode runs when: `check` on a regular capture file (not standard
-//! input, a pipe, a live interface or gzip), with no `--filter` on `conn`,
-//! runs sharded (`crate::shard`: N workers decoding their share of the
-//! connections, the first of them also reading the file), and `check` with several
-//! captures decodes up to N of them at once, each in one thread (both in
-//! the binary's `check_threads`); every other command, and `check` where
-//! sharding would not give one thread's output (a shared limit reached),
-//! runs this module's reader thread and one decoding thread.
+//! Which mode runs when: `check` on a regular capture file, plain or gzip
+//! (not standard input, a pipe or a live interface), with no `--filter` on
+//! `conn`, runs sharded (`crate::shard`: N workers decoding their share of
+//! the connections, the first of them also reading the file), and `check`
+//! with several captures decodes up to N of them at once, each in one
+//! thread (both in the binary's `check_threads`); every other command, and
+//! `check` where sharding would not give one thread's output (a shared
+//! limit reached), runs this module's reader thread and one decoding
+//! thread.
 //!
 //! The reader thread runs the capture and packet stages (pcap-parser's
 //! reader, link layers, IP, TCP, IP fragments put back together) and puts

@@ -35,10 +35,12 @@
 //! their peak live connections below the limit, the sum of their peak
 //! out-of-order totals within the budget (the total at any moment is at
 //! most that sum) and no worker's budget spent, the sum of their buried
-//! connections within the tombstone limit. When any fails, or the workers
-//! disagree on what they read, [`run`] answers `None` and the caller
-//! decodes the capture again in one thread (`check` prints only at the
-//! end, so nothing has been written yet).
+//! connections within the tombstone limit. When any fails, or a worker
+//! stopped or failed, [`run`] answers `None` and the caller decodes the
+//! capture again in one thread (`check` prints only at the end, so nothing
+//! has been written yet); but not after Ctrl-C, when the same packets
+//! cannot be read again: that result is given, marked not exact
+//! ([`Sharded::exact`]).
 
 use std::cell::RefCell;
 use std::io::Read;
@@ -59,10 +61,15 @@ use crate::stage::Staged;
 pub struct Sharded<S> {
     /// Each worker's sink, worker 0 first.
     pub sinks: Vec<S>,
-    /// What was read (worker 0's pass; every worker read the same).
+    /// What worker 0 read.
     pub summary: CaptureSummary,
     /// The number one thread gives to worker `w`'s connection `l`: `ids[w][l]`.
     pub ids: Vec<Vec<u64>>,
+    /// Whether this is one thread's result. Only an interrupted run
+    /// (Ctrl-C) that reached a shared limit is given when it is not: the
+    /// capture cannot be read again up to the same packet, and decoding
+    /// it again would read nothing (the stop is still asked for).
+    pub exact: bool,
 }
 
 /// One worker's result.
@@ -171,6 +178,7 @@ fn reader<R: Read + Send, S: Sink>(
         });
         let mut others = others.borrow_mut();
         if let Ok(summary) = &result
+            && !summary.stopped
             && !out.stopped()
         {
             p.finish(&mut Dealer {
@@ -196,7 +204,7 @@ fn reader<R: Read + Send, S: Sink>(
     }
 }
 
-/// Worker `index` above 0: decodes the segments worker 0 deals it.
+/// A worker above 0: decodes the segments worker 0 deals it.
 fn worker<S: Sink>(
     rx: Receiver<Msg>,
     free: SyncSender<Batch>,
@@ -248,8 +256,8 @@ fn worker<S: Sink>(
 /// `input` and decodes its share (none if `only_reads`: reading `input`
 /// is costly, as inflating gzip is), the others decode theirs, each into
 /// its own `make(index)` sink. `Ok(None)`: the result would not be one
-/// thread's (a shared limit was reached, a sink stopped); decode the
-/// capture in one thread instead.
+/// thread's (a shared limit was reached, a sink stopped, a worker panicked
+/// or could not be started); decode the capture in one thread instead.
 pub fn run<R, S, M>(
     workers: usize,
     input: R,
@@ -315,7 +323,7 @@ where
         && sum(|s| s.peak_ooo) <= cfg.max_ooo_total
         && !parts.iter().any(|p| p.stats.ooo_spent)
         && sum(|s| s.buried) <= MAX_TOMBSTONES;
-    if !exact {
+    if !exact && !first.interrupted {
         return Ok(None);
     }
     let ids = global_ids(parts.iter().map(|p| p.stats.opened.as_slice()));
@@ -323,6 +331,7 @@ where
         sinks: parts.into_iter().map(|p| p.sink).collect(),
         summary: first,
         ids,
+        exact,
     }))
 }
 

@@ -91,7 +91,7 @@ fn captures_under(dir: &Path, out: &mut Vec<PathBuf>) {
             captures_under(&p, out);
         } else {
             let name = p.to_string_lossy();
-            // gzip files are not sharded (each worker would inflate all).
+            // No sample is gzip; the command tests below shard gzip files.
             if name.ends_with(".pcap") || name.ends_with(".pcapng") {
                 out.push(p);
             }
@@ -418,4 +418,133 @@ fn shard_workers_seen(path: &Path) -> bool {
         }
     }
     seen
+}
+
+/// Every connection ends inside a frame: found only when each worker's
+/// flow table is finished at the end of the capture.
+fn ends_inside_frames(n: u32) -> Pcap {
+    let mut cap = Pcap::new();
+    let mut flows: Vec<Flow> = (0..n).map(Flow::new).collect();
+    for f in &mut flows {
+        f.open(&mut cap);
+        f.upgrade(&mut cap, false);
+    }
+    for (i, f) in flows.iter_mut().enumerate() {
+        let b = frame(true, 0x81, format!("conn {i} partial").as_bytes());
+        f.send(&mut cap, true, &b[..b.len() / 2]);
+    }
+    cap
+}
+
+#[test]
+fn every_worker_finishes_its_connections_at_the_end() {
+    let path = tmp("ends.pcap");
+    std::fs::write(&path, ends_inside_frames(40).bytes).expect("write");
+    let cfg = check_config();
+    let one = single(&path, &cfg);
+    let found = one.matches("\"code\":\"stream.incomplete-frame\"").count();
+    assert_eq!(found, 40, "{one}");
+    for n in [2, 3, 4, 7, 16, 64, 100] {
+        assert_eq!(
+            sharded(&path, &cfg, n).as_deref(),
+            Some(one.as_str()),
+            "{n} workers"
+        );
+    }
+}
+
+/// The keys of a Decryption Secrets Block reach whichever worker owns the
+/// TLS connection (with some worker counts worker 0 does, with others not).
+#[test]
+fn capture_keys_reach_every_worker() {
+    let p = sample("tls/py-tls13-dsb.pcapng");
+    let cfg = check_config();
+    let one = single(&p, &cfg);
+    assert!(one.contains("1 WebSocket connection"), "{one}");
+    for n in 2..=12 {
+        assert_eq!(
+            sharded(&p, &cfg, n).as_deref(),
+            Some(one.as_str()),
+            "{n} workers"
+        );
+    }
+}
+
+/// A check sink that stops (or panics) after `after` events; slow when
+/// asked, so that worker 0 waits on a full channel.
+struct Stopping {
+    inner: CheckSink,
+    after: Option<usize>,
+    seen: usize,
+    slow: bool,
+    panic: bool,
+}
+
+impl wsdissect::event::Sink for Stopping {
+    fn event(&mut self, ev: wsdissect::event::Event<'_>) -> std::ops::ControlFlow<()> {
+        self.seen += 1;
+        if self.slow {
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+        if self.after.is_some_and(|a| self.seen > a) {
+            if self.panic {
+                panic!("test: the sink panics");
+            }
+            return std::ops::ControlFlow::Break(());
+        }
+        self.inner.event(ev)
+    }
+}
+
+/// A worker whose sink stops or panics, with worker 0 blocked on a full
+/// channel to a slow one: the run ends, refused, and does not hang.
+#[test]
+fn a_worker_that_stops_or_panics_ends_the_run_refused() {
+    let path = tmp("stops.pcap");
+    let mut cap = Pcap::new();
+    let mut flows: Vec<Flow> = (0..64).map(Flow::new).collect();
+    for f in &mut flows {
+        f.open(&mut cap);
+        f.upgrade(&mut cap, false);
+    }
+    let body = vec![b'z'; 4000];
+    for r in 0..40 {
+        for f in flows.iter_mut() {
+            f.send(&mut cap, r % 2 == 0, &frame(r % 2 == 0, 0x82, &body));
+        }
+    }
+    std::fs::write(&path, &cap.bytes).expect("write");
+    let cases = [
+        (2, 1, false),
+        (3, 2, false),
+        (4, 3, false),
+        (2, 0, false),
+        (4, 0, false),
+        (2, 1, true),
+        (3, 2, true),
+    ];
+    for (workers, stopper, panic) in cases {
+        let (tx, rx) = std::sync::mpsc::channel();
+        let p = path.clone();
+        std::thread::spawn(move || {
+            let got = wsdissect::shard::run(
+                workers,
+                File::open(&p).expect("open"),
+                false,
+                &check_config(),
+                |i| Stopping {
+                    inner: CheckSink::new(Vec::new()),
+                    after: (i == stopper).then_some(5),
+                    seen: 0,
+                    slow: i != stopper && i != 0,
+                    panic,
+                },
+            );
+            let _ = tx.send(matches!(got, Ok(None)));
+        });
+        match rx.recv_timeout(std::time::Duration::from_secs(120)) {
+            Ok(refused) => assert!(refused, "{workers} workers, {stopper} stops: not refused"),
+            Err(_) => panic!("{workers} workers, {stopper} stops (panics: {panic}): hangs"),
+        }
+    }
 }
