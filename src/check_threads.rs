@@ -87,11 +87,11 @@ fn shardable(path: &str) -> bool {
     path != "-" && std::fs::metadata(path).is_ok_and(|m| m.is_file())
 }
 
-/// Whether `path` starts as gzip does.
+/// Whether `path` starts as gzip does (as `gunzip_if_gzip` tells it).
 fn gzip(path: &str) -> bool {
     let mut magic = [0u8; 2];
     std::fs::File::open(path).is_ok_and(|mut f| f.read_exact(&mut magic).is_ok())
-        && magic == [0x1f, 0x8b]
+        && magic == super::GZIP_MAGIC
 }
 
 /// Runs `check`'s captures with `common.threads()` threads into `sink`,

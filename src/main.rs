@@ -601,6 +601,9 @@ fn open(path: &str, progress: bool) -> io::Result<Box<dyn Read + Send>> {
     Ok(Box::new(Progress::new(r, io::stderr(), path, total, every)))
 }
 
+/// The first two bytes of a gzip file.
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
 /// Inflates the input when it starts with gzip's magic bytes (`.pcap.gz`,
 /// as tshark reads them), streaming; else hands it on unchanged.
 fn gunzip_if_gzip(mut r: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send>> {
@@ -617,7 +620,7 @@ fn gunzip_if_gzip(mut r: Box<dyn Read + Send>) -> io::Result<Box<dyn Read + Send
         }
         magic.extend_from_slice(&b[..n]);
     }
-    let gzip = magic == [0x1f, 0x8b];
+    let gzip = magic == GZIP_MAGIC;
     let r = io::Cursor::new(magic).chain(r);
     if gzip {
         Ok(Box::new(flate2::read::MultiGzDecoder::new(r)))

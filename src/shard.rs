@@ -311,10 +311,11 @@ where
         Ok(summary) => summary.clone(),
         Err(e) => return Err(e.clone()),
     };
-    if first.stopped
-        || parts
-            .iter()
-            .any(|p| p.result.as_ref().map_or(true, |s| s.stopped))
+    // Worker 0's summary is `first`; the others' are copies of it, or
+    // their own when their sink stopped.
+    if parts
+        .iter()
+        .any(|p| p.result.as_ref().map_or(true, |s| s.stopped))
     {
         return Ok(None);
     }
