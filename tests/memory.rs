@@ -36,11 +36,7 @@ fn peak_rss(args: &[&str]) -> (u64, Vec<u8>) {
 /// every connection holds half a frame and half a message.
 fn half_frames_everywhere(n: u32) -> Pcap {
     let mut cap = Pcap::new();
-    let mut flows: Vec<Flow> = (0..n).map(Flow::new).collect();
-    for f in &mut flows {
-        f.open(&mut cap);
-        f.upgrade(&mut cap, false);
-    }
+    let mut flows = Flow::upgraded(&mut cap, n);
     let frames: Vec<Vec<u8>> = (0..n)
         .map(|i| {
             let body: Vec<u8> = (0..60_000u32)

@@ -80,6 +80,14 @@ fn sharded_with(path: &Path, cfg: &Config, workers: usize, only_reads: bool) -> 
     Some(rendered(&merged))
 }
 
+/// The sharded run with each number of `workers` gives `one`, one
+/// thread's output.
+fn each_gives(path: &Path, cfg: &Config, workers: impl IntoIterator<Item = usize>, one: &str) {
+    for n in workers {
+        assert_eq!(sharded(path, cfg, n).as_deref(), Some(one), "{n} workers");
+    }
+}
+
 fn captures_under(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
@@ -197,13 +205,7 @@ fn findings_of_many_interleaved_connections_merge_in_one_threads_order() {
     let cfg = check_config();
     let one = single(&path, &cfg);
     assert!(one.matches("\"type\":\"finding\"").count() > 100, "{one}");
-    for n in [2, 3, 4] {
-        assert_eq!(
-            sharded(&path, &cfg, n).as_deref(),
-            Some(one.as_str()),
-            "{n} workers"
-        );
-    }
+    each_gives(&path, &cfg, [2, 3, 4], &one);
 }
 
 #[test]
@@ -424,11 +426,7 @@ fn shard_workers_seen(path: &Path) -> bool {
 /// flow table is finished at the end of the capture.
 fn ends_inside_frames(n: u32) -> Pcap {
     let mut cap = Pcap::new();
-    let mut flows: Vec<Flow> = (0..n).map(Flow::new).collect();
-    for f in &mut flows {
-        f.open(&mut cap);
-        f.upgrade(&mut cap, false);
-    }
+    let mut flows = Flow::upgraded(&mut cap, n);
     for (i, f) in flows.iter_mut().enumerate() {
         let b = frame(true, 0x81, format!("conn {i} partial").as_bytes());
         f.send(&mut cap, true, &b[..b.len() / 2]);
@@ -444,13 +442,7 @@ fn every_worker_finishes_its_connections_at_the_end() {
     let one = single(&path, &cfg);
     let found = one.matches("\"code\":\"stream.incomplete-frame\"").count();
     assert_eq!(found, 40, "{one}");
-    for n in [2, 3, 4, 7, 16, 64, 100] {
-        assert_eq!(
-            sharded(&path, &cfg, n).as_deref(),
-            Some(one.as_str()),
-            "{n} workers"
-        );
-    }
+    each_gives(&path, &cfg, [2, 3, 4, 7, 16, 64, 100], &one);
 }
 
 /// The keys of a Decryption Secrets Block reach whichever worker owns the
@@ -461,13 +453,7 @@ fn capture_keys_reach_every_worker() {
     let cfg = check_config();
     let one = single(&p, &cfg);
     assert!(one.contains("1 WebSocket connection"), "{one}");
-    for n in 2..=12 {
-        assert_eq!(
-            sharded(&p, &cfg, n).as_deref(),
-            Some(one.as_str()),
-            "{n} workers"
-        );
-    }
+    each_gives(&p, &cfg, 2..=12, &one);
 }
 
 /// A check sink that stops (or panics) after `after` events; slow when
@@ -502,11 +488,7 @@ impl wsdissect::event::Sink for Stopping {
 fn a_worker_that_stops_or_panics_ends_the_run_refused() {
     let path = tmp("stops.pcap");
     let mut cap = Pcap::new();
-    let mut flows: Vec<Flow> = (0..64).map(Flow::new).collect();
-    for f in &mut flows {
-        f.open(&mut cap);
-        f.upgrade(&mut cap, false);
-    }
+    let mut flows = Flow::upgraded(&mut cap, 64);
     let body = vec![b'z'; 4000];
     for r in 0..40 {
         for f in flows.iter_mut() {

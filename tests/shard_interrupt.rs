@@ -40,11 +40,7 @@ fn capture() -> PathBuf {
     std::fs::create_dir_all(&dir).expect("temp dir");
     let path = dir.join("big.pcap");
     let mut cap = Pcap::new();
-    let mut flows: Vec<Flow> = (0..64).map(Flow::new).collect();
-    for f in &mut flows {
-        f.open(&mut cap);
-        f.upgrade(&mut cap, false);
-    }
+    let mut flows = Flow::upgraded(&mut cap, 64);
     for r in 0..100u32 {
         for (i, f) in flows.iter_mut().enumerate() {
             // Every third frame breaks a rule (a masked server frame).

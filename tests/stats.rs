@@ -950,11 +950,7 @@ fn memory_follows_connections_not_messages() {
     use wsdissect::stats::{SERIES_CAP, StatsCollector};
     let footprint = |messages: usize| {
         let mut cap = Pcap::new();
-        let mut conns: Vec<Flow> = (0..3).map(Flow::new).collect();
-        for c in &mut conns {
-            c.open(&mut cap);
-            c.upgrade(&mut cap, false);
-        }
+        let mut conns = Flow::upgraded(&mut cap, 3);
         for i in 0..messages {
             // 40 ms apart: the long captures need more than SERIES_CAP seconds.
             cap.ts_us += 40_000;

@@ -165,6 +165,16 @@ impl Flow {
         );
         self.send(cap, false, resp.as_bytes());
     }
+
+    /// Flows 0..n, each opened and upgraded (without deflate) in turn.
+    pub fn upgraded(cap: &mut Pcap, n: u32) -> Vec<Flow> {
+        let mut flows: Vec<Flow> = (0..n).map(Flow::new).collect();
+        for f in &mut flows {
+            f.open(cap);
+            f.upgrade(cap, false);
+        }
+        flows
+    }
 }
 
 /// Encodes a frame; client frames are masked with a fixed key.
