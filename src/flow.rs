@@ -51,14 +51,32 @@ fn endpoint(a: SocketAddr) -> (u128, u16) {
     }
 }
 
+#[cfg(test)]
 fn flow_key(a: SocketAddr, b: SocketAddr) -> Key {
+    flow_key_dir(a, b).0
+}
+
+/// [`flow_key`], and whether `a` is the key's higher endpoint: two
+/// segments of a connection came the same way when this agrees (what
+/// [`side_of`] tells from the addresses, without reading them).
+#[inline]
+fn flow_key_dir(a: SocketAddr, b: SocketAddr) -> (Key, bool) {
     let (x, y) = (endpoint(a), endpoint(b));
-    let (lo, hi) = if x <= y { (x, y) } else { (y, x) };
-    Key {
+    let flip = x > y;
+    let (lo, hi) = if flip { (y, x) } else { (x, y) };
+    let key = Key {
         lo: lo.0,
         hi: hi.0,
         ports: u32::from(lo.1) << 16 | u32::from(hi.1),
-    }
+    };
+    (key, flip)
+}
+
+/// The side (0: the connection's first sender, whose address is `addr0`)
+/// that sent from `src`, the endpoints compared as the key compares them
+/// (an IPv4-mapped IPv6 address is its IPv4 address).
+fn side_of(addr0: SocketAddr, src: SocketAddr) -> usize {
+    usize::from(endpoint(addr0) != endpoint(src))
 }
 
 /// The bucket (of `n`) of the connection of the address pair `a`, `b` in a
@@ -113,8 +131,11 @@ pub struct FlowStats {
 pub const MAX_TOMBSTONES: usize = MAX_TOMBS;
 
 /// `repr(C)` on a cache line's boundary, in the order a segment reads
-/// the fields: the hot ones of `Conn`, `HalfStream`, `Host` and `Link` lie
-/// together at the start (docs/performance.md, "Step: per-connection state").
+/// the fields: the head, both directions (48 bytes each) and the
+/// carrier's pointer fill the first two lines, `Link`'s per-segment
+/// fields the third; the side a segment came from is told by `flip`, not
+/// by comparing addresses (docs/performance.md, "Step: per-connection
+/// state" and "Step: fewer lines a segment").
 #[repr(C, align(64))]
 struct Conn {
     /// [`Conn::held`] as it was when the last segment was done with (it
@@ -127,6 +148,9 @@ struct Conn {
     /// which lies in a colder line): the client's next segment goes the
     /// general way, to be noted as that ACK.
     awaiting_ack: bool,
+    /// [`flow_key_dir`]'s flag for side 0's segments: a segment's side is
+    /// whether its flag differs (no read of the addresses, in a colder line).
+    flip: bool,
     tcp: [HalfStream; 2],
     host: Host,
 }
@@ -191,15 +215,17 @@ impl<'c> FlowTable<'c> {
 
     /// One TCP segment.
     pub fn segment(&mut self, seg: &Segment<'_>, number: u64, ts: f64, out: &mut dyn Sink) {
-        let key = flow_key(seg.src, seg.dst);
+        let (key, flip) = flow_key_dir(seg.src, seg.dst);
         // The common case, one hash lookup: a segment of a known connection
         // that cannot start a new one.
         if !seg.syn
             && let Some(conn) = self.conns.get_mut(&key)
         {
+            let side = usize::from(flip != conn.flip);
             drive(
                 conn,
                 seg,
+                side,
                 number,
                 ts,
                 self.cfg,
@@ -214,7 +240,7 @@ impl<'c> FlowTable<'c> {
             }
             return;
         }
-        self.open(key, seg, number, ts, out);
+        self.open(key, flip, seg, number, ts, out);
     }
 
     /// A segment that may open a connection (a SYN, or the first segment
@@ -222,12 +248,20 @@ impl<'c> FlowTable<'c> {
     /// connection: out of line, so that [`segment`](Self::segment)'s
     /// common case stays small.
     #[inline(never)]
-    fn open(&mut self, key: Key, seg: &Segment<'_>, number: u64, ts: f64, out: &mut dyn Sink) {
+    fn open(
+        &mut self,
+        key: Key,
+        flip: bool,
+        seg: &Segment<'_>,
+        number: u64,
+        ts: f64,
+        out: &mut dyn Sink,
+    ) {
         if self.tombs.contains_key(&key) {
             if !seg.syn {
                 // A stray packet of a connection that ended.
                 if let Some(&(session, addr0, client_side)) = self.tomb_links.get(&key) {
-                    let side = usize::from(addr0 != seg.src);
+                    let side = side_of(addr0, seg.src);
                     let from =
                         client_side.map(|c| if c == side { Dir::Client } else { Dir::Server });
                     segment_event(session, side, from, seg, number, ts, out);
@@ -243,7 +277,7 @@ impl<'c> FlowTable<'c> {
             Some(c) if c.closed => seg.syn,
             Some(c) if seg.syn => {
                 let l = &c.host.link;
-                let side = usize::from(l.addr[0] != seg.src);
+                let side = side_of(l.addr[0], seg.src);
                 pure_syn && c.tcp[side].saw_syn && c.tcp[side].next_offset() > 0
                     || pure_syn && side == 1 && l.client_side == Some(0)
             }
@@ -270,6 +304,7 @@ impl<'c> FlowTable<'c> {
                     rst: false,
                     closed: false,
                     awaiting_ack: false,
+                    flip,
                     held: 0,
                 }),
             );
@@ -277,9 +312,11 @@ impl<'c> FlowTable<'c> {
             self.stats.peak_live = self.stats.peak_live.max(self.conns.len());
         }
         if let Some(conn) = self.conns.get_mut(&key) {
+            let side = usize::from(flip != conn.flip);
             drive(
                 conn,
                 seg,
+                side,
                 number,
                 ts,
                 self.cfg,
@@ -378,6 +415,7 @@ fn finalize(cfg: &Config, conn: &mut Conn, number: u64, ts: f64, out: &mut dyn S
 fn drive(
     conn: &mut Conn,
     seg: &Segment<'_>,
+    side: usize,
     number: u64,
     ts: f64,
     cfg: &Config,
@@ -391,7 +429,7 @@ fn drive(
     if fast
         && !cfg.segment_log
         && !conn.closed
-        && let Some(delivered) = fast_segment(conn, seg, number, ts, cfg, out)
+        && let Some(delivered) = fast_segment(conn, seg, side, number, ts, cfg, out)
     {
         // Nothing reached the carrier: nothing can have changed what is held.
         if delivered {
@@ -401,7 +439,7 @@ fn drive(
         return;
     }
     drive_general(
-        conn, seg, number, ts, cfg, fast, notes, ooo_total, stats, out,
+        conn, seg, side, number, ts, cfg, fast, notes, ooo_total, stats, out,
     );
 }
 
@@ -411,6 +449,7 @@ fn drive(
 fn drive_general(
     conn: &mut Conn,
     seg: &Segment<'_>,
+    side: usize,
     number: u64,
     ts: f64,
     cfg: &Config,
@@ -422,7 +461,6 @@ fn drive_general(
 ) {
     if cfg.segment_log {
         let link = &conn.host.link;
-        let side = usize::from(link.addr[0] != seg.src);
         let from = link.dir_of(side).or_else(|| {
             // A first SYN tells the client before the flow table records it.
             (seg.syn && seg.ack.is_none()).then_some(Dir::Client)
@@ -433,12 +471,12 @@ fn drive_general(
         return;
     }
     let before = conn.held;
-    let after = match fast.then(|| fast_segment(conn, seg, number, ts, cfg, out)) {
+    let after = match fast.then(|| fast_segment(conn, seg, side, number, ts, cfg, out)) {
         // Nothing reached the carrier: nothing can have changed what is held.
         Some(Some(false)) => return,
         Some(Some(true)) => conn.held(),
         _ => {
-            drive_segment(conn, seg, number, ts, cfg, notes, out);
+            drive_segment(conn, seg, side, number, ts, cfg, notes, out);
             conn.held()
         }
     };
@@ -503,6 +541,7 @@ fn give_up(
 fn fast_segment(
     conn: &mut Conn,
     seg: &Segment<'_>,
+    side: usize,
     number: u64,
     ts: f64,
     cfg: &Config,
@@ -518,7 +557,6 @@ fn fast_segment(
         ..
     } = conn;
     let link = &mut host.link;
-    let side = usize::from(link.addr[0] != seg.src);
     if *awaiting_ack && link.client_side == Some(side) {
         return None; // perhaps the handshake's ACK: an event of its own
     }
@@ -573,9 +611,11 @@ fn segment_event(
     }));
 }
 
+#[allow(clippy::too_many_arguments)]
 fn drive_segment(
     conn: &mut Conn,
     seg: &Segment<'_>,
+    side: usize,
     number: u64,
     ts: f64,
     cfg: &Config,
@@ -584,7 +624,6 @@ fn drive_segment(
 ) {
     let pure_syn = seg.syn && seg.ack.is_none();
     let link = &mut conn.host.link;
-    let side = usize::from(link.addr[0] != seg.src);
     link.last_packet = number;
     link.last_ts = ts;
     if pure_syn && link.client_side.is_none() {
@@ -654,6 +693,7 @@ fn drive_segment(
             rst: true,
             closed: true,
             awaiting_ack: false,
+            flip: conn.flip,
             held: 0,
         };
         let mut c = std::mem::replace(conn, tomb);
@@ -664,6 +704,22 @@ fn drive_segment(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A segment of a known connection, in order, reads the head of
+    /// `Conn`, both directions and the carrier's pointer (the first field
+    /// of `Host`): two cache lines (docs/performance.md, "Step: fewer
+    /// lines a segment").
+    #[test]
+    fn a_segments_tcp_state_and_carrier_lie_in_two_lines() {
+        use std::mem::{align_of, offset_of, size_of};
+        assert_eq!(align_of::<Conn>(), 64);
+        let carrier_end =
+            offset_of!(Conn, host) + size_of::<Option<Box<dyn crate::carrier::Carrier>>>();
+        assert!(
+            carrier_end <= 128,
+            "the carrier pointer ends at byte {carrier_end}"
+        );
+    }
 
     #[test]
     fn key_is_the_pair_in_either_order_and_family() {

@@ -7,9 +7,10 @@
 //! only out-of-order bytes are copied, into a bounded store.
 //!
 //! Invariant of [`HalfStream`]: every byte before `next` has been delivered
-//! (as data or as a gap) exactly once, in order; `pending` holds segments
-//! starting after `next`, sorted by start, and `pending_bytes` is the sum of
-//! their lengths, never above the configured cap.
+//! (as data or as a gap) exactly once, in order; `held` holds segments
+//! starting after `next`, sorted by start, and its `bytes` is the sum of
+//! their lengths, never above the configured cap; `held` is `None` when it
+//! would hold nothing.
 #![deny(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 #![warn(missing_docs)]
 
@@ -110,10 +111,24 @@ impl Pending {
     }
 }
 
+/// The out-of-order store of a [`HalfStream`].
+#[derive(Debug, Default)]
+struct Held {
+    /// Sorted by start.
+    segs: Vec<Pending>,
+    /// The sum of their lengths.
+    bytes: usize,
+}
+
+/// `fin` when no FIN was seen (no stream reaches 2^64 bytes).
+const NO_FIN: u64 = u64::MAX;
+
 /// One direction of a TCP connection.
 ///
-/// `repr(C)`: what an in-order segment reads first (see `flow::Conn`).
-#[derive(Debug, Default)]
+/// `repr(C)`, 48 bytes: the two directions and the head of `flow::Conn`
+/// lie in two cache lines (docs/performance.md, "Step: two lines a
+/// connection"); the out-of-order store, rarely used, is boxed.
+#[derive(Debug)]
 #[repr(C)]
 pub struct HalfStream {
     /// Sequence number of stream offset 0.
@@ -122,11 +137,24 @@ pub struct HalfStream {
     next: u64,
     /// Highest offset the peer acknowledged.
     acked: u64,
-    fin_at: Option<u64>,
-    pending_bytes: usize,
+    /// Where the FIN lies ([`NO_FIN`] before one is seen).
+    fin: u64,
+    held: Option<Box<Held>>,
     /// Offset 0 came right after a SYN (the stream start was captured).
     pub saw_syn: bool,
-    pending: Vec<Pending>,
+}
+
+impl Default for HalfStream {
+    fn default() -> Self {
+        HalfStream {
+            base: None,
+            next: 0,
+            acked: 0,
+            fin: NO_FIN,
+            held: None,
+            saw_syn: false,
+        }
+    }
 }
 
 impl HalfStream {
@@ -142,18 +170,48 @@ impl HalfStream {
 
     /// Bytes held in the out-of-order store.
     pub fn pending_bytes(&self) -> usize {
-        self.pending_bytes
+        self.held.as_ref().map_or(0, |h| h.bytes)
+    }
+
+    /// The held segments, first to last.
+    fn segs(&self) -> &[Pending] {
+        self.held.as_ref().map_or(&[], |h| &h.segs)
+    }
+
+    /// The first held segment.
+    fn first(&self) -> Option<&Pending> {
+        self.segs().first()
+    }
+
+    /// Takes the first held segment out; the store goes when empty.
+    fn pop_first(&mut self) -> Option<Pending> {
+        let h = self.held.as_mut()?;
+        if h.segs.is_empty() {
+            self.held = None;
+            return None;
+        }
+        let p = h.segs.remove(0);
+        h.bytes -= p.data.len();
+        if h.segs.is_empty() {
+            self.held = None;
+        }
+        Some(p)
+    }
+
+    /// Where the FIN lies, once one was seen.
+    fn fin_at(&self) -> Option<u64> {
+        (self.fin != NO_FIN).then_some(self.fin)
     }
 
     /// The byte after the FIN was delivered: the direction is finished.
     pub fn finished(&self) -> bool {
-        self.fin_at.is_some_and(|f| self.next >= f)
+        self.fin_at().is_some_and(|f| self.next >= f)
     }
 
     /// Nothing is held out of order and no FIN was seen: the state in
     /// which a segment at the next expected byte is simply delivered.
     pub fn is_quiet(&self) -> bool {
-        self.pending.is_empty() && self.fin_at.is_none()
+        self.held.is_none() && self.fin == NO_FIN
     }
 
     /// The flow table's fast path: when this stream [`is_quiet`](Self::is_quiet),
@@ -172,7 +230,7 @@ impl HalfStream {
 
     /// A SYN from this side fixes the stream's origin.
     pub fn syn(&mut self, seq: u32) {
-        if self.base.is_none() || (self.next == 0 && self.pending.is_empty()) {
+        if self.base.is_none() || (self.next == 0 && self.held.is_none()) {
             self.base = Some(SeqNum(seq).advanced_by(1));
             self.saw_syn = true;
         }
@@ -208,7 +266,7 @@ impl HalfStream {
     }
 
     fn release_acked<F: FnMut(Chunk<'_>)>(&mut self, out: &mut F) {
-        while let Some(first) = self.pending.first() {
+        while let Some(first) = self.first() {
             if self.acked < first.start || first.start <= self.next {
                 break;
             }
@@ -248,7 +306,8 @@ impl HalfStream {
         let len = payload.len() as u64 + u64::from(missing);
         if fin {
             let f = (start + len as i64).max(0) as u64;
-            self.fin_at = Some(self.fin_at.map_or(f, |x| x.min(f)));
+            // `f` < NO_FIN: no stream reaches 2^64 bytes.
+            self.fin = self.fin.min(f.min(NO_FIN - 1));
         }
         if len == 0 {
             return;
@@ -300,8 +359,8 @@ impl HalfStream {
         out: &mut F,
     ) {
         // Compare with what is held already; held bytes win.
-        let idx = self.pending.partition_point(|p| p.start < start);
-        for p in self.pending.iter().skip(idx.saturating_sub(1)) {
+        let idx = self.segs().partition_point(|p| p.start < start);
+        for p in self.segs().iter().skip(idx.saturating_sub(1)) {
             if p.start >= start + payload.len() as u64 {
                 break;
             }
@@ -323,11 +382,11 @@ impl HalfStream {
                 }
             }
         }
-        while self.pending_bytes + payload.len() > cfg.max_ooo_bytes
-            || self.pending.len() >= cfg.max_ooo_segments
+        while self.pending_bytes() + payload.len() > cfg.max_ooo_bytes
+            || self.segs().len() >= cfg.max_ooo_segments
         {
             // Full: give up on the oldest hole and deliver what is held.
-            let Some(first) = self.pending.first() else {
+            let Some(first) = self.first() else {
                 break;
             };
             let first_start = first.start;
@@ -367,9 +426,10 @@ impl HalfStream {
             self.drain(out);
             return;
         }
-        let idx = self.pending.partition_point(|p| p.start <= start);
-        self.pending_bytes += payload.len();
-        self.pending.insert(
+        let held = self.held.get_or_insert_with(Box::default);
+        let idx = held.segs.partition_point(|p| p.start <= start);
+        held.bytes += payload.len();
+        held.segs.insert(
             idx,
             Pending {
                 start,
@@ -381,12 +441,11 @@ impl HalfStream {
 
     /// Delivers held segments that have become contiguous.
     fn drain<F: FnMut(Chunk<'_>)>(&mut self, out: &mut F) {
-        while let Some(first) = self.pending.first() {
+        while let Some(first) = self.first() {
             if first.start > self.next {
                 break;
             }
-            let p = self.pending.remove(0);
-            self.pending_bytes -= p.data.len();
+            let Some(p) = self.pop_first() else { break };
             let end = p.end();
             if end <= self.next {
                 continue;
@@ -422,7 +481,7 @@ impl HalfStream {
     }
 
     fn release_all<F: FnMut(Chunk<'_>)>(&mut self, kind: GapKind, out: &mut F) {
-        while let Some(first) = self.pending.first() {
+        while let Some(first) = self.first() {
             let start = first.start;
             if start > self.next {
                 out(Chunk::Gap {

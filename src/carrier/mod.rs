@@ -49,14 +49,14 @@ pub struct Link {
     /// `deferred` holds findings (read on every WebSocket segment, where
     /// the list itself lies in a colder line).
     any_deferred: bool,
-    /// Addresses by side: side 0 sent the connection's first packet.
-    pub addr: [SocketAddr; 2],
     /// The connection's last packet so far, and its time.
     pub last_packet: u64,
     /// See `last_packet`.
     pub last_ts: f64,
     /// The connection's id, counted from 0 in order of first packet.
     pub id: u64,
+    /// Addresses by side: side 0 sent the connection's first packet.
+    pub addr: [SocketAddr; 2],
     /// TCP handshake times (SYN, SYN/ACK, the client's ACK), for the RTT.
     pub syn_ts: [Option<f64>; 3],
     /// The connection's first packet, and its time.
@@ -573,5 +573,17 @@ impl Host {
         if carrier.summarize(l, &mut s) {
             let _ = out.event(Event::ConnEnd(&s));
         }
+    }
+}
+
+#[cfg(test)]
+mod layout_tests {
+    use super::*;
+
+    /// `flow::Conn` counts on the carrier's pointer coming first in
+    /// `Host` (its test `a_segments_tcp_state_and_carrier_lie_in_two_lines`).
+    #[test]
+    fn the_carrier_pointer_comes_first_in_host() {
+        assert_eq!(std::mem::offset_of!(Host, carrier), 0);
     }
 }
