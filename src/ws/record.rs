@@ -177,7 +177,11 @@ impl FrameRecord<'_> {
 }
 
 /// Per-direction counts for the connection summary.
+///
+/// `repr(C)`: the counts every frame updates first (they share the
+/// decoder's first cache line, see `WsDecoder`).
 #[derive(Debug, Clone, Default)]
+#[repr(C)]
 pub struct DirStats {
     /// Frames sent.
     pub frames: u64,

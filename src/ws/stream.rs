@@ -140,6 +140,11 @@ struct Cur {
     message: Option<u64>,
 }
 
+/// A count of header bytes held (at most [`MAX_HEADER_LEN`]) as stored.
+fn hdr_count(n: usize) -> u8 {
+    u8::try_from(n.min(MAX_HEADER_LEN)).unwrap_or(0)
+}
+
 /// The data message being assembled.
 struct Msg {
     /// Its number among the messages begun in this direction, from 1.
@@ -182,10 +187,11 @@ impl Msg {
 
 /// Decoder for one direction of one connection.
 ///
-/// `repr(C)`, in the order a whole frame reads them: the flags and counts
-/// every segment reads come first, close together, then the frame and
-/// message in progress; what only gaps, hunting and deflate use comes last
-/// (docs/performance.md, "Step: per-connection state").
+/// `repr(C)`, in the order a whole frame reads them: the flags, the
+/// frame and message in progress (boxed) and the counts every frame
+/// updates fill the first cache line; what only gaps, hunting and deflate
+/// use comes last (docs/performance.md, "Step: per-connection state" and
+/// "Step: fewer lines a segment").
 #[repr(C)]
 pub struct WsDecoder {
     /// The stream is known to be WebSocket: a handshake led to it, or a
@@ -219,12 +225,16 @@ pub struct WsDecoder {
     inflate_mid: bool,
     /// `deflate.no-context` was reported once for this direction.
     no_context_reported: bool,
-    hdr_len: usize,
+    /// Bytes in `hdr` (at most MAX_HEADER_LEN).
+    hdr_len: u8,
+    /// Boxed, as the message: a frame or message that spans segments
+    /// is the rarer case, and the whole frame's path reads only that
+    /// there is none (the first line holds all it reads and writes).
+    cur: Option<Box<Cur>>,
+    msg: Option<Box<Msg>>,
     /// Data messages begun in this direction (their numbers).
     begun: u64,
     pub stats: DirStats,
-    cur: Option<Cur>,
-    msg: Option<Msg>,
     hdr: [u8; MAX_HEADER_LEN],
     hdr_first_packet: u64,
     hdr_offset: u64,
@@ -410,7 +420,7 @@ impl WsDecoder {
                 }
                 continue;
             }
-            if self.hdr_len == 0 {
+            if usize::from(self.hdr_len) == 0 {
                 if let Some(h) = parse_header(bytes) {
                     let total = (h.header_len as u64).saturating_add(h.payload_len);
                     if total <= bytes.len() as u64 {
@@ -434,19 +444,22 @@ impl WsDecoder {
                 if let Some(d) = self.hdr.get_mut(..n) {
                     d.copy_from_slice(head(bytes, n));
                 }
-                self.hdr_len = n;
+                self.hdr_len = hdr_count(n);
                 self.hdr_first_packet = cx.packet;
                 self.hdr_offset = offset;
                 return;
             }
-            let need = (MAX_HEADER_LEN - self.hdr_len).min(bytes.len());
-            if let Some(d) = self.hdr.get_mut(self.hdr_len..self.hdr_len + need) {
+            let need = (MAX_HEADER_LEN - usize::from(self.hdr_len)).min(bytes.len());
+            if let Some(d) = self
+                .hdr
+                .get_mut(usize::from(self.hdr_len)..usize::from(self.hdr_len) + need)
+            {
                 d.copy_from_slice(head(bytes, need));
             }
-            let have = self.hdr_len + need;
+            let have = usize::from(self.hdr_len) + need;
             match parse_header(head(&self.hdr, have)) {
                 Some(h) => {
-                    let used = h.header_len - self.hdr_len;
+                    let used = h.header_len - usize::from(self.hdr_len);
                     let head = self.hdr;
                     let (first, at) = (self.hdr_first_packet, self.hdr_offset);
                     self.hdr_len = 0;
@@ -462,7 +475,7 @@ impl WsDecoder {
                     }
                 }
                 None => {
-                    self.hdr_len = have;
+                    self.hdr_len = hdr_count(have);
                     return;
                 }
             }
@@ -505,7 +518,7 @@ impl WsDecoder {
                 self.complete_frame(None, cx);
             }
         }
-        if len > 0 || self.hdr_len > 0 {
+        if len > 0 || usize::from(self.hdr_len) > 0 {
             // A header was lost: look for the next frame boundary.
             self.hdr_len = 0;
             self.synced = false;
@@ -531,10 +544,10 @@ impl WsDecoder {
                 cur.h.payload_len
             );
             cx.finding(Code::StreamIncompleteFrame, Some(cur.offset), msg);
-        } else if self.hdr_len > 0 {
+        } else if usize::from(self.hdr_len) > 0 {
             let msg = format!(
                 "the capture ends inside a frame header ({} of at least 2 bytes)",
-                self.hdr_len
+                usize::from(self.hdr_len)
             );
             cx.finding(Code::StreamIncompleteFrame, Some(self.hdr_offset), msg);
             self.hdr_len = 0;
@@ -885,7 +898,7 @@ impl WsDecoder {
             // A new message (interleaving already judged): the open one is abandoned.
             let compressed = h.rsv1 && self.deflate != Some(false);
             self.begun += 1;
-            self.msg = Some(Msg {
+            self.msg = Some(Box::new(Msg {
                 index: self.begun,
                 opcode: h.opcode,
                 frames: 0,
@@ -900,7 +913,7 @@ impl WsDecoder {
                 keep: self.keep_data,
                 inflate_stopped: false,
                 findings: Vec::new(),
-            });
+            }));
             self.msg_buf.clear();
             if compressed {
                 self.begin_inflate(cx);
@@ -926,7 +939,7 @@ impl WsDecoder {
             d.copy_from_slice(head);
         }
         self.frame_buf.clear();
-        self.cur = Some(Cur {
+        self.cur = Some(Box::new(Cur {
             h,
             header,
             received: 0,
@@ -939,7 +952,7 @@ impl WsDecoder {
             damaged: false,
             in_message,
             message,
-        });
+        }));
     }
 
     fn begin_inflate(&mut self, cx: &mut Ctx<'_>) {
@@ -1417,6 +1430,37 @@ fn at_most(n: u64, max: usize) -> usize {
 #[allow(clippy::indexing_slicing, clippy::cast_possible_truncation)]
 mod tests {
     use super::*;
+
+    /// A whole frame of a proven stream reads the flags, whether a frame
+    /// or message is in progress, and updates the counts: all in the
+    /// decoder's first cache line (it is boxed, so it starts on a
+    /// 16-byte boundary at least; the line's start is not promised, but
+    /// 64 bytes from the start is what fits one when it is).
+    #[test]
+    fn a_whole_frames_decoder_state_lies_in_the_first_64_bytes() {
+        use std::mem::{offset_of, size_of};
+        let stats = offset_of!(WsDecoder, stats);
+        let counts_end = stats + offset_of!(DirStats, payload_bytes) + size_of::<u64>();
+        assert!(counts_end <= 64, "the counts end at byte {counts_end}");
+        for (name, at, size) in [
+            ("proven", offset_of!(WsDecoder, proven), 1),
+            ("hdr_len", offset_of!(WsDecoder, hdr_len), 1),
+            (
+                "cur",
+                offset_of!(WsDecoder, cur),
+                size_of::<Option<Box<Cur>>>(),
+            ),
+            (
+                "msg",
+                offset_of!(WsDecoder, msg),
+                size_of::<Option<Box<Msg>>>(),
+            ),
+            ("begun", offset_of!(WsDecoder, begun), size_of::<u64>()),
+        ] {
+            assert!(at + size <= 64, "{name} ends at byte {}", at + size);
+        }
+        assert!(offset_of!(DirStats, frames) < offset_of!(DirStats, close_reason));
+    }
     use crate::event::Event;
     use std::net::SocketAddr;
 
