@@ -124,6 +124,18 @@ mod put {
     /// Hex digits need no escaping (const-hex encodes, with SIMD where the
     /// CPU has it, into the line sized once).
     pub fn hex(o: &mut Vec<u8>, h: Hex<'_>) {
+        if let Ok(k) = <&[u8; 4]>::try_from(h.0) {
+            // A mask key (every masked frame has one): a table is cheaper
+            // than sizing the line for the encoder.
+            const DIGITS: &[u8; 16] = b"0123456789abcdef";
+            let mut d = [b'"'; 10];
+            for (pair, b) in d[1..9].chunks_exact_mut(2).zip(k) {
+                pair[0] = DIGITS[usize::from(b >> 4)];
+                pair[1] = DIGITS[usize::from(b & 15)];
+            }
+            o.extend_from_slice(&d);
+            return;
+        }
         let at = o.len();
         o.resize(at + h.0.len() * 2 + 2, b'"');
         let encoded = o
