@@ -411,7 +411,7 @@ fn finalize(cfg: &Config, conn: &mut Conn, number: u64, ts: f64, out: &mut dyn S
 /// Feeds one segment to its connection; a connection that ends (RST, or
 /// FIN both ways) is finalised and left as a tombstone.
 #[allow(clippy::too_many_arguments)]
-#[inline]
+#[inline(always)]
 fn drive(
     conn: &mut Conn,
     seg: &Segment<'_>,

@@ -140,6 +140,51 @@ struct Cur {
     message: Option<u64>,
 }
 
+/// One spare box a thread for the frame and for the message in progress:
+/// every frame that spans segments has one of each, and without the spare
+/// it would allocate and free both (docs/performance.md, "Step: fewer
+/// lines a segment").
+mod spare {
+    use std::cell::Cell;
+
+    use super::{Cur, Msg};
+
+    thread_local! {
+        static CUR: Cell<Option<Box<Cur>>> = const { Cell::new(None) };
+        static MSG: Cell<Option<Box<Msg>>> = const { Cell::new(None) };
+    }
+
+    fn fill<T>(spare: Option<Box<T>>, value: T) -> Box<T> {
+        match spare {
+            Some(mut b) => {
+                *b = value;
+                b
+            }
+            None => Box::new(value),
+        }
+    }
+
+    /// `c` boxed, in this thread's spare box when there is one.
+    pub(super) fn cur(c: Cur) -> Box<Cur> {
+        fill(CUR.take(), c)
+    }
+
+    /// `m` boxed, in this thread's spare box when there is one.
+    pub(super) fn msg(m: Msg) -> Box<Msg> {
+        fill(MSG.take(), m)
+    }
+
+    /// A finished frame's box, kept for the next one.
+    pub(super) fn keep_cur(b: Box<Cur>) {
+        CUR.set(Some(b));
+    }
+
+    /// A finished message's box, kept for the next one.
+    pub(super) fn keep_msg(b: Box<Msg>) {
+        MSG.set(Some(b));
+    }
+}
+
 /// A count of header bytes held (at most [`MAX_HEADER_LEN`]) as stored.
 fn hdr_count(n: usize) -> u8 {
     u8::try_from(n.min(MAX_HEADER_LEN)).unwrap_or(0)
@@ -898,7 +943,7 @@ impl WsDecoder {
             // A new message (interleaving already judged): the open one is abandoned.
             let compressed = h.rsv1 && self.deflate != Some(false);
             self.begun += 1;
-            self.msg = Some(Box::new(Msg {
+            self.msg = Some(spare::msg(Msg {
                 index: self.begun,
                 opcode: h.opcode,
                 frames: 0,
@@ -939,7 +984,7 @@ impl WsDecoder {
             d.copy_from_slice(head);
         }
         self.frame_buf.clear();
-        self.cur = Some(Box::new(Cur {
+        self.cur = Some(spare::cur(Cur {
             h,
             header,
             received: 0,
@@ -1279,6 +1324,7 @@ impl WsDecoder {
         if self.frame_buf.capacity() > KEEP_CAPACITY {
             self.frame_buf = Vec::new();
         }
+        spare::keep_cur(cur);
     }
 
     fn complete_message(&mut self, single: Option<&[u8]>, cx: &mut Ctx<'_>) {
@@ -1326,6 +1372,7 @@ impl WsDecoder {
         if self.msg_buf.capacity() > KEEP_CAPACITY {
             self.msg_buf = Vec::new();
         }
+        spare::keep_msg(m);
     }
 
     /// Hands a finished message to the output.
