@@ -374,3 +374,52 @@ fn generated_streams_reach_the_interesting_cases() {
     }
     assert_eq!(seen.len(), 9, "seen only {seen:?}");
 }
+
+/// A connection written in both address forms (IPv4, and IPv4-mapped
+/// IPv6, as when two taps are merged) is one connection, and each
+/// segment goes to the side of its sender, however written: the upgrade
+/// request, cut in two, is whole only if both halves reach the client's
+/// stream, and the 101 written in the other form reaches the server's.
+/// (Before 2026-12-03 the side came from comparing the written
+/// addresses, and the second half went to the server's stream.)
+#[test]
+fn a_connection_in_both_address_forms_keeps_its_sides() {
+    let v4 = |s: &str| s.parse::<SocketAddr>().unwrap();
+    let mapped = |a: SocketAddr| match a {
+        SocketAddr::V4(a) => SocketAddr::new(IpAddr::V6(a.ip().to_ipv6_mapped()), a.port()),
+        other => other,
+    };
+    let (c, s) = (v4("10.0.0.1:40000"), v4("10.0.0.2:80"));
+    let request = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                    Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
+    let response = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+                     Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
+    let (cut, cisn, sisn) = (40usize, 1000u32, 5000u32);
+    let seg = |src, dst, seq, ack, syn, payload: &[u8]| Seg {
+        src,
+        dst,
+        seq,
+        ack,
+        syn,
+        fin: false,
+        rst: false,
+        payload: payload.to_vec(),
+        missing: 0,
+    };
+    let rest = cisn + 1 + cut as u32;
+    let segs = [
+        seg(c, s, cisn, None, true, b""),
+        seg(s, c, sisn, Some(cisn + 1), true, b""),
+        seg(c, s, cisn + 1, Some(sisn + 1), false, &request[..cut]),
+        seg(mapped(c), mapped(s), rest, Some(sisn + 1), false, &request[cut..]),
+        seg(mapped(s), mapped(c), sisn + 1, Some(cisn + 1 + request.len() as u32), false, response),
+    ];
+    for fast in [true, false] {
+        let got = events(&segs, &Config::default(), fast);
+        let handshakes: Vec<&String> = got.iter().filter(|e| e.starts_with("Handshake(")).collect();
+        assert_eq!(handshakes.len(), 1, "fast path {fast}: {got:#?}");
+        assert!(handshakes[0].contains("status: Some(101)"), "fast path {fast}: {}", handshakes[0]);
+        let ends = got.iter().filter(|e| e.starts_with("ConnEnd(")).count();
+        assert_eq!(ends, 1, "one connection, fast path {fast}: {got:#?}");
+    }
+}
