@@ -156,6 +156,11 @@ struct Conn {
 }
 
 impl Conn {
+    /// The side that sent a segment whose [`flow_key_dir`] flag is `flip`.
+    fn side(&self, flip: bool) -> usize {
+        usize::from(flip != self.flip)
+    }
+
     /// Bytes held out of order and by the carrier.
     fn held(&self) -> usize {
         self.tcp[0].pending_bytes() + self.tcp[1].pending_bytes() + self.host.held()
@@ -221,7 +226,7 @@ impl<'c> FlowTable<'c> {
         if !seg.syn
             && let Some(conn) = self.conns.get_mut(&key)
         {
-            let side = usize::from(flip != conn.flip);
+            let side = conn.side(flip);
             drive(
                 conn,
                 seg,
@@ -312,7 +317,7 @@ impl<'c> FlowTable<'c> {
             self.stats.peak_live = self.stats.peak_live.max(self.conns.len());
         }
         if let Some(conn) = self.conns.get_mut(&key) {
-            let side = usize::from(flip != conn.flip);
+            let side = conn.side(flip);
             drive(
                 conn,
                 seg,

@@ -126,8 +126,8 @@ const NO_FIN: u64 = u64::MAX;
 /// One direction of a TCP connection.
 ///
 /// `repr(C)`, 48 bytes: the two directions and the head of `flow::Conn`
-/// lie in two cache lines (docs/performance.md, "Step: two lines a
-/// connection"); the out-of-order store, rarely used, is boxed.
+/// lie in two cache lines (docs/performance.md, "Step: fewer lines a
+/// segment"); the out-of-order store, rarely used, is boxed.
 #[derive(Debug)]
 #[repr(C)]
 pub struct HalfStream {

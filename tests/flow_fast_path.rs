@@ -392,7 +392,8 @@ fn a_connection_in_both_address_forms_keeps_its_sides() {
     let (c, s) = (v4("10.0.0.1:40000"), v4("10.0.0.2:80"));
     let request = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                     Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n";
-    let response = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+    let response =
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
                      Sec-WebSocket-Accept: s3pPLMBiTxaQ9kYGzzhZRbK+xOo=\r\n\r\n";
     let (cut, cisn, sisn) = (40usize, 1000u32, 5000u32);
     let seg = |src, dst, seq, ack, syn, payload: &[u8]| Seg {
@@ -411,14 +412,32 @@ fn a_connection_in_both_address_forms_keeps_its_sides() {
         seg(c, s, cisn, None, true, b""),
         seg(s, c, sisn, Some(cisn + 1), true, b""),
         seg(c, s, cisn + 1, Some(sisn + 1), false, &request[..cut]),
-        seg(mapped(c), mapped(s), rest, Some(sisn + 1), false, &request[cut..]),
-        seg(mapped(s), mapped(c), sisn + 1, Some(cisn + 1 + request.len() as u32), false, response),
+        seg(
+            mapped(c),
+            mapped(s),
+            rest,
+            Some(sisn + 1),
+            false,
+            &request[cut..],
+        ),
+        seg(
+            mapped(s),
+            mapped(c),
+            sisn + 1,
+            Some(cisn + 1 + request.len() as u32),
+            false,
+            response,
+        ),
     ];
     for fast in [true, false] {
         let got = events(&segs, &Config::default(), fast);
         let handshakes: Vec<&String> = got.iter().filter(|e| e.starts_with("Handshake(")).collect();
         assert_eq!(handshakes.len(), 1, "fast path {fast}: {got:#?}");
-        assert!(handshakes[0].contains("status: Some(101)"), "fast path {fast}: {}", handshakes[0]);
+        assert!(
+            handshakes[0].contains("status: Some(101)"),
+            "fast path {fast}: {}",
+            handshakes[0]
+        );
         let ends = got.iter().filter(|e| e.starts_with("ConnEnd(")).count();
         assert_eq!(ends, 1, "one connection, fast path {fast}: {got:#?}");
     }

@@ -45,17 +45,16 @@ pub const PROBE: Probe = Probe {
         }
         // Judged before the carrier is built: most connections are not
         // HTTP/2, and building one costs more than the test.
-        let client_unseen = if bytes.starts_with(h2::PREFACE)
-            && link.client_side.is_none_or(|c| c == side)
-        {
-            link.client_side = Some(side);
-            false
-        } else if is_server_settings(bytes) && link.client_side.is_none_or(|c| c != side) {
-            link.client_side = Some(1 - side);
-            true
-        } else {
-            return None;
-        };
+        let client_unseen =
+            if bytes.starts_with(h2::PREFACE) && link.client_side.is_none_or(|c| c == side) {
+                link.client_side = Some(side);
+                false
+            } else if is_server_settings(bytes) && link.client_side.is_none_or(|c| c != side) {
+                link.client_side = Some(1 - side);
+                true
+            } else {
+                return None;
+            };
         let mut h = H2::new(Start::Preface);
         h.client_unseen = client_unseen;
         Some(Box::new(h) as Box<dyn Carrier>)

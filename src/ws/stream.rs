@@ -465,7 +465,7 @@ impl WsDecoder {
                 }
                 continue;
             }
-            if usize::from(self.hdr_len) == 0 {
+            if self.hdr_len == 0 {
                 if let Some(h) = parse_header(bytes) {
                     let total = (h.header_len as u64).saturating_add(h.payload_len);
                     if total <= bytes.len() as u64 {
@@ -494,17 +494,15 @@ impl WsDecoder {
                 self.hdr_offset = offset;
                 return;
             }
-            let need = (MAX_HEADER_LEN - usize::from(self.hdr_len)).min(bytes.len());
-            if let Some(d) = self
-                .hdr
-                .get_mut(usize::from(self.hdr_len)..usize::from(self.hdr_len) + need)
-            {
+            let had = usize::from(self.hdr_len);
+            let need = (MAX_HEADER_LEN - had).min(bytes.len());
+            if let Some(d) = self.hdr.get_mut(had..had + need) {
                 d.copy_from_slice(head(bytes, need));
             }
-            let have = usize::from(self.hdr_len) + need;
+            let have = had + need;
             match parse_header(head(&self.hdr, have)) {
                 Some(h) => {
-                    let used = h.header_len - usize::from(self.hdr_len);
+                    let used = h.header_len - had;
                     let head = self.hdr;
                     let (first, at) = (self.hdr_first_packet, self.hdr_offset);
                     self.hdr_len = 0;
@@ -563,7 +561,7 @@ impl WsDecoder {
                 self.complete_frame(None, cx);
             }
         }
-        if len > 0 || usize::from(self.hdr_len) > 0 {
+        if len > 0 || self.hdr_len > 0 {
             // A header was lost: look for the next frame boundary.
             self.hdr_len = 0;
             self.synced = false;
@@ -589,10 +587,10 @@ impl WsDecoder {
                 cur.h.payload_len
             );
             cx.finding(Code::StreamIncompleteFrame, Some(cur.offset), msg);
-        } else if usize::from(self.hdr_len) > 0 {
+        } else if self.hdr_len > 0 {
             let msg = format!(
                 "the capture ends inside a frame header ({} of at least 2 bytes)",
-                usize::from(self.hdr_len)
+                self.hdr_len
             );
             cx.finding(Code::StreamIncompleteFrame, Some(self.hdr_offset), msg);
             self.hdr_len = 0;
@@ -1478,6 +1476,9 @@ fn at_most(n: u64, max: usize) -> usize {
 mod tests {
     use super::*;
 
+    use crate::event::Event;
+    use std::net::SocketAddr;
+
     /// A whole frame of a proven stream reads the flags, whether a frame
     /// or message is in progress, and updates the counts: all in the
     /// decoder's first cache line (it is boxed, so it starts on a
@@ -1508,8 +1509,6 @@ mod tests {
         }
         assert!(offset_of!(DirStats, frames) < offset_of!(DirStats, close_reason));
     }
-    use crate::event::Event;
-    use std::net::SocketAddr;
 
     /// (opcode, fin, payload, close code) of every frame, plus messages and finding codes.
     type Seen = (
