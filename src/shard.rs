@@ -83,22 +83,45 @@ struct Part<S> {
 /// ([`crate::flow::shard_of`]); [`owners`] deals them out to the workers.
 const BUCKETS: usize = 64;
 
+/// What worker 0's reading costs against the decoding of all
+/// connections, which sets its share of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Reading {
+    /// As much as decoding (it inflates a gzip capture): worker 0 decodes
+    /// nothing of its own.
+    Costly,
+    /// Reading and slicing plain traffic.
+    Plain,
+    /// Keys are known from the start, so decoding decrypts TLS: reading
+    /// costs a sixth of it.
+    Decrypting,
+}
+
 /// Which worker owns each bucket. Worker 0 also reads and slices the whole
 /// capture and deals the other shares out, so it takes a smaller share of
-/// the connections: `BUCKETS / (2 * workers)` buckets (a quarter with two
-/// workers; measured against a third, a fifth and a sixth, see
-/// docs/performance.md, "Step: one reader for the sharded check"); none
-/// when `only_reads` (its reading costs as much as decoding: it inflates a
-/// gzip capture). The rest go round-robin to the others.
-fn owners(workers: usize, only_reads: bool) -> [u8; BUCKETS] {
+/// the connections:
+///
+/// - plain: `BUCKETS / (2 * workers)` (a quarter with two workers;
+///   measured against a third, a fifth and a sixth, docs/performance.md,
+///   "Step: one reader for the sharded check");
+/// - decrypting: the share that evens the workers out when reading costs a
+///   sixth of decoding, `(1 - (w - 1) / 6) / w` of the buckets (27 of 64
+///   with two workers, measured in "Step: worker 0's share when
+///   decrypting"; more workers than two are the model's, not measured on
+///   this 2-core machine);
+/// - costly reading: none.
+///
+/// The rest go round-robin to the others.
+fn owners(workers: usize, reading: Reading) -> [u8; BUCKETS] {
     let workers = workers.clamp(1, BUCKETS);
     let mut own = [0u8; BUCKETS];
     if workers == 1 {
         return own;
     }
-    let first = match only_reads {
-        true => 0,
-        false => (BUCKETS / (2 * workers)).max(1),
+    let first = match reading {
+        Reading::Costly => 0,
+        Reading::Plain => (BUCKETS / (2 * workers)).max(1),
+        Reading::Decrypting => (BUCKETS * 7usize.saturating_sub(workers)).div_ceil(6 * workers),
     };
     for (b, o) in own.iter_mut().enumerate().skip(first) {
         *o = (1 + (b - first) % (workers - 1)) as u8;
@@ -279,7 +302,14 @@ where
             ..cfg.clone()
         })
         .collect();
-    let owners = owners(workers, only_reads);
+    let reading = match only_reads {
+        true => Reading::Costly,
+        // Keys given up front: TLS is decrypted (keys a capture brings in
+        // a Decryption Secrets Block come too late to weigh).
+        false if !cfg.keylog.is_empty() => Reading::Decrypting,
+        false => Reading::Plain,
+    };
+    let owners = owners(workers, reading);
     let parts: Vec<Option<Part<S>>> = std::thread::scope(|s| {
         let make = &make;
         let mut batchers = Vec::new();
@@ -368,5 +398,35 @@ mod tests {
             global_ids([a, b].into_iter()),
             vec![vec![0, 3, 4], vec![1, 2, 5]]
         );
+    }
+
+    fn share(workers: usize, reading: Reading) -> usize {
+        owners(workers, reading).iter().filter(|&&o| o == 0).count()
+    }
+
+    #[test]
+    fn worker_0_takes_more_when_decoding_decrypts() {
+        // Two workers: a quarter plain, 27 of 64 decrypting (the even
+        // split when reading costs a sixth of decoding), none when reading
+        // inflates.
+        assert_eq!(share(2, Reading::Plain), 16);
+        assert_eq!(share(2, Reading::Decrypting), 27);
+        assert_eq!(share(2, Reading::Costly), 0);
+        // The model: (1 - (w - 1) / 6) / w, rounded up; none from 7 on.
+        assert_eq!(share(3, Reading::Decrypting), 15);
+        assert_eq!(share(4, Reading::Decrypting), 8);
+        assert_eq!(share(7, Reading::Decrypting), 0);
+        for w in 1..=70 {
+            for r in [Reading::Plain, Reading::Decrypting, Reading::Costly] {
+                let own = owners(w, r);
+                let n = w.clamp(1, BUCKETS);
+                // Every bucket has a worker that exists, and every worker
+                // above 0 has a bucket.
+                assert!(own.iter().all(|&o| usize::from(o) < n), "{w} {r:?}");
+                for k in 1..n {
+                    assert!(own.contains(&(k as u8)), "{w} {r:?}: worker {k} idle");
+                }
+            }
+        }
     }
 }

@@ -144,6 +144,40 @@ fn every_sample_gives_one_threads_findings_with_2_3_and_4_workers() {
     );
 }
 
+/// With keys given up front, worker 0 takes a larger share (decoding
+/// decrypts): every TLS sample with its key log still gives one thread's
+/// output with 2, 3 and 4 workers, and the keys are used (the output with
+/// them is not the output without them for most samples).
+#[test]
+fn keyed_tls_samples_give_one_threads_findings_sharded() {
+    let mut caps = Vec::new();
+    captures_under(&sample("tls"), &mut caps);
+    let mut keyed = 0;
+    let mut decrypted = 0;
+    for p in &caps {
+        let Ok(text) = std::fs::read(p.with_extension("keys")) else {
+            continue;
+        };
+        keyed += 1;
+        let mut keys = wsdissect::tlscore::KeyLog::new();
+        keys.add_text(&text);
+        let cfg = Config {
+            keylog: wsdissect::tlscore::KeyRing::new(keys),
+            ..check_config()
+        };
+        let one = single(p, &cfg);
+        if one != single(p, &check_config()) {
+            decrypted += 1;
+        }
+        each_gives(p, &cfg, [2, 3, 4], &one);
+    }
+    assert!(keyed >= 10, "only {keyed} keyed TLS samples");
+    assert!(
+        decrypted * 2 > keyed,
+        "keys changed the output of only {decrypted} of {keyed} samples"
+    );
+}
+
 fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("wsdissect-shard-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");
