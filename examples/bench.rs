@@ -21,8 +21,11 @@
 //!                          (AES-128-GCM; mixed only; synth_capture --keylog)
 //!   frames json            wsdissect frames --format json
 //!   frames table           wsdissect frames
-//!   check, 2 threads       wsdissect check --threads 2 (the others run --threads 1): two
-//!                          workers, each reading the file, decoding half the connections
+//!   check, TLS, 2 threads  the same with --threads 2 (worker 0 reads and takes 27 of the
+//!                          64 shares of connections: decrypting is most of the work)
+//!   check, 2 threads       wsdissect check --threads 2 (the others run --threads 1): worker
+//!                          0 reads the file once, decodes a quarter of the connections
+//!                          and deals the rest to the other worker
 //!   frames json, 2 threads wsdissect frames --format json --threads 2
 //!   explain                wsdissect explain (for its peak RSS: payloads of one connection)
 //!   push json              wsdissect push --format json (peak RSS: HTTP connections released)
@@ -269,6 +272,19 @@ fn main() {
                     "-q",
                     "--threads",
                     "1",
+                    "--keylog",
+                    &keys.display().to_string(),
+                    &tls.display().to_string(),
+                ]),
+            ));
+            cmds.push((
+                "check, TLS, 2 threads",
+                s(&[
+                    &ws,
+                    "check",
+                    "-q",
+                    "--threads",
+                    "2",
                     "--keylog",
                     &keys.display().to_string(),
                     &tls.display().to_string(),
