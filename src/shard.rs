@@ -70,6 +70,10 @@ pub struct Sharded<S> {
     /// capture cannot be read again up to the same packet, and decoding
     /// it again would read nothing (the stop is still asked for).
     pub exact: bool,
+    /// Of the 64 hash buckets of connections, how many worker 0 decoded
+    /// (it also read the capture): fewer when reading was costly, more
+    /// when keys were given, since decrypting is then most of the work.
+    pub worker0_buckets: usize,
 }
 
 /// One worker's result.
@@ -105,10 +109,10 @@ enum Reading {
 ///   measured against a third, a fifth and a sixth, docs/performance.md,
 ///   "Step: one reader for the sharded check");
 /// - decrypting: the share that evens the workers out when reading costs a
-///   sixth of decoding, `(1 - (w - 1) / 6) / w` of the buckets (27 of 64
-///   with two workers, measured in "Step: worker 0's share when
-///   decrypting"; more workers than two are the model's, not measured on
-///   this 2-core machine);
+///   sixth of decoding, `(1 - (w - 1) / 6) / w` of the buckets, rounded up,
+///   none from 7 workers on (27 of 64 with two workers, measured in "Step:
+///   worker 0's share when decrypting"; more workers than two are the
+///   model's, not measured on this 2-core machine);
 /// - costly reading: none.
 ///
 /// The rest go round-robin to the others.
@@ -304,12 +308,14 @@ where
         .collect();
     let reading = match only_reads {
         true => Reading::Costly,
-        // Keys given up front: TLS is decrypted (keys a capture brings in
-        // a Decryption Secrets Block come too late to weigh).
-        false if !cfg.keylog.is_empty() => Reading::Decrypting,
+        // Key files given up front (the fork holds those alone): TLS is
+        // decrypted. Keys a capture brings in a Decryption Secrets Block
+        // come too late to weigh.
+        false if !cfgs[0].keylog.is_empty() => Reading::Decrypting,
         false => Reading::Plain,
     };
     let owners = owners(workers, reading);
+    let worker0_buckets = owners.iter().filter(|&&o| o == 0).count();
     let parts: Vec<Option<Part<S>>> = std::thread::scope(|s| {
         let make = &make;
         let mut batchers = Vec::new();
@@ -363,6 +369,7 @@ where
         summary: first,
         ids,
         exact,
+        worker0_buckets,
     }))
 }
 
@@ -416,7 +423,7 @@ mod tests {
         assert_eq!(share(3, Reading::Decrypting), 15);
         assert_eq!(share(4, Reading::Decrypting), 8);
         assert_eq!(share(7, Reading::Decrypting), 0);
-        for w in 1..=70 {
+        for w in (0..=70).chain([usize::MAX]) {
             for r in [Reading::Plain, Reading::Decrypting, Reading::Costly] {
                 let own = owners(w, r);
                 let n = w.clamp(1, BUCKETS);
