@@ -264,32 +264,21 @@ fn main() {
                     "the TLS capture has {n} frames, the plaintext one {expect}"
                 ));
             }
-            cmds.push((
-                "check, TLS 1.3 (--keylog)",
+            let (keys, tls) = (keys.display().to_string(), tls.display().to_string());
+            let tls_check = |threads: &str| {
                 s(&[
                     &ws,
                     "check",
                     "-q",
                     "--threads",
-                    "1",
+                    threads,
                     "--keylog",
-                    &keys.display().to_string(),
-                    &tls.display().to_string(),
-                ]),
-            ));
-            cmds.push((
-                "check, TLS, 2 threads",
-                s(&[
-                    &ws,
-                    "check",
-                    "-q",
-                    "--threads",
-                    "2",
-                    "--keylog",
-                    &keys.display().to_string(),
-                    &tls.display().to_string(),
-                ]),
-            ));
+                    &keys,
+                    &tls,
+                ])
+            };
+            cmds.push(("check, TLS 1.3 (--keylog)", tls_check("1")));
+            cmds.push(("check, TLS, 2 threads", tls_check("2")));
         }
         cmds.extend([
             (

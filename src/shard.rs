@@ -87,6 +87,11 @@ struct Part<S> {
 /// ([`crate::flow::shard_of`]); [`owners`] deals them out to the workers.
 const BUCKETS: usize = 64;
 
+/// How many buckets of `owners` are worker 0's.
+fn worker0_count(owners: &[u8; BUCKETS]) -> usize {
+    owners.iter().filter(|&&o| o == 0).count()
+}
+
 /// What worker 0's reading costs against the decoding of all
 /// connections, which sets its share of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -315,7 +320,7 @@ where
         false => Reading::Plain,
     };
     let owners = owners(workers, reading);
-    let worker0_buckets = owners.iter().filter(|&&o| o == 0).count();
+    let worker0_buckets = worker0_count(&owners);
     let parts: Vec<Option<Part<S>>> = std::thread::scope(|s| {
         let make = &make;
         let mut batchers = Vec::new();
@@ -408,7 +413,7 @@ mod tests {
     }
 
     fn share(workers: usize, reading: Reading) -> usize {
-        owners(workers, reading).iter().filter(|&&o| o == 0).count()
+        worker0_count(&owners(workers, reading))
     }
 
     #[test]

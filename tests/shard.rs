@@ -201,7 +201,7 @@ fn many_keyed_tls_connections_shard_as_one_thread() {
     assert!(
         one.contains(" in 2000 WebSocket connections"),
         "the keys open every connection: {}",
-        &one[one.len().saturating_sub(600)..]
+        &one[one.floor_char_boundary(one.len().saturating_sub(600))..]
     );
     let buckets = |cfg: &Config| {
         let input = File::open(&path).expect("open");
