@@ -5,7 +5,8 @@
 # tcpdump and Python's websockets for tests/live.rs (a real capture piped
 # into wsdissect while a real client and server talk on loopback), and
 # tshark, the reference the TLS tests compare decrypted bytes with (they
-# skip that comparison without it).
+# skip that comparison without it); g++ for libfuzzer-sys, which the
+# fuzz targets' compile check builds.
 # Idempotent and quick when everything is there; run as root (CI is).
 # Without root it only reports what is missing (the live test then skips).
 set -euo pipefail
@@ -17,6 +18,8 @@ command -v tcpdump >/dev/null 2>&1 || missing_apt+=(tcpdump)
 command -v ip >/dev/null 2>&1 || missing_apt+=(iproute2)
 command -v tshark >/dev/null 2>&1 || missing_apt+=(tshark)
 command -v python3 >/dev/null 2>&1 || missing_apt+=(python3 python3-pip)
+# The fuzz targets' compile check (.ci/run): libfuzzer-sys builds libFuzzer, in C++.
+command -v c++ >/dev/null 2>&1 || missing_apt+=(g++)
 
 if [ ${#missing_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then

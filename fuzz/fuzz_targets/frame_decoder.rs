@@ -3,10 +3,13 @@
 //! Checks what must hold for every frame it reports.
 #![no_main]
 
+mod common;
+
 use libfuzzer_sys::fuzz_target;
 use wsdissect::Config;
-use wsdissect::event::{ConnRef, Event};
-use wsdissect::findings::{Code, Dir};
+use wsdissect::event::{Event, ToSink};
+use wsdissect::findings::Dir;
+use wsdissect::session::SessionRef;
 use wsdissect::ws::frame::parse_header;
 use wsdissect::ws::stream::{Ctx, WsDecoder};
 
@@ -19,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
         ..Config::default()
     };
     let addr = "127.0.0.1:1".parse().unwrap();
-    let conn = ConnRef { id: 0, client: addr, server: addr };
+    let session = SessionRef::conn(0, addr, addr);
     // Without a handshake, the bits choose how the stream is met: caught
     // mid-way (the strict frame hunt), known WebSocket with the 101's
     // negotiation cut, or the other direction already proven (relaxed).
@@ -31,8 +34,11 @@ fuzz_target!(|data: &[u8]| {
         _ => WsDecoder::without_handshake(),
     };
     let from = if ctl & 8 == 0 { Dir::Client } else { Dir::Server };
-    let mut findings: Vec<Code> = Vec::new();
     let mut sink = |ev: Event<'_>| {
+        // Findings may quote capture bytes: escaped, never raw.
+        if let Event::Finding(f) = &ev {
+            common::assert_clean(&f.message);
+        }
         if let Event::Frame(f) = ev {
             assert!(f.payload.len() as u64 <= f.header.payload_len);
             assert_eq!(f.header_bytes.len(), f.header.header_len);
@@ -47,15 +53,14 @@ fuzz_target!(|data: &[u8]| {
     let mut offset = 0u64;
     for (i, piece) in rest.chunks(step).enumerate() {
         let mut cx = Ctx {
-            conn,
+            session,
             from: Some(from),
             sender: addr,
             receiver: addr,
             packet: i as u64 + 1,
             ts: 0.0,
             cfg: &cfg,
-            sink: &mut sink,
-            conn_findings: &mut findings,
+            out: &mut ToSink(&mut sink),
         };
         if piece.first() == Some(&0xEE) && ctl & 0x80 != 0 {
             dec.gap(u64::from(piece.len() as u8) * 1000, &mut cx);
@@ -68,15 +73,14 @@ fuzz_target!(|data: &[u8]| {
         }
     }
     let mut cx = Ctx {
-        conn,
+        session,
         from: Some(from),
         sender: addr,
         receiver: addr,
         packet: 0,
         ts: 0.0,
         cfg: &cfg,
-        sink: &mut sink,
-        conn_findings: &mut findings,
+        out: &mut ToSink(&mut sink),
     };
     dec.finish(&mut cx);
 });

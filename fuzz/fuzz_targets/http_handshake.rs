@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use wsdissect::handshake;
+use wsdissect::handshake::{self, UpgradeKind};
 use wsdissect::http::{BodyMode, HttpEvent, HttpParser};
 
 fuzz_target!(|data: &[u8]| {
@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     for piece in req.chunks(step) {
         let mut on_head = |head: wsdissect::http::HttpHead| {
             if handshake::is_upgrade_request(&head) {
-                hs = Some(handshake::from_request(head, 1, 0.0));
+                hs = Some(handshake::from_request(head, UpgradeKind::Http1, 1, 0.0));
                 BodyMode::Switch
             } else {
                 BodyMode::for_request(&head)
