@@ -21,7 +21,7 @@ pub struct HttpHead {
     /// Minor version: 0 for HTTP/1.0, 1 for HTTP/1.1.
     pub version: u8,
     /// Header lines as (name, value), in order; values decoded lossily.
-    pub headers: Vec<(String, String)>,
+    pub headers: Headers,
     /// Bytes of the head, including the blank line.
     pub len: usize,
     /// Header lines of a head past the size cap that could not be kept
@@ -36,13 +36,65 @@ pub struct HttpHead {
 /// Cut header lines listed per head.
 pub const MAX_CUT: usize = 16;
 
+/// A head's header lines, (name, value) in order, kept in one string: a
+/// head costs two allocations however many lines it has (a connection's
+/// setup allocated two strings a line before).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers {
+    text: String,
+    /// Each line's name start, name end (the value's start) and value end
+    /// in `text`.
+    ends: Vec<[usize; 3]>,
+}
+
+impl Headers {
+    /// Appends a line.
+    pub fn push(&mut self, name: &str, value: &str) {
+        let start = self.text.len();
+        self.text.push_str(name);
+        let name_end = self.text.len();
+        self.text.push_str(value);
+        self.ends.push([start, name_end, self.text.len()]);
+    }
+
+    /// The lines, (name, value), in order.
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> + ExactSizeIterator + '_ {
+        self.ends.iter().map(|&[s, n, v]| {
+            (
+                self.text.get(s..n).unwrap_or_default(),
+                self.text.get(n..v).unwrap_or_default(),
+            )
+        })
+    }
+
+    /// How many lines.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+impl<N: AsRef<str>, V: AsRef<str>> FromIterator<(N, V)> for Headers {
+    fn from_iter<I: IntoIterator<Item = (N, V)>>(lines: I) -> Self {
+        let mut h = Headers::default();
+        for (n, v) in lines {
+            h.push(n.as_ref(), v.as_ref());
+        }
+        h
+    }
+}
+
 impl HttpHead {
     /// The first header of that name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
     }
 
     /// Every header of that name, joined as one comma-separated list (RFC 9110 5.3).
@@ -51,7 +103,7 @@ impl HttpHead {
             .headers
             .iter()
             .filter(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v)
             .collect();
         (!vals.is_empty()).then(|| vals.join(", "))
     }
@@ -498,7 +550,18 @@ impl HttpParser {
             len: block.len(),
             ..HttpHead::default()
         };
-        let to_string = |v: &[u8]| String::from_utf8_lossy(v).into_owned();
+        // Both in one buffer sized once: names are tokens, values decoded lossily.
+        let keep = |lines: &[httparse::Header<'_>]| {
+            let size = lines.iter().map(|h| h.name.len() + h.value.len()).sum();
+            let mut h = Headers {
+                text: String::with_capacity(size),
+                ends: Vec::with_capacity(lines.len()),
+            };
+            for line in lines {
+                h.push(line.name, &String::from_utf8_lossy(line.value));
+            }
+            h
+        };
         if self.request {
             let mut req = httparse::Request::new(&mut headers);
             match req.parse(block) {
@@ -511,11 +574,7 @@ impl HttpParser {
             head.method = req.method.map(str::to_string);
             head.path = req.path.map(str::to_string);
             head.version = req.version.unwrap_or(1);
-            head.headers = req
-                .headers
-                .iter()
-                .map(|h| (h.name.to_string(), to_string(h.value)))
-                .collect();
+            head.headers = keep(req.headers);
         } else {
             let mut resp = httparse::Response::new(&mut headers);
             match resp.parse(block) {
@@ -528,11 +587,7 @@ impl HttpParser {
             head.status = resp.code;
             head.reason = resp.reason.map(str::to_string);
             head.version = resp.version.unwrap_or(1);
-            head.headers = resp
-                .headers
-                .iter()
-                .map(|h| (h.name.to_string(), to_string(h.value)))
-                .collect();
+            head.headers = keep(resp.headers);
         }
         Ok(head)
     }
@@ -737,6 +792,37 @@ mod tests {
     }
 
     #[test]
+    fn header_lines_kept_in_order_with_lossy_values() {
+        // Repeated names, an empty value, a value that is not UTF-8, at
+        // every split: each line comes back as sent, the bad bytes as U+FFFD.
+        let wire = b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nX-Empty:\r\nX-Bin: a\xffb\r\nupgrade: h2c\r\nConnection: Upgrade\r\n\r\n";
+        for cut in 0..wire.len() {
+            let (heads, ..) = run(false, &[&wire[..cut], &wire[cut..]], by_headers);
+            let [h] = heads.as_slice() else {
+                panic!("cut {cut}: {} heads", heads.len());
+            };
+            let lines: Vec<(&str, &str)> = h.headers.iter().collect();
+            assert_eq!(
+                lines,
+                [
+                    ("Upgrade", "websocket"),
+                    ("X-Empty", ""),
+                    ("X-Bin", "a\u{fffd}b"),
+                    ("upgrade", "h2c"),
+                    ("Connection", "Upgrade"),
+                ],
+                "cut {cut}"
+            );
+            assert_eq!(h.headers.len(), 5);
+            assert_eq!(h.headers.iter().next_back(), Some(("Connection", "Upgrade")));
+            assert_eq!(h.header("UPGRADE"), Some("websocket"));
+            assert_eq!(h.header_list("upgrade").as_deref(), Some("websocket, h2c"));
+            assert_eq!(h.header("x-missing"), None);
+        }
+        assert!(HttpHead::default().headers.is_empty());
+    }
+
+    #[test]
     fn chunked_body_with_extensions_and_trailer() {
         let wire = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5;x=y\r\nhello\r\n6\r\n world\r\n0\r\nX-T: 1\r\n\r\n";
         for cut in 0..wire.len() {
@@ -826,7 +912,9 @@ mod tests {
     #[test]
     fn token_lists() {
         let h = HttpHead {
-            headers: vec![("Connection".into(), "keep-alive, Upgrade".into())],
+            headers: [("Connection", "keep-alive, Upgrade")]
+                .into_iter()
+                .collect(),
             ..HttpHead::default()
         };
         assert!(h.has_token("connection", "upgrade"));

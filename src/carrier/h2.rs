@@ -952,13 +952,13 @@ fn head_of(fields: &[Field]) -> HttpHead {
             ":status" => h.status = v.parse().ok(),
             ":authority" => authority = Some(v),
             _ if n.starts_with(':') => {}
-            _ => h.headers.push((n.into_owned(), v)),
+            _ => h.headers.push(&n, &v),
         }
     }
     if let Some(a) = authority
         && h.header("host").is_none()
     {
-        h.headers.push(("host".into(), a));
+        h.headers.push("host", &a);
     }
     h
 }

@@ -1759,8 +1759,8 @@ fn headers_ex(h: &HttpHead, request: bool) -> Vec<HeaderEx> {
     h.headers
         .iter()
         .map(|(n, v)| HeaderEx {
-            name: n.clone(),
-            value: v.clone(),
+            name: n.to_string(),
+            value: v.to_string(),
             meaning: header_meaning(n, v, request).unwrap_or_default(),
         })
         .collect()
