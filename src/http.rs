@@ -44,7 +44,7 @@ pub struct Headers {
     text: String,
     /// Each line's name start, name end (the value's start) and value end
     /// in `text`.
-    ends: Vec<[usize; 3]>,
+    spans: Vec<[usize; 3]>,
 }
 
 impl Headers {
@@ -54,12 +54,12 @@ impl Headers {
         self.text.push_str(name);
         let name_end = self.text.len();
         self.text.push_str(value);
-        self.ends.push([start, name_end, self.text.len()]);
+        self.spans.push([start, name_end, self.text.len()]);
     }
 
     /// The lines, (name, value), in order.
     pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &str)> + ExactSizeIterator + '_ {
-        self.ends.iter().map(|&[s, n, v]| {
+        self.spans.iter().map(|&[s, n, v]| {
             (
                 self.text.get(s..n).unwrap_or_default(),
                 self.text.get(n..v).unwrap_or_default(),
@@ -69,12 +69,12 @@ impl Headers {
 
     /// How many lines.
     pub fn len(&self) -> usize {
-        self.ends.len()
+        self.spans.len()
     }
 
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
-        self.ends.is_empty()
+        self.spans.is_empty()
     }
 }
 
@@ -555,7 +555,7 @@ impl HttpParser {
             let size = lines.iter().map(|h| h.name.len() + h.value.len()).sum();
             let mut h = Headers {
                 text: String::with_capacity(size),
-                ends: Vec::with_capacity(lines.len()),
+                spans: Vec::with_capacity(lines.len()),
             };
             for line in lines {
                 h.push(line.name, &String::from_utf8_lossy(line.value));
@@ -814,7 +814,10 @@ mod tests {
                 "cut {cut}"
             );
             assert_eq!(h.headers.len(), 5);
-            assert_eq!(h.headers.iter().next_back(), Some(("Connection", "Upgrade")));
+            assert_eq!(
+                h.headers.iter().next_back(),
+                Some(("Connection", "Upgrade"))
+            );
             assert_eq!(h.header("UPGRADE"), Some("websocket"));
             assert_eq!(h.header_list("upgrade").as_deref(), Some("websocket, h2c"));
             assert_eq!(h.header("x-missing"), None);
