@@ -88,6 +88,10 @@ mod put {
     }
     pub(super) use key;
 
+    /// The decimal digits, as serde_json's formatter (itoa) writes them,
+    /// built in a fixed array and copied whole (a copy of constant size,
+    /// where copying a formatter's buffer is a `memcpy` call a number),
+    /// the line then cut back to the digits.
     pub fn u64(o: &mut Vec<u8>, v: u64) {
         // Writing to a Vec cannot fail.
         let _ = CompactFormatter.write_u64(o, v);
@@ -101,6 +105,76 @@ mod put {
         } else {
             o.extend_from_slice(b"null");
         }
+    }
+
+    /// A capture time, the same bytes as [`f64`] writes (the shortest
+    /// decimal that reads back as the same double), with no float
+    /// formatting when the double is the one nearest a whole number of
+    /// microseconds from 1 s to 2^33 s, as every packet's time up to the
+    /// year 2242 is ([`crate::capture::Timestamp::as_f64`]). There a
+    /// double's spacing is under 10^-6, so no other decimal of six places
+    /// or fewer reads back as it: its shortest decimal is the
+    /// microseconds' own, trailing zeros dropped (`.0` when none is left).
+    /// Anything else goes to the float formatter.
+    pub fn ts(o: &mut Vec<u8>, v: f64) {
+        const TOP: f64 = (1u64 << 33) as f64;
+        if (1.0..TOP).contains(&v) {
+            // v * 10^6 < 2^53: the cast truncates a positive value, and the
+            // check below rejects any rounding that missed.
+            let us = (v * 1e6 + 0.5) as i64 as u64;
+            // Both exact as doubles; the division rounds once, to nearest.
+            if us as f64 / 1e6 == v {
+                let secs = us / 1_000_000;
+                let frac = (us - secs * 1_000_000) as u32;
+                // Ten digits of seconds (under 2^33), the point, six
+                // places: written two digits at a time, then the leading
+                // and trailing zeros dropped (one kept after the point).
+                let (hi, lo) = ((secs / 100_000_000) as u32, (secs % 100_000_000) as u32);
+                let mut b = [0u8; 17];
+                for (at, n) in [
+                    (0, hi),
+                    (2, lo / 1_000_000),
+                    (4, lo / 10_000 % 100),
+                    (6, lo / 100 % 100),
+                    (8, lo % 100),
+                    (11, frac / 10_000),
+                    (13, frac / 100 % 100),
+                    (15, frac % 100),
+                ] {
+                    b[at..at + 2].copy_from_slice(pair(n as usize));
+                }
+                b[10] = b'.';
+                let mut end = 17;
+                while b[end - 1] == b'0' {
+                    end -= 1;
+                }
+                if end == 11 {
+                    end = 12;
+                }
+                if secs >= 1_000_000_000 {
+                    // Every time since 2001: a copy of fixed size.
+                    let keep = o.len() + end;
+                    o.extend_from_slice(&b);
+                    o.truncate(keep);
+                } else {
+                    let start = b[..9].iter().position(|&c| c != b'0').unwrap_or(9);
+                    o.extend_from_slice(&b[start..end]);
+                }
+                return;
+            }
+        }
+        f64(o, v)
+    }
+
+    /// The two decimal digits of `n` (below 100).
+    fn pair(n: usize) -> &'static [u8] {
+        const PAIRS: &[u8; 200] = b"\
+            0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
+        &PAIRS[2 * n..2 * n + 2]
     }
 
     pub fn bool(o: &mut Vec<u8>, v: bool) {
@@ -310,7 +384,7 @@ impl FrameJson<'_> {
         }
         put::u64(o, self.packet);
         key!(o, "ts");
-        put::f64(o, self.ts);
+        put::ts(o, self.ts);
         // `fin` to `mask_key`'s key depend on six small values: written
         // once each into a table (an opcode whose name is not its own, which
         // the frame path never makes, is written field by field).
@@ -435,7 +509,7 @@ impl MessageJson<'_> {
         put::u64(o, self.packets[1]);
         o.push(b']');
         key!(o, "ts");
-        put::f64(o, self.ts);
+        put::ts(o, self.ts);
         key!(o, "compressed");
         put::bool(o, self.compressed);
         key!(o, "wire_len");
@@ -1177,6 +1251,60 @@ mod tests {
             };
             let (line, reference) = message_lines(capture.as_deref(), session, &rec);
             prop_assert_eq!(line, reference);
+        }
+    }
+
+    /// `put::ts` writes what serde_json's float formatter writes (`put::f64`),
+    /// for every microsecond of windows at its range's ends and inside it,
+    /// the doubles either side of each (which it must leave to the
+    /// formatter), and the times of pcap records to the nanosecond.
+    #[test]
+    fn capture_times_are_what_serde_wrote() {
+        fn both(v: f64) {
+            let (mut fast, mut reference) = (Vec::new(), Vec::new());
+            put::ts(&mut fast, v);
+            put::f64(&mut reference, v);
+            assert_eq!(
+                String::from_utf8(fast).unwrap(),
+                String::from_utf8(reference).unwrap(),
+                "{v:e} ({:#x})",
+                v.to_bits()
+            );
+        }
+        const TOP: u64 = 1 << 33;
+        for start in [0, 1, 999_999, 1 << 20, 1 << 32, 1_700_000_000, TOP - 1, TOP] {
+            for us in start * 1_000_000..start * 1_000_000 + 60_000 {
+                let v = us as f64 / 1e6;
+                both(v);
+                both(v.next_up());
+                both(v.next_down());
+            }
+        }
+        for s in [
+            0i64,
+            1,
+            59,
+            1_700_000_000,
+            4_102_444_800,
+            (TOP - 1) as i64,
+            TOP as i64,
+            -5,
+        ] {
+            for nanos in (0..1_000_000_000).step_by(999_983) {
+                both(crate::capture::Timestamp { secs: s, nanos }.as_f64());
+            }
+        }
+        for v in [
+            f64::NAN,
+            f64::INFINITY,
+            -1.5,
+            -0.0,
+            1e-7,
+            0.5,
+            1e300,
+            f64::MIN_POSITIVE,
+        ] {
+            both(v);
         }
     }
 
