@@ -204,9 +204,9 @@ pub fn frame_payload_as_text(f: &crate::event::FrameRecord<'_>, kind: PayloadKin
         PayloadKind::Control => {
             f.close_code.is_none()
                 && f.header.opcode != crate::ws::frame::OpCode::Close
-                && simdutf8::basic::from_utf8(f.payload).is_ok()
+                && crate::ws::utf8::valid(f.payload)
         }
-        PayloadKind::Unknown => simdutf8::basic::from_utf8(f.payload).is_ok(),
+        PayloadKind::Unknown => crate::ws::utf8::valid(f.payload),
     }
 }
 

@@ -831,9 +831,7 @@ impl WsDecoder {
                             return Chain::No;
                         };
                         let code = u16::from_be_bytes([a, b]);
-                        if close::judge_code(code).is_some()
-                            || simdutf8::basic::from_utf8(reason).is_err()
-                        {
+                        if close::judge_code(code).is_some() || !crate::ws::utf8::valid(reason) {
                             return Chain::No;
                         }
                     }
@@ -1076,7 +1074,7 @@ impl WsDecoder {
             }
             None => payload,
         };
-        if text && simdutf8::basic::from_utf8(shown).is_err() {
+        if text && !crate::ws::utf8::valid(shown) {
             put_scratch(scratch);
             return false;
         }
@@ -1275,7 +1273,7 @@ impl WsDecoder {
                         };
                         cur.findings.push(Finding::new(c, Location::default(), format!("close code {code} {why}")));
                     }
-                    if simdutf8::basic::from_utf8(reason).is_err() {
+                    if !crate::ws::utf8::valid(reason) {
                         cur.findings.push(Finding::new(Code::CloseInvalidUtf8Reason, Location::default(),
                             "the close reason is not valid UTF-8 (RFC 6455 section 5.5.1)"));
                     }
