@@ -39,8 +39,10 @@ fn take_scratch() -> Vec<u8> {
 }
 
 /// Gives the unmasking buffer back, unless it grew past `KEEP_CAPACITY`.
+/// A buffer without capacity (never taken: nothing was unmasked) leaves
+/// the thread's alone, without touching the thread-local.
 fn put_scratch(v: Vec<u8>) {
-    if v.capacity() <= KEEP_CAPACITY {
+    if v.capacity() != 0 && v.capacity() <= KEEP_CAPACITY {
         SCRATCH.set(v);
     }
 }
@@ -1063,11 +1065,12 @@ impl WsDecoder {
             return false;
         };
         let text = h.opcode == OpCode::Text;
-        let mut scratch = take_scratch();
-        // Only text is read (UTF-8); binary payloads are not unmasked.
+        // Taken only to unmask (only text is read, for UTF-8).
+        let mut scratch = Vec::new();
         let shown: &[u8] = match h.mask_key {
             _ if !text => &[],
             Some(k) => {
+                scratch = take_scratch();
                 scratch.clear();
                 unmask_into(payload, k, 0, &mut scratch);
                 &scratch
@@ -1130,12 +1133,13 @@ impl WsDecoder {
     fn whole_frame(&mut self, h: FrameHeader, frame: &[u8], offset: u64, cx: &mut Ctx<'_>) {
         let (head, payload) = frame.split_at(h.header_len);
         self.start_frame(h, head, offset, cx.packet, cx);
-        let mut scratch = take_scratch();
+        let mut scratch = Vec::new();
         let wanted = self.wants_clear(cx);
         let clear: &[u8] = match h.mask_key {
             // Nobody reads these bytes: only their length counts.
             Some(_) if !wanted => payload,
             Some(k) => {
+                scratch = take_scratch();
                 scratch.clear();
                 unmask_into(payload, k, 0, &mut scratch);
                 &scratch
@@ -1162,10 +1166,11 @@ impl WsDecoder {
         cur.received += piece.len() as u64;
         let keep = keep_frames || cur.h.opcode.is_control();
         let mask_key = cur.h.mask_key;
-        let mut scratch = take_scratch();
+        let mut scratch = Vec::new();
         let clear: &[u8] = match mask_key {
             Some(_) if !wanted => piece,
             Some(k) => {
+                scratch = take_scratch();
                 scratch.clear();
                 unmask_into(piece, k, phase, &mut scratch);
                 &scratch
