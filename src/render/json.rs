@@ -88,10 +88,6 @@ mod put {
     }
     pub(super) use key;
 
-    /// The decimal digits, as serde_json's formatter (itoa) writes them,
-    /// built in a fixed array and copied whole (a copy of constant size,
-    /// where copying a formatter's buffer is a `memcpy` call a number),
-    /// the line then cut back to the digits.
     pub fn u64(o: &mut Vec<u8>, v: u64) {
         // Writing to a Vec cannot fail.
         let _ = CompactFormatter.write_u64(o, v);
@@ -117,13 +113,34 @@ mod put {
     /// microseconds' own, trailing zeros dropped (`.0` when none is left).
     /// Anything else goes to the float formatter.
     pub fn ts(o: &mut Vec<u8>, v: f64) {
+        if !ts_of_micros(o, v) {
+            f64(o, v)
+        }
+    }
+
+    /// [`ts`]'s digits when `v` is such a time (true), else nothing
+    /// written (false).
+    pub(super) fn ts_of_micros(o: &mut Vec<u8>, v: f64) -> bool {
         const TOP: f64 = (1u64 << 33) as f64;
         if (1.0..TOP).contains(&v) {
-            // v * 10^6 < 2^53: the cast truncates a positive value, and the
-            // check below rejects any rounding that missed.
-            let us = (v * 1e6 + 0.5) as i64 as u64;
-            // Both exact as doubles; the division rounds once, to nearest.
-            if us as f64 / 1e6 == v {
+            // 10^6 <= x < 2^53: the cast truncates, the subtraction is exact,
+            // and x is rounded half up (adding 0.5 instead would round an
+            // exact tie to even past 2^52). v is within half its spacing
+            // (<= 2^-21) of the microseconds it stands for and the product
+            // rounds by at most 0.5, so x is within 0.98 of them: they are
+            // the rounding or one either side. A microsecond count is v's
+            // when it reads back as v (both exact as doubles; the division
+            // rounds once, to nearest).
+            let x = v * 1e6;
+            let t = x as i64;
+            let near = (t + i64::from(x - t as f64 >= 0.5)) as u64;
+            let is_v = |us: u64| us as f64 / 1e6 == v;
+            let found = if is_v(near) {
+                Some(near)
+            } else {
+                [near - 1, near + 1].into_iter().find(|&us| is_v(us))
+            };
+            if let Some(us) = found {
                 let secs = us / 1_000_000;
                 let frac = (us - secs * 1_000_000) as u32;
                 // Ten digits of seconds (under 2^33), the point, six
@@ -160,10 +177,10 @@ mod put {
                     let start = b[..9].iter().position(|&c| c != b'0').unwrap_or(9);
                     o.extend_from_slice(&b[start..end]);
                 }
-                return;
+                return true;
             }
         }
-        f64(o, v)
+        false
     }
 
     /// The two decimal digits of `n` (below 100).
@@ -1257,9 +1274,17 @@ mod tests {
     /// `put::ts` writes what serde_json's float formatter writes (`put::f64`),
     /// for every microsecond of windows at its range's ends and inside it,
     /// the doubles either side of each (which it must leave to the
-    /// formatter), and the times of pcap records to the nanosecond.
+    /// formatter), and the times of pcap records to the nanosecond; and
+    /// that every whole microsecond from 1 s to 2^33 s takes the digits'
+    /// way, not the formatter's.
     #[test]
     fn capture_times_are_what_serde_wrote() {
+        const TOP: u64 = 1 << 33;
+        fn by_digits(us: u64) {
+            let v = us as f64 / 1e6;
+            let expected = (1_000_000..TOP * 1_000_000).contains(&us);
+            assert_eq!(put::ts_of_micros(&mut Vec::new(), v), expected, "{us} us");
+        }
         fn both(v: f64) {
             let (mut fast, mut reference) = (Vec::new(), Vec::new());
             put::ts(&mut fast, v);
@@ -1271,9 +1296,9 @@ mod tests {
                 v.to_bits()
             );
         }
-        const TOP: u64 = 1 << 33;
         for start in [0, 1, 999_999, 1 << 20, 1 << 32, 1_700_000_000, TOP - 1, TOP] {
             for us in start * 1_000_000..start * 1_000_000 + 60_000 {
+                by_digits(us);
                 let v = us as f64 / 1e6;
                 both(v);
                 both(v.next_up());
@@ -1292,6 +1317,9 @@ mod tests {
         ] {
             for nanos in (0..1_000_000_000).step_by(999_983) {
                 both(crate::capture::Timestamp { secs: s, nanos }.as_f64());
+                if let Ok(secs) = u64::try_from(s) {
+                    by_digits(secs * 1_000_000 + u64::from(nanos / 1000));
+                }
             }
         }
         for v in [
