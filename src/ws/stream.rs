@@ -33,9 +33,14 @@ thread_local! {
     static SCRATCH: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
 }
 
-/// The thread's unmasking buffer (empty if it is in use).
-fn take_scratch() -> Vec<u8> {
-    SCRATCH.take()
+/// `bytes` unmasked with `key` from mask position `phase`, in the
+/// thread's unmasking buffer, taken for them (a new one if it is in use);
+/// give it back with [`put_scratch`].
+fn unmask_to_scratch(bytes: &[u8], key: [u8; 4], phase: u64) -> Vec<u8> {
+    let mut v = SCRATCH.take();
+    v.clear();
+    unmask_into(bytes, key, phase, &mut v);
+    v
 }
 
 /// Gives the unmasking buffer back, unless it grew past `KEEP_CAPACITY`.
@@ -1070,9 +1075,7 @@ impl WsDecoder {
         let shown: &[u8] = match h.mask_key {
             _ if !text => &[],
             Some(k) => {
-                scratch = take_scratch();
-                scratch.clear();
-                unmask_into(payload, k, 0, &mut scratch);
+                scratch = unmask_to_scratch(payload, k, 0);
                 &scratch
             }
             None => payload,
@@ -1139,9 +1142,7 @@ impl WsDecoder {
             // Nobody reads these bytes: only their length counts.
             Some(_) if !wanted => payload,
             Some(k) => {
-                scratch = take_scratch();
-                scratch.clear();
-                unmask_into(payload, k, 0, &mut scratch);
+                scratch = unmask_to_scratch(payload, k, 0);
                 &scratch
             }
             None => payload,
@@ -1170,9 +1171,7 @@ impl WsDecoder {
         let clear: &[u8] = match mask_key {
             Some(_) if !wanted => piece,
             Some(k) => {
-                scratch = take_scratch();
-                scratch.clear();
-                unmask_into(piece, k, phase, &mut scratch);
+                scratch = unmask_to_scratch(piece, k, phase);
                 &scratch
             }
             None => piece,
