@@ -90,13 +90,15 @@ impl Utf8Stream {
 /// sequence, so the block is valid exactly when the piece is.
 pub fn valid(b: &[u8]) -> bool {
     const BLOCK: usize = 64;
-    if b.len() >= BLOCK || b.is_ascii() {
-        return b.len() < BLOCK || simdutf8::basic::from_utf8(b).is_ok();
+    if b.len() >= BLOCK {
+        return simdutf8::basic::from_utf8(b).is_ok();
+    }
+    if b.is_ascii() {
+        return true;
     }
     let mut block = [0u8; BLOCK];
-    match block.get_mut(..b.len()) {
-        Some(head) => head.copy_from_slice(b),
-        None => return simdutf8::basic::from_utf8(b).is_ok(),
+    for (d, &s) in block.iter_mut().zip(b) {
+        *d = s;
     }
     simdutf8::basic::from_utf8(&block).is_ok()
 }
