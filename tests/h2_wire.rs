@@ -302,6 +302,11 @@ fn the_websocket_channel_over_h2_is_websocket_in_push() {
         .find(|p| p["type"] == "push" && p["method"] == "CONNECT")
         .unwrap();
     assert_eq!(ws["technique"], "websocket", "{}", ws["reason"]);
+    // HTTP/2 has no 101 (RFC 9113 section 8.6): the extended CONNECT
+    // succeeds with a 2xx (RFC 8441 section 5), and the reason says which.
+    let reason = ws["reason"].as_str().unwrap();
+    assert!(reason.contains("(200, RFC 8441)"), "{reason}");
+    assert!(!reason.contains("101"), "{reason}");
     assert_eq!(ws["requests"], 2);
     let served = jsonl(&h2("h2-ws.sent.jsonl"))
         .iter()

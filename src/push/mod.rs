@@ -124,6 +124,9 @@ struct Channel {
     /// Distinct body pieces (times) that brought scripts.
     script_pieces: u64,
     upgraded: bool,
+    /// The status of the first response that upgraded: 101, or a 2xx to an
+    /// extended CONNECT over HTTP/2 (RFC 8441 section 5).
+    upgrade_status: Option<u16>,
     ws_messages: u64,
     /// Requests of Socket.IO's engine.io polling transport (`transport=polling`).
     engine_io_polling: u64,
@@ -435,6 +438,9 @@ impl<'a> PushSink<'a> {
                     e.end_ts = Some(h.ts);
                 }
                 ch.upgraded |= ws;
+                if ws {
+                    ch.upgrade_status.get_or_insert(status);
+                }
                 let what = if ws { "upgraded" } else { "response" };
                 ch.note(
                     h.ts,
@@ -674,7 +680,12 @@ fn classify(k: &ChannelKey, c: &Channel, capture_end: f64, polled: bool) -> Push
             "websocket",
             c.ws_messages,
             format!(
-                "the upgrade to WebSocket succeeded (101); {} server-to-client data messages",
+                "{}; {} server-to-client data messages",
+                match c.upgrade_status {
+                    Some(s @ 200..=299) =>
+                        format!("the extended CONNECT for WebSocket succeeded ({s}, RFC 8441)"),
+                    _ => "the upgrade to WebSocket succeeded (101)".to_string(),
+                },
                 c.ws_messages
             ),
         )
