@@ -449,7 +449,9 @@ impl H2 {
                     end_stream,
                     ..
                 } => self.data_frame(cx, from, stream, &data, end_stream),
-                h2::Event::RstStream { stream, .. } => self.end_all(cx, stream),
+                h2::Event::RstStream { stream, code, .. } => {
+                    self.end_all(cx, stream, Ended::Reset(code))
+                }
                 h2::Event::Finding(f) => self.finding(cx, f),
                 h2::Event::Preface { .. }
                 | h2::Event::Frame { .. }
@@ -619,7 +621,7 @@ impl H2 {
         };
         if kind == HeadersKind::Trailers {
             if end_stream {
-                self.end(cx, id, from, true);
+                self.end(cx, id, from, Ended::EndStream);
             }
             return;
         }
@@ -667,7 +669,7 @@ impl H2 {
             self.answer(cx, id, head);
         }
         if end_stream && !matches!(kind, HeadersKind::PushPromise { .. }) {
-            self.end(cx, id, from, true);
+            self.end(cx, id, from, Ended::EndStream);
         }
     }
 
@@ -786,7 +788,7 @@ impl H2 {
                 }
             }
             if end {
-                self.end(cx, id, from, true);
+                self.end(cx, id, from, Ended::EndStream);
             }
             return;
         }
@@ -800,7 +802,7 @@ impl H2 {
             }));
         }
         if end {
-            self.end(cx, id, from, true);
+            self.end(cx, id, from, Ended::EndStream);
         }
     }
 
@@ -832,8 +834,9 @@ impl H2 {
         }
     }
 
-    /// One direction of a stream ended (END_STREAM, `complete`) or was cut.
-    fn end(&mut self, cx: &mut Cx<'_>, id: u32, from: Dir, complete: bool) {
+    /// One direction of a stream ended (END_STREAM) or was cut (`how`).
+    fn end(&mut self, cx: &mut Cx<'_>, id: u32, from: Dir, how: Ended) {
+        let complete = matches!(how, Ended::EndStream);
         let session = self.session(cx.link, id);
         let i = from.index();
         let Some(st) = self.streams.get_mut(&id) else {
@@ -843,7 +846,8 @@ impl H2 {
             if !ws.done[i] {
                 ws.done[i] = true;
                 let d = &mut ws.dec[i];
-                ws_call(cx, &mut ws.pings, session, from, |w| d.finish(w));
+                let ended = how.phrase();
+                ws_call(cx, &mut ws.pings, session, from, |w| d.finish_as(w, &ended));
                 add_stats(&mut self.stats[i], &d.stats);
             }
         } else if st.open[i] {
@@ -860,7 +864,7 @@ impl H2 {
     }
 
     /// Both directions of a stream end (RST_STREAM, or the capture's end).
-    fn end_all(&mut self, cx: &mut Cx<'_>, id: u32) {
+    fn end_all(&mut self, cx: &mut Cx<'_>, id: u32, how: Ended) {
         // An unanswered extended CONNECT is still reported.
         if self.streams.get(&id).is_some_and(|s| s.hs.is_some()) {
             let session = self.session(cx.link, id);
@@ -875,7 +879,7 @@ impl H2 {
         });
         for (i, dir) in [Dir::Client, Dir::Server].into_iter().enumerate() {
             if open.is_some_and(|o| o[i]) {
-                self.end(cx, id, dir, false);
+                self.end(cx, id, dir, how);
             }
         }
         self.streams.remove(&id);
@@ -889,6 +893,31 @@ impl H2 {
         });
         if done {
             self.streams.remove(&id);
+        }
+    }
+}
+
+/// How one direction of a stream came to its end.
+#[derive(Debug, Clone, Copy)]
+enum Ended {
+    /// END_STREAM: the peer finished it.
+    EndStream,
+    /// RST_STREAM with this error code (either peer).
+    Reset(u32),
+    /// The capture (or the connection in it) ended first.
+    Capture,
+}
+
+impl Ended {
+    /// How a finding about a frame left unfinished says it ended.
+    fn phrase(self) -> String {
+        match self {
+            Ended::EndStream => "the stream ends (END_STREAM)".to_string(),
+            Ended::Reset(code) => match crate::h2::frame::error_code_name(code) {
+                Some(name) => format!("the stream is reset (RST_STREAM {name})"),
+                None => format!("the stream is reset (RST_STREAM, error code {code:#x})"),
+            },
+            Ended::Capture => "the capture ends".to_string(),
         }
     }
 }
@@ -1082,7 +1111,7 @@ impl H2 {
             let session = self.session(cx.link, id);
             if let Some(ws) = self.streams.get_mut(&id).and_then(|s| s.ws.as_mut()) {
                 let d = &mut ws.dec[dir.index()];
-                ws_call(cx, &mut ws.pings, session, dir, |w| d.gap(len, w));
+                ws_call(cx, &mut ws.pings, session, dir, |w| d.gap_uncertain(len, w));
             }
         }
     }
@@ -1094,7 +1123,7 @@ impl H2 {
         let mut ids: Vec<u32> = self.streams.keys().copied().collect();
         ids.sort_unstable();
         for id in ids {
-            self.end_all(cx, id);
+            self.end_all(cx, id, Ended::Capture);
         }
     }
 

@@ -70,6 +70,28 @@ impl FrameHeader {
 }
 
 /// nom parser for the frame header (the reserved bit is dropped).
+/// The name of an HTTP/2 error code (RFC 9113 section 7), as RST_STREAM
+/// and GOAWAY carry it; `None` for a code the RFC does not define.
+pub fn error_code_name(code: u32) -> Option<&'static str> {
+    Some(match code {
+        0x0 => "NO_ERROR",
+        0x1 => "PROTOCOL_ERROR",
+        0x2 => "INTERNAL_ERROR",
+        0x3 => "FLOW_CONTROL_ERROR",
+        0x4 => "SETTINGS_TIMEOUT",
+        0x5 => "STREAM_CLOSED",
+        0x6 => "FRAME_SIZE_ERROR",
+        0x7 => "REFUSED_STREAM",
+        0x8 => "CANCEL",
+        0x9 => "COMPRESSION_ERROR",
+        0xa => "CONNECT_ERROR",
+        0xb => "ENHANCE_YOUR_CALM",
+        0xc => "INADEQUATE_SECURITY",
+        0xd => "HTTP_1_1_REQUIRED",
+        _ => return None,
+    })
+}
+
 pub fn frame_header(input: &[u8]) -> IResult<&[u8], FrameHeader> {
     let (rest, (length, kind, flags, sid)) = (be_u24, be_u8, be_u8, be_u32).parse(input)?;
     Ok((

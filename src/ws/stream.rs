@@ -260,6 +260,10 @@ pub struct WsDecoder {
     /// A gap hid whether a fragmented message was open: the next frames
     /// cannot be judged for interleaving or stray continuations.
     msg_state_unknown: bool,
+    /// Bytes that may or may not have been this stream's were lost (an
+    /// HTTP/2 connection's gap): the next frame header must look like one
+    /// ([`Self::find_boundary`]) before it is believed.
+    doubtful: bool,
     /// The decoder started without a handshake (mid-connection capture).
     pub no_handshake: bool,
     /// The connection's other direction is known to be WebSocket: a
@@ -350,6 +354,7 @@ impl WsDecoder {
             stats: DirStats::default(),
             skipped: 0,
             msg_state_unknown: false,
+            doubtful: false,
             no_context_reported: false,
             no_handshake: false,
             proven: true,
@@ -442,6 +447,11 @@ impl WsDecoder {
             if !self.synced {
                 match self.find_boundary(bytes, cx.from) {
                     Some(p) => {
+                        if p > 0 {
+                            // Bytes of the stream are skipped: any message
+                            // still open (after a doubtful gap) lost them.
+                            self.lose_open_message();
+                        }
                         self.skipped += p as u64;
                         bytes = tail(bytes, p);
                         offset += p as u64;
@@ -470,6 +480,13 @@ impl WsDecoder {
                 {
                     self.complete_frame(None, cx);
                 }
+                continue;
+            }
+            if self.doubtful {
+                // Where a frame header is due after a doubtful gap, it
+                // must look like one (otherwise the scan goes on from here).
+                self.doubtful = false;
+                self.synced = false;
                 continue;
             }
             if self.hdr_len == 0 {
@@ -584,11 +601,71 @@ impl WsDecoder {
         }
     }
 
-    /// The stream ended: an unfinished frame is reported.
+    /// Up to `len` bytes are missing, of this stream or of others: a
+    /// connection that carries several streams (HTTP/2) lost `len` bytes,
+    /// and whose they were is unknown. The frame being read goes on as
+    /// though none were its own, counted damaged; the next frame header
+    /// must then look like one before it is believed (when this stream did
+    /// lose bytes, the frame took some of what follows, and the scan for a
+    /// boundary skips the rest) instead of being read blindly.
+    pub fn gap_uncertain(&mut self, len: u64, cx: &mut Ctx<'_>) {
+        if len == 0 {
+            return;
+        }
+        if !self.proven || !self.synced {
+            self.gap(len, cx);
+            return;
+        }
+        if self.hdr_len > 0 {
+            // A header cut by the gap: its rest may be lost.
+            self.gap(len, cx);
+            return;
+        }
+        if let Some(cur) = self.cur.as_mut() {
+            cur.damaged = true;
+            if cur.in_message
+                && let Some(m) = self.msg.as_mut()
+            {
+                m.damaged = true;
+                if m.compressed {
+                    m.inflate_stopped = true;
+                    self.inflate_ctx_lost = true;
+                }
+            }
+        } else if self.deflate != Some(false) && !self.no_context_takeover {
+            // A whole compressed message may have been lost.
+            self.inflate_ctx_lost = true;
+        }
+        self.doubtful = true;
+    }
+
+    /// The open message lost bytes where they cannot be counted: it is
+    /// dropped, and the next frames cannot be judged for interleaving.
+    fn lose_open_message(&mut self) {
+        if self.msg.take().is_some_and(|m| m.compressed) {
+            self.inflate_ctx_lost = true;
+        }
+        if self.msg_state_unknown {
+            return;
+        }
+        self.msg_state_unknown = true;
+        if self.deflate != Some(false) && !self.no_context_takeover {
+            self.inflate_ctx_lost = true;
+        }
+    }
+
+    /// The stream ended with the capture: an unfinished frame is reported.
     pub fn finish(&mut self, cx: &mut Ctx<'_>) {
+        self.finish_as(cx, "the capture ends");
+    }
+
+    /// The stream ended as `ended` says ("the capture ends", "the stream
+    /// is reset (RST_STREAM CANCEL)", ...): an unfinished frame is
+    /// reported with it.
+    pub fn finish_as(&mut self, cx: &mut Ctx<'_>, ended: &str) {
         if let Some(cur) = self.cur.take() {
             let msg = format!(
-                "the capture ends {} bytes into a {} frame that declares {} payload bytes",
+                "{ended} {} bytes into a {} frame that declares {} payload bytes",
                 cur.received,
                 cur.h.opcode.name(),
                 cur.h.payload_len
@@ -596,7 +673,7 @@ impl WsDecoder {
             cx.finding(Code::StreamIncompleteFrame, Some(cur.offset), msg);
         } else if self.hdr_len > 0 {
             let msg = format!(
-                "the capture ends inside a frame header ({} of at least 2 bytes)",
+                "{ended} inside a frame header ({} of at least 2 bytes)",
                 self.hdr_len
             );
             cx.finding(Code::StreamIncompleteFrame, Some(self.hdr_offset), msg);
