@@ -293,6 +293,10 @@ pub struct WsDecoder {
     pub stats: DirStats,
     hdr: [u8; MAX_HEADER_LEN],
     hdr_first_packet: u64,
+    /// The last packet that brought bytes of the held header, and how many
+    /// packets did (a header can be cut over several segments).
+    hdr_last_packet: u64,
+    hdr_segments: u32,
     hdr_offset: u64,
     /// Bytes skipped while looking for a frame boundary.
     pub skipped: u64,
@@ -341,6 +345,8 @@ impl WsDecoder {
             hdr: [0; MAX_HEADER_LEN],
             hdr_len: 0,
             hdr_first_packet: 0,
+            hdr_last_packet: 0,
+            hdr_segments: 0,
             hdr_offset: 0,
             cur: None,
             msg: None,
@@ -515,8 +521,14 @@ impl WsDecoder {
                 }
                 self.hdr_len = hdr_count(n);
                 self.hdr_first_packet = cx.packet;
+                self.hdr_last_packet = cx.packet;
+                self.hdr_segments = 1;
                 self.hdr_offset = offset;
                 return;
+            }
+            if cx.packet != self.hdr_last_packet {
+                self.hdr_last_packet = cx.packet;
+                self.hdr_segments += 1;
             }
             let had = usize::from(self.hdr_len);
             let need = (MAX_HEADER_LEN - had).min(bytes.len());
@@ -532,7 +544,7 @@ impl WsDecoder {
                     self.hdr_len = 0;
                     self.start_frame(h, self::head(&head, h.header_len), at, first, cx);
                     if let Some(c) = self.cur.as_mut() {
-                        c.segments = 2;
+                        c.segments = self.hdr_segments;
                         c.last_packet = cx.packet;
                     }
                     bytes = tail(bytes, used);
@@ -1629,6 +1641,61 @@ mod tests {
             offset += p.len() as u64;
         }
         seen
+    }
+
+    /// A frame whose header came in `cut` pieces, each its own packet, then
+    /// the payload in one more: its first packet and segment count, as
+    /// tshark counts them ("N Reassembled TCP Segments").
+    #[test]
+    fn a_header_cut_over_several_segments_counts_each_of_them() {
+        let cfg = Config::default();
+        let a: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        // A masked 300-byte binary frame: 2 + 2 + 4 header bytes.
+        let mut frame = vec![0x82, 0xfe, 0x01, 0x2c, 1, 2, 3, 4];
+        frame.extend_from_slice(&[0u8; 300]);
+        for cut in [
+            vec![1, 1],
+            vec![2, 1, 1, 1],
+            vec![1, 1, 1, 1, 1, 1, 1],
+            vec![3, 2],
+        ] {
+            let mut seen = Vec::new();
+            let mut sink = |ev: Event<'_>| {
+                if let Event::Frame(f) = ev {
+                    seen.push((f.first_packet, f.packet, f.segments));
+                }
+            };
+            let mut d = WsDecoder::new(false, false);
+            let mut pieces: Vec<&[u8]> = Vec::new();
+            let mut at = 0;
+            for n in &cut {
+                pieces.push(&frame[at..at + n]);
+                at += n;
+            }
+            pieces.push(&frame[at..]);
+            let mut offset = 0;
+            for (i, p) in pieces.iter().enumerate() {
+                let mut cx = Ctx {
+                    session: crate::session::SessionRef::conn(0, a, b),
+                    from: Some(Dir::Client),
+                    sender: a,
+                    receiver: b,
+                    packet: 10 + i as u64,
+                    ts: 0.0,
+                    cfg: &cfg,
+                    out: &mut crate::event::ToSink(&mut sink),
+                };
+                d.data(offset, p, &mut cx);
+                offset += p.len() as u64;
+            }
+            let segments = pieces.len() as u32;
+            assert_eq!(
+                seen,
+                vec![(10, 10 + u64::from(segments) - 1, segments)],
+                "{cut:?}"
+            );
+        }
     }
 
     /// RFC 6455 section 5.7 examples, as a client would send them (masked),
