@@ -247,3 +247,65 @@ fn a_gap_in_the_connection_is_not_read_across_blindly() {
     assert!(have.keys().all(|k| want.contains_key(k)), "{have:?}");
     assert!(found * 10 >= total * 9, "{found} of {total} frames");
 }
+
+#[test]
+fn a_rejected_certificate_leaves_no_warning_of_missing_keys() {
+    // rustls's client refused the certificate (its log says so) after the
+    // server's Finished arrived but before the application secrets were
+    // derived: its key log holds only the handshake secrets, and no record
+    // needs the others. Before, `tls.no-keys` said the key log lacked
+    // SERVER_TRAFFIC_SECRET_0.
+    let cap = "h2rs-cert-rejected";
+    assert!(
+        log(&h2(&format!("{cap}.client.log")))
+            .iter()
+            .any(|l| l["event"] == "cert-rejected")
+    );
+    let keys = std::fs::read_to_string(h2(&format!("{cap}.keys"))).unwrap();
+    assert!(keys.contains("SERVER_HANDSHAKE_TRAFFIC_SECRET"));
+    assert!(!keys.contains("SERVER_TRAFFIC_SECRET_0"));
+    let f = findings(cap);
+    assert!(f.iter().all(|x| x["code"] != "tls.no-keys"), "{f:?}");
+    // The client's alert is decrypted with its handshake keys (RFC 8446
+    // section 6.2: unknown_ca for a certificate whose CA is not trusted).
+    assert!(
+        f.iter().any(|x| x["code"] == "tls.alert"
+            && x["from"] == "client"
+            && x["message"].as_str().unwrap().contains("unknown_ca")),
+        "{f:?}"
+    );
+    // A key log that lacks an application secret the records do need is
+    // still reported, at the first record that needs it.
+    let tls = h2("h2rs-tls.keys");
+    let cut: String = std::fs::read_to_string(&tls)
+        .unwrap()
+        .lines()
+        .filter(|l| !l.starts_with("SERVER_TRAFFIC_SECRET_0"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let dir = std::env::temp_dir().join(format!("h2rs-keys-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let keys = dir.join("cut.keys");
+    std::fs::write(&keys, cut).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+        .args(["check", "--format", "json", "--keylog"])
+        .arg(&keys)
+        .arg(h2("h2rs-tls.pcap"))
+        .output()
+        .unwrap();
+    std::fs::remove_dir_all(&dir).ok();
+    let recs: Vec<Value> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let nk: Vec<&Value> = recs.iter().filter(|r| r["code"] == "tls.no-keys").collect();
+    assert_eq!(nk.len(), 1, "{recs:?}");
+    assert_eq!(nk[0]["from"], "server");
+    assert!(
+        nk[0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("SERVER_TRAFFIC_SECRET_0")
+    );
+}

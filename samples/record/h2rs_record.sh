@@ -11,6 +11,9 @@
 #   h2rs-hpack-rst scenario 3, h2c: 25 custom request and 20 response
 #                  headers over 10 streams, SETTINGS_HEADER_TABLE_SIZE 512,
 #                  and the client's RST_STREAM(CANCEL) inside a frame
+#   h2rs-cert-rejected scenario 1 over TLS 1.3 with H2RS_REJECT: the client
+#                  refuses the certificate (UnknownIssuer), sends an alert;
+#                  its key log holds only the handshake secrets
 # `H2RS_ONLY="h2rs-tls"` records only the ones named. h2rs-lossy.pcap is
 # a recording of h2rs-hpack-rst in which the capture itself lost one of the
 # client's segments (3,497 bytes; tshark: packet 94 "previous segment not
@@ -50,12 +53,13 @@ record() { # NAME PORT TLS SCENARIO
     kill -INT "$cap"; wait "$cap" || true
 }
 
-only=${H2RS_ONLY:-h2rs-multi h2rs-tls h2rs-hpack-rst}
+only=${H2RS_ONLY:-h2rs-multi h2rs-tls h2rs-hpack-rst h2rs-cert-rejected}
 for name in $only; do
     case $name in
         h2rs-multi) record h2rs-multi 9208 0 1 ;;
         h2rs-tls) record h2rs-tls 9209 1 1 ;;
         h2rs-hpack-rst) record h2rs-hpack-rst 9210 0 3 ;;
+        h2rs-cert-rejected) H2RS_REJECT=1 record h2rs-cert-rejected 9211 1 1 ;;
     esac
 done
 rm -rf "$work"

@@ -173,6 +173,14 @@ rec_openssl_no_common_suite() { # the handshake fails: the server answers the Cl
   wait "$SRV_PID" || true
   cap_stop
 }
+rec_openssl_cert_rejected() { # TLS 1.3: the client rejects the self-signed certificate before the server's Finished is processed: its key log gets only the handshake secrets
+  fresh openssl-cert-rejected
+  cap_start "$out/openssl-cert-rejected.pcap" 9440
+  ossl_server 9440 1 -tls1_3
+  ossl_client 9440 "$out/openssl-cert-rejected.keys" -tls1_3 -verify_return_error -verify 1
+  wait "$SRV_PID" || true
+  cap_stop
+}
 rec_openssl_resume13() { resumed openssl-resume13 9433 -tls1_3; }
 rec_openssl_resume12() { resumed openssl-resume12 9434 -tls1_2; }
 
@@ -180,6 +188,6 @@ all="py_tls13 py_tls13_nokeys py_tls13_dsb node_tls13_aes128 node_tls13_aes256 n
   node_tls12_aes128gcm node_tls12_aes256gcm node_tls12_chacha node_tls12_cbc_sha384 node_tls12_cbc_sha1_mte
   openssl_keyupdate openssl_hrr openssl_resume13 openssl_resume12
   openssl_tls13_ccm openssl_tls13_ccm8 openssl_tls12_aria openssl_early_data
-  openssl_no_common_suite node_sse_tls13 chromium_wss_deflate
+  openssl_no_common_suite openssl_cert_rejected node_sse_tls13 chromium_wss_deflate
   node_tls13_lossy node_tls12_lossy"
 for n in ${@:-$all}; do "rec_${n//-/_}"; done

@@ -371,6 +371,10 @@ struct Half {
     /// 0-RTT records that came before the ServerHello: header, fragment, end offset, packet.
     early_held: Vec<([u8; 5], Vec<u8>, u64, u64)>,
     early_held_bytes: usize,
+    /// TLS 1.3: the key log lacks this direction's application traffic
+    /// secret. Reported (`tls.no-keys`) when a record needs it: a
+    /// handshake that failed before the secrets were logged sends none.
+    no_traffic_secret: bool,
 }
 
 impl Half {
@@ -383,6 +387,7 @@ impl Half {
             seq: 0,
             secret: None,
             app: false,
+            no_traffic_secret: false,
             state: HalfState::Live,
             skipped: 0,
             early: None,
@@ -764,6 +769,19 @@ impl TlsConn {
             return;
         }
         if ct == CT_APPLICATION_DATA {
+            if self.halves[i].no_traffic_secret {
+                self.give_up(
+                    d,
+                    packet,
+                    TlsFindingKind::NoKeys,
+                    format!(
+                        "the key log has no usable {}_TRAFFIC_SECRET_0 for the records after this direction's Finished",
+                        side_label(d)
+                    ),
+                    out,
+                );
+                return;
+            }
             // Encrypted, and no keys: 0-RTT data before the ServerHello (held
             // until the suite is known), or a connection without secrets.
             let h = &mut self.halves[i];
@@ -890,16 +908,13 @@ impl TlsConn {
                         h.secret = secret;
                         h.app = true;
                     }
-                    None => self.give_up(
-                        d,
-                        packet,
-                        TlsFindingKind::NoKeys,
-                        format!(
-                            "the key log has no usable {}_TRAFFIC_SECRET_0",
-                            side_label(d)
-                        ),
-                        out,
-                    ),
+                    None => {
+                        // The handshake keys are done with; whether records
+                        // follow that need the missing secret is for them
+                        // to tell.
+                        h.keys = None;
+                        h.no_traffic_secret = true;
+                    }
                 }
             }
             (_, handshake::HS_KEY_UPDATE) => {

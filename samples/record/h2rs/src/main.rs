@@ -618,6 +618,12 @@ fn ku_threshold() -> usize {
 struct AnyCert(Arc<rustls::crypto::CryptoProvider>);
 impl rustls::client::danger::ServerCertVerifier for AnyCert {
     fn verify_server_cert(&self, _: &rustls::pki_types::CertificateDer<'_>, _: &[rustls::pki_types::CertificateDer<'_>], _: &rustls::pki_types::ServerName<'_>, _: &[u8], _: rustls::pki_types::UnixTime) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        // H2RS_REJECT: the client refuses the (self-signed) certificate as a
+        // verifier with no trusted roots would, and the handshake fails.
+        if std::env::var_os("H2RS_REJECT").is_some() {
+            println!("{{\"app\":\"client\",\"event\":\"cert-rejected\"}}");
+            return Err(rustls::Error::InvalidCertificate(rustls::CertificateError::UnknownIssuer));
+        }
         Ok(rustls::client::danger::ServerCertVerified::assertion())
     }
     fn verify_tls12_signature(&self, m: &[u8], c: &rustls::pki_types::CertificateDer<'_>, d: &rustls::DigitallySignedStruct) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
