@@ -419,6 +419,20 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
                     if p.client_max_window_bits.is_some() && !allowed {
                         f.push(Code::HandshakeExtensionNotOffered, "the server sent client_max_window_bits, but the client's offer did not allow it (RFC 7692 section 7.1.2.2)".into());
                     }
+                    // server_max_window_bits comes back at most as large as an
+                    // offer asked (7.1.2.1); an offer without it leaves the
+                    // server free to limit its own window.
+                    if let Some(bits) = p.server_max_window_bits
+                        && !extensions_cut
+                        && let Some(most) = offers
+                            .iter()
+                            .map(|o| offered_server_bits(o))
+                            .try_fold(0u8, |most, b| b.map(|b| most.max(b)))
+                        && bits > most
+                    {
+                        f.push(Code::HandshakeExtensionNotOffered, format!(
+                            "the server sent server_max_window_bits={bits}, larger than the {most} the client's offer allowed (RFC 7692 section 7.1.2.1)"));
+                    }
                     if hs.deflate.is_none() {
                         hs.deflate = Some(p);
                     }
@@ -427,6 +441,19 @@ pub fn add_response(hs: &mut Handshake, head: HttpHead, packet: u64) {
         }
     }
     hs.response = Some(head);
+}
+
+/// The server_max_window_bits an offer of permessage-deflate allows the
+/// server: `None` when the offer leaves it free (no such parameter, or one
+/// without a valid value, which is the offer's fault, not the server's).
+fn offered_server_bits(offer: &Extension) -> Option<u8> {
+    offer
+        .params
+        .iter()
+        .find(|(k, _)| k == "server_max_window_bits")
+        .and_then(|(_, v)| v.as_deref())
+        .and_then(|v| v.parse::<u8>().ok())
+        .filter(|b| (8..=15).contains(b))
 }
 
 #[cfg(test)]
@@ -506,6 +533,60 @@ mod tests {
         let d = hs.deflate.unwrap();
         assert!(d.server_no_context_takeover);
         assert_eq!(d.client_max_window_bits, Some(12));
+    }
+
+    /// RFC 7692 section 7.1.2.1: server_max_window_bits comes back no
+    /// larger than an offer's; an offer without it leaves the server free.
+    #[test]
+    fn server_window_bits_are_judged_against_the_offers() {
+        let judge = |offer: &str, answer: &str| {
+            let mut req = good_request();
+            req.headers = req
+                .headers
+                .iter()
+                .map(|(k, v)| {
+                    let v = if k.eq_ignore_ascii_case("sec-websocket-extensions") {
+                        offer.to_string()
+                    } else {
+                        v.to_string()
+                    };
+                    (k.to_string(), v)
+                })
+                .collect();
+            let mut hs = from_request(req, UpgradeKind::Http1, 4, 0.0);
+            add_response(
+                &mut hs,
+                response(&[
+                    ("Upgrade", "websocket"),
+                    ("Connection", "Upgrade"),
+                    ("Sec-WebSocket-Accept", "s3pPLMBiTxaQ9kYGzzhZRbK+xOo="),
+                    ("Sec-WebSocket-Extensions", answer),
+                ]),
+                6,
+            );
+            hs.findings.iter().map(|f| f.code).collect::<Vec<_>>()
+        };
+        let bad = vec![Code::HandshakeExtensionNotOffered];
+        let pmd = "permessage-deflate";
+        let offered9 = "permessage-deflate; server_max_window_bits=9";
+        assert_eq!(
+            judge(offered9, "permessage-deflate; server_max_window_bits=10"),
+            bad
+        );
+        assert!(judge(offered9, "permessage-deflate; server_max_window_bits=9").is_empty());
+        assert!(judge(offered9, "permessage-deflate; server_max_window_bits=8").is_empty());
+        assert!(judge(offered9, pmd).is_empty());
+        // No server_max_window_bits offered: the server may limit its window.
+        assert!(judge(pmd, "permessage-deflate; server_max_window_bits=10").is_empty());
+        // Two offers: the answer may be to the one that allows it.
+        let two = "permessage-deflate; server_max_window_bits=9, permessage-deflate; server_max_window_bits=12";
+        assert!(judge(two, "permessage-deflate; server_max_window_bits=12").is_empty());
+        assert_eq!(
+            judge(two, "permessage-deflate; server_max_window_bits=13"),
+            bad
+        );
+        let one_free = "permessage-deflate; server_max_window_bits=9, permessage-deflate";
+        assert!(judge(one_free, "permessage-deflate; server_max_window_bits=15").is_empty());
     }
 
     #[test]

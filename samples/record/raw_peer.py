@@ -250,6 +250,11 @@ SERVER = {
     "s-server-masked": {"frames": [frame(1, b"masked by the server", mask=True)]},
     "s-extension-not-offered": {"headers": "Sec-WebSocket-Extensions: x-webkit-deflate-frame\r\n", "frames": []},
     "s-subprotocol-not-offered": {"headers": "Sec-WebSocket-Protocol: mqtt\r\n", "frames": []},
+    # The client offers server_max_window_bits=9; the server answers 10
+    # (RFC 7692 section 7.1.2.1: "the same or smaller value").
+    "s-server-window-too-large": {"offer": "server9",
+                                  "headers": "Sec-WebSocket-Extensions: permessage-deflate; server_max_window_bits=10\r\n",
+                                  "frames": []},
     "s-inflate-error": {"offer": True, "headers": "Sec-WebSocket-Extensions: permessage-deflate\r\n",
                         "frames": [frame(1, b"\xff\xff\xff not deflate", rsv=4, mask=False)]},
     # Valid: the client sends two pings whose payloads agree in their first
@@ -334,9 +339,13 @@ def raw_server(name, host, port, ready):
 async def real_client(name, host, port):
     from websockets.asyncio.client import connect
     sc = SERVER[name]
+    if sc.get("offer") == "server9":
+        from websockets.extensions.permessage_deflate import ClientPerMessageDeflateFactory
+        opts = {"compression": None, "extensions": [ClientPerMessageDeflateFactory(server_max_window_bits=9)]}
+    else:
+        opts = {"compression": "deflate" if sc.get("offer") else None}
     try:
-        async with connect(f"ws://{host}:{port}/", compression="deflate" if sc.get("offer") else None,
-                           open_timeout=2, close_timeout=1) as ws:
+        async with connect(f"ws://{host}:{port}/", **opts, open_timeout=2, close_timeout=1) as ws:
             if "pings" in sc:
                 waiters = [await ws.ping(p) for p in sc["pings"]]
                 # websockets takes a pong as the answer to its ping and every earlier one.
