@@ -148,7 +148,7 @@ fn findings(cap: &str) -> Vec<Value> {
         .collect()
 }
 
-const CLEAN: &[&str] = &["h2rs-multi", "h2rs-tls", "h2rs-hpack-rst"];
+const CLEAN: &[&str] = &["h2rs-multi", "h2rs-tls", "h2rs-hpack-rst", "h2rs-edges"];
 
 #[test]
 fn every_frame_and_message_is_the_one_the_peers_logged() {
@@ -307,5 +307,55 @@ fn a_rejected_certificate_leaves_no_warning_of_missing_keys() {
             .as_str()
             .unwrap()
             .contains("SERVER_TRAFFIC_SECRET_0")
+    );
+}
+
+#[test]
+fn explain_says_how_many_data_frames_carried_a_frame_when_it_lists_some() {
+    // The client sent one masked 100-byte text frame as one-byte DATA
+    // frames (2 + 4 + 100 of them, its log says which stream); explain
+    // lists the first and last 8 and the total.
+    let cap = "h2rs-edges";
+    let sent = sent(cap, "frame");
+    let (stream, _) = sent
+        .iter()
+        .find(|((_, side), fs)| side == "client" && fs.iter().any(|f| f.0 == 1 && f.2 == 100))
+        .map(|(k, _)| k.clone())
+        .unwrap();
+    let recs = run(
+        &[
+            "explain",
+            "--format",
+            "json",
+            "--max-frames",
+            "100000",
+            "--stream",
+            &stream.to_string(),
+        ],
+        cap,
+    );
+    let f = recs
+        .iter()
+        .find(|r| r["type"] == "explain-frame" && r["payload_len"] == 100 && r["from"] == "client")
+        .unwrap();
+    let h2 = &f["h2"];
+    assert_eq!(h2["stream"], stream);
+    assert_eq!(h2["data_total"], 106, "{h2}");
+    let data = h2["data"].as_array().unwrap();
+    assert_eq!(data.len(), 16);
+    assert!(data.iter().all(|d| d[1] == 1 && d[2] == 1), "{h2}");
+    // A frame carried by a few DATA frames lists them all.
+    let small = recs
+        .iter()
+        .filter(|r| r["type"] == "explain-frame")
+        .find(|r| {
+            r["h2"]["data_total"]
+                .as_u64()
+                .is_some_and(|n| (2..=16).contains(&n))
+        })
+        .unwrap();
+    assert_eq!(
+        small["h2"]["data"].as_array().unwrap().len() as u64,
+        small["h2"]["data_total"].as_u64().unwrap()
     );
 }

@@ -11,6 +11,10 @@
 #   h2rs-hpack-rst scenario 3, h2c: 25 custom request and 20 response
 #                  headers over 10 streams, SETTINGS_HEADER_TABLE_SIZE 512,
 #                  and the client's RST_STREAM(CANCEL) inside a frame
+#   h2rs-edges     scenario 6, h2c: SETTINGS_MAX_FRAME_SIZE 1,000,000 (server)
+#                  and 100,000 (client); a 500,000-byte frame; a WebSocket
+#                  frame sent as one-byte DATA frames; empty DATA frames
+#                  inside a frame; empty text, empty ping, close with a code
 #   h2rs-cert-rejected scenario 1 over TLS 1.3 with H2RS_REJECT: the client
 #                  refuses the certificate (UnknownIssuer), sends an alert;
 #                  its key log holds only the handshake secrets
@@ -53,13 +57,14 @@ record() { # NAME PORT TLS SCENARIO
     kill -INT "$cap"; wait "$cap" || true
 }
 
-only=${H2RS_ONLY:-h2rs-multi h2rs-tls h2rs-hpack-rst h2rs-cert-rejected}
+only=${H2RS_ONLY:-h2rs-multi h2rs-tls h2rs-hpack-rst h2rs-cert-rejected h2rs-edges}
 for name in $only; do
     case $name in
         h2rs-multi) record h2rs-multi 9208 0 1 ;;
         h2rs-tls) record h2rs-tls 9209 1 1 ;;
         h2rs-hpack-rst) record h2rs-hpack-rst 9210 0 3 ;;
         h2rs-cert-rejected) H2RS_REJECT=1 record h2rs-cert-rejected 9211 1 1 ;;
+        h2rs-edges) record h2rs-edges 9212 0 6 ;;
     esac
 done
 rm -rf "$work"

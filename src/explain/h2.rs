@@ -91,8 +91,11 @@ pub struct H2Ex {
 #[derive(Debug, Clone, Serialize)]
 pub struct CarryEx {
     pub stream: u32,
-    /// (packet, DATA frame length on the wire, payload bytes).
+    /// (packet, DATA frame length on the wire, payload bytes): all of them
+    /// up to [`MAX_CARRY`], else the first and the last half of that.
     pub data: Vec<(u64, u32, usize)>,
+    /// How many DATA frames carried it (more than `data` lists when cut).
+    pub data_total: usize,
 }
 
 /// A DATA frame of the walked-through stream.
@@ -355,13 +358,26 @@ impl H2Log {
         {
             q.pop_front();
         }
-        let data: Vec<(u64, u32, usize)> = q
-            .iter()
-            .filter(|d| d.ws_offset < end && d.ws_offset + d.len as u64 > start)
-            .take(MAX_CARRY)
-            .map(|d| (d.packet, d.frame_len, d.len))
-            .collect();
-        Some(CarryEx { stream, data })
+        let carried = || {
+            q.iter()
+                .filter(|d| d.ws_offset < end && d.ws_offset + d.len as u64 > start)
+                .map(|d| (d.packet, d.frame_len, d.len))
+        };
+        let data_total = carried().count();
+        let data: Vec<(u64, u32, usize)> = if data_total <= MAX_CARRY {
+            carried().collect()
+        } else {
+            let half = MAX_CARRY / 2;
+            carried()
+                .take(half)
+                .chain(carried().skip(data_total - half))
+                .collect()
+        };
+        Some(CarryEx {
+            stream,
+            data,
+            data_total,
+        })
     }
 
     /// The walkthrough's HTTP/2 section for `stream`.
@@ -723,7 +739,7 @@ pub fn html(out: &mut String, h: &H2Ex) {
 
 /// The line under a frame: the stream and DATA frames that carried it.
 pub fn carry_text(c: &CarryEx) -> String {
-    let parts: Vec<String> = c
+    let mut parts: Vec<String> = c
         .data
         .iter()
         .map(|(p, l, n)| {
@@ -734,6 +750,10 @@ pub fn carry_text(c: &CarryEx) -> String {
             }
         })
         .collect();
+    let unlisted = c.data_total.saturating_sub(c.data.len());
+    if unlisted > 0 {
+        parts.insert(c.data.len() / 2, format!("{unlisted} more DATA frames"));
+    }
     format!(
         "HTTP/2 stream {}, carried by {}",
         c.stream,
