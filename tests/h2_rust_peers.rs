@@ -148,7 +148,13 @@ fn findings(cap: &str) -> Vec<Value> {
         .collect()
 }
 
-const CLEAN: &[&str] = &["h2rs-multi", "h2rs-tls", "h2rs-hpack-rst", "h2rs-edges"];
+const CLEAN: &[&str] = &[
+    "h2rs-multi",
+    "h2rs-tls",
+    "h2rs-hpack-rst",
+    "h2rs-edges",
+    "h2rs-refused",
+];
 
 #[test]
 fn every_frame_and_message_is_the_one_the_peers_logged() {
@@ -184,6 +190,12 @@ fn conforming_peers_give_no_error_and_a_reset_is_named_as_one() {
     for cap in CLEAN {
         let f = findings(cap);
         assert!(f.iter().all(|x| x["severity"] != "error"), "{cap}: {f:?}");
+        if *cap == "h2rs-refused" {
+            // The refused extended CONNECT is noted, nothing else.
+            let codes: Vec<&Value> = f.iter().map(|x| &x["code"]).collect();
+            assert_eq!(codes, ["handshake.rejected"], "{f:?}");
+            continue;
+        }
         if *cap != "h2rs-hpack-rst" {
             assert!(f.is_empty(), "{cap}: {f:?}");
             continue;
@@ -358,4 +370,84 @@ fn explain_says_how_many_data_frames_carried_a_frame_when_it_lists_some() {
         small["h2"]["data"].as_array().unwrap().len() as u64,
         small["h2"]["data_total"].as_u64().unwrap()
     );
+}
+
+#[test]
+fn the_connection_row_shows_one_session_not_a_mix_of_them() {
+    // Two WebSocket sessions share the connection (streams 1 and 5, each
+    // closed with its own reason). The row shows the first session: its
+    // path and, in both directions, its own close frames' code and reason
+    // (before, each direction took whichever session's close ended first:
+    // the client's from one stream, the server's from the other).
+    let cap = "h2rs-multi";
+    let first = log(&h2(&format!("{cap}.client.log")))
+        .into_iter()
+        .find(|l| l["event"] == "connect")
+        .unwrap();
+    let stream = first["stream"].as_u64().unwrap();
+    let frames = run(&["frames", "--format", "json"], cap);
+    let close_of = |from: &str| {
+        frames
+            .iter()
+            .find(|f| {
+                f["type"] == "frame"
+                    && f["stream"] == stream
+                    && f["from"] == from
+                    && f["opcode"] == 8
+            })
+            .map(|f| (f["close_code"].clone(), f["close_reason"].clone()))
+            .unwrap()
+    };
+    let others: Vec<&Value> = frames
+        .iter()
+        .filter(|f| f["type"] == "frame" && f["opcode"] == 8 && f["stream"] != stream)
+        .collect();
+    assert!(
+        !others.is_empty(),
+        "another session closes on this connection"
+    );
+    assert!(
+        others
+            .iter()
+            .all(|f| (f["close_code"].clone(), f["close_reason"].clone()) != close_of("client"))
+    );
+    let row = run(&["conns", "--format", "json"], cap)
+        .into_iter()
+        .find(|r| r["type"] == "conn")
+        .unwrap();
+    assert_eq!(row["path"], first["path"]);
+    assert_eq!(row["status"], 200);
+    for (dir, from) in [
+        ("client_to_server", "client"),
+        ("server_to_client", "server"),
+    ] {
+        let (code, reason) = close_of(from);
+        assert_eq!(row[dir]["close_code"], code, "{dir}");
+        assert_eq!(row[dir]["close_reason"], reason, "{dir}");
+    }
+}
+
+#[test]
+fn a_refused_connect_first_does_not_name_the_connections_sessions() {
+    // Stream 1's extended CONNECT is refused (403, the client logs its
+    // body); streams 7 and 11 open WebSockets. The row shows the first
+    // session that opened (before: the refused one's path and 403, over
+    // the other streams' frames).
+    let cap = "h2rs-refused";
+    let client = log(&h2(&format!("{cap}.client.log")));
+    assert!(client.iter().any(|l| l["event"] == "reject-response"));
+    let opened = client.iter().find(|l| l["event"] == "connect").unwrap();
+    let row = run(&["conns", "--format", "json"], cap)
+        .into_iter()
+        .find(|r| r["type"] == "conn")
+        .unwrap();
+    assert_eq!(row["path"], opened["path"]);
+    assert_eq!(row["status"], 200);
+    let sent = sent(cap, "frame");
+    let client_frames: usize = sent
+        .iter()
+        .filter(|((_, side), _)| side == "client")
+        .map(|(_, v)| v.len())
+        .sum();
+    assert_eq!(row["client_to_server"]["frames"], client_frames as u64);
 }

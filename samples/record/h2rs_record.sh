@@ -15,6 +15,10 @@
 #                  and 100,000 (client); a 500,000-byte frame; a WebSocket
 #                  frame sent as one-byte DATA frames; empty DATA frames
 #                  inside a frame; empty text, empty ping, close with a code
+#   h2rs-refused   scenario 5, h2c: an extended CONNECT refused with 403
+#                  (its body looks like WebSocket frames), two accepted
+#                  WebSockets, HEADERS + CONTINUATION, SSE over HTTP/2 and a
+#                  PUSH_PROMISE
 #   h2rs-cert-rejected scenario 1 over TLS 1.3 with H2RS_REJECT: the client
 #                  refuses the certificate (UnknownIssuer), sends an alert;
 #                  its key log holds only the handshake secrets
@@ -57,7 +61,7 @@ record() { # NAME PORT TLS SCENARIO
     kill -INT "$cap"; wait "$cap" || true
 }
 
-only=${H2RS_ONLY:-h2rs-multi h2rs-tls h2rs-hpack-rst h2rs-cert-rejected h2rs-edges}
+only=${H2RS_ONLY:-h2rs-multi h2rs-tls h2rs-hpack-rst h2rs-cert-rejected h2rs-edges h2rs-refused}
 for name in $only; do
     case $name in
         h2rs-multi) record h2rs-multi 9208 0 1 ;;
@@ -65,6 +69,7 @@ for name in $only; do
         h2rs-hpack-rst) record h2rs-hpack-rst 9210 0 3 ;;
         h2rs-cert-rejected) H2RS_REJECT=1 record h2rs-cert-rejected 9211 1 1 ;;
         h2rs-edges) record h2rs-edges 9212 0 6 ;;
+        h2rs-refused) record h2rs-refused 9213 0 5 ;;
     esac
 done
 rm -rf "$work"

@@ -128,8 +128,12 @@ pub struct H2 {
     events: Vec<h2::Event>,
     /// WebSocket counts of ended streams, by direction.
     stats: [DirStats; 2],
-    /// The first WebSocket handshake's summary, for `conns`.
+    /// The handshake `conns` shows for the connection: the first one that
+    /// opened a WebSocket, else the first one; and its stream (0: none),
+    /// whose close codes the summary shows when it has them (several
+    /// sessions share the connection).
     first_hs: Option<Box<Handshake>>,
+    first_hs_stream: u32,
     /// Recognised by the server's SETTINGS: the client's first bytes are
     /// still to come (and may be HTTP/1.1 after all).
     client_unseen: bool,
@@ -206,6 +210,7 @@ impl H2 {
             events: Vec::new(),
             stats: Default::default(),
             first_hs: None,
+            first_hs_stream: 0,
             client_unseen: false,
             capped: false,
             mid: false,
@@ -736,8 +741,10 @@ impl H2 {
             cx.report(f);
         }
         cx.emit(Event::Handshake(session, hs));
-        if self.first_hs.is_none() {
+        let shown_refused = self.first_hs.as_deref().is_some_and(|h| !h.upgraded());
+        if self.first_hs.is_none() || (shown_refused && hs.upgraded()) {
             self.first_hs = Some(Box::new(hs.clone()));
+            self.first_hs_stream = id;
         }
     }
 
@@ -849,6 +856,9 @@ impl H2 {
                 let ended = how.phrase();
                 ws_call(cx, &mut ws.pings, session, from, |w| d.finish_as(w, &ended));
                 add_stats(&mut self.stats[i], &d.stats);
+                if id == self.first_hs_stream {
+                    shown_close(&mut self.stats[i], &d.stats);
+                }
             }
         } else if st.open[i] {
             st.open[i] = false;
@@ -943,6 +953,15 @@ fn add_stats(to: &mut DirStats, s: &DirStats) {
     to.messages += s.messages;
     to.payload_bytes += s.payload_bytes;
     if to.close_code.is_none() {
+        to.close_code = s.close_code;
+        to.close_reason.clone_from(&s.close_reason);
+    }
+}
+
+/// The close code and reason of the session `conns` shows, over any
+/// other session's on the same connection.
+fn shown_close(to: &mut DirStats, s: &DirStats) {
+    if s.close_code.is_some() {
         to.close_code = s.close_code;
         to.close_reason.clone_from(&s.close_reason);
     }
@@ -1129,11 +1148,16 @@ impl H2 {
 
     fn summarize_h2(&self, link: &Link, s: &mut ConnSummary) -> bool {
         let mut stats = self.stats.clone();
-        for st in self.streams.values() {
+        let mut open: Vec<(&u32, &StreamCx)> = self.streams.iter().collect();
+        open.sort_unstable_by_key(|(id, _)| **id);
+        for (&id, st) in open {
             if let Some(ws) = &st.ws {
                 for ((to, d), done) in stats.iter_mut().zip(&ws.dec).zip(ws.done) {
                     if !done {
                         add_stats(to, &d.stats);
+                        if id == self.first_hs_stream {
+                            shown_close(to, &d.stats);
+                        }
                     }
                 }
             }
