@@ -1,3 +1,21 @@
+//! RFC 8441 WebSockets over HTTP/2 between two peers built on the `h2`
+//! crate (and rustls for TLS), for the samples in samples/h2/h2rs-*:
+//! `h2rs server|client PORT TLS(0|1) SCENARIO`, run by ../h2rs_record.sh.
+//! Each peer prints JSON lines: every WebSocket frame and message it sent
+//! and received (stream, opcode, fin, length, SHA-256 of the payload),
+//! requests, responses and resets. WebSocket frames are written by hand
+//! (client frames masked) inside DATA frames.
+//!
+//! Scenarios (anything not listed is scenario 1's traffic): 1, two
+//! WebSockets and a GET on one connection; 3, HPACK churn (custom headers,
+//! SETTINGS_HEADER_TABLE_SIZE 512) and a client RST_STREAM(CANCEL) inside a
+//! frame; 5, a refused CONNECT, SSE, CONTINUATION, PUSH_PROMISE; 6, large
+//! frame sizes, one-byte and empty DATA frames. Environment: H2RS_CERT_DIR
+//! (the server's cert.pem and key.pem), H2RS_REJECT (the client refuses the
+//! certificate), SSLKEYLOGFILE (rustls's key log); H2WS_SUITE, H2WS_TLS12,
+//! H2WS_KEYUPDATE and H2WS_NWS (cipher suite, TLS 1.2, KeyUpdate after that
+//! many bytes, WebSocket streams) were used by the probe, not by the script.
+
 use bytes::Bytes;
 use h2::ext::Protocol;
 use h2::{Reason, RecvStream, SendStream};
