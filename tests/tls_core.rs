@@ -675,6 +675,64 @@ fn a_refused_handshake_gives_the_alert_and_no_keys() {
 }
 
 #[test]
+fn a_key_log_with_one_handshake_secret_decrypts_that_direction() {
+    // OpenSSL's s_client with -verify_return_error rejects the self-signed
+    // certificate before it installs its own handshake keys: its key log
+    // holds SERVER_HANDSHAKE_TRAFFIC_SECRET alone, and its alert goes in
+    // plaintext. The server's flight is decrypted with that secret; the
+    // client's alert is read; no secret is reported missing, since no
+    // record needed one the log lacks.
+    let keys_path = dir().join("openssl-cert-rejected.keys");
+    let text = fs::read_to_string(&keys_path).unwrap();
+    let labels: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| l.split_whitespace().next())
+        .collect();
+    assert_eq!(labels, ["SERVER_HANDSHAKE_TRAFFIC_SECRET"]);
+    let out = run(
+        &dir().join("openssl-cert-rejected.pcap"),
+        &keylog_file(&keys_path),
+    );
+    let alerts: Vec<_> = out
+        .findings
+        .iter()
+        .filter(|f| f.kind == TlsFindingKind::Alert)
+        .collect();
+    assert_eq!(alerts.len(), 1, "{:?}", out.findings);
+    assert_eq!(alerts[0].dir, Some(Dir::Client));
+    assert!(
+        alerts[0].message.contains("unknown_ca (48)"),
+        "{}",
+        alerts[0].message
+    );
+    assert_eq!(out.codes(), Vec::<&str>::new(), "{:?}", out.findings);
+    let s = out.summary.unwrap();
+    assert_eq!((s.version, s.decrypted), (Some("1.3"), true));
+    // The same capture with the client's secret missing from a complete
+    // key log is the reverse: its encrypted records are reported once.
+    let full = fs::read_to_string(dir().join("node-tls13-aes128.keys")).unwrap();
+    let mut no_client = KeyLog::default();
+    for line in full
+        .lines()
+        .filter(|l| !l.starts_with("CLIENT_HANDSHAKE_TRAFFIC_SECRET"))
+    {
+        no_client.add_line(line.as_bytes());
+    }
+    let out = run(&dir().join("node-tls13-aes128.pcap"), &no_client);
+    let nk: Vec<_> = out
+        .findings
+        .iter()
+        .filter(|f| f.kind == TlsFindingKind::NoKeys)
+        .collect();
+    assert_eq!(nk.len(), 1, "{:?}", out.findings);
+    assert_eq!(nk[0].dir, Some(Dir::Client));
+    assert!(nk[0].message.contains("CLIENT_HANDSHAKE_TRAFFIC_SECRET"));
+    // The server's direction still decrypts: its data is there.
+    assert!(!out.data.is_empty());
+}
+
+#[test]
 fn a_suite_we_cannot_decrypt_is_reported_once_and_yields_nothing() {
     // TLS 1.2 ECDHE-ARIA128-GCM-SHA256 (0xc060) from OpenSSL, keys present.
     let out = run(

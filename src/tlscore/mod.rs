@@ -371,10 +371,11 @@ struct Half {
     /// 0-RTT records that came before the ServerHello: header, fragment, end offset, packet.
     early_held: Vec<([u8; 5], Vec<u8>, u64, u64)>,
     early_held_bytes: usize,
-    /// TLS 1.3: the key log lacks this direction's application traffic
-    /// secret. Reported (`tls.no-keys`) when a record needs it: a
-    /// handshake that failed before the secrets were logged sends none.
-    no_traffic_secret: bool,
+    /// TLS 1.3: the key log lacks the secret this direction's records need
+    /// next (its handshake or its application traffic secret). Reported
+    /// (`tls.no-keys`) when an encrypted record needs it: a handshake that
+    /// failed before the secrets were logged sends none.
+    missing_secret: Option<&'static str>,
 }
 
 impl Half {
@@ -387,7 +388,7 @@ impl Half {
             seq: 0,
             secret: None,
             app: false,
-            no_traffic_secret: false,
+            missing_secret: None,
             state: HalfState::Live,
             skipped: 0,
             early: None,
@@ -769,14 +770,13 @@ impl TlsConn {
             return;
         }
         if ct == CT_APPLICATION_DATA {
-            if self.halves[i].no_traffic_secret {
+            if let Some(secret) = self.halves[i].missing_secret {
                 self.give_up(
                     d,
                     packet,
                     TlsFindingKind::NoKeys,
                     format!(
-                        "the key log has no usable {}_TRAFFIC_SECRET_0 for the records after this direction's Finished",
-                        side_label(d)
+                        "the key log has no usable {secret} for this direction's encrypted records"
                     ),
                     out,
                 );
@@ -913,7 +913,10 @@ impl TlsConn {
                         // follow that need the missing secret is for them
                         // to tell.
                         h.keys = None;
-                        h.no_traffic_secret = true;
+                        h.missing_secret = Some(match d {
+                            Dir::Client => "CLIENT_TRAFFIC_SECRET_0",
+                            Dir::Server => "SERVER_TRAFFIC_SECRET_0",
+                        });
                     }
                 }
             }
@@ -1047,18 +1050,33 @@ impl TlsConn {
                     .server_handshake
                     .as_deref()
                     .and_then(|x| tls13_keys(suite, x));
-                match (c, sv) {
-                    (Some(c), Some(sv)) => {
-                        let [hc, hs] = &mut self.halves;
-                        hc.keys = Some(c);
-                        hc.secret = s.client_handshake.clone();
-                        hc.early = s.client_early.as_deref().and_then(|x| tls13_keys(suite, x));
-                        hs.keys = Some(sv);
-                        hs.secret = s.server_handshake.clone();
-                        hs.hs = HandshakeReader::new();
-                        true
+                // A key log may hold one direction's handshake secret
+                // alone (OpenSSL's client logs its own when it installs it,
+                // after the server's Finished: a client that fails the
+                // handshake before then leaves only the server's). That
+                // direction is decrypted; the other's plaintext records
+                // (an alert) are still read, its encrypted ones reported.
+                if c.is_none() && sv.is_none() {
+                    false
+                } else {
+                    let [hc, hs] = &mut self.halves;
+                    match c {
+                        Some(c) => {
+                            hc.keys = Some(c);
+                            hc.secret = s.client_handshake.clone();
+                            hc.early = s.client_early.as_deref().and_then(|x| tls13_keys(suite, x));
+                        }
+                        None => hc.missing_secret = Some("CLIENT_HANDSHAKE_TRAFFIC_SECRET"),
                     }
-                    _ => false,
+                    match sv {
+                        Some(sv) => {
+                            hs.keys = Some(sv);
+                            hs.secret = s.server_handshake.clone();
+                            hs.hs = HandshakeReader::new();
+                        }
+                        None => hs.missing_secret = Some("SERVER_HANDSHAKE_TRAFFIC_SECRET"),
+                    }
+                    true
                 }
             }
             (Some(s), _) => {
@@ -1252,12 +1270,5 @@ impl TlsConn {
             scan,
             tries,
         };
-    }
-}
-
-fn side_label(d: Dir) -> &'static str {
-    match d {
-        Dir::Client => "CLIENT",
-        Dir::Server => "SERVER",
     }
 }
