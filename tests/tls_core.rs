@@ -709,8 +709,8 @@ fn a_key_log_with_one_handshake_secret_decrypts_that_direction() {
     assert_eq!(out.codes(), Vec::<&str>::new(), "{:?}", out.findings);
     let s = out.summary.unwrap();
     assert_eq!((s.version, s.decrypted), (Some("1.3"), true));
-    // The same capture with the client's secret missing from a complete
-    // key log is the reverse: its encrypted records are reported once.
+    // The reverse, on node-tls13-aes128: a complete key log without the
+    // client's handshake secret; its encrypted records are reported once.
     let full = fs::read_to_string(dir().join("node-tls13-aes128.keys")).unwrap();
     let mut no_client = KeyLog::default();
     for line in full

@@ -69,7 +69,6 @@ impl FrameHeader {
     }
 }
 
-/// nom parser for the frame header (the reserved bit is dropped).
 /// The name of an HTTP/2 error code (RFC 9113 section 7), as RST_STREAM
 /// and GOAWAY carry it; `None` for a code the RFC does not define.
 pub fn error_code_name(code: u32) -> Option<&'static str> {
@@ -92,6 +91,7 @@ pub fn error_code_name(code: u32) -> Option<&'static str> {
     })
 }
 
+/// nom parser for the frame header (the reserved bit is dropped).
 pub fn frame_header(input: &[u8]) -> IResult<&[u8], FrameHeader> {
     let (rest, (length, kind, flags, sid)) = (be_u24, be_u8, be_u8, be_u32).parse(input)?;
     Ok((

@@ -1060,11 +1060,12 @@ impl TlsConn {
                     false
                 } else {
                     let [hc, hs] = &mut self.halves;
+                    // 0-RTT needs only the early secret.
+                    hc.early = s.client_early.as_deref().and_then(|x| tls13_keys(suite, x));
                     match c {
                         Some(c) => {
                             hc.keys = Some(c);
                             hc.secret = s.client_handshake.clone();
-                            hc.early = s.client_early.as_deref().and_then(|x| tls13_keys(suite, x));
                         }
                         None => hc.missing_secret = Some("CLIENT_HANDSHAKE_TRAFFIC_SECRET"),
                     }

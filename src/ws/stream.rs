@@ -488,9 +488,10 @@ impl WsDecoder {
                 }
                 continue;
             }
-            if self.doubtful {
+            if self.doubtful && self.hdr_len == 0 && parse_header(bytes).is_some() {
                 // Where a frame header is due after a doubtful gap, it
                 // must look like one (otherwise the scan goes on from here).
+                // One cut by the piece's end is held and judged whole below.
                 self.doubtful = false;
                 self.synced = false;
                 continue;
@@ -537,7 +538,20 @@ impl WsDecoder {
             }
             let have = had + need;
             match parse_header(head(&self.hdr, have)) {
+                Some(h)
+                    if self.doubtful && !self.plausible(&h, cx.from.map(|f| f == Dir::Client)) =>
+                {
+                    // Not a frame header after all (this stream did lose
+                    // bytes): its held bytes are skipped, and the scan for
+                    // a boundary goes on in this piece.
+                    self.doubtful = false;
+                    self.skipped += had as u64;
+                    self.hdr_len = 0;
+                    self.synced = false;
+                    self.lose_open_message();
+                }
                 Some(h) => {
+                    self.doubtful = false;
                     let used = h.header_len - had;
                     let head = self.hdr;
                     let (first, at) = (self.hdr_first_packet, self.hdr_offset);
@@ -635,19 +649,21 @@ impl WsDecoder {
         }
         if let Some(cur) = self.cur.as_mut() {
             cur.damaged = true;
-            if cur.in_message
-                && let Some(m) = self.msg.as_mut()
-            {
-                m.damaged = true;
-                if m.compressed {
-                    m.inflate_stopped = true;
-                    self.inflate_ctx_lost = true;
-                }
-            }
         } else if self.deflate != Some(false) && !self.no_context_takeover {
             // A whole compressed message may have been lost.
             self.inflate_ctx_lost = true;
         }
+        if let Some(m) = self.msg.as_mut() {
+            // The open message may have lost bytes or whole fragments.
+            m.damaged = true;
+            if m.compressed {
+                m.inflate_stopped = true;
+                self.inflate_ctx_lost = true;
+            }
+        }
+        // Whether a fragmented message is open (or its last fragment was
+        // lost) is not known: the next frames are not judged for it.
+        self.msg_state_unknown = true;
         self.doubtful = true;
     }
 
@@ -1641,6 +1657,135 @@ mod tests {
             offset += p.len() as u64;
         }
         seen
+    }
+
+    /// A piece of a server's stream: bytes, or a gap of an HTTP/2
+    /// connection (lost bytes that may or may not be this stream's).
+    enum Piece<'a> {
+        Bytes(&'a [u8]),
+        Uncertain(u64),
+    }
+
+    /// Frames (opcode, fin, payload length), messages (opcode, data,
+    /// decodable) and finding codes of a server's stream.
+    #[allow(clippy::type_complexity)]
+    fn feed_uncertain(
+        pieces: &[Piece<'_>],
+    ) -> (Vec<(u8, bool, u64)>, Vec<(u8, Vec<u8>, bool)>, Vec<Code>) {
+        let cfg = Config::default();
+        let (mut frames, mut messages, mut findings) = (Vec::new(), Vec::new(), Vec::new());
+        let mut sink = |ev: Event<'_>| match ev {
+            Event::Frame(f) => {
+                frames.push((f.header.opcode.as_u8(), f.header.fin, f.header.payload_len))
+            }
+            Event::Message(m) => messages.push((m.opcode.as_u8(), m.data.to_vec(), m.decodable)),
+            Event::Finding(f) => findings.push(f.code),
+            _ => {}
+        };
+        let a: SocketAddr = "10.0.0.1:1000".parse().unwrap();
+        let b: SocketAddr = "10.0.0.2:80".parse().unwrap();
+        let mut d = WsDecoder::new(false, false);
+        let mut offset = 0;
+        for (i, p) in pieces.iter().enumerate() {
+            let mut cx = Ctx {
+                session: crate::session::SessionRef::conn(0, a, b),
+                from: Some(Dir::Server),
+                sender: b,
+                receiver: a,
+                packet: i as u64 + 1,
+                ts: 0.0,
+                cfg: &cfg,
+                out: &mut crate::event::ToSink(&mut sink),
+            };
+            match p {
+                Piece::Bytes(x) => {
+                    d.data(offset, x, &mut cx);
+                    offset += x.len() as u64;
+                }
+                Piece::Uncertain(n) => {
+                    d.gap_uncertain(*n, &mut cx);
+                    offset += n;
+                }
+            }
+        }
+        (frames, messages, findings)
+    }
+
+    /// An HTTP/2 connection's gap between two fragments of a message (whole
+    /// DATA frames lost, so the next one starts at a frame boundary): the
+    /// open message cannot be judged, and nothing false is said of it.
+    #[test]
+    fn a_doubtful_gap_between_fragments_judges_nothing_it_cannot_see() {
+        use Piece::*;
+        // The final fragment lost, then a new message: not interleaving.
+        let (frames, _, findings) = feed_uncertain(&[
+            Bytes(&[0x01, 2, b'a', b'b']),
+            Uncertain(3),
+            Bytes(&[0x81, 2, b'd', b'e']),
+        ]);
+        assert_eq!(frames.len(), 2);
+        assert!(findings.is_empty(), "{findings:?}");
+        // A middle fragment lost (it held the end of a character): the
+        // message is not decodable, and not called invalid UTF-8.
+        let (frames, messages, findings) = feed_uncertain(&[
+            Bytes(&[0x01, 2, 0xe2, 0x82]),
+            Uncertain(3),
+            Bytes(&[0x80, 1, b'x']),
+        ]);
+        assert_eq!(frames.len(), 2);
+        assert!(findings.is_empty(), "{findings:?}");
+        assert!(messages.iter().all(|m| !m.2), "{messages:?}");
+        // The first fragment lost: its continuation is still a frame, and
+        // not a stray one.
+        let (frames, _, findings) = feed_uncertain(&[
+            Bytes(&[0x81, 1, b'a']),
+            Uncertain(4),
+            Bytes(&[0x80, 2, b'c', b'd', 0x81, 1, b'z']),
+        ]);
+        assert_eq!(frames, vec![(1, true, 1), (0, true, 2), (1, true, 1)]);
+        assert!(findings.is_empty(), "{findings:?}");
+    }
+
+    /// After a gap that was not this stream's, a frame header cut over two
+    /// DATA frames is held and judged whole, not skipped.
+    #[test]
+    fn a_header_cut_after_a_doubtful_gap_is_held_and_judged_whole() {
+        use Piece::*;
+        for pieces in [
+            // Inside a frame when the gap came.
+            vec![
+                Bytes(&[0x82, 10, 0, 1, 2, 3][..]),
+                Uncertain(100),
+                Bytes(&[4, 5, 6, 7, 8, 9, 0x81]),
+                Bytes(&[3, b'a', b'b', b'c']),
+                Bytes(&[0x81, 1, b'z']),
+            ],
+            // Between frames.
+            vec![
+                Bytes(&[0x81, 1, b'a'][..]),
+                Uncertain(100),
+                Bytes(&[0x81]),
+                Bytes(&[3, b'a', b'b', b'c']),
+                Bytes(&[0x81, 1, b'z']),
+            ],
+        ] {
+            let (frames, messages, findings) = feed_uncertain(&pieces);
+            assert_eq!(frames.len(), 3, "{frames:?}");
+            assert!(messages.iter().any(|m| m.1 == b"abc"), "{messages:?}");
+            assert!(findings.iter().all(|c| *c == Code::TcpGap), "{findings:?}");
+        }
+        // The stream did lose bytes: the frame it was in takes some of what
+        // follows, the rest is no header and is skipped, and the next frame
+        // is found; nothing is called a violation.
+        let (frames, _, findings) = feed_uncertain(&[
+            Bytes(&[0x82, 10, 0, 1, 2, 3]),
+            Uncertain(3),
+            Bytes(&[7, 8, 9, 0x81]),
+            Bytes(&[3, b'a', b'b', b'c']),
+            Bytes(&[0x81, 1, b'z']),
+        ]);
+        assert_eq!(frames.last(), Some(&(1, true, 1)), "{frames:?}");
+        assert!(findings.iter().all(|c| *c == Code::TcpGap), "{findings:?}");
     }
 
     /// A frame whose header came in `cut` pieces, each its own packet, then
