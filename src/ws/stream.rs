@@ -615,15 +615,7 @@ impl WsDecoder {
             // A header was lost: look for the next frame boundary.
             self.hdr_len = 0;
             self.synced = false;
-            // Whatever message was open is lost with the gap.
-            if self.msg.take().is_some_and(|m| m.compressed) {
-                self.inflate_ctx_lost = true;
-            }
-            self.msg_state_unknown = true;
-            if self.deflate != Some(false) && !self.no_context_takeover {
-                // Any message lost in the gap may have fed the window.
-                self.inflate_ctx_lost = true;
-            }
+            self.lose_open_message();
         }
     }
 
@@ -667,14 +659,13 @@ impl WsDecoder {
         self.doubtful = true;
     }
 
-    /// The open message lost bytes where they cannot be counted: it is
-    /// dropped, and the next frames cannot be judged for interleaving.
+    /// Bytes of the stream were lost or skipped where they cannot be
+    /// counted: whatever message was open is dropped, the next frames
+    /// cannot be judged for interleaving, and any message among those bytes
+    /// may have fed the inflate window.
     fn lose_open_message(&mut self) {
         if self.msg.take().is_some_and(|m| m.compressed) {
             self.inflate_ctx_lost = true;
-        }
-        if self.msg_state_unknown {
-            return;
         }
         self.msg_state_unknown = true;
         if self.deflate != Some(false) && !self.no_context_takeover {
