@@ -855,10 +855,7 @@ impl H2 {
                 let d = &mut ws.dec[i];
                 let ended = how.phrase();
                 ws_call(cx, &mut ws.pings, session, from, |w| d.finish_as(w, &ended));
-                add_stats(&mut self.stats[i], &d.stats);
-                if id == self.first_hs_stream {
-                    shown_close(&mut self.stats[i], &d.stats);
-                }
+                add_stats(&mut self.stats[i], &d.stats, id == self.first_hs_stream);
             }
         } else if st.open[i] {
             st.open[i] = false;
@@ -948,20 +945,14 @@ fn ws_call<T>(
     super::ws_call(cx, Some(pings), session, Some(from), ends, f)
 }
 
-fn add_stats(to: &mut DirStats, s: &DirStats) {
+/// Adds a stream's counts to the connection's. The close code and reason
+/// are the first stream's to have one, or those of the session `conns`
+/// shows (`shown`), over any other's on the same connection.
+fn add_stats(to: &mut DirStats, s: &DirStats, shown: bool) {
     to.frames += s.frames;
     to.messages += s.messages;
     to.payload_bytes += s.payload_bytes;
-    if to.close_code.is_none() {
-        to.close_code = s.close_code;
-        to.close_reason.clone_from(&s.close_reason);
-    }
-}
-
-/// The close code and reason of the session `conns` shows, over any
-/// other session's on the same connection.
-fn shown_close(to: &mut DirStats, s: &DirStats) {
-    if s.close_code.is_some() {
+    if to.close_code.is_none() || (shown && s.close_code.is_some()) {
         to.close_code = s.close_code;
         to.close_reason.clone_from(&s.close_reason);
     }
@@ -1154,10 +1145,7 @@ impl H2 {
             if let Some(ws) = &st.ws {
                 for ((to, d), done) in stats.iter_mut().zip(&ws.dec).zip(ws.done) {
                     if !done {
-                        add_stats(to, &d.stats);
-                        if id == self.first_hs_stream {
-                            shown_close(to, &d.stats);
-                        }
+                        add_stats(to, &d.stats, id == self.first_hs_stream);
                     }
                 }
             }
