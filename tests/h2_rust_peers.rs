@@ -7,23 +7,23 @@
 //! hides whose stream the bytes were, and no stream may be read blindly
 //! across it.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
+use common::{bin, hex, json_lines, sample, unhex};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 fn h2(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("samples/h2")
-        .join(name)
+    sample("h2").join(name)
 }
 
 fn run(args: &[&str], cap: &str) -> Vec<Value> {
     let pcap = h2(&format!("{cap}.pcap"));
     let keys = h2(&format!("{cap}.keys"));
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_wsdissect"));
+    let mut cmd = bin();
     cmd.args(args);
     if keys.exists() {
         cmd.arg("--keylog").arg(&keys);
@@ -34,11 +34,7 @@ fn run(args: &[&str], cap: &str) -> Vec<Value> {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    json_lines(&String::from_utf8(out.stdout).unwrap())
 }
 
 fn log(path: &Path) -> Vec<Value> {
@@ -79,15 +75,9 @@ fn sent(cap: &str, kind: &str) -> Sent {
     out
 }
 
-fn sha(hex: &str) -> String {
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .map(|i| u8::from_str_radix(&hex[i..i + 2], 16).unwrap())
-        .collect();
-    Sha256::digest(&bytes)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+/// The SHA-256 of the bytes `payload_hex` spells, as the peers log it.
+fn sha(payload_hex: &str) -> String {
+    hex(&Sha256::digest(unhex(payload_hex)))
 }
 
 /// The frames wsdissect reports, as the peers would log them.
@@ -123,7 +113,7 @@ fn messages(cap: &str) -> Sent {
         }
         let hex = match (m["data_hex"].as_str(), m["text"].as_str()) {
             (Some(h), _) => h.to_string(),
-            (None, Some(t)) => t.bytes().map(|b| format!("{b:02x}")).collect(),
+            (None, Some(t)) => hex(t.as_bytes()),
             _ => panic!("no data in {m}"),
         };
         out.entry((
@@ -299,18 +289,14 @@ fn a_rejected_certificate_leaves_no_warning_of_missing_keys() {
     std::fs::create_dir_all(&dir).unwrap();
     let keys = dir.join("cut.keys");
     std::fs::write(&keys, cut).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_wsdissect"))
+    let out = bin()
         .args(["check", "--format", "json", "--keylog"])
         .arg(&keys)
         .arg(h2("h2rs-tls.pcap"))
         .output()
         .unwrap();
     std::fs::remove_dir_all(&dir).ok();
-    let recs: Vec<Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let recs = json_lines(&String::from_utf8(out.stdout).unwrap());
     let nk: Vec<&Value> = recs.iter().filter(|r| r["code"] == "tls.no-keys").collect();
     assert_eq!(nk.len(), 1, "{recs:?}");
     assert_eq!(nk[0]["from"], "server");
